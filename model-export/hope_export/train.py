@@ -1,0 +1,174 @@
+"""Pre-train the default Hope4J model (the outer loop).
+
+Back-propagates through the in-context updates of every level (L0 memories per chunk, L1/L2 CMS
+steps at their periods) to learn all initial values, frozen weights and the inner rates.
+
+    /usr/bin/python3 -m hope_export.train --corpus build/corpus --out build/train --steps 1200
+
+Deterministic for a given seed and thread count; checkpoints atomically every --ckpt-every steps
+and resumes from the newest checkpoint in --out.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .model import VOCAB, HopeConfig, HopeModel, Learning, count_parameters
+
+log = logging.getLogger("hope_export.train")
+LN2 = math.log(2.0)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="hope_export.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--corpus", type=Path, required=True, help="directory with train.txt and heldout.txt (hope_export.corpus)")
+    p.add_argument("--out", type=Path, required=True, help="directory for checkpoints and the training log")
+    p.add_argument("--steps", type=int, default=1200, help="outer-loop steps (default 1200)")
+    p.add_argument("--batch", type=int, default=8, help="sequences per step (default 8)")
+    p.add_argument("--seq", type=int, default=512, help="bytes per sequence (default 512; >= 2*c2 so L2 updates act)")
+    p.add_argument("--lr", type=float, default=3e-3, help="peak AdamW learning rate (default 3e-3)")
+    p.add_argument("--warmup", type=int, default=50, help="linear warm-up steps (default 50)")
+    p.add_argument("--seed", type=int, default=1234, help="random seed (default 1234)")
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1: fastest on 2 cores)")
+    p.add_argument("--eval-every", type=int, default=100, help="held-out evaluation period in steps (default 100)")
+    p.add_argument("--eval-windows", type=int, default=16, help="held-out windows per evaluation (default 16)")
+    p.add_argument("--ckpt-every", type=int, default=50, help="checkpoint period in steps (default 50)")
+    p.add_argument("--config", type=str, default="{}", help="JSON object overriding HopeConfig fields")
+    p.add_argument("--teach", choices=["residual", "exact"], default="residual", help="CMS error signal used in the inner loop")
+    a = p.parse_args(argv)
+    for name in ("steps", "batch", "seq", "threads", "eval_every", "eval_windows", "ckpt_every"):
+        if getattr(a, name) <= 0:
+            p.error(f"--{name.replace('_', '-')} must be positive, found {getattr(a, name)}")
+    if a.lr <= 0:
+        p.error(f"--lr must be positive, found {a.lr}")
+    if not (a.corpus / "train.txt").is_file():
+        p.error(f"--corpus: {a.corpus / 'train.txt'} not found (run hope_export.corpus first)")
+    if a.out.exists() and not a.out.is_dir():
+        p.error(f"--out: {a.out} exists and is not a directory")
+    try:
+        overrides = json.loads(a.config)
+        if not isinstance(overrides, dict):
+            raise ValueError("not an object")
+        a.cfg = HopeConfig(**{**overrides, "teach": a.teach})
+    except (ValueError, TypeError) as e:
+        p.error(f"--config: {e}")
+    if a.seq < 2 * a.cfg.c2:
+        p.error(f"--seq ({a.seq}) must be at least 2*c2 ({2 * a.cfg.c2}) so every level updates inside a sequence")
+    return a
+
+
+def sequence_loss(model: HopeModel, seqs: torch.Tensor, learning: Learning = Learning()) -> torch.Tensor:
+    """Mean next-byte cross entropy (nats) of seqs [B, T+1] read from a fresh state with learning on."""
+    st = model.init_state(seqs.shape[0])
+    logits = model(st, seqs, learning)
+    t = seqs.shape[1] - 1
+    return F.cross_entropy(logits[:, :t].reshape(-1, VOCAB), seqs[:, 1:].reshape(-1))
+
+
+def heldout_windows(heldout: torch.Tensor, n: int, length: int) -> torch.Tensor:
+    """n evenly spaced windows of length+1 bytes from the held-out text (deterministic)."""
+    span = heldout.numel() - length - 1
+    starts = [int(i * span / max(n - 1, 1)) for i in range(n)]
+    return torch.stack([heldout[s : s + length + 1] for s in starts]).long()
+
+
+@torch.no_grad()
+def evaluate(model: HopeModel, windows: torch.Tensor, learning: Learning = Learning()) -> float:
+    """Held-out bits/byte (prequential: the model keeps learning as it reads each window)."""
+    model.eval()
+    loss = sequence_loss(model, windows, learning).item()
+    model.train()
+    return loss / LN2
+
+
+def atomic_save(obj: object, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def lr_at(step: int, total: int, peak: float, warmup: int) -> float:
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    frac = (step - warmup) / max(1, total - warmup)
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    torch.set_num_threads(a.threads)
+    torch.set_flush_denormal(True)
+    a.out.mkdir(parents=True, exist_ok=True)
+    train = torch.frombuffer(bytearray((a.corpus / "train.txt").read_bytes()), dtype=torch.uint8)
+    heldout = torch.frombuffer(bytearray((a.corpus / "heldout.txt").read_bytes()), dtype=torch.uint8)
+    windows = heldout_windows(heldout, a.eval_windows, a.seq)
+
+    torch.manual_seed(a.seed)
+    model = HopeModel(a.cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.0)
+    gen = torch.Generator().manual_seed(a.seed)
+    step = 0
+    history: list[dict] = []
+    ckpt = a.out / "checkpoint.pt"
+    if ckpt.exists():
+        state = torch.load(ckpt)
+        if state["config"] != a.cfg.to_dict():
+            log.error("%s was trained with another config; use a new --out", ckpt)
+            return 2
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        gen.set_state(state["gen"])
+        step, history = state["step"], state["history"]
+        log.info("resumed from %s at step %d", ckpt, step)
+    log.info("model: %d parameters, config %s", count_parameters(model), json.dumps(a.cfg.to_dict()))
+    log.info("corpus: %d train bytes, %d held-out bytes", train.numel(), heldout.numel())
+
+    t_start = time.time()
+    bytes_done = 0
+    run_loss = None
+    while step < a.steps:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, a.steps, a.lr, a.warmup)
+        starts = torch.randint(0, train.numel() - a.seq - 1, (a.batch,), generator=gen)
+        seqs = torch.stack([train[s : s + a.seq + 1] for s in starts.tolist()]).long()
+        loss = sequence_loss(model, seqs)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0).item()
+        opt.step()
+        step += 1
+        bytes_done += a.batch * a.seq
+        bpb = loss.item() / LN2
+        run_loss = bpb if run_loss is None else 0.95 * run_loss + 0.05 * bpb
+        if step % 10 == 0 or step == a.steps:
+            el = time.time() - t_start
+            rate = bytes_done / el
+            eta = (a.steps - step) * a.batch * a.seq / rate
+            log.info("step %d/%d  train %.3f bits/byte (avg %.3f)  |g| %.2f  %.0f bytes/s  eta %.1f min", step, a.steps, bpb, run_loss, gnorm, rate, eta / 60)
+        if step % a.eval_every == 0 or step == a.steps:
+            hb = evaluate(model, windows)
+            history.append({"step": step, "train_bits_per_byte": run_loss, "heldout_bits_per_byte": hb, "lr1": model.lr1().tolist(), "lr2": model.lr2().tolist()})
+            log.info("step %d  held-out %.3f bits/byte (learning on)", step, hb)
+        if step % a.ckpt_every == 0 or step == a.steps:
+            atomic_save({"config": a.cfg.to_dict(), "model": model.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(), "step": step, "history": history}, ckpt)
+    atomic_save({"config": a.cfg.to_dict(), "model": model.state_dict()}, a.out / "model.pt")
+    (a.out / "history.json").write_text(json.dumps(history, indent=1))
+    log.info("done: %s", a.out / "model.pt")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
