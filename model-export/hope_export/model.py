@@ -54,9 +54,9 @@ class HopeConfig:
     d_model: int = 128
     n_blocks: int = 4
     n_heads: int = 4
-    slow_hidden: int = 384
-    mid_hidden: int = 256
-    fast_hidden: int = 256
+    slow_hidden: int = 512
+    mid_hidden: int = 128
+    fast_hidden: int = 128
     conv_width: int = 4
     c0: int = 16  # L0 memory chunk (positions)
     c1: int = 64  # L1 fast CMS period
@@ -161,22 +161,29 @@ class MixerIn(nn.Module):
         conv = torch.zeros(2 * d, cfg.conv_width)
         conv[:, -1] = 1.0
         self.conv = nn.Parameter(conv + 0.02 * torch.randn_like(conv))
+        ind = torch.zeros(d, cfg.n_heads)
+        for i in range(d):
+            ind[i, i // cfg.head_dim] = 1.0
+        self.register_buffer("head_indicator", ind, persistent=False)
 
     def forward(self, x: Tensor, conv_state: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """x [..., n, D], conv_state [..., W-1, 2D] -> q [..., n, D], u [..., n, D], new conv_state."""
+        """x [..., n, D], conv_state [..., W-1, 2D] -> q [..., n, D], u [..., n, D], new conv_state.
+
+        Written with negative slices and an indicator matmul instead of reshapes so the traced ONNX
+        graph keeps a dynamic sequence axis."""
         cfg = self.cfg
         d, w = cfg.d_model, cfg.conv_width
         p = rmsnorm(x, self.norm) @ self.w_in.t()
         ext = torch.cat([conv_state, p], dim=-2)  # [..., W-1+n, 2D]
-        n = x.shape[-2]
-        c = ext[..., 0:n, :] * self.conv[:, 0]
-        for j in range(1, w):
-            c = c + ext[..., j : j + n, :] * self.conv[:, j]
+        c = ext[..., w - 1 :, :] * self.conv[:, w - 1]
+        for j in range(w - 1):
+            c = c + ext[..., j : j - (w - 1), :] * self.conv[:, j]
         u = F.silu(c[..., :d])
-        qh = c[..., d:].reshape(*c.shape[:-1], cfg.n_heads, cfg.head_dim)
-        q = l2norm(qh).reshape(*c.shape[:-1], d)
-        new_state = ext[..., ext.shape[-2] - (w - 1) :, :]
-        return q, u, new_state
+        cq = c[..., d:]
+        heads = self.head_indicator.to(cq.dtype)  # [D, H]
+        ss = (cq * cq) @ heads @ heads.t()  # per-head sum of squares, broadcast back to [..., n, D]
+        q = cq / torch.sqrt(ss + EPS)
+        return q, u, ext[..., -(w - 1) :, :]
 
 
 class MixerOut(nn.Module):
@@ -313,6 +320,9 @@ class HopeModel(nn.Module):
     def __init__(self, cfg: HopeConfig) -> None:
         super().__init__()
         self.cfg = cfg
+        # pre-training only: treat the CMS levels' inner gradients as constants in the outer loop
+        # (first-order meta-gradient; initial values and inner rates still receive gradients)
+        self.first_order = False
         d, h, dh, r = cfg.d_model, cfg.n_heads, cfg.head_dim, cfg.mem_rows
         self.embed = nn.Parameter(torch.randn(VOCAB, d))
         self.mixer_in = nn.ModuleList(MixerIn(cfg) for _ in range(cfg.n_blocks))
@@ -386,6 +396,10 @@ class HopeModel(nn.Module):
     def _accumulate(self, st: HopeState, xf: Tensor, x2s: list[Tensor], x3s: list[Tensor], targets: Tensor, learning: Learning) -> None:
         """Device rule: delta at the head input, passed to every plastic block through the residual
         stream (exact for the top block), then back through the block's own fast MLP for L2."""
+        with torch.no_grad() if self.first_order else contextlib.nullcontext():
+            self._accumulate_inner(st, xf, x2s, x3s, targets, learning)
+
+    def _accumulate_inner(self, st: HopeState, xf: Tensor, x2s: list[Tensor], x3s: list[Tensor], targets: Tensor, learning: Learning) -> None:
         cfg = self.cfg
         delta, _ = self.head_delta(xf, targets)
         for b, bs in enumerate(st.blocks):

@@ -43,6 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval-windows", type=int, default=16, help="held-out windows per evaluation (default 16)")
     p.add_argument("--ckpt-every", type=int, default=50, help="checkpoint period in steps (default 50)")
     p.add_argument("--config", type=str, default="{}", help="JSON object overriding HopeConfig fields")
+    p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget: the schedule follows max(step/steps, time/budget) and stops at 1 (not deterministic)")
+    p.add_argument("--second-order", action="store_true", help="back-propagate through the CMS inner gradients too (about 2x slower)")
     p.add_argument("--teach", choices=["residual", "exact"], default="residual", help="CMS error signal used in the inner loop")
     a = p.parse_args(argv)
     for name in ("steps", "batch", "seq", "threads", "eval_every", "eval_windows", "ckpt_every"):
@@ -99,11 +101,11 @@ def atomic_save(obj: object, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def lr_at(step: int, total: int, peak: float, warmup: int) -> float:
+def lr_at(step: int, progress: float, peak: float, warmup: int) -> float:
+    """Linear warm-up, then cosine from peak to peak/10 as progress goes 0 -> 1."""
     if step < warmup:
         return peak * (step + 1) / warmup
-    frac = (step - warmup) / max(1, total - warmup)
-    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.manual_seed(a.seed)
     model = HopeModel(a.cfg)
+    model.first_order = not a.second_order
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.0)
     gen = torch.Generator().manual_seed(a.seed)
     step = 0
@@ -139,9 +142,17 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.time()
     bytes_done = 0
     run_loss = None
-    while step < a.steps:
+    elapsed0 = history[-1].get("elapsed_s", 0.0) if history else 0.0
+
+    def progress() -> float:
+        p = step / a.steps
+        if a.max_minutes:
+            p = max(p, (elapsed0 + time.time() - t_start) / (60 * a.max_minutes))
+        return p
+
+    while progress() < 1.0:
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, a.steps, a.lr, a.warmup)
+            g["lr"] = lr_at(step, progress(), a.lr, a.warmup)
         starts = torch.randint(0, train.numel() - a.seq - 1, (a.batch,), generator=gen)
         seqs = torch.stack([train[s : s + a.seq + 1] for s in starts.tolist()]).long()
         loss = sequence_loss(model, seqs)
@@ -153,16 +164,17 @@ def main(argv: list[str] | None = None) -> int:
         bytes_done += a.batch * a.seq
         bpb = loss.item() / LN2
         run_loss = bpb if run_loss is None else 0.95 * run_loss + 0.05 * bpb
-        if step % 10 == 0 or step == a.steps:
+        done = progress() >= 1.0
+        if step % 10 == 0 or done:
             el = time.time() - t_start
             rate = bytes_done / el
-            eta = (a.steps - step) * a.batch * a.seq / rate
-            log.info("step %d/%d  train %.3f bits/byte (avg %.3f)  |g| %.2f  %.0f bytes/s  eta %.1f min", step, a.steps, bpb, run_loss, gnorm, rate, eta / 60)
-        if step % a.eval_every == 0 or step == a.steps:
+            eta = (1.0 - min(1.0, progress())) / max(progress(), 1e-9) * (elapsed0 + el)
+            log.info("step %d (%.0f%%)  train %.3f bits/byte (avg %.3f)  |g| %.2f  %.0f bytes/s  eta %.1f min", step, 100 * progress(), bpb, run_loss, gnorm, rate, eta / 60)
+        if step % a.eval_every == 0 or done:
             hb = evaluate(model, windows)
-            history.append({"step": step, "train_bits_per_byte": run_loss, "heldout_bits_per_byte": hb, "lr1": model.lr1().tolist(), "lr2": model.lr2().tolist()})
+            history.append({"step": step, "elapsed_s": elapsed0 + time.time() - t_start, "bytes": step * a.batch * a.seq, "train_bits_per_byte": run_loss, "heldout_bits_per_byte": hb, "lr1": model.lr1().tolist(), "lr2": model.lr2().tolist()})
             log.info("step %d  held-out %.3f bits/byte (learning on)", step, hb)
-        if step % a.ckpt_every == 0 or step == a.steps:
+        if step % a.ckpt_every == 0 or done:
             atomic_save({"config": a.cfg.to_dict(), "model": model.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(), "step": step, "history": history}, ckpt)
     atomic_save({"config": a.cfg.to_dict(), "model": model.state_dict()}, a.out / "model.pt")
     (a.out / "history.json").write_text(json.dumps(history, indent=1))

@@ -1,0 +1,114 @@
+"""Export round trip: ONNX segments are valid and have the manifest's shapes, the manifest's
+checksums hold, the golden files match the reference, and scripts refuse bad arguments."""
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import onnx
+import pytest
+import torch
+
+from hope_export import safetensors
+from hope_export.export import golden_stream, write_bundle
+from hope_export.model import HopeConfig, HopeModel, Learning
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = HopeConfig(d_model=32, n_blocks=2, n_heads=2, slow_hidden=48, mid_hidden=40, fast_hidden=40, c0=4, c1=8, c2=16)
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, HopeModel]:
+    torch.manual_seed(0)
+    model = HopeModel(TINY)
+    out = write_bundle(model, tmp_path_factory.mktemp("b") / "bundle", {"note": "test"})
+    return out, model
+
+
+def test_onnx_segments_check_and_have_manifest_shapes(bundle: tuple[Path, HopeModel]) -> None:
+    out, _ = bundle
+    manifest = json.loads((out / "manifest.json").read_text())
+    names = {s["name"] for s in manifest["segments"]}
+    assert names == {"embed"} | {f"mixer_in_{b}" for b in range(2)} | {f"mixer_out_{b}" for b in range(2)}
+    for seg in manifest["segments"]:
+        m = onnx.load(str(out / seg["file"]))
+        onnx.checker.check_model(m)
+        assert m.opset_import[0].version == 17
+        graph_inputs = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in m.graph.input}
+        graph_outputs = {o.name: [d.dim_param or d.dim_value for d in o.type.tensor_type.shape.dim] for o in m.graph.output}
+        for port in seg["inputs"]:
+            assert graph_inputs[port["name"]] == ["n" if s == -1 else s for s in port["shape"]], (seg["name"], port["name"])
+        for port in seg["outputs"]:
+            # ONNX shape inference leaves a slice's length symbolic; the runtime checks real shapes
+            got = graph_outputs[port["name"]]
+            assert len(got) == len(port["shape"]) and all(g == s or isinstance(g, str) for g, s in zip(got, port["shape"])), (seg["name"], port["name"])
+        # frozen weights are initializers, never graph inputs (ORT Java refuses overridable initializers)
+        assert len(m.graph.input) == len(seg["inputs"])
+
+
+def test_manifest_checksums_hold(bundle: tuple[Path, HopeModel]) -> None:
+    out, _ = bundle
+    manifest = json.loads((out / "manifest.json").read_text())
+    listed = set(manifest["files"])
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != "manifest.json"}
+    assert listed == on_disk
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest, name
+    assert manifest["format_version"] == 1 and manifest["teach"] == "residual"
+    assert [lv["period"] for lv in manifest["levels"]] == [4, 8, 16, None]
+
+
+def test_plastic_tensors_round_trip(bundle: tuple[Path, HopeModel]) -> None:
+    out, model = bundle
+    tensors, meta = safetensors.load(out / "plastic.safetensors")
+    assert meta["format"] == "hope4j-plastic"
+    assert torch.equal(tensors["blocks.1.l1.up"], model.up1[1].detach().float())
+    assert torch.equal(tensors["head.weight"], model.head.detach().float())
+    assert tensors["blocks.0.l0.init"].shape == (2, 3 * 16 + 10, 16)
+
+
+def test_golden_matches_the_reference(bundle: tuple[Path, HopeModel]) -> None:
+    out, model = bundle
+    stream = (out / "golden" / "stream.bin").read_bytes()
+    assert stream == golden_stream() and len(stream) == 1024
+    gold, meta = safetensors.load(out / "golden" / "learn_on.safetensors")
+    assert int(meta["pos"]) == 1024 and int(meta["count_l1"]) == 1023 // 8
+    x = torch.tensor(list(stream)).unsqueeze(0)
+    st = model.init_state(1)
+    with torch.no_grad():
+        logits = model(st, x, Learning())
+    assert torch.allclose(logits[0], gold["logits"], atol=1e-3)
+    assert torch.allclose(st.blocks[1].up2[0], gold["blocks.1.l2.up"], atol=1e-4)
+    off, _ = safetensors.load(out / "golden" / "learn_off.safetensors")
+    assert (off["logits"] - gold["logits"]).abs().max() > 1e-3
+
+
+def test_segment_goldens_reproduce_the_modules(bundle: tuple[Path, HopeModel]) -> None:
+    out, model = bundle
+    seg, _ = safetensors.load(out / "golden" / "segments.safetensors")
+    with torch.no_grad():
+        for n in (1, 5, 37):
+            q, u, cs = model.mixer_in[1](seg[f"block1.n{n}.x"], seg[f"block1.n{n}.conv_state"])
+            assert torch.allclose(q, seg[f"block1.n{n}.q"], atol=1e-5)
+            assert torch.allclose(cs, seg[f"block1.n{n}.conv_state_out"], atol=1e-6)
+            x2 = model.frozen_mixer_out(1)(seg[f"block1.n{n}.x"], seg[f"block1.n{n}.o"])
+            assert torch.allclose(x2, seg[f"block1.n{n}.x2"], atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "module,args,needle",
+    [
+        ("hope_export.train", ["--corpus", "/nonexistent", "--out", "/tmp/x"], "--corpus"),
+        ("hope_export.train", ["--corpus", ".", "--out", "/tmp/x", "--steps", "0"], "--"),
+        ("hope_export.export", ["--checkpoint", "/nonexistent.pt", "--out", "/tmp/x"], "--checkpoint"),
+        ("hope_export.corpus", ["--out", str(Path(__file__))], "--out"),
+        ("hope_export.baselines", ["--corpus", "/nonexistent"], "--corpus"),
+    ],
+)
+def test_scripts_refuse_bad_arguments(module: str, args: list[str], needle: str) -> None:
+    r = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    assert needle in r.stderr, r.stderr
