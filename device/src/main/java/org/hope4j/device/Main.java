@@ -1,0 +1,246 @@
+package org.hope4j.device;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.hope4j.Hope;
+import org.hope4j.Learner;
+import org.hope4j.LearnerOptions;
+import org.hope4j.Sampling;
+import org.hope4j.Score;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The {@code hope4j} program: score, observe, generate and demo on a Hope4J bundle. */
+@Command(name = "hope4j", mixinStandardHelpOptions = true, version = "hope4j 0.1.0",
+        description = "An on-device continual learner: a small Hope language model that keeps learning from your text.",
+        subcommands = {Main.ScoreCmd.class, Main.ObserveCmd.class, Main.GenerateCmd.class, Demo.class})
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line (errors become one "hope4j: ..." line and exit code 1). */
+    public static CommandLine commandLine() {
+        System.setProperty("java.awt.headless", "true");
+        return new CommandLine(new Main()).setExecutionExceptionHandler((ex, cl, pr) -> {
+            cl.getErr().println("hope4j: " + ex.getMessage());
+            return 1;
+        });
+    }
+
+    /** Options every command shares. */
+    static class Common {
+        @Option(names = "--model", paramLabel = "DIR", description = "bundle directory (default: the embedded model)")
+        Path model;
+
+        @Option(names = "--backend", defaultValue = "auto", description = "engine backend: auto, cpu or cuda (default: ${DEFAULT-VALUE})")
+        String backend;
+
+        @Option(names = "--threads", defaultValue = "1", description = "ONNX Runtime threads (default: ${DEFAULT-VALUE})")
+        int threads;
+
+        Learner open() {
+            LearnerOptions o = LearnerOptions.defaults().withBackend(backend).withGraphThreads(threads);
+            if (model != null) {
+                if (!Files.isDirectory(model)) {
+                    throw new IllegalArgumentException("--model: " + model + " is not a directory");
+                }
+                return Hope.load(model, o);
+            }
+            return Hope.loadDefault(o);
+        }
+
+        /** Opens a learner and restores {@code state} if it holds a saved state. */
+        Learner open(Path state) {
+            Learner l = open();
+            if (state != null && Files.exists(state.resolve("learner.state"))) {
+                try {
+                    l.restore(state);
+                } catch (RuntimeException e) {
+                    l.close();
+                    throw e;
+                }
+            }
+            return l;
+        }
+    }
+
+    static void checkFile(CommandLine.Model.CommandSpec spec, Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "FILE: " + file + " is not a readable file");
+        }
+    }
+
+    static String num(double x) {
+        return Double.isFinite(x) ? String.format(Locale.ROOT, "%.4f", x) : "null";
+    }
+
+    @Command(name = "score", mixinStandardHelpOptions = true, description = "Bits/byte of FILE under the current state, without learning.")
+    static final class ScoreCmd implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+        @CommandLine.Mixin
+        Common common = new Common();
+        @Option(names = "--state", paramLabel = "DIR", description = "learner state to score with (default: the pretrained model)")
+        Path state;
+        @Option(names = "--json", description = "print one JSON line")
+        boolean json;
+        @Parameters(paramLabel = "FILE", description = "any bytes, any size (streamed)")
+        Path file;
+
+        @Override
+        public Integer call() throws IOException {
+            checkFile(spec, file);
+            try (Learner l = common.open(state); InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
+                l.freeze(org.hope4j.Level.L1);
+                l.freeze(org.hope4j.Level.L2);
+                Score s = l.observe(in);
+                if (json) {
+                    System.out.println("{\"bytes\": " + s.bytes() + ", \"bits_per_byte\": " + num(s.bitsPerByte()) + "}");
+                } else {
+                    System.out.printf(Locale.ROOT, "%s: %d bytes, %.4f bits/byte%n", file, s.bytes(), s.bitsPerByte());
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "observe", mixinStandardHelpOptions = true,
+            description = "Learn from FILE chunk by chunk (each chunk scored before learning from it) and save the state.")
+    static final class ObserveCmd implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+        @CommandLine.Mixin
+        Common common = new Common();
+        @Option(names = "--state", paramLabel = "DIR", required = true, description = "state directory: restored if present, saved at the end")
+        Path state;
+        @Option(names = "--json", description = "print one JSON line")
+        boolean json;
+        @Option(names = "--chunk", defaultValue = "65536", description = "bytes per chunk (default: ${DEFAULT-VALUE})")
+        int chunk;
+        @Parameters(paramLabel = "FILE", description = "any bytes, any size (streamed)")
+        Path file;
+
+        @Override
+        public Integer call() throws IOException {
+            checkFile(spec, file);
+            if (chunk < 1) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--chunk must be >= 1, found " + chunk);
+            }
+            long total = Files.size(file);
+            long t0 = System.nanoTime();
+            Score learned = Score.empty();
+            Score frozen = Score.empty();
+            try (Learner l = common.open(state); Learner ref = common.open(state);
+                 InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
+                ref.freeze(org.hope4j.Level.L1);
+                ref.freeze(org.hope4j.Level.L2);
+                byte[] buf = new byte[chunk];
+                int n;
+                long done = 0;
+                Progress progress = new Progress("observe", total, json ? null : System.err);
+                while ((n = in.readNBytes(buf, 0, chunk)) > 0) {
+                    byte[] part = n == buf.length ? buf : java.util.Arrays.copyOf(buf, n);
+                    frozen = frozen.plus(ref.observe(part));
+                    learned = learned.plus(l.observe(part));
+                    done += n;
+                    progress.update(done, learned.bitsPerByte());
+                }
+                l.save(state);
+            }
+            double secs = (System.nanoTime() - t0) / 1e9;
+            if (json) {
+                System.out.println("{\"bytes\": " + learned.bytes() + ", \"frozen_bits_per_byte\": " + num(frozen.bitsPerByte())
+                        + ", \"prequential_bits_per_byte\": " + num(learned.bitsPerByte()) + ", \"seconds\": " + num(secs) + "}");
+            } else {
+                System.out.printf(Locale.ROOT, "%d bytes: frozen %.4f bits/byte, learning %.4f bits/byte, %.1f s; state saved to %s%n",
+                        learned.bytes(), frozen.bitsPerByte(), learned.bitsPerByte(), secs, state);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "generate", mixinStandardHelpOptions = true, description = "Continue a prompt, streaming the bytes to standard output.")
+    static final class GenerateCmd implements Callable<Integer> {
+        @CommandLine.Mixin
+        Common common = new Common();
+        @Option(names = "--state", paramLabel = "DIR", description = "learner state to generate with (default: the pretrained model)")
+        Path state;
+        @Option(names = "--prompt", defaultValue = "", description = "text to continue")
+        String prompt;
+        @Option(names = "--bytes", defaultValue = "200", description = "bytes to generate (default: ${DEFAULT-VALUE})")
+        int bytes;
+        @Option(names = "--temperature", defaultValue = "0.8", description = "0 = greedy (default: ${DEFAULT-VALUE})")
+        double temperature;
+        @Option(names = "--top-k", defaultValue = "40", description = "default: ${DEFAULT-VALUE}")
+        int topK;
+        @Option(names = "--seed", defaultValue = "0", description = "default: ${DEFAULT-VALUE}")
+        long seed;
+
+        @Override
+        public Integer call() {
+            Sampling s = new Sampling(temperature, topK, seed);
+            PrintStream out = System.out;
+            try (Learner l = common.open(state)) {
+                out.print(prompt);
+                l.generate(prompt.getBytes(StandardCharsets.UTF_8), bytes, s, b -> {
+                    out.write(b, 0, b.length);
+                    out.flush();
+                });
+                out.println();
+            }
+            return 0;
+        }
+    }
+
+    /** A one-line progress display on stderr (nothing when {@code out} is null). */
+    static final class Progress {
+        private final String what;
+        private final long total;
+        private final PrintStream out;
+        private final long t0 = System.nanoTime();
+        private long last;
+
+        Progress(String what, long total, PrintStream out) {
+            this.what = what;
+            this.total = total;
+            this.out = out;
+        }
+
+        void update(long done, double bpb) {
+            if (out == null) {
+                return;
+            }
+            long now = System.nanoTime();
+            if (now - last < 200_000_000L && done < total) {
+                return;
+            }
+            last = now;
+            double secs = (now - t0) / 1e9;
+            double rate = done / Math.max(secs, 1e-9);
+            out.printf(Locale.ROOT, "\r%s: %d/%d bytes (%.0f%%), %.0f bytes/s, %.3f bits/byte   ", what, done, total,
+                    100.0 * done / Math.max(total, 1), rate, bpb);
+            if (done >= total) {
+                out.println();
+            }
+            out.flush();
+        }
+    }
+}

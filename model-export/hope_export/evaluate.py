@@ -1,0 +1,80 @@
+"""Held-out bits/byte of a trained model, with every level learning, with only L0, and frozen.
+
+    /usr/bin/python3 -m hope_export.evaluate --checkpoint build/train/model.pt --corpus build/corpus --json out.json
+
+Each of --windows evenly spaced held-out windows of --length bytes is read from a fresh state
+(prequential: every byte is scored before anything learns from it).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .export import load_model
+from .model import Learning, count_parameters
+from .train import heldout_windows, sequence_loss
+
+log = logging.getLogger("hope_export.evaluate")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="hope_export.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", type=Path, required=True, help="model.pt from hope_export.train")
+    p.add_argument("--corpus", type=Path, required=True, help="directory with heldout.txt")
+    p.add_argument("--windows", type=int, default=32, help="held-out windows (default 32)")
+    p.add_argument("--length", type=int, default=4096, help="bytes per window (default 4096)")
+    p.add_argument("--baselines", type=Path, help="JSON from hope_export.baselines to copy into the result")
+    p.add_argument("--history", type=Path, help="history.json from hope_export.train to copy into the result")
+    p.add_argument("--json", type=Path, help="write the result here too")
+    a = p.parse_args(argv)
+    if not a.checkpoint.is_file():
+        p.error(f"--checkpoint: {a.checkpoint} not found")
+    if not (a.corpus / "heldout.txt").is_file():
+        p.error(f"--corpus: {a.corpus / 'heldout.txt'} not found")
+    if a.windows <= 0 or a.length <= 1:
+        p.error("--windows must be positive and --length > 1")
+    for name in ("baselines", "history"):
+        f = getattr(a, name)
+        if f is not None and not f.is_file():
+            p.error(f"--{name}: {f} not found")
+    return a
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    torch.set_num_threads(1)
+    model = load_model(a.checkpoint).eval()
+    heldout = torch.frombuffer(bytearray((a.corpus / "heldout.txt").read_bytes()), dtype=torch.uint8)
+    windows = heldout_windows(heldout, a.windows, a.length)
+    result: dict = {"parameters": count_parameters(model), "windows": a.windows, "window_bytes": a.length, "heldout_bits_per_byte": {}}
+    for name, learning in (("learning", Learning()), ("l0_only", Learning(True, False, False)), ("frozen", Learning.off())):
+        t0 = time.time()
+        total = 0.0
+        with torch.no_grad():
+            for i in range(0, a.windows, 8):
+                total += sequence_loss(model, windows[i : i + 8], learning).item() * windows[i : i + 8].shape[0]
+        bpb = total / a.windows / math.log(2)
+        result["heldout_bits_per_byte"][name] = round(bpb, 4)
+        log.info("%s: %.4f bits/byte (%.0f s)", name, bpb, time.time() - t0)
+    if a.baselines:
+        result["baselines"] = json.loads(a.baselines.read_text())
+    if a.history:
+        hist = json.loads(a.history.read_text())
+        result["training"] = {"steps": hist[-1]["step"], "bytes": hist[-1].get("bytes"), "seconds": round(hist[-1].get("elapsed_s", 0)), "history": hist}
+    text = json.dumps(result)
+    print(text)
+    if a.json:
+        a.json.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+package org.hope4j;
+
+import java.nio.file.Path;
+import org.hope4j.bundle.Bundle;
+import org.hope4j.bundle.BundleSource;
+import org.hope4j.engine.Backends;
+import org.hope4j.engine.Engine;
+import org.hope4j.graph.FrozenGraphs;
+
+/**
+ * The one door into Hope4J: load a bundle, get a {@link Learner}.
+ *
+ * <pre>{@code
+ * try (Learner learner = Hope.loadDefault()) {
+ *     learner.observe("text the model should learn");
+ *     System.out.println(learner.score("more text").bitsPerByte());
+ * }
+ * }</pre>
+ */
+public final class Hope {
+    private Hope() {
+    }
+
+    /** Loads the bundle in {@code dir} (every file's SHA-256 is verified first). */
+    public static Learner load(Path dir) {
+        return load(dir, LearnerOptions.defaults());
+    }
+
+    /** Loads the bundle in {@code dir} with {@code options}. */
+    public static Learner load(Path dir, LearnerOptions options) {
+        return open(Bundle.load(BundleSource.directory(dir)), options);
+    }
+
+    /** Loads the default model embedded in the jar. */
+    public static Learner loadDefault() {
+        return loadDefault(LearnerOptions.defaults());
+    }
+
+    /** Loads the default model embedded in the jar with {@code options}. */
+    public static Learner loadDefault(LearnerOptions options) {
+        return open(Bundle.loadDefault(), options);
+    }
+
+    /** Opens a learner on an already loaded bundle. */
+    public static Learner open(Bundle bundle, LearnerOptions options) {
+        Backends.Selection sel = Backends.select(options.backend());
+        var spec = Learner.specOf(bundle);
+        FrozenGraphs graphs = new FrozenGraphs(bundle, new FrozenGraphs.Options(options.graphProvider(), options.graphThreads(), options.deviceId()), spec.c1());
+        Engine engine;
+        try {
+            engine = sel.backend().open(spec, bundle.plastic());
+        } catch (RuntimeException e) {
+            graphs.close();
+            throw e;
+        }
+        return new Learner(bundle, graphs, engine, sel.info());
+    }
+}

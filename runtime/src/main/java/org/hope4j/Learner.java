@@ -1,0 +1,413 @@
+package org.hope4j;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import org.hope4j.bundle.Bundle;
+import org.hope4j.bundle.Safetensors;
+import org.hope4j.bundle.Tensor;
+import org.hope4j.engine.BackendInfo;
+import org.hope4j.engine.Engine;
+import org.hope4j.engine.EngineSpec;
+import org.hope4j.graph.FrozenGraphs;
+import org.hope4j.learner.HopeStream;
+import org.hope4j.learner.Learning;
+
+/**
+ * A Hope model that keeps learning from the bytes it reads, on this device.
+ *
+ * <p>{@link #observe} reads text and learns from it (every level at its own period);
+ * {@link #score} measures bits/byte without changing anything; {@link #generate} continues a prompt;
+ * {@link #save}/{@link #restore} persist what was learned atomically.
+ *
+ * <p><b>Thread safety:</b> every public method is {@code synchronized}: calls from several threads
+ * are safe and run one at a time, in the order they take the lock. A learner is not a pool: use
+ * one learner per stream of text. {@link #close()} frees the native resources; any later call
+ * throws {@link IllegalStateException}.
+ */
+public final class Learner implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Learner.class.getName());
+    /** Bytes read per engine call by the streaming readers. */
+    private static final int READ_BLOCK = 1 << 16;
+    static final String STATE_FILE = "learner.state";
+    static final String STATE_FORMAT = "hope4j-state";
+    static final int STATE_VERSION = 1;
+
+    private final Bundle bundle;
+    private final FrozenGraphs graphs;
+    private final Engine engine;
+    private final BackendInfo backendInfo;
+    private final HopeStream stream;
+    private final Set<Level> frozen = EnumSet.noneOf(Level.class);
+    private boolean closed;
+
+    Learner(Bundle bundle, FrozenGraphs graphs, Engine engine, BackendInfo info) {
+        this.bundle = bundle;
+        this.graphs = graphs;
+        this.engine = engine;
+        this.backendInfo = info;
+        this.stream = new HopeStream(graphs, engine, bundle.manifest().model().convWidth());
+    }
+
+    private void open() {
+        if (closed) {
+            throw new IllegalStateException("Learner is closed");
+        }
+    }
+
+    private Learning learning() {
+        return new Learning(!frozen.contains(Level.L0), !frozen.contains(Level.L1), !frozen.contains(Level.L2));
+    }
+
+    /** Reads {@code data} and learns from it. Each byte is scored before anything learns from it (prequential). */
+    public synchronized Score observe(byte[] data) {
+        open();
+        return read(data, 0, data.length, learning());
+    }
+
+    /** {@link #observe(byte[])} of the UTF-8 bytes of {@code text}. */
+    public synchronized Score observe(String text) {
+        return observe(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Streams {@code in} to its end through {@link #observe(byte[])} in bounded memory. */
+    public synchronized Score observe(InputStream in) throws IOException {
+        open();
+        Score total = Score.empty();
+        byte[] buf = new byte[READ_BLOCK];
+        int n;
+        while ((n = in.readNBytes(buf, 0, buf.length)) > 0) {
+            total = total.plus(read(buf, 0, n, learning()));
+        }
+        return total;
+    }
+
+    private Score read(byte[] data, int off, int len, Learning l) {
+        double[] r = stream.read(data, off, len, l, null);
+        return new Score(len, (long) r[1], r[0]);
+    }
+
+    /**
+     * Bits/byte of {@code data} read from the current state with the CMS levels frozen (the L0
+     * memory reads in context, as in inference). The learner's state is left exactly as it was.
+     */
+    public synchronized Score score(byte[] data) {
+        open();
+        HopeStream.Snapshot before = stream.snapshot();
+        try {
+            return read(data, 0, data.length, new Learning(!frozen.contains(Level.L0), false, false));
+        } finally {
+            stream.restore(before);
+        }
+    }
+
+    /** {@link #score(byte[])} of the UTF-8 bytes of {@code text}. */
+    public synchronized Score score(String text) {
+        return score(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Continues {@code prompt} by up to {@code maxBytes} bytes, handing each byte to {@code sink} as
+     * soon as it is chosen. Reads the prompt and its own output in context (L0) without learning;
+     * the learner's state is left exactly as it was. Returns the generated bytes.
+     */
+    public synchronized byte[] generate(byte[] prompt, int maxBytes, Sampling sampling, Consumer<byte[]> sink) {
+        open();
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("maxBytes must be >= 0, found " + maxBytes);
+        }
+        HopeStream.Snapshot before = stream.snapshot();
+        Learning l = new Learning(!frozen.contains(Level.L0), false, false);
+        Random rnd = new Random(sampling.seed());
+        byte[] out = new byte[maxBytes];
+        try {
+            if (prompt.length > 0) {
+                stream.read(prompt, 0, prompt.length, l, null);
+            }
+            float[] logits = stream.lastLogits();
+            byte[] one = new byte[1];
+            for (int i = 0; i < maxBytes; i++) {
+                int next = logits == null ? ' ' : sample(logits, sampling, rnd);
+                out[i] = (byte) next;
+                one[0] = (byte) next;
+                if (sink != null) {
+                    sink.accept(one.clone());
+                }
+                stream.read(one, 0, 1, l, null);
+                logits = stream.lastLogits();
+            }
+            return out;
+        } finally {
+            stream.restore(before);
+        }
+    }
+
+    /** {@link #generate(byte[], int, Sampling, Consumer)} of a UTF-8 prompt, without a sink. */
+    public synchronized String generate(String prompt, int maxBytes, Sampling sampling) {
+        return new String(generate(prompt.getBytes(StandardCharsets.UTF_8), maxBytes, sampling, null), StandardCharsets.UTF_8);
+    }
+
+    static int sample(float[] logits, Sampling s, Random rnd) {
+        int n = logits.length;
+        if (s.temperature() == 0) {
+            int best = 0;
+            for (int i = 1; i < n; i++) {
+                if (logits[i] > logits[best]) {
+                    best = i;
+                }
+            }
+            return best;
+        }
+        double[] p = new double[n];
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : logits) {
+            max = Math.max(max, v);
+        }
+        double cutoff = Double.NEGATIVE_INFINITY;
+        if (s.topK() > 0 && s.topK() < n) {
+            float[] sorted = logits.clone();
+            java.util.Arrays.sort(sorted);
+            cutoff = sorted[n - s.topK()];
+        }
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            p[i] = logits[i] < cutoff ? 0 : Math.exp((logits[i] - max) / s.temperature());
+            sum += p[i];
+        }
+        double u = rnd.nextDouble() * sum;
+        for (int i = 0; i < n; i++) {
+            u -= p[i];
+            if (u <= 0 && p[i] > 0) {
+                return i;
+            }
+        }
+        for (int i = n - 1; i >= 0; i--) {
+            if (p[i] > 0) {
+                return i;
+            }
+        }
+        return 0;
+    }
+
+    /** Stops {@code level} from learning (it keeps its current value) until {@link #unfreeze}. */
+    public synchronized void freeze(Level level) {
+        open();
+        frozen.add(level);
+    }
+
+    /** Lets {@code level} learn again. */
+    public synchronized void unfreeze(Level level) {
+        open();
+        frozen.remove(level);
+    }
+
+    /** The levels that currently do not learn. */
+    public synchronized Set<Level> frozenLevels() {
+        return frozen.isEmpty() ? EnumSet.noneOf(Level.class) : EnumSet.copyOf(frozen);
+    }
+
+    /** Resets {@code level} of every block to its pretrained value (and clears its pending gradients). */
+    public synchronized void reset(Level level) {
+        open();
+        engine.resetLevel(level.name());
+    }
+
+    /** Positions read since the stream began (or since the restored state began). */
+    public synchronized long position() {
+        open();
+        return stream.position();
+    }
+
+    /** Update counts of L0, L1 and L2 since the stream began. */
+    public synchronized Map<Level, Long> updateCounts() {
+        open();
+        long[] c = stream.counts();
+        Map<Level, Long> m = new LinkedHashMap<>();
+        m.put(Level.L0, c[0]);
+        m.put(Level.L1, c[1]);
+        m.put(Level.L2, c[2]);
+        return m;
+    }
+
+    /** Which backend runs the plastic levels and why the others do not. */
+    public BackendInfo backendInfo() {
+        return backendInfo;
+    }
+
+    /** The execution provider of the frozen segments. */
+    public String graphProvider() {
+        return graphs.provider();
+    }
+
+    /** The bundle this learner runs. */
+    public Bundle bundle() {
+        return bundle;
+    }
+
+    /** Internal: the stream, for parity tests and benchmarks in this project. */
+    public HopeStream stream() {
+        open();
+        return stream;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // persistence
+
+    /**
+     * Saves the whole learned state into {@code dir} (created if needed) as one file written
+     * atomically (temp file, fsync, rename): a crash leaves either the old state or the new one.
+     */
+    public synchronized void save(Path dir) {
+        open();
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new StateException(dir + ": cannot create the state directory: " + e.getMessage(), e);
+        }
+        HopeStream.Snapshot s = stream.snapshot();
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", STATE_FORMAT);
+        meta.put("format_version", Integer.toString(STATE_VERSION));
+        meta.put("bundle_plastic_sha256", bundlePlasticSha());
+        meta.put("position", Long.toString(s.position()));
+        long[] c = s.counts();
+        meta.put("count_l0", Long.toString(c[0]));
+        meta.put("count_l1", Long.toString(c[1]));
+        meta.put("count_l2", Long.toString(c[2]));
+        meta.put("frozen", String.join(",", frozen.stream().map(Enum::name).toList()));
+        meta.put("data_sha256", dataSha(s.tensors()));
+        Safetensors.write(dir.resolve(STATE_FILE), new TreeMap<>(s.tensors()), meta);
+    }
+
+    /**
+     * Replaces the current state with the one saved in {@code dir}. The file is fully verified
+     * (format, version, bundle, checksum, every tensor's shape) before anything changes: on any
+     * error the current state is untouched and a {@link StateException} names the file and field.
+     */
+    public synchronized void restore(Path dir) {
+        open();
+        Path file = dir.resolve(STATE_FILE);
+        byte[] raw;
+        try {
+            raw = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new StateException(file + ": no saved state here", e);
+        } catch (IOException e) {
+            throw new StateException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        Safetensors.File sf;
+        try {
+            sf = Safetensors.read(raw, file.toString());
+        } catch (HopeException e) {
+            throw new StateException(file + ": not a readable state file: " + e.getMessage(), e);
+        }
+        Map<String, String> meta = sf.metadata();
+        require(file, meta, "format", STATE_FORMAT);
+        require(file, meta, "format_version", Integer.toString(STATE_VERSION));
+        require(file, meta, "bundle_plastic_sha256", bundlePlasticSha());
+        String want = meta.get("data_sha256");
+        String found = dataSha(sf.tensors());
+        if (!found.equals(want)) {
+            throw new StateException(file + ": data_sha256 mismatch (expected " + want + ", found " + found + "): the file is corrupt");
+        }
+        long[] counts = new long[3];
+        long position;
+        try {
+            position = Long.parseLong(meta.get("position"));
+            counts[0] = Long.parseLong(meta.get("count_l0"));
+            counts[1] = Long.parseLong(meta.get("count_l1"));
+            counts[2] = Long.parseLong(meta.get("count_l2"));
+        } catch (RuntimeException e) {
+            throw new StateException(file + ": metadata position/count_* must be integers: " + e.getMessage(), e);
+        }
+        HopeStream.Snapshot before = stream.snapshot();
+        try {
+            stream.restore(new HopeStream.Snapshot(sf.tensors(), position, counts));
+        } catch (RuntimeException e) {
+            stream.restore(before);
+            throw new StateException(file + ": " + e.getMessage(), e);
+        }
+        frozen.clear();
+        String fz = meta.getOrDefault("frozen", "");
+        for (String name : fz.split(",")) {
+            if (!name.isBlank()) {
+                frozen.add(Level.valueOf(name));
+            }
+        }
+        LOG.log(System.Logger.Level.DEBUG, "restored state of {0} positions from {1}", position, file);
+    }
+
+    private static void require(Path file, Map<String, String> meta, String key, String want) {
+        String found = meta.get(key);
+        if (!want.equals(found)) {
+            throw new StateException(file + ": metadata " + key + " must be " + want + ", found " + found);
+        }
+    }
+
+    private String bundlePlasticSha() {
+        String sha = bundle.manifest().files().get(bundle.manifest().plastic());
+        return sha == null ? "unknown" : sha;
+    }
+
+    /** SHA-256 over every tensor's name, shape and little-endian data, in name order. */
+    static String dataSha(Map<String, Tensor> tensors) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (String name : new TreeMap<>(tensors).keySet()) {
+                Tensor t = tensors.get(name);
+                md.update(name.getBytes(StandardCharsets.UTF_8));
+                md.update(java.util.Arrays.toString(t.shape()).getBytes(StandardCharsets.UTF_8));
+                ByteBuffer bb = ByteBuffer.allocate(t.data().length * 4).order(ByteOrder.LITTLE_ENDIAN);
+                bb.asFloatBuffer().put(t.data());
+                md.update(bb);
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        engine.close();
+        graphs.close();
+    }
+
+    static EngineSpec specOf(Bundle b) {
+        var mf = b.manifest();
+        var mc = mf.model();
+        int nb = mc.nBlocks();
+        float[] lr1 = new float[nb];
+        float[] lr2 = new float[nb];
+        for (int i = 0; i < nb; i++) {
+            lr1[i] = mf.levels().get(1).learningRate().get(i).floatValue();
+            lr2[i] = mf.levels().get(2).learningRate().get(i).floatValue();
+        }
+        boolean[] plastic = new boolean[nb];
+        for (int blk : mf.plasticBlocks()) {
+            plastic[blk] = true;
+        }
+        return new EngineSpec(mc.dModel(), nb, mc.nHeads(), mc.headDim(), mc.memRows(), mc.midHidden(), mc.fastHidden(),
+                mf.levels().get(0).period(), mf.levels().get(1).period(), mf.levels().get(2).period(),
+                (float) mc.etaMax(), (float) mc.normEps(), lr1, lr2, plastic);
+    }
+}

@@ -1,0 +1,52 @@
+package org.hope4j;
+
+import java.util.List;
+
+/**
+ * How a {@link Learner} runs. Immutable; start from {@link #defaults()} and change with the
+ * {@code with…} methods.
+ *
+ * @param backend engine backend: "auto" (best available, quiet fallback to CPU), "cpu" or "cuda"
+ *     (fails loudly when unavailable)
+ * @param graphProvider ONNX Runtime execution provider for the frozen segments: "cpu", "cuda" or
+ *     "tensorrt" (falls back to CPU with one log line)
+ * @param graphThreads ONNX Runtime intra-op threads
+ * @param deviceId GPU device id for CUDA/TensorRT
+ */
+public record LearnerOptions(String backend, String graphProvider, int graphThreads, int deviceId) {
+    public LearnerOptions {
+        if (backend == null || backend.isBlank()) {
+            throw new IllegalArgumentException("backend must be auto or a backend name, found " + backend);
+        }
+        if (!List.of("cpu", "cuda", "tensorrt").contains(graphProvider)) {
+            throw new IllegalArgumentException("graphProvider must be cpu, cuda or tensorrt, found " + graphProvider);
+        }
+        if (graphThreads < 1) {
+            throw new IllegalArgumentException("graphThreads must be >= 1, found " + graphThreads);
+        }
+        if (deviceId < 0) {
+            throw new IllegalArgumentException("deviceId must be >= 0, found " + deviceId);
+        }
+    }
+
+    /** auto backend, CPU graphs, one thread. */
+    public static LearnerOptions defaults() {
+        return new LearnerOptions("auto", "cpu", 1, 0);
+    }
+
+    public LearnerOptions withBackend(String value) {
+        return new LearnerOptions(value, graphProvider, graphThreads, deviceId);
+    }
+
+    public LearnerOptions withGraphProvider(String value) {
+        return new LearnerOptions(backend, value, graphThreads, deviceId);
+    }
+
+    public LearnerOptions withGraphThreads(int value) {
+        return new LearnerOptions(backend, graphProvider, value, deviceId);
+    }
+
+    public LearnerOptions withDeviceId(int value) {
+        return new LearnerOptions(backend, graphProvider, graphThreads, value);
+    }
+}

@@ -1,0 +1,25 @@
+package org.hope4j;
+
+/**
+ * Bits/byte over some bytes.
+ *
+ * @param bytes bytes read
+ * @param scoredBytes bytes that had a prediction (all but the very first byte of a fresh stream)
+ * @param bits total bits (-log2 of each scored byte's predicted probability)
+ */
+public record Score(long bytes, long scoredBytes, double bits) {
+    /** bits / scoredBytes, or NaN when nothing was scored. */
+    public double bitsPerByte() {
+        return scoredBytes == 0 ? Double.NaN : bits / scoredBytes;
+    }
+
+    /** The sum of two scores. */
+    public Score plus(Score o) {
+        return new Score(bytes + o.bytes, scoredBytes + o.scoredBytes, bits + o.bits);
+    }
+
+    /** Nothing read. */
+    public static Score empty() {
+        return new Score(0, 0, 0);
+    }
+}

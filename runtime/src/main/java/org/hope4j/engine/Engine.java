@@ -1,0 +1,72 @@
+package org.hope4j.engine;
+
+import java.util.Map;
+import org.hope4j.bundle.Tensor;
+
+/**
+ * The plastic half of a Hope model: the L0 memories, the L1/L2 CMS levels, the head, their error
+ * signals and update steps, with all state owned by the engine (on a GPU backend it stays on the
+ * device). Calls are level-sized: one call runs a level over a whole span of positions.
+ *
+ * <p>A span is a run of positions that share one value of every CMS level (it never crosses a
+ * multiple of the L1 period). The caller runs, per span: {@link #memory} and {@link #cms} for every
+ * block, then {@link #head}; then {@link #accumulate} for the positions whose next byte is known, and
+ * {@link #holdPending} for the last position when its next byte has not arrived yet. Before the next
+ * span: {@link #accumulatePending} with that byte, then {@link #step} at level boundaries.
+ *
+ * <p>Not thread-safe: one caller at a time (the learner serialises access).
+ */
+public interface Engine extends AutoCloseable {
+
+    /** The shapes and rates this engine was opened with. */
+    EngineSpec spec();
+
+    /**
+     * L0 (HOPE-MODEL.md §2): the self-modifying memories of {@code block} read {@code m} positions
+     * starting at stream position {@code pos}; {@code q} and {@code u} are [m, D] from the frozen
+     * mixer front; writes the reads {@code o} [m, D]. Commits the state at every L0 chunk end.
+     */
+    void memory(int block, float[] q, float[] u, int m, long pos, boolean learn, float[] o);
+
+    /**
+     * The mid (L2) then fast (L1) CMS MLP of {@code block} with residuals over {@code x} [m, D] (the
+     * output of the frozen slow level); writes {@code out} [m, D] and keeps what their update needs.
+     */
+    void cms(int block, float[] x, int m, float[] out);
+
+    /** Final norm and LM head over {@code x} [m, D]; writes {@code logits} [m, 256] and keeps them for the error signal. */
+    void head(float[] x, int m, float[] logits);
+
+    /**
+     * Adds the gradients of the first {@code k} positions of the current span (targets = their next
+     * bytes, {@code targets[off..off+k)}) to the gradient sums of the levels that learn.
+     */
+    void accumulate(int k, byte[] targets, int off, boolean l1, boolean l2);
+
+    /** Keeps the last position of the current span until its next byte arrives. */
+    void holdPending();
+
+    /** Whether a position waits for its next byte. */
+    boolean hasPending();
+
+    /** Adds the held position's gradients now that its next byte {@code target} is known; clears it. */
+    void accumulatePending(byte target, boolean l1, boolean l2);
+
+    /** Drops the held position without learning from it. */
+    void dropPending();
+
+    /** One update step (Eq. 71) of L1 and, if {@code l2}, of L2, along the summed gradients; clears the sums. */
+    void step(boolean l1, boolean l2);
+
+    /** Resets a level ("L0", "L1" or "L2") of every block to its initial value and clears its sums. */
+    void resetLevel(String level);
+
+    /** A copy of the whole plastic state (memories, levels, gradient sums, the held position). */
+    Map<String, Tensor> exportState();
+
+    /** Replaces the plastic state with one from {@link #exportState} (shapes are checked). */
+    void importState(Map<String, Tensor> state);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,64 @@
+package org.hope4j.engine.cpu;
+
+import java.util.Map;
+import org.hope4j.bundle.Tensor;
+import org.hope4j.engine.Backend;
+import org.hope4j.engine.Engine;
+import org.hope4j.engine.EngineSpec;
+
+/**
+ * The always-present CPU backend. Matrix products go through OpenBLAS (JavaCPP) on
+ * {@code hope4j.cpu.threads} threads (default 1); if OpenBLAS cannot load, or
+ * {@code -Dhope4j.cpu.blas=java}, through plain Java loops, with one log line saying why.
+ */
+public final class CpuBackend implements Backend {
+    private static final System.Logger LOG = System.getLogger(CpuBackend.class.getName());
+    private static Blas blas;
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public int priority() {
+        return 0;
+    }
+
+    @Override
+    public void probe() {
+        blas();
+    }
+
+    static synchronized Blas blas() {
+        if (blas == null) {
+            String want = System.getProperty("hope4j.cpu.blas", "openblas");
+            if (want.equals("java")) {
+                blas = new JavaBlas();
+            } else {
+                try {
+                    blas = OpenBlas.load(Integer.getInteger("hope4j.cpu.threads", 1));
+                } catch (Throwable t) {
+                    LOG.log(System.Logger.Level.WARNING, "OpenBLAS unavailable, using plain Java matrix products (slower): {0}", t.toString());
+                    blas = new JavaBlas();
+                }
+            }
+        }
+        return blas;
+    }
+
+    @Override
+    public Engine open(EngineSpec spec, Map<String, Tensor> plastic) {
+        return new CpuEngine(spec, plastic, blas());
+    }
+
+    /** An engine on the plain-Java BLAS (for tests comparing the two). */
+    public static Engine openJava(EngineSpec spec, Map<String, Tensor> plastic) {
+        return new CpuEngine(spec, plastic, new JavaBlas());
+    }
+
+    @Override
+    public String describe() {
+        return "cpu (" + blas().describe() + ")";
+    }
+}

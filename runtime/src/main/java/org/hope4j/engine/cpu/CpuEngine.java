@@ -1,0 +1,625 @@
+package org.hope4j.engine.cpu;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.hope4j.StateException;
+import org.hope4j.bundle.Tensor;
+import org.hope4j.engine.Engine;
+import org.hope4j.engine.EngineSpec;
+
+/**
+ * The CPU engine: plain Java for element-wise work and the memory recurrence, {@link Blas} (OpenBLAS
+ * through JavaCPP, or a Java fallback) for matrix products. Mirrors model-export/hope_export/model.py
+ * ({@code memory_chunk}, {@code _span}, {@code _accumulate}, {@code _apply_updates}) line by line.
+ */
+final class CpuEngine implements Engine {
+    private static final int TYPES = 5; // k, v, memory, eta, alpha
+    private static final int MEM_MEM = 2;
+
+    private final EngineSpec spec;
+    private final Blas blas;
+    private final int d, nb, h, dh, r, f1, f2, v;
+    private final int[] rowType;
+    private final boolean[] plastic;
+    private final float[] lr1, lr2;
+
+    // L0: per block, per head [R, dh]
+    private final float[][][] init, w0, wt;
+    private final float[][] bEta, bAlpha; // per block [H * 5]
+    // CMS: per block
+    private final float[][] norm1, norm2, up1, down1, up2, down2, gUp1, gDown1, gUp2, gDown2;
+    private final float[][] up1Init, down1Init, up2Init, down2Init;
+    private final float[] normF, head;
+
+    private final Cache span, pending;
+    private boolean hasPending;
+    private boolean closed;
+
+    // scratch
+    private final float[] uh, qh, proj, kk, vv, vn, pred, tgt, err, ee, aa;
+    private final float[] dl, dh0, delta, ds1, da1, dz3, d3, ds2, da2, tmp;
+
+    /** What the error signal of a run of positions needs, kept from the forward pass. */
+    private static final class Cache {
+        final int rows;
+        final float[][] x2, z2, a2, s2, x3, z3, a1, s1;
+        final float[] xf, logits;
+
+        Cache(int rows, int nb, int d, int f1, int f2) {
+            this.rows = rows;
+            x2 = new float[nb][rows * d];
+            z2 = new float[nb][rows * d];
+            a2 = new float[nb][rows * f2];
+            s2 = new float[nb][rows * f2];
+            x3 = new float[nb][rows * d];
+            z3 = new float[nb][rows * d];
+            a1 = new float[nb][rows * f1];
+            s1 = new float[nb][rows * f1];
+            xf = new float[rows * d];
+            logits = new float[rows * EngineSpec.VOCAB];
+        }
+    }
+
+    private int spanRows;
+
+    CpuEngine(EngineSpec spec, Map<String, Tensor> plasticInit, Blas blas) {
+        this.spec = spec;
+        this.blas = blas;
+        d = spec.dModel();
+        nb = spec.nBlocks();
+        h = spec.nHeads();
+        dh = spec.headDim();
+        r = spec.memRows();
+        f1 = spec.fastHidden();
+        f2 = spec.midHidden();
+        v = EngineSpec.VOCAB;
+        plastic = spec.plastic();
+        lr1 = spec.lr1();
+        lr2 = spec.lr2();
+        rowType = new int[r];
+        for (int i = 0; i < r; i++) {
+            rowType[i] = i < 3 * dh ? i / dh : (i < 3 * dh + TYPES ? 3 : 4);
+        }
+        init = new float[nb][h][];
+        w0 = new float[nb][h][];
+        wt = new float[nb][h][];
+        bEta = new float[nb][];
+        bAlpha = new float[nb][];
+        norm1 = new float[nb][];
+        norm2 = new float[nb][];
+        up1 = new float[nb][];
+        down1 = new float[nb][];
+        up2 = new float[nb][];
+        down2 = new float[nb][];
+        up1Init = new float[nb][];
+        down1Init = new float[nb][];
+        up2Init = new float[nb][];
+        down2Init = new float[nb][];
+        gUp1 = new float[nb][f1 * d];
+        gDown1 = new float[nb][d * f1];
+        gUp2 = new float[nb][f2 * d];
+        gDown2 = new float[nb][d * f2];
+        for (int b = 0; b < nb; b++) {
+            float[] mem = take(plasticInit, "blocks." + b + ".l0.init", h * r * dh);
+            for (int hh = 0; hh < h; hh++) {
+                init[b][hh] = java.util.Arrays.copyOfRange(mem, hh * r * dh, (hh + 1) * r * dh);
+                w0[b][hh] = init[b][hh].clone();
+                wt[b][hh] = init[b][hh].clone();
+            }
+            bEta[b] = take(plasticInit, "blocks." + b + ".l0.b_eta", h * TYPES);
+            bAlpha[b] = take(plasticInit, "blocks." + b + ".l0.b_alpha", h * TYPES);
+            norm2[b] = take(plasticInit, "blocks." + b + ".l2.norm", d);
+            up2Init[b] = take(plasticInit, "blocks." + b + ".l2.up", f2 * d);
+            down2Init[b] = take(plasticInit, "blocks." + b + ".l2.down", d * f2);
+            norm1[b] = take(plasticInit, "blocks." + b + ".l1.norm", d);
+            up1Init[b] = take(plasticInit, "blocks." + b + ".l1.up", f1 * d);
+            down1Init[b] = take(plasticInit, "blocks." + b + ".l1.down", d * f1);
+            up1[b] = up1Init[b].clone();
+            down1[b] = down1Init[b].clone();
+            up2[b] = up2Init[b].clone();
+            down2[b] = down2Init[b].clone();
+        }
+        normF = take(plasticInit, "head.norm", d);
+        head = take(plasticInit, "head.weight", v * d);
+        span = new Cache(spec.c1(), nb, d, f1, f2);
+        pending = new Cache(1, nb, d, f1, f2);
+        int c1 = spec.c1();
+        uh = new float[c1 * dh];
+        qh = new float[c1 * dh];
+        proj = new float[c1 * r];
+        kk = new float[c1 * dh];
+        vv = new float[c1 * dh];
+        vn = new float[c1 * dh];
+        pred = new float[c1 * r];
+        tgt = new float[c1 * r];
+        err = new float[c1 * r];
+        ee = new float[c1 * TYPES];
+        aa = new float[c1 * TYPES];
+        dl = new float[c1 * v];
+        dh0 = new float[c1 * d];
+        delta = new float[c1 * d];
+        ds1 = new float[c1 * f1];
+        da1 = new float[c1 * f1];
+        dz3 = new float[c1 * d];
+        d3 = new float[c1 * d];
+        ds2 = new float[c1 * f2];
+        da2 = new float[c1 * f2];
+        tmp = new float[c1 * Math.max(d, Math.max(f1, f2))];
+    }
+
+    private static float[] take(Map<String, Tensor> t, String name, int size) {
+        Tensor x = t.get(name);
+        if (x == null) {
+            throw new StateException("plastic tensor " + name + " is missing");
+        }
+        if (x.data().length != size) {
+            throw new StateException("plastic tensor " + name + " has " + x.data().length + " values, expected " + size);
+        }
+        return x.data().clone();
+    }
+
+    private void open() {
+        if (closed) {
+            throw new IllegalStateException("CpuEngine is closed");
+        }
+    }
+
+    @Override
+    public EngineSpec spec() {
+        return spec;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // L0: self-modifying Titans memories (HOPE-MODEL.md §2, Eqs. 86-97; chunk-wise semantics Eqs. 90-91)
+
+    @Override
+    public void memory(int block, float[] q, float[] u, int m, long pos, boolean learn, float[] o) {
+        open();
+        int c0 = spec.c0();
+        int start = 0;
+        long p = pos;
+        while (start < m) {
+            int off = (int) (p % c0);
+            int mm = Math.min(m - start, c0 - off);
+            for (int hh = 0; hh < h; hh++) {
+                memoryPiece(block, hh, q, u, start, mm, learn, o);
+            }
+            start += mm;
+            p += mm;
+            if (p % c0 == 0) {
+                for (int hh = 0; hh < h; hh++) {
+                    System.arraycopy(wt[block][hh], 0, w0[block][hh], 0, r * dh);
+                }
+            }
+        }
+    }
+
+    /** Positions [start, start+mm) of one head, all inside one L0 chunk. */
+    private void memoryPiece(int b, int hh, float[] q, float[] u, int start, int mm, boolean learn, float[] o) {
+        float[] wT = wt[b][hh];
+        int memOff = 2 * dh * dh;
+        for (int s = 0; s < mm; s++) {
+            int src = (start + s) * d + hh * dh;
+            System.arraycopy(u, src, uh, s * dh, dh);
+            System.arraycopy(q, src, qh, s * dh, dh);
+        }
+        if (!learn) {
+            for (int s = 0; s < mm; s++) {
+                readMemory(wT, memOff, s, o, (start + s) * d + hh * dh);
+            }
+            return;
+        }
+        float[] wS = w0[b][hh];
+        float[] wI = init[b][hh];
+        float eta = spec.etaMax();
+        // projections at the chunk-start state: P = U W0^T  [mm, R]
+        blas.sgemm(false, true, mm, r, dh, 1f, uh, wS, 0f, proj);
+        for (int s = 0; s < mm; s++) {
+            int ps = s * r;
+            // k = l2norm(M_k u), v = M_v u, vn = l2norm(v)
+            l2norm(proj, ps, kk, s * dh, dh, spec.eps());
+            System.arraycopy(proj, ps + dh, vv, s * dh, dh);
+            l2norm(proj, ps + dh, vn, s * dh, dh, spec.eps());
+            for (int j = 0; j < TYPES; j++) {
+                ee[s * TYPES + j] = eta * sigmoid(proj[ps + 3 * dh + j] + bEta[b][hh * TYPES + j]);
+                aa[s * TYPES + j] = sigmoid(proj[ps + 3 * dh + TYPES + j] + bAlpha[b][hh * TYPES + j]);
+            }
+        }
+        // predictions and self-generated targets at the chunk-start state (Eq. 94-97)
+        blas.sgemm(false, true, mm, r, dh, 1f, kk, wS, 0f, pred);
+        blas.sgemm(false, true, mm, r, dh, 1f, vn, wS, 0f, tgt);
+        for (int s = 0; s < mm; s++) {
+            int ps = s * r;
+            System.arraycopy(vv, s * dh, tgt, ps + 2 * dh, dh); // the main memory's target is v itself
+            for (int i = 0; i < r; i++) {
+                err[ps + i] = pred[ps + i] - tgt[ps + i];
+            }
+        }
+        // sequential DGD with retention towards the initial state: M = I + a (M - I) - e err k^T
+        for (int s = 0; s < mm; s++) {
+            int ps = s * r;
+            int ks = s * dh;
+            for (int i = 0; i < r; i++) {
+                int ty = rowType[i];
+                float a = aa[s * TYPES + ty];
+                float ge = ee[s * TYPES + ty] * err[ps + i];
+                int row = i * dh;
+                for (int j = 0; j < dh; j++) {
+                    float ini = wI[row + j];
+                    wT[row + j] = ini + a * (wT[row + j] - ini) - ge * kk[ks + j];
+                }
+            }
+            readMemory(wT, memOff, s, o, (start + s) * d + hh * dh);
+        }
+    }
+
+    /** o = M_memory q for position s of the head scratch. */
+    private void readMemory(float[] w, int memOff, int s, float[] o, int dst) {
+        for (int i = 0; i < dh; i++) {
+            float acc = 0f;
+            int row = memOff + i * dh;
+            for (int j = 0; j < dh; j++) {
+                acc += w[row + j] * qh[s * dh + j];
+            }
+            o[dst + i] = acc;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // CMS levels L2 (mid) and L1 (fast): y = x + MLP(RMSNorm(x)) (Eq. 70)
+
+    @Override
+    public void cms(int block, float[] x, int m, float[] out) {
+        open();
+        if (m > span.rows) {
+            throw new IllegalArgumentException("span of " + m + " positions exceeds the L1 period " + span.rows);
+        }
+        spanRows = m;
+        Cache c = span;
+        System.arraycopy(x, 0, c.x2[block], 0, m * d);
+        mlpForward(c.x2[block], m, norm2[block], up2[block], down2[block], f2, c.z2[block], c.a2[block], c.s2[block], c.x3[block]);
+        mlpForward(c.x3[block], m, norm1[block], up1[block], down1[block], f1, c.z3[block], c.a1[block], c.s1[block], out);
+    }
+
+    private void mlpForward(float[] x, int m, float[] g, float[] up, float[] down, int f, float[] z, float[] a, float[] s, float[] out) {
+        rmsnorm(x, m, g, z);
+        blas.sgemm(false, true, m, f, d, 1f, z, up, 0f, a);
+        for (int i = 0; i < m * f; i++) {
+            s[i] = silu(a[i]);
+        }
+        System.arraycopy(x, 0, out, 0, m * d);
+        blas.sgemm(false, true, m, d, f, 1f, s, down, 1f, out);
+    }
+
+    @Override
+    public void head(float[] x, int m, float[] logits) {
+        open();
+        System.arraycopy(x, 0, span.xf, 0, m * d);
+        rmsnorm(x, m, normF, tmp);
+        blas.sgemm(false, true, m, v, d, 1f, tmp, head, 0f, span.logits);
+        System.arraycopy(span.logits, 0, logits, 0, m * v);
+        spanRows = m;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // error signal and update steps (HOPE-MODEL.md §1, Eq. 71; the residual teach signal)
+
+    @Override
+    public void accumulate(int k, byte[] targets, int off, boolean l1, boolean l2) {
+        open();
+        if (k > spanRows) {
+            throw new IllegalArgumentException("accumulate " + k + " positions of a span of " + spanRows);
+        }
+        accumulate(span, k, targets, off, l1, l2);
+    }
+
+    private void accumulate(Cache c, int k, byte[] targets, int off, boolean l1, boolean l2) {
+        if (k == 0 || !(l1 || l2)) {
+            return;
+        }
+        // delta = d CE / d xf = rmsnorm_backward(xf, normF, (softmax - onehot) head)
+        for (int t = 0; t < k; t++) {
+            softmax(c.logits, t * v, dl, t * v, v);
+            dl[t * v + (targets[off + t] & 0xff)] -= 1f;
+        }
+        blas.sgemm(false, false, k, d, v, 1f, dl, head, 0f, dh0);
+        rmsnormBackward(c.xf, k, normF, dh0, delta);
+        for (int b = 0; b < nb; b++) {
+            if (!plastic[b]) {
+                continue;
+            }
+            // fast level L1: <delta, MLP1(z3)>
+            blas.sgemm(false, false, k, f1, d, 1f, delta, down1[b], 0f, ds1);
+            for (int i = 0; i < k * f1; i++) {
+                da1[i] = ds1[i] * siluGrad(c.a1[b][i]);
+            }
+            if (l1) {
+                blas.sgemm(true, false, d, f1, k, 1f, delta, c.s1[b], 1f, gDown1[b]);
+                blas.sgemm(true, false, f1, d, k, 1f, da1, c.z3[b], 1f, gUp1[b]);
+            }
+            if (l2) {
+                // back through the block's own fast MLP (exact), then into the mid level L2
+                blas.sgemm(false, false, k, d, f1, 1f, da1, up1[b], 0f, dz3);
+                rmsnormBackward(c.x3[b], k, norm1[b], dz3, d3);
+                for (int i = 0; i < k * d; i++) {
+                    d3[i] += delta[i];
+                }
+                blas.sgemm(false, false, k, f2, d, 1f, d3, down2[b], 0f, ds2);
+                for (int i = 0; i < k * f2; i++) {
+                    da2[i] = ds2[i] * siluGrad(c.a2[b][i]);
+                }
+                blas.sgemm(true, false, d, f2, k, 1f, d3, c.s2[b], 1f, gDown2[b]);
+                blas.sgemm(true, false, f2, d, k, 1f, da2, c.z2[b], 1f, gUp2[b]);
+            }
+        }
+    }
+
+    @Override
+    public void holdPending() {
+        open();
+        int last = spanRows - 1;
+        Cache c = span;
+        Cache p = pending;
+        for (int b = 0; b < nb; b++) {
+            System.arraycopy(c.x2[b], last * d, p.x2[b], 0, d);
+            System.arraycopy(c.z2[b], last * d, p.z2[b], 0, d);
+            System.arraycopy(c.a2[b], last * f2, p.a2[b], 0, f2);
+            System.arraycopy(c.s2[b], last * f2, p.s2[b], 0, f2);
+            System.arraycopy(c.x3[b], last * d, p.x3[b], 0, d);
+            System.arraycopy(c.z3[b], last * d, p.z3[b], 0, d);
+            System.arraycopy(c.a1[b], last * f1, p.a1[b], 0, f1);
+            System.arraycopy(c.s1[b], last * f1, p.s1[b], 0, f1);
+        }
+        System.arraycopy(c.xf, last * d, p.xf, 0, d);
+        System.arraycopy(c.logits, last * v, p.logits, 0, v);
+        hasPending = true;
+    }
+
+    @Override
+    public boolean hasPending() {
+        return hasPending;
+    }
+
+    @Override
+    public void accumulatePending(byte target, boolean l1, boolean l2) {
+        open();
+        if (!hasPending) {
+            return;
+        }
+        accumulate(pending, 1, new byte[] {target}, 0, l1, l2);
+        hasPending = false;
+    }
+
+    @Override
+    public void dropPending() {
+        hasPending = false;
+    }
+
+    @Override
+    public void step(boolean l1, boolean l2) {
+        open();
+        for (int b = 0; b < nb; b++) {
+            if (!plastic[b]) {
+                continue;
+            }
+            if (l1) { // Eq. 71: theta <- theta - eta * sum of the chunk's per-position gradients
+                axpyClear(up1[b], gUp1[b], lr1[b]);
+                axpyClear(down1[b], gDown1[b], lr1[b]);
+            }
+            if (l2) {
+                axpyClear(up2[b], gUp2[b], lr2[b]);
+                axpyClear(down2[b], gDown2[b], lr2[b]);
+            }
+        }
+    }
+
+    private static void axpyClear(float[] w, float[] g, float lr) {
+        for (int i = 0; i < w.length; i++) {
+            w[i] -= lr * g[i];
+            g[i] = 0f;
+        }
+    }
+
+    @Override
+    public void resetLevel(String level) {
+        open();
+        for (int b = 0; b < nb; b++) {
+            switch (level) {
+                case "L0" -> {
+                    for (int hh = 0; hh < h; hh++) {
+                        System.arraycopy(init[b][hh], 0, w0[b][hh], 0, r * dh);
+                        System.arraycopy(init[b][hh], 0, wt[b][hh], 0, r * dh);
+                    }
+                }
+                case "L1" -> {
+                    System.arraycopy(up1Init[b], 0, up1[b], 0, up1[b].length);
+                    System.arraycopy(down1Init[b], 0, down1[b], 0, down1[b].length);
+                    java.util.Arrays.fill(gUp1[b], 0f);
+                    java.util.Arrays.fill(gDown1[b], 0f);
+                }
+                case "L2" -> {
+                    System.arraycopy(up2Init[b], 0, up2[b], 0, up2[b].length);
+                    System.arraycopy(down2Init[b], 0, down2[b], 0, down2[b].length);
+                    java.util.Arrays.fill(gUp2[b], 0f);
+                    java.util.Arrays.fill(gDown2[b], 0f);
+                }
+                default -> throw new IllegalArgumentException("level must be L0, L1 or L2, found " + level);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // state
+
+    @Override
+    public Map<String, Tensor> exportState() {
+        open();
+        Map<String, Tensor> s = new LinkedHashMap<>();
+        for (int b = 0; b < nb; b++) {
+            String p = "blocks." + b + ".";
+            s.put(p + "l0.w0", new Tensor(p + "l0.w0", new int[] {h, r, dh}, concat(w0[b])));
+            s.put(p + "l0.wt", new Tensor(p + "l0.wt", new int[] {h, r, dh}, concat(wt[b])));
+            put(s, p + "l1.up", new int[] {f1, d}, up1[b]);
+            put(s, p + "l1.down", new int[] {d, f1}, down1[b]);
+            put(s, p + "l2.up", new int[] {f2, d}, up2[b]);
+            put(s, p + "l2.down", new int[] {d, f2}, down2[b]);
+            put(s, p + "l1.g_up", new int[] {f1, d}, gUp1[b]);
+            put(s, p + "l1.g_down", new int[] {d, f1}, gDown1[b]);
+            put(s, p + "l2.g_up", new int[] {f2, d}, gUp2[b]);
+            put(s, p + "l2.g_down", new int[] {d, f2}, gDown2[b]);
+            if (hasPending) {
+                String q = p + "pending.";
+                put(s, q + "x2", new int[] {d}, pending.x2[b]);
+                put(s, q + "z2", new int[] {d}, pending.z2[b]);
+                put(s, q + "a2", new int[] {f2}, pending.a2[b]);
+                put(s, q + "s2", new int[] {f2}, pending.s2[b]);
+                put(s, q + "x3", new int[] {d}, pending.x3[b]);
+                put(s, q + "z3", new int[] {d}, pending.z3[b]);
+                put(s, q + "a1", new int[] {f1}, pending.a1[b]);
+                put(s, q + "s1", new int[] {f1}, pending.s1[b]);
+            }
+        }
+        if (hasPending) {
+            put(s, "pending.xf", new int[] {d}, pending.xf);
+            put(s, "pending.logits", new int[] {v}, pending.logits);
+        }
+        return s;
+    }
+
+    private static void put(Map<String, Tensor> s, String name, int[] shape, float[] data) {
+        s.put(name, new Tensor(name, shape, data.clone()));
+    }
+
+    private float[] concat(float[][] perHead) {
+        float[] out = new float[h * r * dh];
+        for (int hh = 0; hh < h; hh++) {
+            System.arraycopy(perHead[hh], 0, out, hh * r * dh, r * dh);
+        }
+        return out;
+    }
+
+    @Override
+    public void importState(Map<String, Tensor> s) {
+        open();
+        for (int b = 0; b < nb; b++) {
+            String p = "blocks." + b + ".";
+            float[] a = take(s, p + "l0.w0", h * r * dh);
+            float[] c = take(s, p + "l0.wt", h * r * dh);
+            for (int hh = 0; hh < h; hh++) {
+                System.arraycopy(a, hh * r * dh, w0[b][hh], 0, r * dh);
+                System.arraycopy(c, hh * r * dh, wt[b][hh], 0, r * dh);
+            }
+            copy(s, p + "l1.up", up1[b]);
+            copy(s, p + "l1.down", down1[b]);
+            copy(s, p + "l2.up", up2[b]);
+            copy(s, p + "l2.down", down2[b]);
+            copy(s, p + "l1.g_up", gUp1[b]);
+            copy(s, p + "l1.g_down", gDown1[b]);
+            copy(s, p + "l2.g_up", gUp2[b]);
+            copy(s, p + "l2.g_down", gDown2[b]);
+        }
+        hasPending = s.containsKey("pending.xf");
+        if (hasPending) {
+            for (int b = 0; b < nb; b++) {
+                String q = "blocks." + b + ".pending.";
+                copy(s, q + "x2", pending.x2[b]);
+                copy(s, q + "z2", pending.z2[b]);
+                copy(s, q + "a2", pending.a2[b]);
+                copy(s, q + "s2", pending.s2[b]);
+                copy(s, q + "x3", pending.x3[b]);
+                copy(s, q + "z3", pending.z3[b]);
+                copy(s, q + "a1", pending.a1[b]);
+                copy(s, q + "s1", pending.s1[b]);
+            }
+            copy(s, "pending.xf", pending.xf);
+            copy(s, "pending.logits", pending.logits);
+        }
+    }
+
+    private static void copy(Map<String, Tensor> s, String name, float[] dst) {
+        System.arraycopy(take(s, name, dst.length), 0, dst, 0, dst.length);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // element-wise pieces (model.py: rmsnorm, rmsnorm_backward, silu_grad, l2norm)
+
+    private void rmsnorm(float[] x, int m, float[] g, float[] out) {
+        float eps = spec.eps();
+        for (int t = 0; t < m; t++) {
+            int o = t * d;
+            float ss = 0f;
+            for (int i = 0; i < d; i++) {
+                ss += x[o + i] * x[o + i];
+            }
+            float rr = (float) (1.0 / Math.sqrt(ss / d + eps));
+            for (int i = 0; i < d; i++) {
+                out[o + i] = x[o + i] * rr * g[i];
+            }
+        }
+    }
+
+    /** dx = r (g dy) - x r^3 mean(x g dy), r = (mean x^2 + eps)^-1/2. */
+    private void rmsnormBackward(float[] x, int m, float[] g, float[] dy, float[] dx) {
+        float eps = spec.eps();
+        for (int t = 0; t < m; t++) {
+            int o = t * d;
+            float ss = 0f;
+            float dot = 0f;
+            for (int i = 0; i < d; i++) {
+                ss += x[o + i] * x[o + i];
+                dot += x[o + i] * g[i] * dy[o + i];
+            }
+            float rr = (float) (1.0 / Math.sqrt(ss / d + eps));
+            float c = rr * rr * rr * dot / d;
+            for (int i = 0; i < d; i++) {
+                dx[o + i] = rr * g[i] * dy[o + i] - x[o + i] * c;
+            }
+        }
+    }
+
+    private static void l2norm(float[] x, int xo, float[] out, int oo, int n, float eps) {
+        float ss = 0f;
+        for (int i = 0; i < n; i++) {
+            ss += x[xo + i] * x[xo + i];
+        }
+        float rr = (float) (1.0 / Math.sqrt(ss + eps));
+        for (int i = 0; i < n; i++) {
+            out[oo + i] = x[xo + i] * rr;
+        }
+    }
+
+    private static void softmax(float[] x, int xo, float[] out, int oo, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, x[xo + i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp(x[xo + i] - max);
+            out[oo + i] = e;
+            sum += e;
+        }
+        float inv = (float) (1.0 / sum);
+        for (int i = 0; i < n; i++) {
+            out[oo + i] *= inv;
+        }
+    }
+
+    static float sigmoid(float x) {
+        return (float) (1.0 / (1.0 + Math.exp(-x)));
+    }
+
+    static float silu(float x) {
+        return x * sigmoid(x);
+    }
+
+    static float siluGrad(float x) {
+        float s = sigmoid(x);
+        return s * (1f + x * (1f - s));
+    }
+}

@@ -1,0 +1,238 @@
+package org.hope4j.graph;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.hope4j.BackendException;
+import org.hope4j.bundle.Bundle;
+import org.hope4j.bundle.Manifest;
+
+/**
+ * The frozen (L3) segments of a bundle on ONNX Runtime: {@code embed}, and per block
+ * {@code mixer_in_b} (norm, input projection, causal conv with explicit state) and
+ * {@code mixer_out_b} (output norm, gate, projection, residual, slow CMS MLP).
+ *
+ * <p>Execution providers: CPU by default; CUDA or TensorRT when asked for, each falling back to
+ * CPU with one log line naming the reason (the provider's own error). Inputs are copied into
+ * direct buffers reused across calls, which ONNX Runtime reads without another copy.
+ *
+ * <p>Not thread-safe: one caller at a time.
+ */
+public final class FrozenGraphs implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(FrozenGraphs.class.getName());
+
+    private final OrtEnvironment env;
+    private final OrtSession embed;
+    private final OrtSession[] mixerIn, mixerOut;
+    private final int d, convRows, convCols;
+    private final String provider;
+    private final List<String> attempted = new ArrayList<>();
+    private final FloatBuffer bufX, bufO, bufConv;
+    private final LongBuffer bufTok;
+    private boolean closed;
+
+    /**
+     * Options for the frozen graphs.
+     *
+     * @param provider "cpu", "cuda" or "tensorrt"
+     * @param intraOpThreads ONNX Runtime intra-op threads (1 is fastest for the tiny default model)
+     * @param deviceId GPU device for CUDA/TensorRT
+     */
+    public record Options(String provider, int intraOpThreads, int deviceId) {
+        public Options {
+            if (!List.of("cpu", "cuda", "tensorrt").contains(provider)) {
+                throw new IllegalArgumentException("provider must be cpu, cuda or tensorrt, found " + provider);
+            }
+            if (intraOpThreads < 1) {
+                throw new IllegalArgumentException("intraOpThreads must be >= 1, found " + intraOpThreads);
+            }
+        }
+
+        /** CPU, one thread. */
+        public static Options defaults() {
+            return new Options("cpu", 1, 0);
+        }
+    }
+
+    /** Opens every segment of {@code bundle}; {@code maxRows} bounds the positions of one call. */
+    public FrozenGraphs(Bundle bundle, Options options, int maxRows) {
+        Manifest.ModelConfig mc = bundle.manifest().model();
+        d = mc.dModel();
+        convRows = mc.convWidth() - 1;
+        convCols = 2 * d;
+        env = OrtEnvironment.getEnvironment();
+        int nb = mc.nBlocks();
+        mixerIn = new OrtSession[nb];
+        mixerOut = new OrtSession[nb];
+        String chosen = "cpu";
+        try (OrtSession.SessionOptions so = sessionOptions(options)) {
+            chosen = attempted.isEmpty() ? "cpu" : attempted.get(attempted.size() - 1);
+            embed = env.createSession(bundle.bytes("embed.onnx"), so);
+            for (int b = 0; b < nb; b++) {
+                mixerIn[b] = env.createSession(bundle.bytes(fileOf(bundle, "mixer_in_" + b)), so);
+                mixerOut[b] = env.createSession(bundle.bytes(fileOf(bundle, "mixer_out_" + b)), so);
+            }
+        } catch (OrtException e) {
+            close();
+            throw new BackendException("ONNX Runtime could not open the segments of " + bundle.describe() + ": " + e.getMessage(), e);
+        }
+        provider = chosen;
+        bufX = direct(maxRows * d);
+        bufO = direct(maxRows * d);
+        bufConv = direct(convRows * convCols);
+        bufTok = ByteBuffer.allocateDirect(maxRows * 8).order(ByteOrder.nativeOrder()).asLongBuffer();
+    }
+
+    private static String fileOf(Bundle bundle, String segment) {
+        for (Manifest.Segment s : bundle.manifest().segments()) {
+            if (s.name().equals(segment)) {
+                return s.file();
+            }
+        }
+        throw new org.hope4j.BundleException(bundle.describe() + ": manifest.json has no segment " + segment);
+    }
+
+    private OrtSession.SessionOptions sessionOptions(Options o) throws OrtException {
+        OrtSession.SessionOptions so = new OrtSession.SessionOptions();
+        so.setIntraOpNumThreads(o.intraOpThreads());
+        so.setInterOpNumThreads(1);
+        so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        switch (o.provider()) {
+            case "tensorrt" -> {
+                try {
+                    so.addTensorrt(o.deviceId());
+                    attempted.add("tensorrt");
+                    return so;
+                } catch (OrtException | UnsatisfiedLinkError e) {
+                    LOG.log(System.Logger.Level.WARNING, "TensorRT execution provider unavailable, trying CUDA: {0}", e.getMessage());
+                }
+                addCudaOrFallBack(so, o);
+            }
+            case "cuda" -> addCudaOrFallBack(so, o);
+            default -> attempted.add("cpu");
+        }
+        return so;
+    }
+
+    private void addCudaOrFallBack(OrtSession.SessionOptions so, Options o) {
+        try {
+            so.addCUDA(o.deviceId());
+            attempted.add("cuda");
+        } catch (OrtException | UnsatisfiedLinkError e) {
+            LOG.log(System.Logger.Level.WARNING, "CUDA execution provider unavailable, falling back to CPU: {0}", e.getMessage());
+            attempted.add("cpu");
+        }
+    }
+
+    private static FloatBuffer direct(int floats) {
+        return ByteBuffer.allocateDirect(floats * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    /** The execution provider the sessions use: "cpu", "cuda" or "tensorrt". */
+    public String provider() {
+        return provider;
+    }
+
+    /** Execution providers this ONNX Runtime build lists (which may still fail to load). */
+    public static List<String> availableProviders() {
+        List<String> out = new ArrayList<>();
+        for (var p : OrtEnvironment.getAvailableProviders()) {
+            out.add(p.name());
+        }
+        return out;
+    }
+
+    private void open() {
+        if (closed) {
+            throw new IllegalStateException("FrozenGraphs is closed");
+        }
+    }
+
+    /** x [n, D] = embedding of bytes[off, off+n). */
+    public void embed(byte[] bytes, int off, int n, float[] x) {
+        open();
+        bufTok.clear();
+        for (int i = 0; i < n; i++) {
+            bufTok.put(bytes[off + i] & 0xffL);
+        }
+        bufTok.flip();
+        try (OnnxTensor t = OnnxTensor.createTensor(env, bufTok, new long[] {n});
+             OrtSession.Result r = embed.run(Map.of("tokens", t))) {
+            read(r, "x", x, n * d);
+        } catch (OrtException e) {
+            throw new BackendException("embed failed for " + n + " positions: " + e.getMessage(), e);
+        }
+    }
+
+    /** q, u [n, D] and the new conv state [W-1, 2D] from x [n, D] and the conv state. */
+    public void mixerIn(int block, float[] x, int n, float[] conv, float[] q, float[] u, float[] convOut) {
+        open();
+        try (OnnxTensor tx = tensor(bufX, x, n * d, new long[] {n, d});
+             OnnxTensor tc = tensor(bufConv, conv, convRows * convCols, new long[] {convRows, convCols});
+             OrtSession.Result r = mixerIn[block].run(Map.of("x", tx, "conv_state", tc))) {
+            read(r, "q", q, n * d);
+            read(r, "u", u, n * d);
+            read(r, "conv_state_out", convOut, convRows * convCols);
+        } catch (OrtException e) {
+            throw new BackendException("mixer_in_" + block + " failed for " + n + " positions: " + e.getMessage(), e);
+        }
+    }
+
+    /** x2 [n, D] from the block input x and the memory reads o. */
+    public void mixerOut(int block, float[] x, float[] o, int n, float[] x2) {
+        open();
+        try (OnnxTensor tx = tensor(bufX, x, n * d, new long[] {n, d});
+             OnnxTensor to = tensor(bufO, o, n * d, new long[] {n, d});
+             OrtSession.Result r = mixerOut[block].run(Map.of("x", tx, "o", to))) {
+            read(r, "x2", x2, n * d);
+        } catch (OrtException e) {
+            throw new BackendException("mixer_out_" + block + " failed for " + n + " positions: " + e.getMessage(), e);
+        }
+    }
+
+    private OnnxTensor tensor(FloatBuffer buf, float[] data, int count, long[] shape) throws OrtException {
+        buf.clear();
+        buf.put(data, 0, count);
+        buf.flip();
+        return OnnxTensor.createTensor(env, buf, shape);
+    }
+
+    private static void read(OrtSession.Result r, String name, float[] out, int count) throws OrtException {
+        OnnxValue v = r.get(name).orElseThrow(() -> new OrtException("no output " + name));
+        FloatBuffer fb = ((OnnxTensor) v).getFloatBuffer();
+        if (fb.remaining() != count) {
+            throw new OrtException("output " + name + " has " + fb.remaining() + " values, expected " + count);
+        }
+        fb.get(out, 0, count);
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        List<OrtSession> all = new ArrayList<>();
+        all.add(embed);
+        all.addAll(java.util.Arrays.asList(mixerIn));
+        all.addAll(java.util.Arrays.asList(mixerOut));
+        for (OrtSession s : all) {
+            if (s != null) {
+                try {
+                    s.close();
+                } catch (OrtException e) {
+                    LOG.log(System.Logger.Level.WARNING, "closing an ONNX Runtime session failed: {0}", e.getMessage());
+                }
+            }
+        }
+    }
+}

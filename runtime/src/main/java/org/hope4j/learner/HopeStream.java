@@ -1,0 +1,213 @@
+package org.hope4j.learner;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.hope4j.StateException;
+import org.hope4j.bundle.Tensor;
+import org.hope4j.engine.Engine;
+import org.hope4j.engine.EngineSpec;
+import org.hope4j.graph.FrozenGraphs;
+
+/**
+ * One Hope model reading one byte stream: the data flow of ARCHITECTURE.md §2, mirroring
+ * {@code HopeModel.forward} of the reference. Frozen segments run on ONNX Runtime, plastic levels
+ * in the {@link Engine}. Position t reads byte t and predicts byte t+1; a CMS level of period C
+ * steps once all losses of its chunk are known, i.e. when byte jC arrives, before position jC runs.
+ *
+ * <p>Not thread-safe; {@link org.hope4j.Learner} serialises access.
+ */
+public final class HopeStream {
+    /** Receives the logits of each position as they are computed. */
+    @FunctionalInterface
+    public interface LogitsSink {
+        /** {@code logits[row * 256 .. row * 256 + 256)} are the logits of stream position {@code position}. */
+        void accept(long position, float[] logits, int row);
+    }
+
+    private final FrozenGraphs graphs;
+    private final Engine engine;
+    private final EngineSpec spec;
+    private final int d, nb, convSize;
+    private final float[][] conv;
+    private final float[] lastLogits = new float[EngineSpec.VOCAB];
+    private boolean haveLast;
+    private long pos;
+    private final long[] counts = new long[3];
+    private float[] x, x2, q, u, o, convTmp, logits;
+
+    public HopeStream(FrozenGraphs graphs, Engine engine, int convWidth) {
+        this.graphs = graphs;
+        this.engine = engine;
+        this.spec = engine.spec();
+        d = spec.dModel();
+        nb = spec.nBlocks();
+        convSize = (convWidth - 1) * 2 * d;
+        conv = new float[nb][convSize];
+        int rows = spec.c1();
+        x = new float[rows * d];
+        x2 = new float[rows * d];
+        q = new float[rows * d];
+        u = new float[rows * d];
+        o = new float[rows * d];
+        convTmp = new float[convSize];
+        logits = new float[rows * EngineSpec.VOCAB];
+    }
+
+    /** Positions read so far. */
+    public long position() {
+        return pos;
+    }
+
+    /** Update counts of L0, L1, L2 since the stream began. */
+    public long[] counts() {
+        return counts.clone();
+    }
+
+    /** The engine holding the plastic levels. */
+    public Engine engine() {
+        return engine;
+    }
+
+    /** Logits of the last position read (predicting the next byte), or null before the first byte. */
+    public float[] lastLogits() {
+        return haveLast ? lastLogits.clone() : null;
+    }
+
+    /**
+     * Reads {@code data[off, off+len)} with the given levels learning. Returns the summed bits of the
+     * bytes that had a prediction (every byte but the stream's very first) and their count:
+     * {@code {bits, bytes}}. Each byte is scored before anything learns from it.
+     */
+    public double[] read(byte[] data, int off, int len, Learning learning, LogitsSink sink) {
+        double bits = 0;
+        long scored = 0;
+        int i = 0;
+        int c1 = spec.c1();
+        int c2 = spec.c2();
+        int c0 = spec.c0();
+        int vocab = EngineSpec.VOCAB;
+        while (i < len) {
+            if (engine.hasPending()) {
+                if (learning.cms()) {
+                    engine.accumulatePending(data[off + i], learning.l1(), learning.l2());
+                } else {
+                    engine.dropPending();
+                }
+            }
+            if (haveLast) {
+                bits += bitsOf(lastLogits, 0, data[off + i]);
+                scored++;
+            }
+            if (learning.cms() && pos > 0 && pos % c1 == 0) {
+                boolean do2 = pos % c2 == 0;
+                engine.step(learning.l1(), do2 && learning.l2());
+                if (learning.l1()) {
+                    counts[1]++;
+                }
+                if (do2 && learning.l2()) {
+                    counts[2]++;
+                }
+            }
+            int m = (int) Math.min(len - i, c1 - pos % c1);
+            graphs.embed(data, off + i, m, x);
+            for (int b = 0; b < nb; b++) {
+                graphs.mixerIn(b, x, m, conv[b], q, u, convTmp);
+                float[] t = conv[b];
+                conv[b] = convTmp;
+                convTmp = t;
+                engine.memory(b, q, u, m, pos, learning.l0(), o);
+                graphs.mixerOut(b, x, o, m, x2);
+                engine.cms(b, x2, m, x);
+            }
+            engine.head(x, m, logits);
+            for (int t = 0; t < m - 1; t++) {
+                bits += bitsOf(logits, t * vocab, data[off + i + t + 1]);
+                scored++;
+            }
+            if (sink != null) {
+                for (int t = 0; t < m; t++) {
+                    sink.accept(pos + t, logits, t);
+                }
+            }
+            System.arraycopy(logits, (m - 1) * vocab, lastLogits, 0, vocab);
+            haveLast = true;
+            if (learning.cms()) {
+                int known = i + m < len ? m : m - 1;
+                engine.accumulate(known, data, off + i + 1, learning.l1(), learning.l2());
+                if (known < m) {
+                    engine.holdPending();
+                }
+            }
+            if (learning.l0()) {
+                counts[0] += (pos + m) / c0 - pos / c0;
+            }
+            pos += m;
+            i += m;
+        }
+        return new double[] {bits, scored};
+    }
+
+    private static double bitsOf(float[] lg, int off, byte next) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < EngineSpec.VOCAB; j++) {
+            max = Math.max(max, lg[off + j]);
+        }
+        double sum = 0;
+        for (int j = 0; j < EngineSpec.VOCAB; j++) {
+            sum += Math.exp(lg[off + j] - max);
+        }
+        double logp = lg[off + (next & 0xff)] - max - Math.log(sum);
+        return -logp / Math.log(2);
+    }
+
+    /** The whole stream state: engine state, conv states, last logits; position and counts as metadata. */
+    public Snapshot snapshot() {
+        Map<String, Tensor> t = new LinkedHashMap<>(engine.exportState());
+        for (int b = 0; b < nb; b++) {
+            String name = "blocks." + b + ".conv";
+            t.put(name, new Tensor(name, new int[] {convSize / (2 * d), 2 * d}, conv[b].clone()));
+        }
+        if (haveLast) {
+            t.put("last_logits", new Tensor("last_logits", new int[] {EngineSpec.VOCAB}, lastLogits.clone()));
+        }
+        return new Snapshot(t, pos, counts.clone());
+    }
+
+    /** Restores a {@link #snapshot()}. */
+    public void restore(Snapshot s) {
+        engine.importState(s.tensors());
+        for (int b = 0; b < nb; b++) {
+            Tensor c = s.tensors().get("blocks." + b + ".conv");
+            if (c == null || c.data().length != convSize) {
+                throw new StateException("state tensor blocks." + b + ".conv is missing or has the wrong size");
+            }
+            System.arraycopy(c.data(), 0, conv[b], 0, convSize);
+        }
+        Tensor last = s.tensors().get("last_logits");
+        haveLast = last != null;
+        if (haveLast) {
+            System.arraycopy(last.data(), 0, lastLogits, 0, EngineSpec.VOCAB);
+        }
+        pos = s.position();
+        System.arraycopy(s.counts(), 0, counts, 0, 3);
+    }
+
+    /**
+     * A copy of a stream's state.
+     *
+     * @param tensors engine state plus conv states and last logits
+     * @param position positions read
+     * @param counts L0/L1/L2 update counts
+     */
+    public record Snapshot(Map<String, Tensor> tensors, long position, long[] counts) {
+        public Snapshot {
+            tensors = Map.copyOf(tensors);
+            counts = counts.clone();
+        }
+
+        @Override
+        public long[] counts() {
+            return counts.clone();
+        }
+    }
+}

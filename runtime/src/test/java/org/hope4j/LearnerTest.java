@@ -1,0 +1,180 @@
+package org.hope4j;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.hope4j.bundle.Bundle;
+import org.hope4j.bundle.Tensor;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The learner's contract: learning, scoring without side effects, persistence, level switches. */
+class LearnerTest {
+    static Bundle bundle;
+    static final byte[] A = ("It was the best of times, it was the worst of times, it was the age of wisdom, "
+            + "it was the age of foolishness, it was the epoch of belief, it was the epoch of incredulity. ").repeat(6)
+            .getBytes(StandardCharsets.UTF_8);
+    static final byte[] B = "There were a king with a large jaw and a queen with a plain face, on the throne of England.".repeat(4)
+            .getBytes(StandardCharsets.UTF_8);
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void load() {
+        bundle = Bundle.loadDefault();
+    }
+
+    static Learner learner() {
+        return Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu"));
+    }
+
+    static float[] tensor(Learner l, String name) {
+        Map<String, Tensor> t = l.stream().snapshot().tensors();
+        return t.get(name).data();
+    }
+
+    @Test
+    void saveThenRestoreContinuesExactly() {
+        Path dir = tmp.resolve("state");
+        Score uninterrupted;
+        try (Learner l = learner()) {
+            l.observe(A);
+            l.save(dir);
+            uninterrupted = l.observe(B);
+        }
+        try (Learner l = learner()) {
+            l.restore(dir);
+            assertEquals(A.length, l.position());
+            Score resumed = l.observe(B);
+            assertEquals(uninterrupted.bits(), resumed.bits(), 1e-9);
+            assertEquals(uninterrupted.scoredBytes(), resumed.scoredBytes());
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(1, files.count(), "only the state file, no temp files");
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void observingLearnsAndChangesTheLevelsAtTheirPeriods() {
+        try (Learner l = learner()) {
+            float[] up1 = tensor(l, "blocks.0.l1.up").clone();
+            Score first = l.observe(A);
+            assertEquals(A.length - 1, first.scoredBytes());
+            assertFalse(java.util.Arrays.equals(up1, tensor(l, "blocks.0.l1.up")));
+            Map<Level, Long> c = l.updateCounts();
+            assertEquals(A.length / 16, c.get(Level.L0));
+            assertEquals((A.length - 1) / 64, c.get(Level.L1));
+            assertEquals((A.length - 1) / 256, c.get(Level.L2));
+        }
+    }
+
+    @Test
+    void scoreAndGenerateLeaveTheStateUntouched() {
+        try (Learner l = learner()) {
+            l.observe(A);
+            var before = l.stream().snapshot();
+            Score s1 = l.score(B);
+            byte[] g1 = l.generate("it was".getBytes(StandardCharsets.UTF_8), 30, Sampling.defaults().withSeed(5), null);
+            Score s2 = l.score(B);
+            byte[] g2 = l.generate("it was".getBytes(StandardCharsets.UTF_8), 30, Sampling.defaults().withSeed(5), null);
+            assertEquals(s1.bits(), s2.bits(), 0.0);
+            assertArrayEquals(g1, g2, "same seed, same state: same text");
+            var after = l.stream().snapshot();
+            assertEquals(before.position(), after.position());
+            for (var e : before.tensors().entrySet()) {
+                assertArrayEquals(e.getValue().data(), after.tensors().get(e.getKey()).data(), e.getKey());
+            }
+        }
+    }
+
+    @Test
+    void frozenLevelsKeepTheirValueAndResetRestoresThePretrainedOne() {
+        try (Learner l = learner()) {
+            float[] up1 = tensor(l, "blocks.1.l1.up").clone();
+            float[] up2 = tensor(l, "blocks.1.l2.up").clone();
+            l.freeze(Level.L1);
+            l.observe(A);
+            assertArrayEquals(up1, tensor(l, "blocks.1.l1.up"));
+            assertFalse(java.util.Arrays.equals(up2, tensor(l, "blocks.1.l2.up")));
+            l.reset(Level.L2);
+            assertArrayEquals(up2, tensor(l, "blocks.1.l2.up"));
+            assertEquals(java.util.EnumSet.of(Level.L1), l.frozenLevels());
+        }
+    }
+
+    @Test
+    void corruptOrTruncatedStateIsRefusedAndLosesNothing() throws Exception {
+        Path dir = tmp.resolve("state");
+        try (Learner l = learner()) {
+            l.observe(A);
+            l.save(dir);
+            Path file = dir.resolve("learner.state");
+            byte[] good = Files.readAllBytes(file);
+            Score before = l.score(B);
+
+            byte[] flipped = good.clone();
+            flipped[flipped.length - 10] ^= 0x40;
+            Files.write(file, flipped);
+            StateException e1 = assertThrows(StateException.class, () -> l.restore(dir));
+            assertTrue(e1.getMessage().contains("learner.state") && e1.getMessage().contains("data_sha256"), e1.getMessage());
+
+            Files.write(file, java.util.Arrays.copyOf(good, good.length / 2));
+            StateException e2 = assertThrows(StateException.class, () -> l.restore(dir));
+            assertTrue(e2.getMessage().contains("learner.state"), e2.getMessage());
+
+            Files.write(file, new byte[3]);
+            assertThrows(StateException.class, () -> l.restore(dir));
+
+            StateException e3 = assertThrows(StateException.class, () -> l.restore(tmp.resolve("nothing")));
+            assertTrue(e3.getMessage().contains("no saved state"), e3.getMessage());
+
+            assertEquals(before.bits(), l.score(B).bits(), 0.0, "a refused restore changes nothing");
+            Files.write(file, good);
+            l.restore(dir);
+        }
+    }
+
+    @Test
+    void closedLearnerRefusesCalls() {
+        Learner l = learner();
+        l.close();
+        l.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> l.observe(A));
+        assertTrue(e.getMessage().contains("Learner"));
+    }
+
+    @Test
+    void explicitUnknownBackendFailsLoudly() {
+        BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
+                () -> Hope.open(bundle, LearnerOptions.defaults().withBackend("tpu")));
+        assertTrue(e.getMessage().contains("tpu"), e.getMessage());
+    }
+
+    @Test
+    void javaAndOpenBlasEnginesAgree() {
+        try (Learner l = learner()) {
+            var spec = Learner.specOf(bundle);
+            try (var javaEngine = org.hope4j.engine.cpu.CpuBackend.openJava(spec, bundle.plastic());
+                 var graphs = new org.hope4j.graph.FrozenGraphs(bundle, org.hope4j.graph.FrozenGraphs.Options.defaults(), spec.c1())) {
+                var other = new org.hope4j.learner.HopeStream(graphs, javaEngine, bundle.manifest().model().convWidth());
+                double[] a = l.stream().read(A, 0, A.length, org.hope4j.learner.Learning.ON, null);
+                double[] b = other.read(A, 0, A.length, org.hope4j.learner.Learning.ON, null);
+                assertEquals(a[0], b[0], 1e-3 * a[0]);
+                assertNotEquals(0.0, a[0]);
+            }
+        }
+    }
+}

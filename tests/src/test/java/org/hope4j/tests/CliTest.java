@@ -1,0 +1,113 @@
+package org.hope4j.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.hope4j.device.Main;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The hope4j program end to end, in process: JSON outputs, state on disk, bad arguments. */
+class CliTest {
+    @TempDir
+    Path tmp;
+
+    record Run(int rc, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        PrintStream oldOut = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        StringWriter err = new StringWriter();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            CommandLine cl = Main.commandLine();
+            cl.setErr(new PrintWriter(err, true));
+            int rc = cl.execute(args);
+            return new Run(rc, out.toString(StandardCharsets.UTF_8), err.toString());
+        } finally {
+            System.setOut(oldOut);
+        }
+    }
+
+    static JsonObject lastJson(String out) {
+        String[] lines = out.strip().split("\n");
+        return JsonParser.parseString(lines[lines.length - 1]).getAsJsonObject();
+    }
+
+    Path text(String name, String content, int repeat) throws Exception {
+        Path f = tmp.resolve(name);
+        Files.writeString(f, content.repeat(repeat));
+        return f;
+    }
+
+    static final String PROSE = "The committee met on Tuesday to discuss the new budget for the public library. "
+            + "After a long debate, the members agreed to extend the opening hours and to buy more books for children. ";
+
+    @Test
+    void scoreObserveGenerateRoundTrip() throws Exception {
+        Path f = text("prose.txt", PROSE, 12);
+        long n = Files.size(f);
+        Run s = run("score", "--json", f.toString());
+        assertEquals(0, s.rc(), s.err());
+        JsonObject sj = lastJson(s.out());
+        assertEquals(n, sj.get("bytes").getAsLong());
+        double before = sj.get("bits_per_byte").getAsDouble();
+        assertTrue(before > 0 && before < 8.5, "bits/byte " + before);
+
+        Path state = tmp.resolve("state");
+        Run o = run("observe", "--json", "--chunk", "700", "--state", state.toString(), f.toString());
+        assertEquals(0, o.rc(), o.err());
+        JsonObject oj = lastJson(o.out());
+        assertEquals(n, oj.get("bytes").getAsLong());
+        for (String k : new String[] {"frozen_bits_per_byte", "prequential_bits_per_byte", "seconds"}) {
+            assertTrue(oj.has(k) && Double.isFinite(oj.get(k).getAsDouble()), k + " in " + oj);
+        }
+        // the frozen pass of observe reads exactly what score reads
+        assertEquals(before, oj.get("frozen_bits_per_byte").getAsDouble(), 1e-3);
+        assertTrue(Files.isRegularFile(state.resolve("learner.state")));
+
+        // the learned state is used by score and generate
+        Run s2 = run("score", "--json", "--state", state.toString(), f.toString());
+        assertEquals(0, s2.rc(), s2.err());
+        double after = lastJson(s2.out()).get("bits_per_byte").getAsDouble();
+        assertTrue(after != before, "score with the learned state must differ from the pretrained score");
+
+        Run g = run("generate", "--state", state.toString(), "--prompt", "The committee", "--bytes", "40", "--seed", "3");
+        assertEquals(0, g.rc(), g.err());
+        assertTrue(g.out().startsWith("The committee"), g.out());
+        assertTrue(g.out().getBytes(StandardCharsets.UTF_8).length >= "The committee".length() + 40);
+    }
+
+    @Test
+    void badArgumentsNameTheArgument() {
+        Run r = run("score", "--json", tmp.resolve("missing.txt").toString());
+        assertTrue(r.rc() != 0);
+        assertTrue(r.err().contains("FILE") && r.err().contains("missing.txt"), r.err());
+        Run m = run("score", "--model", tmp.resolve("nope").toString(), "--json", tmp.toString());
+        assertTrue(m.rc() != 0);
+        Run c = run("observe", "--state", tmp.resolve("s").toString(), "--chunk", "0", tmp.toString());
+        assertTrue(c.rc() != 0);
+        Run u = run("frobnicate");
+        assertEquals(2, u.rc());
+    }
+
+    @Test
+    void helpWorksEverywhere() {
+        for (String cmd : new String[] {"score", "observe", "generate", "demo"}) {
+            Run r = run(cmd, "--help");
+            assertEquals(0, r.rc(), cmd);
+            assertTrue(r.out().contains("Usage: hope4j " + cmd), r.out());
+        }
+    }
+}
