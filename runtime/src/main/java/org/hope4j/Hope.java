@@ -45,7 +45,7 @@ public final class Hope {
     public static Learner open(Bundle bundle, LearnerOptions options) {
         Backends.Selection sel = Backends.select(options.backend());
         var spec = Learner.specOf(bundle);
-        FrozenGraphs graphs = new FrozenGraphs(bundle, new FrozenGraphs.Options(options.graphProvider(), options.graphThreads(), options.deviceId()), spec.c1());
+        FrozenGraphs graphs = new FrozenGraphs(bundle, new FrozenGraphs.Options(options.graphProvider(), options.graphThreads(), options.deviceId()), spec.maxSpan());
         Engine engine;
         try {
             engine = sel.backend().open(spec, bundle.plastic());

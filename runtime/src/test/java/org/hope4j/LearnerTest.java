@@ -168,7 +168,7 @@ class LearnerTest {
         try (Learner l = learner()) {
             var spec = Learner.specOf(bundle);
             try (var javaEngine = org.hope4j.engine.cpu.CpuBackend.openJava(spec, bundle.plastic());
-                 var graphs = new org.hope4j.graph.FrozenGraphs(bundle, org.hope4j.graph.FrozenGraphs.Options.defaults(), spec.c1())) {
+                 var graphs = new org.hope4j.graph.FrozenGraphs(bundle, org.hope4j.graph.FrozenGraphs.Options.defaults(), spec.maxSpan())) {
                 var other = new org.hope4j.learner.HopeStream(graphs, javaEngine, bundle.manifest().model().convWidth());
                 double[] a = l.stream().read(A, 0, A.length, org.hope4j.learner.Learning.ON, null);
                 double[] b = other.read(A, 0, A.length, org.hope4j.learner.Learning.ON, null);

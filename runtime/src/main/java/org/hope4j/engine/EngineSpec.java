@@ -36,6 +36,11 @@ public record EngineSpec(int dModel, int nBlocks, int nHeads, int headDim, int m
         }
     }
 
+    /** The most positions one span may hold: an L1 period when CMS levels learn, up to 256 when they do not. */
+    public int maxSpan() {
+        return Math.max(c1, 256);
+    }
+
     @Override
     public float[] lr1() {
         return lr1.clone();

@@ -43,7 +43,7 @@ public final class HopeStream {
         nb = spec.nBlocks();
         convSize = (convWidth - 1) * 2 * d;
         conv = new float[nb][convSize];
-        int rows = spec.c1();
+        int rows = spec.maxSpan();
         x = new float[rows * d];
         x2 = new float[rows * d];
         q = new float[rows * d];
@@ -108,7 +108,8 @@ public final class HopeStream {
                     counts[2]++;
                 }
             }
-            int m = (int) Math.min(len - i, c1 - pos % c1);
+            // a span shares one value of every CMS level: it ends at the next L1 boundary when they learn
+            int m = learning.cms() ? (int) Math.min(len - i, c1 - pos % c1) : Math.min(len - i, spec.maxSpan());
             graphs.embed(data, off + i, m, x);
             for (int b = 0; b < nb; b++) {
                 graphs.mixerIn(b, x, m, conv[b], q, u, convTmp);

@@ -36,7 +36,7 @@ final class CpuEngine implements Engine {
     private boolean closed;
 
     // scratch
-    private final float[] uh, qh, proj, kk, vv, vn, pred, tgt, err, ee, aa;
+    private final float[] uh, qh, proj, kk, vv, vn, pred, tgt, err, ee, aa, coef, kq, wdiff, p2, cum, memI, memD;
     private final float[] dl, dh0, delta, ds1, da1, dz3, d3, ds2, da2, tmp;
 
     /** What the error signal of a run of positions needs, kept from the forward pass. */
@@ -121,9 +121,10 @@ final class CpuEngine implements Engine {
         }
         normF = take(plasticInit, "head.norm", d);
         head = take(plasticInit, "head.weight", v * d);
-        span = new Cache(spec.c1(), nb, d, f1, f2);
+        int rows = spec.maxSpan();
+        span = new Cache(rows, nb, d, f1, f2);
         pending = new Cache(1, nb, d, f1, f2);
-        int c1 = spec.c1();
+        int c1 = rows;
         uh = new float[c1 * dh];
         qh = new float[c1 * dh];
         proj = new float[c1 * r];
@@ -135,6 +136,14 @@ final class CpuEngine implements Engine {
         err = new float[c1 * r];
         ee = new float[c1 * TYPES];
         aa = new float[c1 * TYPES];
+        int c0 = spec.c0();
+        coef = new float[c0 * r];
+        kq = new float[c0 * c0];
+        wdiff = new float[r * dh];
+        p2 = new float[c0 * dh];
+        cum = new float[c0 * TYPES];
+        memI = new float[dh * dh];
+        memD = new float[dh * dh];
         dl = new float[c1 * v];
         dh0 = new float[c1 * d];
         delta = new float[c1 * d];
@@ -204,9 +213,10 @@ final class CpuEngine implements Engine {
             System.arraycopy(q, src, qh, s * dh, dh);
         }
         if (!learn) {
-            for (int s = 0; s < mm; s++) {
-                readMemory(wT, memOff, s, o, (start + s) * d + hh * dh);
-            }
+            // o = M_memory q for every position (the memory does not change)
+            System.arraycopy(wT, memOff, memD, 0, dh * dh);
+            blas.sgemm(false, true, mm, dh, dh, 1f, qh, memD, 0f, p2);
+            scatter(p2, mm, o, start, hh);
             return;
         }
         float[] wS = w0[b][hh];
@@ -222,7 +232,10 @@ final class CpuEngine implements Engine {
             l2norm(proj, ps + dh, vn, s * dh, dh, spec.eps());
             for (int j = 0; j < TYPES; j++) {
                 ee[s * TYPES + j] = eta * sigmoid(proj[ps + 3 * dh + j] + bEta[b][hh * TYPES + j]);
-                aa[s * TYPES + j] = sigmoid(proj[ps + 3 * dh + TYPES + j] + bAlpha[b][hh * TYPES + j]);
+                // cumulative log retention inside the piece (log sigmoid, stable)
+                float za = proj[ps + 3 * dh + TYPES + j] + bAlpha[b][hh * TYPES + j];
+                float logA = (float) -Math.log1p(Math.exp(-za));
+                cum[s * TYPES + j] = (s == 0 ? 0f : cum[(s - 1) * TYPES + j]) + logA;
             }
         }
         // predictions and self-generated targets at the chunk-start state (Eq. 94-97)
@@ -235,33 +248,53 @@ final class CpuEngine implements Engine {
                 err[ps + i] = pred[ps + i] - tgt[ps + i];
             }
         }
-        // sequential DGD with retention towards the initial state: M = I + a (M - I) - e err k^T
+        // DGD with retention towards the initial state, M_s = I + a_s (M_{s-1} - I) - e_s err_s k_s^T,
+        // in closed form over the piece: A_s = prod_{r<=s} a_r (Titans' parallel form).
+        int last = (mm - 1) * TYPES;
+        for (int i = 0; i < r * dh; i++) {
+            wdiff[i] = wT[i] - wI[i];
+        }
+        // reads, before the commit: o_s = I q_s + A_s (W_t - I) q_s - sum_{r<=s} (A_s / A_r) e_r (k_r . q_s) err_r
+        System.arraycopy(wI, memOff, memI, 0, dh * dh);
+        System.arraycopy(wdiff, memOff, memD, 0, dh * dh);
+        blas.sgemm(false, true, mm, dh, dh, 1f, qh, memI, 0f, p2);
+        blas.sgemm(false, true, mm, dh, dh, 1f, qh, memD, 0f, coef);
+        blas.sgemm(false, true, mm, mm, dh, 1f, qh, kk, 0f, kq);
         for (int s = 0; s < mm; s++) {
-            int ps = s * r;
-            int ks = s * dh;
-            for (int i = 0; i < r; i++) {
-                int ty = rowType[i];
-                float a = aa[s * TYPES + ty];
-                float ge = ee[s * TYPES + ty] * err[ps + i];
-                int row = i * dh;
-                for (int j = 0; j < dh; j++) {
-                    float ini = wI[row + j];
-                    wT[row + j] = ini + a * (wT[row + j] - ini) - ge * kk[ks + j];
+            float as = (float) Math.exp(cum[s * TYPES + MEM_MEM]);
+            for (int i = 0; i < dh; i++) {
+                p2[s * dh + i] += as * coef[s * dh + i];
+            }
+            for (int rr = 0; rr <= s; rr++) {
+                float w = (float) Math.exp(cum[s * TYPES + MEM_MEM] - cum[rr * TYPES + MEM_MEM]) * ee[rr * TYPES + MEM_MEM] * kq[s * mm + rr];
+                int er = rr * r + 2 * dh;
+                for (int i = 0; i < dh; i++) {
+                    p2[s * dh + i] -= w * err[er + i];
                 }
             }
-            readMemory(wT, memOff, s, o, (start + s) * d + hh * dh);
         }
+        scatter(p2, mm, o, start, hh);
+        // commit: W = I + A_last (W_t - I) - sum_s (A_last / A_s) e_s err_s k_s^T
+        for (int s = 0; s < mm; s++) {
+            for (int i = 0; i < r; i++) {
+                int ty = rowType[i];
+                coef[s * r + i] = (float) Math.exp(cum[last + ty] - cum[s * TYPES + ty]) * ee[s * TYPES + ty] * err[s * r + i];
+            }
+        }
+        for (int i = 0; i < r; i++) {
+            float al = (float) Math.exp(cum[last + rowType[i]]);
+            int row = i * dh;
+            for (int j = 0; j < dh; j++) {
+                wT[row + j] = wI[row + j] + al * wdiff[row + j];
+            }
+        }
+        blas.sgemm(true, false, r, dh, mm, -1f, coef, kk, 1f, wT);
     }
 
-    /** o = M_memory q for position s of the head scratch. */
-    private void readMemory(float[] w, int memOff, int s, float[] o, int dst) {
-        for (int i = 0; i < dh; i++) {
-            float acc = 0f;
-            int row = memOff + i * dh;
-            for (int j = 0; j < dh; j++) {
-                acc += w[row + j] * qh[s * dh + j];
-            }
-            o[dst + i] = acc;
+    /** Writes head {@code hh}'s reads [mm, dh] into o [., D] at positions start... */
+    private void scatter(float[] src, int mm, float[] o, int start, int hh) {
+        for (int s = 0; s < mm; s++) {
+            System.arraycopy(src, s * dh, o, (start + s) * d + hh * dh, dh);
         }
     }
 
@@ -272,7 +305,7 @@ final class CpuEngine implements Engine {
     public void cms(int block, float[] x, int m, float[] out) {
         open();
         if (m > span.rows) {
-            throw new IllegalArgumentException("span of " + m + " positions exceeds the L1 period " + span.rows);
+            throw new IllegalArgumentException("span of " + m + " positions exceeds the engine's maximum span " + span.rows);
         }
         spanRows = m;
         Cache c = span;

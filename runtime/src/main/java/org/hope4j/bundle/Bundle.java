@@ -1,0 +1,232 @@
+package org.hope4j.bundle;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import org.hope4j.BundleException;
+
+/**
+ * A loaded, verified model bundle (ARCHITECTURE.md §5): the validated {@link Manifest}, and the bytes
+ * of every file it lists, each checked against its SHA-256.
+ *
+ * <p>{@link #load} reads everything eagerly (the bundled model is about 12 MB), so once a bundle is
+ * loaded nothing can go missing or change underneath it. It also parses
+ * {@code plastic.safetensors} once and checks that every expected tensor is there with the right
+ * shape. A {@code Bundle} is immutable and safe to share between threads and learners.
+ */
+public final class Bundle {
+    /** The class-path folder of the bundle shipped inside the runtime jar. */
+    public static final String DEFAULT_PREFIX = "org/hope4j/default-bundle/";
+    /** The manifest's file name. */
+    public static final String MANIFEST = "manifest.json";
+
+    private final BundleSource source;
+    private final Manifest manifest;
+    private final Map<String, byte[]> files;
+
+    private Bundle(BundleSource source, Manifest manifest, Map<String, byte[]> files) {
+        this.source = source;
+        this.manifest = manifest;
+        this.files = files;
+    }
+
+    /**
+     * Loads a bundle: reads and validates the manifest, reads every file it lists and verifies its
+     * SHA-256, and checks the plastic tensors' names and shapes.
+     *
+     * @param source where the files are
+     * @return the verified bundle
+     * @throws BundleException naming the source, the file and the field on any problem: a missing
+     *     file, a checksum mismatch (with expected and found digests), an invalid manifest field, a
+     *     missing or misshapen plastic tensor
+     */
+    public static Bundle load(BundleSource source) {
+        Objects.requireNonNull(source, "source");
+        String manifestOrigin = join(source, MANIFEST);
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(source.read(MANIFEST)))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new BundleException(manifestOrigin + ": not valid UTF-8", e);
+        }
+        Manifest manifest = Manifest.parse(text, manifestOrigin);
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        for (Map.Entry<String, String> f : manifest.files().entrySet()) {
+            byte[] bytes = source.read(f.getKey());
+            String found = sha256(bytes);
+            if (!found.equalsIgnoreCase(f.getValue())) {
+                throw new BundleException(source.describe() + ": file " + f.getKey() + " is corrupt: SHA-256 must be " + f.getValue()
+                        + " (from " + MANIFEST + "), found " + found);
+            }
+            files.put(f.getKey(), bytes);
+        }
+        Bundle bundle = new Bundle(source, manifest, Collections.unmodifiableMap(files));
+        bundle.checkPlastic(bundle.plastic());
+        return bundle;
+    }
+
+    /**
+     * Loads the bundle shipped inside the runtime jar ({@value #DEFAULT_PREFIX} on the class path).
+     *
+     * @return the verified default bundle
+     * @throws BundleException if the default bundle is missing from the class path or corrupt
+     */
+    public static Bundle loadDefault() {
+        return load(BundleSource.classpath(DEFAULT_PREFIX));
+    }
+
+    /**
+     * Returns the validated manifest.
+     *
+     * @return the manifest
+     */
+    public Manifest manifest() {
+        return manifest;
+    }
+
+    /**
+     * Returns where this bundle was loaded from.
+     *
+     * @return the source
+     */
+    public BundleSource source() {
+        return source;
+    }
+
+    /**
+     * Describes the bundle's source for messages.
+     *
+     * @return for example {@code /opt/hope/bundle} or {@code classpath:org/hope4j/default-bundle/}
+     */
+    public String describe() {
+        return source.describe();
+    }
+
+    /**
+     * Returns a copy of the verified bytes of one file.
+     *
+     * @param file a path listed in the manifest's {@code files}, for example {@code embed.onnx} or
+     *     {@code golden/stream.bin}
+     * @return a fresh copy of the file's bytes
+     * @throws BundleException if the manifest does not list the file
+     */
+    public byte[] bytes(String file) {
+        byte[] b = files.get(file);
+        if (b == null) {
+            throw new BundleException(describe() + ": " + file + " is not a file of this bundle (not listed in " + MANIFEST + " files)");
+        }
+        return b.clone();
+    }
+
+    /**
+     * Returns the initial plastic parameters and the frozen head ({@code plastic.safetensors}): for
+     * every block {@code b}, {@code blocks.b.l0.init [H, R, dh]}, {@code blocks.b.l0.b_eta [H, 5]},
+     * {@code blocks.b.l0.b_alpha [H, 5]}, {@code blocks.b.l1.norm [D]}, {@code blocks.b.l1.up [F1, D]},
+     * {@code blocks.b.l1.down [D, F1]}, the same for {@code l2} with {@code F2}; then
+     * {@code head.norm [D]} and {@code head.weight [256, D]}. The shapes were checked at load time.
+     *
+     * @return freshly parsed tensors on every call (callers may modify them), in file order
+     */
+    public Map<String, Tensor> plastic() {
+        String file = manifest.plastic();
+        return Safetensors.read(files.get(file), join(source, file)).tensors();
+    }
+
+    /**
+     * Parses a golden safetensors file of the reference.
+     *
+     * @param file a name under {@code golden/}, for example {@code learn_on.safetensors} (a
+     *     {@code golden/} prefix is accepted too)
+     * @return the tensors and metadata
+     * @throws BundleException if the file is not listed or not a safetensors file; read other golden
+     *     files (such as {@code stream.bin}) with {@link #bytes(String)}
+     */
+    public Safetensors.File golden(String file) {
+        String path = Manifest.goldenPath(file);
+        if (!path.endsWith(".safetensors")) {
+            throw new BundleException(describe() + ": " + path + " is not a safetensors file; read it with bytes(\"" + path + "\")");
+        }
+        return Safetensors.read(bytes(path), join(source, path));
+    }
+
+    /**
+     * The names and shapes {@code plastic.safetensors} must hold for a model of this shape.
+     *
+     * @param m the model shape
+     * @return shapes by tensor name, in export order
+     */
+    static Map<String, int[]> expectedPlasticShapes(Manifest.ModelConfig m) {
+        int h = m.nHeads();
+        int d = m.dModel();
+        int f1 = m.fastHidden();
+        int f2 = m.midHidden();
+        Map<String, int[]> s = new LinkedHashMap<>();
+        for (int b = 0; b < m.nBlocks(); b++) {
+            String p = "blocks." + b + ".";
+            s.put(p + "l0.init", new int[] {h, m.memRows(), m.headDim()});
+            s.put(p + "l0.b_eta", new int[] {h, Manifest.MEMORY_TYPES});
+            s.put(p + "l0.b_alpha", new int[] {h, Manifest.MEMORY_TYPES});
+            s.put(p + "l2.norm", new int[] {d});
+            s.put(p + "l2.up", new int[] {f2, d});
+            s.put(p + "l2.down", new int[] {d, f2});
+            s.put(p + "l1.norm", new int[] {d});
+            s.put(p + "l1.up", new int[] {f1, d});
+            s.put(p + "l1.down", new int[] {d, f1});
+        }
+        s.put("head.norm", new int[] {d});
+        s.put("head.weight", new int[] {Manifest.VOCAB, d});
+        return s;
+    }
+
+    private void checkPlastic(Map<String, Tensor> tensors) {
+        String origin = join(source, manifest.plastic());
+        Map<String, int[]> expected = expectedPlasticShapes(manifest.model());
+        for (Map.Entry<String, int[]> e : expected.entrySet()) {
+            Tensor t = tensors.get(e.getKey());
+            if (t == null) {
+                throw new BundleException(origin + ": tensor " + e.getKey() + " is missing");
+            }
+            if (!t.hasShape(e.getValue())) {
+                throw new BundleException(origin + ": tensor " + e.getKey() + " must have shape " + Arrays.toString(e.getValue())
+                        + " (from " + MANIFEST + " model), found " + Arrays.toString(t.shape()));
+            }
+        }
+        for (String name : tensors.keySet()) {
+            if (!expected.containsKey(name)) {
+                throw new BundleException(origin + ": unexpected tensor " + name);
+            }
+        }
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required on every Java platform", e);
+        }
+    }
+
+    private static String join(BundleSource source, String file) {
+        String d = source.describe();
+        return d.endsWith("/") ? d + file : d + "/" + file;
+    }
+
+    @Override
+    public String toString() {
+        Manifest.ModelConfig m = manifest.model();
+        return "Bundle[" + describe() + ", d_model=" + m.dModel() + ", blocks=" + m.nBlocks() + ", files=" + files.size() + "]";
+    }
+}
