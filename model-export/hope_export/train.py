@@ -44,6 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ckpt-every", type=int, default=50, help="checkpoint period in steps (default 50)")
     p.add_argument("--config", type=str, default="{}", help="JSON object overriding HopeConfig fields")
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget: the schedule follows max(step/steps, time/budget) and stops at 1 (not deterministic)")
+    p.add_argument("--init-from", type=Path, help="start from the weights of this model.pt/checkpoint.pt (fresh optimizer and schedule): a continuation run")
     p.add_argument("--second-order", action="store_true", help="back-propagate through the CMS inner gradients too (about 2x slower)")
     p.add_argument("--teach", choices=["residual", "exact"], default="residual", help="CMS error signal used in the inner loop")
     a = p.parse_args(argv)
@@ -63,6 +64,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         a.cfg = HopeConfig(**{**overrides, "teach": a.teach})
     except (ValueError, TypeError) as e:
         p.error(f"--config: {e}")
+    if a.init_from is not None and not a.init_from.is_file():
+        p.error(f"--init-from: {a.init_from} not found")
     if a.seq < 2 * a.cfg.c2:
         p.error(f"--seq ({a.seq}) must be at least 2*c2 ({2 * a.cfg.c2}) so every level updates inside a sequence")
     return a
@@ -121,6 +124,15 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(a.seed)
     model = HopeModel(a.cfg)
     model.first_order = not a.second_order
+    prior: dict = {}
+    if a.init_from is not None:
+        init = torch.load(a.init_from)
+        if init["config"] != a.cfg.to_dict():
+            log.error("--init-from %s has another config: %s", a.init_from, init["config"])
+            return 2
+        model.load_state_dict(init["model"])
+        prior = {"init_from": str(a.init_from), "prior_history": init.get("history", [])}
+        log.info("initialised from %s", a.init_from)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.0)
     gen = torch.Generator().manual_seed(a.seed)
     step = 0
@@ -176,8 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             log.info("step %d  held-out %.3f bits/byte (learning on)", step, hb)
         if step % a.ckpt_every == 0 or done:
             atomic_save({"config": a.cfg.to_dict(), "model": model.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(), "step": step, "history": history}, ckpt)
-    atomic_save({"config": a.cfg.to_dict(), "model": model.state_dict()}, a.out / "model.pt")
-    (a.out / "history.json").write_text(json.dumps(history, indent=1))
+    atomic_save({"config": a.cfg.to_dict(), "model": model.state_dict(), "history": prior.get("prior_history", []) + history}, a.out / "model.pt")
+    (a.out / "history.json").write_text(json.dumps(prior.get("prior_history", []) + history, indent=1))
     log.info("done: %s", a.out / "model.pt")
     return 0
 

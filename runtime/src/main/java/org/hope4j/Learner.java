@@ -27,6 +27,7 @@ import org.hope4j.engine.EngineSpec;
 import org.hope4j.graph.FrozenGraphs;
 import org.hope4j.learner.HopeStream;
 import org.hope4j.learner.Learning;
+import org.hope4j.state.AtomicFiles;
 
 /**
  * A Hope model that keeps learning from the bytes it reads, on this device.
@@ -291,7 +292,8 @@ public final class Learner implements AutoCloseable {
         meta.put("count_l2", Long.toString(c[2]));
         meta.put("frozen", String.join(",", frozen.stream().map(Enum::name).toList()));
         meta.put("data_sha256", dataSha(s.tensors()));
-        Safetensors.write(dir.resolve(STATE_FILE), new TreeMap<>(s.tensors()), meta);
+        // owner-only: the state holds what the user's own text taught the model
+        AtomicFiles.write(dir.resolve(STATE_FILE), Safetensors.toBytes(new TreeMap<>(s.tensors()), meta), AtomicFiles.Access.OWNER_ONLY);
     }
 
     /**

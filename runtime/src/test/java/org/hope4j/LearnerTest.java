@@ -148,6 +148,26 @@ class LearnerTest {
     }
 
     @Test
+    void stateFileIsOwnerOnly() throws Exception {
+        Path dir = tmp.resolve("private");
+        try (Learner l = learner()) {
+            l.observe(B);
+            l.save(dir);
+        }
+        var perms = Files.getPosixFilePermissions(dir.resolve("learner.state"));
+        assertEquals(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"), perms);
+    }
+
+    @Test
+    void gpuGraphProviderFallsBackToCpuWhereNoGpuRuns() {
+        // this machine's ONNX Runtime is the CPU build: asking for CUDA must fall back, not fail
+        try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu").withGraphProvider("cuda"))) {
+            assertEquals("cpu", l.graphProvider());
+            assertTrue(l.score(B).bitsPerByte() > 0);
+        }
+    }
+
+    @Test
     void closedLearnerRefusesCalls() {
         Learner l = learner();
         l.close();
