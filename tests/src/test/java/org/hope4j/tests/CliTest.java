@@ -103,8 +103,20 @@ class CliTest {
     }
 
     @Test
+    void infoReportsBackendAndProviders() {
+        Run r = run("info", "--json", "--graph-provider", "cuda");
+        assertEquals(0, r.rc(), r.err());
+        JsonObject j = lastJson(r.out());
+        assertEquals("cpu", j.get("backend").getAsString());
+        assertEquals("selected", j.getAsJsonObject("backends").get("cpu").getAsString());
+        assertTrue(j.getAsJsonArray("ort_providers").size() >= 1);
+        // no CUDA libraries here: the provider falls back to CPU instead of failing
+        assertEquals("cpu", j.get("ort_selected").getAsString());
+    }
+
+    @Test
     void helpWorksEverywhere() {
-        for (String cmd : new String[] {"score", "observe", "generate", "demo"}) {
+        for (String cmd : new String[] {"score", "observe", "generate", "demo", "info"}) {
             Run r = run(cmd, "--help");
             assertEquals(0, r.rc(), cmd);
             assertTrue(r.out().contains("Usage: hope4j " + cmd), r.out());
