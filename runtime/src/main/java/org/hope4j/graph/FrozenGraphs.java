@@ -1,7 +1,6 @@
 package org.hope4j.graph;
 
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -36,7 +35,7 @@ public final class FrozenGraphs implements AutoCloseable {
     private final int d, convRows, convCols;
     private final String provider;
     private final List<String> attempted = new ArrayList<>();
-    private final FloatBuffer bufX, bufO, bufConv;
+    private final FloatBuffer bufX, bufO, bufConv, outA, outB, outConv;
     private final LongBuffer bufTok;
     private boolean closed;
 
@@ -89,6 +88,9 @@ public final class FrozenGraphs implements AutoCloseable {
         bufX = direct(maxRows * d);
         bufO = direct(maxRows * d);
         bufConv = direct(convRows * convCols);
+        outA = direct(maxRows * d);
+        outB = direct(maxRows * d);
+        outConv = direct(convRows * convCols);
         bufTok = ByteBuffer.allocateDirect(maxRows * 8).order(ByteOrder.nativeOrder()).asLongBuffer();
     }
 
@@ -166,8 +168,9 @@ public final class FrozenGraphs implements AutoCloseable {
         }
         bufTok.flip();
         try (OnnxTensor t = OnnxTensor.createTensor(env, bufTok, new long[] {n});
-             OrtSession.Result r = embed.run(Map.of("tokens", t))) {
-            read(r, "x", x, n * d);
+             OnnxTensor ox = pinned(outA, n * d, new long[] {n, d});
+             OrtSession.Result r = embed.run(Map.of("tokens", t), Map.of("x", ox))) {
+            drain(outA, x, n * d);
         } catch (OrtException e) {
             throw new BackendException("embed failed for " + n + " positions: " + e.getMessage(), e);
         }
@@ -178,10 +181,13 @@ public final class FrozenGraphs implements AutoCloseable {
         open();
         try (OnnxTensor tx = tensor(bufX, x, n * d, new long[] {n, d});
              OnnxTensor tc = tensor(bufConv, conv, convRows * convCols, new long[] {convRows, convCols});
-             OrtSession.Result r = mixerIn[block].run(Map.of("x", tx, "conv_state", tc))) {
-            read(r, "q", q, n * d);
-            read(r, "u", u, n * d);
-            read(r, "conv_state_out", convOut, convRows * convCols);
+             OnnxTensor oq = pinned(outA, n * d, new long[] {n, d});
+             OnnxTensor ou = pinned(outB, n * d, new long[] {n, d});
+             OnnxTensor oc = pinned(outConv, convRows * convCols, new long[] {convRows, convCols});
+             OrtSession.Result r = mixerIn[block].run(Map.of("x", tx, "conv_state", tc), Map.of("q", oq, "u", ou, "conv_state_out", oc))) {
+            drain(outA, q, n * d);
+            drain(outB, u, n * d);
+            drain(outConv, convOut, convRows * convCols);
         } catch (OrtException e) {
             throw new BackendException("mixer_in_" + block + " failed for " + n + " positions: " + e.getMessage(), e);
         }
@@ -192,8 +198,9 @@ public final class FrozenGraphs implements AutoCloseable {
         open();
         try (OnnxTensor tx = tensor(bufX, x, n * d, new long[] {n, d});
              OnnxTensor to = tensor(bufO, o, n * d, new long[] {n, d});
-             OrtSession.Result r = mixerOut[block].run(Map.of("x", tx, "o", to))) {
-            read(r, "x2", x2, n * d);
+             OnnxTensor ox = pinned(outA, n * d, new long[] {n, d});
+             OrtSession.Result r = mixerOut[block].run(Map.of("x", tx, "o", to), Map.of("x2", ox))) {
+            drain(outA, x2, n * d);
         } catch (OrtException e) {
             throw new BackendException("mixer_out_" + block + " failed for " + n + " positions: " + e.getMessage(), e);
         }
@@ -206,13 +213,16 @@ public final class FrozenGraphs implements AutoCloseable {
         return OnnxTensor.createTensor(env, buf, shape);
     }
 
-    private static void read(OrtSession.Result r, String name, float[] out, int count) throws OrtException {
-        OnnxValue v = r.get(name).orElseThrow(() -> new OrtException("no output " + name));
-        FloatBuffer fb = ((OnnxTensor) v).getFloatBuffer();
-        if (fb.remaining() != count) {
-            throw new OrtException("output " + name + " has " + fb.remaining() + " values, expected " + count);
-        }
-        fb.get(out, 0, count);
+    /** An output tensor ONNX Runtime writes into {@code buf} directly (pinned output, no allocation). */
+    private OnnxTensor pinned(FloatBuffer buf, int count, long[] shape) throws OrtException {
+        buf.clear();
+        buf.limit(count);
+        return OnnxTensor.createTensor(env, buf, shape);
+    }
+
+    private static void drain(FloatBuffer buf, float[] out, int count) {
+        buf.rewind();
+        buf.get(out, 0, count);
     }
 
     @Override

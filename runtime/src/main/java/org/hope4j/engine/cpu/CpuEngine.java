@@ -36,7 +36,7 @@ final class CpuEngine implements Engine {
     private boolean closed;
 
     // scratch
-    private final float[] uh, qh, proj, kk, vv, vn, pred, tgt, err, ee, aa, coef, kq, wdiff, p2, cum, memI, memD;
+    private final float[] uh, qh, proj, kk, vv, vn, pred, tgt, err, ee, aa, coef, kq, wdiff, p2, cum, memI, memD, decay;
     private final float[] dl, dh0, delta, ds1, da1, dz3, d3, ds2, da2, tmp;
 
     /** What the error signal of a run of positions needs, kept from the forward pass. */
@@ -144,6 +144,7 @@ final class CpuEngine implements Engine {
         cum = new float[c0 * TYPES];
         memI = new float[dh * dh];
         memD = new float[dh * dh];
+        decay = new float[TYPES];
         dl = new float[c1 * v];
         dh0 = new float[c1 * d];
         delta = new float[c1 * d];
@@ -276,9 +277,11 @@ final class CpuEngine implements Engine {
         scatter(p2, mm, o, start, hh);
         // commit: W = I + A_last (W_t - I) - sum_s (A_last / A_s) e_s err_s k_s^T
         for (int s = 0; s < mm; s++) {
+            for (int ty = 0; ty < TYPES; ty++) {
+                decay[ty] = (float) Math.exp(cum[last + ty] - cum[s * TYPES + ty]) * ee[s * TYPES + ty];
+            }
             for (int i = 0; i < r; i++) {
-                int ty = rowType[i];
-                coef[s * r + i] = (float) Math.exp(cum[last + ty] - cum[s * TYPES + ty]) * ee[s * TYPES + ty] * err[s * r + i];
+                coef[s * r + i] = decay[rowType[i]] * err[s * r + i];
             }
         }
         for (int i = 0; i < r; i++) {
