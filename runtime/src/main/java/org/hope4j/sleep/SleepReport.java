@@ -1,0 +1,87 @@
+package org.hope4j.sleep;
+
+/**
+ * What one sleep did: it {@link Committed committed} its consolidated copy, {@link RolledBack rolled
+ * back} (the retention probe degraded past its bound, or the sleep failed) leaving the old state
+ * intact, or was {@link Preempted preempted} by a user call before it could finish.
+ *
+ * <p>Bits/byte figures are measured on recent experience and on the retention probe (held-out
+ * general text), before and after the sleep. A figure that was not measured is {@code NaN} and
+ * appears as {@code null} in {@link #toJson()}.
+ */
+public sealed interface SleepReport {
+
+    /** Wall time the sleep took, in seconds. */
+    double seconds();
+
+    /** Why the sleep ended the way it did, in words. */
+    String reason();
+
+    /** True only for {@link Committed}. */
+    default boolean committed() {
+        return this instanceof Committed;
+    }
+
+    /**
+     * One JSON object with the keys {@code committed, reason, consolidated_bytes, seconds,
+     * recent_bits_per_byte_before, recent_bits_per_byte_after, probe_bits_per_byte_before,
+     * probe_bits_per_byte_after}, in that order. For {@link Preempted} the byte count and
+     * bits/byte figures are {@code null}; so is any figure that is not finite.
+     */
+    default String toJson() {
+        return ReportJson.toJson(this);
+    }
+
+    /**
+     * The sleep's consolidated state replaced the live state in one atomic swap.
+     *
+     * @param consolidatedBytes bytes of experience consolidated
+     * @param seconds wall time of the sleep
+     * @param recentBitsPerByteBefore bits/byte on recent experience before the sleep
+     * @param recentBitsPerByteAfter bits/byte on recent experience after the sleep
+     * @param probeBitsPerByteBefore bits/byte on the retention probe before the sleep
+     * @param probeBitsPerByteAfter bits/byte on the retention probe after the sleep
+     * @param reason why it committed
+     */
+    record Committed(long consolidatedBytes, double seconds, double recentBitsPerByteBefore,
+            double recentBitsPerByteAfter, double probeBitsPerByteBefore, double probeBitsPerByteAfter,
+            String reason) implements SleepReport {
+        public Committed {
+            ReportJson.validate(consolidatedBytes, seconds, reason, recentBitsPerByteBefore,
+                    recentBitsPerByteAfter, probeBitsPerByteBefore, probeBitsPerByteAfter);
+        }
+    }
+
+    /**
+     * The sleep finished but its result was thrown away; the live state is unchanged. Also the
+     * report for a {@link Sleeper} that failed (figures {@code NaN}).
+     *
+     * @param consolidatedBytes bytes of experience the discarded sleep consolidated
+     * @param seconds wall time of the sleep
+     * @param recentBitsPerByteBefore bits/byte on recent experience before the sleep
+     * @param recentBitsPerByteAfter bits/byte on recent experience with the discarded result
+     * @param probeBitsPerByteBefore bits/byte on the retention probe before the sleep
+     * @param probeBitsPerByteAfter bits/byte on the retention probe with the discarded result
+     * @param reason why it rolled back, e.g. which bound the probe crossed
+     */
+    record RolledBack(long consolidatedBytes, double seconds, double recentBitsPerByteBefore,
+            double recentBitsPerByteAfter, double probeBitsPerByteBefore, double probeBitsPerByteAfter,
+            String reason) implements SleepReport {
+        public RolledBack {
+            ReportJson.validate(consolidatedBytes, seconds, reason, recentBitsPerByteBefore,
+                    recentBitsPerByteAfter, probeBitsPerByteBefore, probeBitsPerByteAfter);
+        }
+    }
+
+    /**
+     * A user call (or closing the scheduler) interrupted the sleep; the live state is unchanged.
+     *
+     * @param reason what preempted it
+     * @param seconds wall time from the start of the sleep until it stopped
+     */
+    record Preempted(String reason, double seconds) implements SleepReport {
+        public Preempted {
+            ReportJson.validate(0, seconds, reason);
+        }
+    }
+}
