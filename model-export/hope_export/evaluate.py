@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     model = load_model(a.checkpoint).eval()
     heldout = torch.frombuffer(bytearray((a.corpus / "heldout.txt").read_bytes()), dtype=torch.uint8)
     windows = heldout_windows(heldout, a.windows, a.length)
-    result: dict = {"parameters": count_parameters(model), "windows": a.windows, "window_bytes": a.length, "heldout_bits_per_byte": {}}
+    result: dict = {"parameters": count_parameters(model), "heldout_windows": a.windows, "heldout_window_bytes": a.length, "heldout_bits_per_byte": {}}
     for name, learning in (("learning", Learning()), ("l0_only", Learning(True, False, False)), ("frozen", Learning.off())):
         t0 = time.time()
         total = 0.0
@@ -65,10 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         result["heldout_bits_per_byte"][name] = round(bpb, 4)
         log.info("%s: %.4f bits/byte (%.0f s)", name, bpb, time.time() - t0)
     if a.baselines:
-        result["baselines"] = json.loads(a.baselines.read_text())
+        b = json.loads(a.baselines.read_text())
+        result["baselines"] = {"fivegram_kn_bits_per_byte": b["fivegram_bits_per_byte"], "xz_conditioned_bits_per_byte": b["xz_bits_per_byte"]}
     if a.history:
         hist = json.loads(a.history.read_text())
-        result["training"] = {"steps": hist[-1]["step"], "bytes": hist[-1].get("bytes"), "seconds": round(hist[-1].get("elapsed_s", 0)), "history": hist}
+        result.update({"steps": hist[-1]["step"], "bytes_seen": hist[-1].get("bytes"), "seconds": round(hist[-1].get("elapsed_s", 0))})
     text = json.dumps(result)
     print(text)
     if a.json:
