@@ -91,10 +91,11 @@ final class Demo implements Callable<Integer> {
                     tail.length, before, after);
         }
         Path png = out.resolve("learning-curve.png");
-        XYChart chart = new XYChartBuilder().width(900).height(500).title("Hope4J learning the GPL v3 on this device")
+        XYChart chart = new XYChartBuilder().width(1000).height(500).title("Hope4J learning the GPL v3 on this device")
                 .xAxisTitle("bytes read").yAxisTitle("bits/byte (per " + window + "-byte window)").build();
-        chart.addSeries("frozen (pretrained)", xs, frozenCurve);
-        chart.addSeries("learning (L0+L1+L2)", xs, learnCurve);
+        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
+        chart.addSeries("frozen levels (pretrained weights; L0 memory reads in context)", xs, frozenCurve);
+        chart.addSeries("learning (L1 and L2 take their steps too)", xs, learnCurve);
         BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
         System.out.println("learning curve written to " + png);
         return 0;
