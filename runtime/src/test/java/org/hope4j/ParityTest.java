@@ -24,6 +24,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * float64 reference over 1,024 positions and 16 L1 / 4 L2 update steps.
  */
 class ParityTest {
+    private static final System.Logger LOG = System.getLogger(ParityTest.class.getName());
     static Bundle bundle;
     static byte[] stream;
 
@@ -95,6 +96,7 @@ class ParityTest {
             float[] logits = runPieces(learner, learningOf(run), sizes);
             double e = relErr(logits, g.tensors().get("logits").data());
             assertTrue(e <= 1e-4, run + " logits: max relative error " + e + " > 1e-4");
+            double worstState = 0;
             Map<String, Tensor> state = learner.stream().snapshot().tensors();
             int compared = 0;
             for (Map.Entry<String, Tensor> ent : g.tensors().entrySet()) {
@@ -105,9 +107,12 @@ class ParityTest {
                 assertTrue(mine != null, "no state tensor " + ent.getKey());
                 double se = relErr(mine.data(), ent.getValue().data());
                 assertTrue(se <= 1e-3, run + " " + ent.getKey() + ": max relative error " + se + " > 1e-3");
+                worstState = Math.max(worstState, se);
                 compared++;
             }
             assertEquals(run.equals("learn_off") ? 0 : (run.equals("learn_on") ? 28 : 12), compared);
+            LOG.log(System.Logger.Level.INFO, "parity {0} ({1} pieces): logits max rel error {2}, state max rel error {3}",
+                    run, sizes.length, String.format("%.2e", e), String.format("%.2e", worstState));
             long[] counts = learner.stream().counts();
             Map<String, String> meta = g.metadata();
             assertEquals(Long.parseLong(meta.get("count_l0")), counts[0]);

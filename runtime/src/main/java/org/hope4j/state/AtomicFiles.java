@@ -101,6 +101,32 @@ public final class AtomicFiles {
             }
         }
         forceDirectory(dir);
+        removeStaleTemps(dir, name.toString());
+    }
+
+    /** Temp files of this target older than this were left by a writer that died (a crash, kill -9). */
+    static final java.time.Duration STALE_TEMP = java.time.Duration.ofMinutes(1);
+
+    /** Deletes temp files of {@code targetName} left behind by a writer that died mid-write. */
+    private static void removeStaleTemps(Path dir, String targetName) {
+        String prefix = "." + targetName + ".";
+        long cutoff = System.currentTimeMillis() - STALE_TEMP.toMillis();
+        try (var stream = Files.newDirectoryStream(dir, p -> {
+            String f = p.getFileName().toString();
+            return f.startsWith(prefix) && f.endsWith(".tmp");
+        })) {
+            for (Path p : stream) {
+                try {
+                    if (Files.getLastModifiedTime(p).toMillis() < cutoff) {
+                        Files.deleteIfExists(p);
+                    }
+                } catch (IOException e) {
+                    // another writer may have renamed or removed it meanwhile: nothing to clean
+                }
+            }
+        } catch (IOException e) {
+            // cleaning is best effort; the write itself succeeded
+        }
     }
 
     /** Creates an empty temp file next to the target, with the access asked for from the start. */

@@ -101,4 +101,22 @@ class AtomicFilesTest {
         assertEquals(List.of("state"), names());
         assertEquals("kept", Files.readString(target.resolve("keep")));
     }
+
+    @Test
+    void staleTempFilesOfACrashedWriterAreRemovedFreshOnesKept(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path target = dir.resolve("learner.state");
+        Path stale = dir.resolve(".learner.state.0123456789ab.tmp");
+        Path fresh = dir.resolve(".learner.state.ba9876543210.tmp");
+        Path other = dir.resolve(".other.0123456789ab.tmp");
+        for (Path p : new Path[] {stale, fresh, other}) {
+            java.nio.file.Files.write(p, new byte[] {1, 2, 3});
+        }
+        java.nio.file.attribute.FileTime old = java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 3_600_000L);
+        java.nio.file.Files.setLastModifiedTime(stale, old);
+        java.nio.file.Files.setLastModifiedTime(other, old);
+        AtomicFiles.write(target, new byte[] {9});
+        org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(stale), "stale temp of a dead writer is removed");
+        org.junit.jupiter.api.Assertions.assertTrue(java.nio.file.Files.exists(fresh), "a recent temp may belong to a live writer");
+        org.junit.jupiter.api.Assertions.assertTrue(java.nio.file.Files.exists(other), "temps of other targets are not touched");
+    }
 }

@@ -1,0 +1,27 @@
+package org.hope4j.tests;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.hope4j.Hope;
+import org.hope4j.Learner;
+
+/** Child process for {@link CrashDuringSaveTest}: learns and saves in a loop until it is killed. */
+public final class SaveLoop {
+    private SaveLoop() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        byte[] text = "The quick brown fox jumps over the lazy dog, again and again. ".repeat(20).getBytes(StandardCharsets.UTF_8);
+        try (Learner l = Hope.loadDefault()) {
+            for (int i = 0; ; i++) {
+                l.observe(text);
+                for (int k = 0; k < 5; k++) { // several saves per observe: kills often land mid-save
+                    l.save(dir);
+                }
+                Files.writeString(dir.resolve("saves.txt"), Integer.toString(i + 1));
+            }
+        }
+    }
+}
