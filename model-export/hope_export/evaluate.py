@@ -33,6 +33,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--baselines", type=Path, help="JSON from hope_export.baselines to copy into the result")
     p.add_argument("--history", type=Path, help="history.json from hope_export.train to copy into the result")
     p.add_argument("--json", type=Path, help="write the result here too")
+    p.add_argument("--teach", choices=["residual", "exact"], default=None, help="override the CMS error signal (default: the checkpoint's)")
+    p.add_argument("--modes", default="learning,l0_only,frozen", help="comma-separated subset of learning,l0_only,frozen")
     a = p.parse_args(argv)
     if not a.checkpoint.is_file():
         p.error(f"--checkpoint: {a.checkpoint} not found")
@@ -51,15 +53,22 @@ def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     torch.set_num_threads(1)
-    model = load_model(a.checkpoint).eval()
+    model = load_model(a.checkpoint, teach=a.teach).eval()
     heldout = torch.frombuffer(bytearray((a.corpus / "heldout.txt").read_bytes()), dtype=torch.uint8)
     windows = heldout_windows(heldout, a.windows, a.length)
     result: dict = {"parameters": count_parameters(model), "heldout_windows": a.windows, "heldout_window_bytes": a.length, "heldout_bits_per_byte": {}}
-    for name, learning in (("learning", Learning()), ("l0_only", Learning(True, False, False)), ("frozen", Learning.off())):
+    modes = {"learning": Learning(), "l0_only": Learning(True, False, False), "frozen": Learning.off()}
+    result["teach"] = model.cfg.teach
+    for name in a.modes.split(","):
+        if name not in modes:
+            log.error("--modes: unknown mode %s", name)
+            return 2
+        learning = modes[name]
         t0 = time.time()
         total = 0.0
         with torch.no_grad():
             for i in range(0, a.windows, 8):
+                # the exact rule needs autograd through the sequence: whole sequences, one call each
                 total += sequence_loss(model, windows[i : i + 8], learning).item() * windows[i : i + 8].shape[0]
         bpb = total / a.windows / math.log(2)
         result["heldout_bits_per_byte"][name] = round(bpb, 4)

@@ -225,9 +225,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return a
 
 
-def load_model(checkpoint: Path) -> HopeModel:
+def load_model(checkpoint: Path, teach: str | None = None) -> HopeModel:
     state = torch.load(checkpoint)
-    model = HopeModel(HopeConfig.from_dict(state["config"]))
+    cfg = state["config"] if teach is None else {**state["config"], "teach": teach}
+    model = HopeModel(HopeConfig.from_dict(cfg))
     model.load_state_dict(state["model"])
     return model
 

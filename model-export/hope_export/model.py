@@ -519,6 +519,12 @@ class HopeModel(nn.Module):
             if learn_cms:
                 self._apply_updates(st, learning)
             m = min(n - i, cfg.c1 - st.pos % cfg.c1)
+            if exact and learn_cms:
+                for bs in st.blocks:  # outside autograd (evaluation): make the level weights leaves of a local graph
+                    for name in ("up1", "down1", "up2", "down2"):
+                        w = getattr(bs, name)
+                        if not w.requires_grad:
+                            setattr(bs, name, w.detach().requires_grad_())
             with torch.enable_grad() if exact and learn_cms else contextlib.nullcontext():
                 logits, xf, x2s, x3s = self._span(st, x[:, i : i + m], learning)
             out.append(logits)
@@ -530,6 +536,11 @@ class HopeModel(nn.Module):
                         with torch.enable_grad():
                             loss = F.cross_entropy(logits[:, :known].reshape(-1, VOCAB), tgt.reshape(-1), reduction="sum")
                             self._accumulate_exact(st, loss, learning)
+                        if not (torch.is_grad_enabled() and self.training):
+                            # evaluation: the local graph served its purpose; carry plain values on
+                            for bs in st.blocks:
+                                for f in dataclasses.fields(bs):
+                                    setattr(bs, f.name, getattr(bs, f.name).detach())
                     else:
                         self._accumulate(st, xf[:, :known], [t[:, :known] for t in x2s], [t[:, :known] for t in x3s], tgt, learning)
                 if known < m:
