@@ -27,23 +27,8 @@ class BenchTest {
     @TempDir
     Path tmp;
 
-    record Run(int rc, String out, String err) {
-    }
-
-    /** Runs the hope4j command line in process, capturing standard output and picocli's error stream. */
-    static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        StringWriter err = new StringWriter();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            CommandLine cl = Main.commandLine();
-            cl.setErr(new PrintWriter(err, true));
-            int rc = cl.execute(args);
-            return new Run(rc, out.toString(StandardCharsets.UTF_8), err.toString());
-        } finally {
-            System.setOut(oldOut);
-        }
+    static Cli.Run run(String... args) {
+        return Cli.run(args);
     }
 
     static final String[] NUMBERS = {"score_bytes_per_s", "observe_bytes_per_s", "learn_to_infer", "score_vs_pytorch", "flop_utilisation",
@@ -52,7 +37,7 @@ class BenchTest {
     @Test
     void benchJsonHasEveryFigureOrSaysWhyNot() throws Exception {
         Path out = tmp.resolve("bench.json");
-        Run r = run("bench", "--json", "--seconds", "20", "--context-bytes", "16384", "--out", out.toString());
+        Cli.Run r = run("bench", "--json", "--seconds", "20", "--context-bytes", "16384", "--out", out.toString());
         assertEquals(0, r.rc(), r.err());
         String line = r.out().strip();
         assertEquals(1, line.lines().count(), "one JSON line on stdout: " + line);
@@ -89,10 +74,10 @@ class BenchTest {
 
     @Test
     void badArgumentsAreRefused() {
-        Run r = run("bench", "--json", "--seconds", "1");
+        Cli.Run r = run("bench", "--json", "--seconds", "1");
         assertNotEquals(0, r.rc());
         assertTrue(r.err().contains("--seconds"), r.err());
-        Run r2 = run("bench", "--reference", tmp.toString());
+        Cli.Run r2 = run("bench", "--reference", tmp.toString());
         assertNotEquals(0, r2.rc());
         assertTrue(r2.err().contains("--reference"), r2.err());
     }

@@ -22,22 +22,8 @@ class CliTest {
     @TempDir
     Path tmp;
 
-    record Run(int rc, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        StringWriter err = new StringWriter();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            CommandLine cl = Main.commandLine();
-            cl.setErr(new PrintWriter(err, true));
-            int rc = cl.execute(args);
-            return new Run(rc, out.toString(StandardCharsets.UTF_8), err.toString());
-        } finally {
-            System.setOut(oldOut);
-        }
+    static Cli.Run run(String... args) {
+        return Cli.run(args);
     }
 
     static JsonObject lastJson(String out) {
@@ -58,7 +44,7 @@ class CliTest {
     void scoreObserveGenerateRoundTrip() throws Exception {
         Path f = text("prose.txt", PROSE, 12);
         long n = Files.size(f);
-        Run s = run("score", "--json", f.toString());
+        Cli.Run s = run("score", "--json", f.toString());
         assertEquals(0, s.rc(), s.err());
         JsonObject sj = lastJson(s.out());
         assertEquals(n, sj.get("bytes").getAsLong());
@@ -66,7 +52,7 @@ class CliTest {
         assertTrue(before > 0 && Double.isFinite(before), "bits/byte " + before);
 
         Path state = tmp.resolve("state");
-        Run o = run("observe", "--json", "--chunk", "700", "--state", state.toString(), f.toString());
+        Cli.Run o = run("observe", "--json", "--chunk", "700", "--state", state.toString(), f.toString());
         assertEquals(0, o.rc(), o.err());
         JsonObject oj = lastJson(o.out());
         assertEquals(n, oj.get("bytes").getAsLong());
@@ -78,12 +64,12 @@ class CliTest {
         assertTrue(Files.isRegularFile(state.resolve("learner.state")));
 
         // the learned state is used by score and generate
-        Run s2 = run("score", "--json", "--state", state.toString(), f.toString());
+        Cli.Run s2 = run("score", "--json", "--state", state.toString(), f.toString());
         assertEquals(0, s2.rc(), s2.err());
         double after = lastJson(s2.out()).get("bits_per_byte").getAsDouble();
         assertTrue(after != before, "score with the learned state must differ from the pretrained score");
 
-        Run g = run("generate", "--state", state.toString(), "--prompt", "The committee", "--bytes", "40", "--seed", "3");
+        Cli.Run g = run("generate", "--state", state.toString(), "--prompt", "The committee", "--bytes", "40", "--seed", "3");
         assertEquals(0, g.rc(), g.err());
         assertTrue(g.out().startsWith("The committee"), g.out());
         assertTrue(g.out().getBytes(StandardCharsets.UTF_8).length >= "The committee".length() + 40);
@@ -91,20 +77,20 @@ class CliTest {
 
     @Test
     void badArgumentsNameTheArgument() {
-        Run r = run("score", "--json", tmp.resolve("missing.txt").toString());
+        Cli.Run r = run("score", "--json", tmp.resolve("missing.txt").toString());
         assertTrue(r.rc() != 0);
         assertTrue(r.err().contains("FILE") && r.err().contains("missing.txt"), r.err());
-        Run m = run("score", "--model", tmp.resolve("nope").toString(), "--json", tmp.toString());
+        Cli.Run m = run("score", "--model", tmp.resolve("nope").toString(), "--json", tmp.toString());
         assertTrue(m.rc() != 0);
-        Run c = run("observe", "--state", tmp.resolve("s").toString(), "--chunk", "0", tmp.toString());
+        Cli.Run c = run("observe", "--state", tmp.resolve("s").toString(), "--chunk", "0", tmp.toString());
         assertTrue(c.rc() != 0);
-        Run u = run("frobnicate");
+        Cli.Run u = run("frobnicate");
         assertEquals(2, u.rc());
     }
 
     @Test
     void infoReportsBackendAndProviders() {
-        Run r = run("info", "--json", "--graph-provider", "cuda");
+        Cli.Run r = run("info", "--json", "--graph-provider", "cuda");
         assertEquals(0, r.rc(), r.err());
         JsonObject j = lastJson(r.out());
         assertEquals("cpu", j.get("backend").getAsString());
@@ -117,7 +103,7 @@ class CliTest {
     @Test
     void helpWorksEverywhere() {
         for (String cmd : new String[] {"score", "observe", "generate", "demo", "info"}) {
-            Run r = run(cmd, "--help");
+            Cli.Run r = run(cmd, "--help");
             assertEquals(0, r.rc(), cmd);
             assertTrue(r.out().contains("Usage: hope4j " + cmd), r.out());
         }
