@@ -53,6 +53,6 @@ public final class Hope {
             graphs.close();
             throw e;
         }
-        return new Learner(bundle, graphs, engine, sel.info());
+        return new Learner(bundle, graphs, engine, sel.info(), options.experienceBytes());
     }
 }

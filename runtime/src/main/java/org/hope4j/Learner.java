@@ -27,6 +27,7 @@ import org.hope4j.engine.EngineSpec;
 import org.hope4j.graph.FrozenGraphs;
 import org.hope4j.learner.HopeStream;
 import org.hope4j.learner.Learning;
+import org.hope4j.sleep.ExperienceBuffer;
 import org.hope4j.state.AtomicFiles;
 
 /**
@@ -54,10 +55,14 @@ public final class Learner implements AutoCloseable {
     private final Engine engine;
     private final BackendInfo backendInfo;
     private final HopeStream stream;
+    static final String EXPERIENCE_FILE = "experience.bin";
+
     private final Set<Level> frozen = EnumSet.noneOf(Level.class);
+    private ExperienceBuffer experience;
     private boolean closed;
 
-    Learner(Bundle bundle, FrozenGraphs graphs, Engine engine, BackendInfo info) {
+    Learner(Bundle bundle, FrozenGraphs graphs, Engine engine, BackendInfo info, int experienceBytes) {
+        this.experience = new ExperienceBuffer(experienceBytes);
         this.bundle = bundle;
         this.graphs = graphs;
         this.engine = engine;
@@ -78,7 +83,9 @@ public final class Learner implements AutoCloseable {
     /** Reads {@code data} and learns from it. Each byte is scored before anything learns from it (prequential). */
     public synchronized Score observe(byte[] data) {
         open();
-        return read(data, 0, data.length, learning());
+        Score s = read(data, 0, data.length, learning());
+        experience.append(data, 0, data.length);
+        return s;
     }
 
     /** {@link #observe(byte[])} of the UTF-8 bytes of {@code text}. */
@@ -94,6 +101,7 @@ public final class Learner implements AutoCloseable {
         int n;
         while ((n = in.readNBytes(buf, 0, buf.length)) > 0) {
             total = total.plus(read(buf, 0, n, learning()));
+            experience.append(buf, 0, n);
         }
         return total;
     }
@@ -245,6 +253,18 @@ public final class Learner implements AutoCloseable {
         return m;
     }
 
+    /** A copy of the most recently observed bytes (oldest first), what sleep consolidates from. */
+    public synchronized byte[] recentExperience() {
+        open();
+        return experience.contents();
+    }
+
+    /** Forgets the recent experience (in memory; the next {@link #save} writes the empty buffer). */
+    public synchronized void clearExperience() {
+        open();
+        experience.clear();
+    }
+
     /** Which backend runs the plastic levels and why the others do not. */
     public BackendInfo backendInfo() {
         return backendInfo;
@@ -294,6 +314,9 @@ public final class Learner implements AutoCloseable {
         meta.put("data_sha256", dataSha(s.tensors()));
         // owner-only: the state holds what the user's own text taught the model
         AtomicFiles.write(dir.resolve(STATE_FILE), Safetensors.toBytes(new TreeMap<>(s.tensors()), meta), AtomicFiles.Access.OWNER_ONLY);
+        // the experience buffer is auxiliary: a crash between the two writes leaves a consistent state
+        // with the previous buffer, which is still text the user wrote
+        experience.save(dir.resolve(EXPERIENCE_FILE));
     }
 
     /**
@@ -337,6 +360,8 @@ public final class Learner implements AutoCloseable {
         } catch (RuntimeException e) {
             throw new StateException(file + ": metadata position/count_* must be integers: " + e.getMessage(), e);
         }
+        Path expFile = dir.resolve(EXPERIENCE_FILE);
+        ExperienceBuffer exp = Files.exists(expFile) ? ExperienceBuffer.load(expFile, experience.capacity()) : new ExperienceBuffer(experience.capacity());
         HopeStream.Snapshot before = stream.snapshot();
         try {
             stream.restore(new HopeStream.Snapshot(sf.tensors(), position, counts));
@@ -344,6 +369,7 @@ public final class Learner implements AutoCloseable {
             stream.restore(before);
             throw new StateException(file + ": " + e.getMessage(), e);
         }
+        experience = exp;
         frozen.clear();
         String fz = meta.getOrDefault("frozen", "");
         for (String name : fz.split(",")) {

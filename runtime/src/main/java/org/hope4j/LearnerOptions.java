@@ -12,8 +12,11 @@ import java.util.List;
  *     "tensorrt" (falls back to CPU with one log line)
  * @param graphThreads ONNX Runtime intra-op threads
  * @param deviceId GPU device id for CUDA/TensorRT
+ * @param experienceBytes how many of the most recently observed bytes the learner keeps (in memory
+ *     and, on {@link Learner#save}, on disk with owner-only permissions) for sleep to consolidate;
+ *     0 keeps none
  */
-public record LearnerOptions(String backend, String graphProvider, int graphThreads, int deviceId) {
+public record LearnerOptions(String backend, String graphProvider, int graphThreads, int deviceId, int experienceBytes) {
     public LearnerOptions {
         if (backend == null || backend.isBlank()) {
             throw new IllegalArgumentException("backend must be auto or a backend name, found " + backend);
@@ -27,26 +30,33 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
         if (deviceId < 0) {
             throw new IllegalArgumentException("deviceId must be >= 0, found " + deviceId);
         }
+        if (experienceBytes < 0) {
+            throw new IllegalArgumentException("experienceBytes must be >= 0, found " + experienceBytes);
+        }
     }
 
-    /** auto backend, CPU graphs, one thread. */
+    /** auto backend, CPU graphs, one thread, 64 KiB of recent experience. */
     public static LearnerOptions defaults() {
-        return new LearnerOptions("auto", "cpu", 1, 0);
+        return new LearnerOptions("auto", "cpu", 1, 0, 65536);
     }
 
     public LearnerOptions withBackend(String value) {
-        return new LearnerOptions(value, graphProvider, graphThreads, deviceId);
+        return new LearnerOptions(value, graphProvider, graphThreads, deviceId, experienceBytes);
     }
 
     public LearnerOptions withGraphProvider(String value) {
-        return new LearnerOptions(backend, value, graphThreads, deviceId);
+        return new LearnerOptions(backend, value, graphThreads, deviceId, experienceBytes);
     }
 
     public LearnerOptions withGraphThreads(int value) {
-        return new LearnerOptions(backend, graphProvider, value, deviceId);
+        return new LearnerOptions(backend, graphProvider, value, deviceId, experienceBytes);
     }
 
     public LearnerOptions withDeviceId(int value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, value);
+        return new LearnerOptions(backend, graphProvider, graphThreads, value, experienceBytes);
+    }
+
+    public LearnerOptions withExperienceBytes(int value) {
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, value);
     }
 }

@@ -61,7 +61,8 @@ class LearnerTest {
             assertEquals(uninterrupted.scoredBytes(), resumed.scoredBytes());
         }
         try (Stream<Path> files = Files.list(dir)) {
-            assertEquals(1, files.count(), "only the state file, no temp files");
+            assertEquals(java.util.Set.of("learner.state", "experience.bin"),
+                    files.map(f -> f.getFileName().toString()).collect(java.util.stream.Collectors.toSet()), "the state and the experience, no temp files");
         } catch (java.io.IOException e) {
             throw new AssertionError(e);
         }
@@ -164,6 +165,24 @@ class LearnerTest {
         try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu").withGraphProvider("cuda"))) {
             assertEquals("cpu", l.graphProvider());
             assertTrue(l.score(B).bitsPerByte() > 0);
+        }
+    }
+
+    @Test
+    void recentExperienceIsKeptBoundedAndSurvivesSaveAndRestore() throws Exception {
+        Path dir = tmp.resolve("exp");
+        try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu").withExperienceBytes(100))) {
+            l.observe(A);
+            l.score(B); // scoring is not experience
+            byte[] tail = java.util.Arrays.copyOfRange(A, A.length - 100, A.length);
+            assertArrayEquals(tail, l.recentExperience());
+            l.save(dir);
+            assertEquals(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"),
+                    Files.getPosixFilePermissions(dir.resolve("experience.bin")));
+            l.clearExperience();
+            assertEquals(0, l.recentExperience().length);
+            l.restore(dir);
+            assertArrayEquals(tail, l.recentExperience());
         }
     }
 

@@ -1,0 +1,137 @@
+package org.hope4j.sleep;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.zip.CRC32C;
+import org.hope4j.StateException;
+import org.hope4j.state.AtomicFiles;
+
+/**
+ * The learner's recent experience: the last {@code capacity} bytes it observed, oldest first. Sleep
+ * consolidates from it. Kept on disk next to the learner's state, written atomically with owner-only
+ * permissions (it is the user's own text). Thread-safe.
+ *
+ * <p>File format: magic {@code H4JX}, format version (int32), capacity (int32), length (int32),
+ * CRC-32C of the bytes (int32), then the bytes; little-endian.
+ */
+public final class ExperienceBuffer {
+    static final int MAGIC = 0x584a3448; // "H4JX" little-endian
+    static final int VERSION = 1;
+    private static final int HEADER = 20;
+
+    private final byte[] ring;
+    private int start;
+    private int size;
+
+    /** An empty buffer keeping the last {@code capacity} bytes (0 keeps nothing). */
+    public ExperienceBuffer(int capacity) {
+        if (capacity < 0) {
+            throw new IllegalArgumentException("capacity must be >= 0, found " + capacity);
+        }
+        ring = new byte[capacity];
+    }
+
+    /** Bytes it can hold. */
+    public int capacity() {
+        return ring.length;
+    }
+
+    /** Bytes it holds. */
+    public synchronized int size() {
+        return size;
+    }
+
+    /** Appends {@code data[off, off+len)}, dropping the oldest bytes beyond the capacity. */
+    public synchronized void append(byte[] data, int off, int len) {
+        int cap = ring.length;
+        if (cap == 0 || len == 0) {
+            return;
+        }
+        if (len >= cap) {
+            System.arraycopy(data, off + len - cap, ring, 0, cap);
+            start = 0;
+            size = cap;
+            return;
+        }
+        for (int i = 0; i < len; i++) {
+            int at = (start + size) % cap;
+            ring[at] = data[off + i];
+            if (size < cap) {
+                size++;
+            } else {
+                start = (start + 1) % cap;
+            }
+        }
+    }
+
+    /** A copy of the contents, oldest byte first. */
+    public synchronized byte[] contents() {
+        byte[] out = new byte[size];
+        int cap = ring.length;
+        for (int i = 0; i < size; i++) {
+            out[i] = ring[(start + i) % cap];
+        }
+        return out;
+    }
+
+    /** Forgets everything. */
+    public synchronized void clear() {
+        start = 0;
+        size = 0;
+    }
+
+    /** Writes the buffer to {@code file} atomically with owner-only permissions. */
+    public void save(Path file) {
+        byte[] data = contents();
+        CRC32C crc = new CRC32C();
+        crc.update(data);
+        ByteBuffer b = ByteBuffer.allocate(HEADER + data.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(MAGIC).putInt(VERSION).putInt(ring.length).putInt(data.length).putInt((int) crc.getValue()).put(data);
+        AtomicFiles.write(file, b.array(), AtomicFiles.Access.OWNER_ONLY);
+    }
+
+    /**
+     * Reads a buffer saved by {@link #save} into a buffer of {@code capacity} (keeping the newest
+     * bytes if it is smaller). Every field is checked; errors name the file and the field.
+     */
+    public static ExperienceBuffer load(Path file, int capacity) {
+        byte[] raw;
+        try {
+            raw = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new StateException(file + ": no experience file here", e);
+        } catch (IOException e) {
+            throw new StateException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        if (raw.length < HEADER) {
+            throw new StateException(file + ": truncated: " + raw.length + " bytes, the header alone needs " + HEADER);
+        }
+        ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
+        int magic = b.getInt();
+        int version = b.getInt();
+        b.getInt(); // capacity it was saved with
+        int length = b.getInt();
+        int crcWant = b.getInt();
+        if (magic != MAGIC) {
+            throw new StateException(file + ": not an experience file (magic " + Integer.toHexString(magic) + ")");
+        }
+        if (version != VERSION) {
+            throw new StateException(file + ": format version must be " + VERSION + ", found " + version);
+        }
+        if (length < 0 || length != raw.length - HEADER) {
+            throw new StateException(file + ": length field says " + length + " bytes, the file holds " + (raw.length - HEADER));
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(raw, HEADER, length);
+        if ((int) crc.getValue() != crcWant) {
+            throw new StateException(file + ": checksum mismatch: the file is corrupt");
+        }
+        ExperienceBuffer buf = new ExperienceBuffer(capacity);
+        buf.append(raw, HEADER, length);
+        return buf;
+    }
+}
