@@ -31,13 +31,14 @@ final class CpuEngine implements Engine {
     private final float[][] up1Init, down1Init, up2Init, down2Init;
     private final float[] normF, head;
 
-    private final Cache span, pending;
+    private final Cache learnSpan, longSpan, pending;
+    private Cache span;
     private boolean hasPending;
     private boolean closed;
 
     // scratch
     private final float[] uh, qh, proj, kk, vv, vn, pred, tgt, err, ee, aa, coef, kq, wdiff, p2, cum, memI, memD, decay;
-    private final float[] dl, dh0, delta, ds1, da1, dz3, d3, ds2, da2, tmp;
+    private final float[] dl, dh0, delta, ds1, da1, dz3, d3, ds2, da2, tmp, tmpSmall;
 
     /** What the error signal of a run of positions needs, kept from the forward pass. */
     private static final class Cache {
@@ -122,21 +123,25 @@ final class CpuEngine implements Engine {
         normF = take(plasticInit, "head.norm", d);
         head = take(plasticInit, "head.weight", v * d);
         int rows = spec.maxSpan();
-        span = new Cache(rows, nb, d, f1, f2);
+        learnSpan = new Cache(spec.c1(), nb, d, f1, f2);
+        longSpan = new Cache(rows, nb, d, f1, f2);
+        span = learnSpan;
         pending = new Cache(1, nb, d, f1, f2);
         int c1 = rows;
-        uh = new float[c1 * dh];
-        qh = new float[c1 * dh];
-        proj = new float[c1 * r];
-        kk = new float[c1 * dh];
-        vv = new float[c1 * dh];
-        vn = new float[c1 * dh];
-        pred = new float[c1 * r];
-        tgt = new float[c1 * r];
-        err = new float[c1 * r];
-        ee = new float[c1 * TYPES];
-        aa = new float[c1 * TYPES];
+        // L0 scratch holds one piece (at most an L0 chunk): JavaCPP copies whole Java arrays in and
+        // out of every native call, so native operands are sized to what a call uses
         int c0 = spec.c0();
+        uh = new float[c0 * dh];
+        qh = new float[c0 * dh];
+        proj = new float[c0 * r];
+        kk = new float[c0 * dh];
+        vv = new float[c0 * dh];
+        vn = new float[c0 * dh];
+        pred = new float[c0 * r];
+        tgt = new float[c0 * r];
+        err = new float[c0 * r];
+        ee = new float[c0 * TYPES];
+        aa = new float[c0 * TYPES];
         coef = new float[c0 * r];
         kq = new float[c0 * c0];
         wdiff = new float[r * dh];
@@ -145,16 +150,18 @@ final class CpuEngine implements Engine {
         memI = new float[dh * dh];
         memD = new float[dh * dh];
         decay = new float[TYPES];
-        dl = new float[c1 * v];
-        dh0 = new float[c1 * d];
-        delta = new float[c1 * d];
-        ds1 = new float[c1 * f1];
-        da1 = new float[c1 * f1];
-        dz3 = new float[c1 * d];
-        d3 = new float[c1 * d];
-        ds2 = new float[c1 * f2];
-        da2 = new float[c1 * f2];
-        tmp = new float[c1 * Math.max(d, Math.max(f1, f2))];
+        int k1 = spec.c1(); // gradients are taken over at most one L1 chunk
+        dl = new float[k1 * v];
+        dh0 = new float[k1 * d];
+        delta = new float[k1 * d];
+        ds1 = new float[k1 * f1];
+        da1 = new float[k1 * f1];
+        dz3 = new float[k1 * d];
+        d3 = new float[k1 * d];
+        ds2 = new float[k1 * f2];
+        da2 = new float[k1 * f2];
+        tmp = new float[c1 * d];
+        tmpSmall = new float[k1 * d];
     }
 
     private static float[] take(Map<String, Tensor> t, String name, int size) {
@@ -307,8 +314,12 @@ final class CpuEngine implements Engine {
     @Override
     public void cms(int block, float[] x, int m, float[] out) {
         open();
-        if (m > span.rows) {
-            throw new IllegalArgumentException("span of " + m + " positions exceeds the engine's maximum span " + span.rows);
+        if (m > longSpan.rows) {
+            throw new IllegalArgumentException("span of " + m + " positions exceeds the engine's maximum span " + longSpan.rows);
+        }
+        if (block == 0) {
+            // spans that fit an L1 chunk use exactly-sized buffers (native calls copy whole arrays)
+            span = m <= learnSpan.rows ? learnSpan : longSpan;
         }
         spanRows = m;
         Cache c = span;
@@ -330,9 +341,13 @@ final class CpuEngine implements Engine {
     @Override
     public void head(float[] x, int m, float[] logits) {
         open();
+        if (m > span.rows) {
+            span = longSpan;
+        }
+        float[] zf = m <= learnSpan.rows ? tmpSmall : tmp;
         System.arraycopy(x, 0, span.xf, 0, m * d);
-        rmsnorm(x, m, normF, tmp);
-        blas.sgemm(false, true, m, v, d, 1f, tmp, head, 0f, span.logits);
+        rmsnorm(x, m, normF, zf);
+        blas.sgemm(false, true, m, v, d, 1f, zf, head, 0f, span.logits);
         System.arraycopy(span.logits, 0, logits, 0, m * v);
         spanRows = m;
     }
