@@ -34,6 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--history", type=Path, help="history.json from hope_export.train to copy into the result")
     p.add_argument("--json", type=Path, help="write the result here too")
     p.add_argument("--teach", choices=["residual", "exact"], default=None, help="override the CMS error signal (default: the checkpoint's)")
+    p.add_argument("--periods", type=str, default=None, help="override the device periods C1,C2 (e.g. 128,512): the same weights read with other L1/L2 periods")
     p.add_argument("--modes", default="learning,l0_only,frozen", help="comma-separated subset of learning,l0_only,frozen")
     a = p.parse_args(argv)
     if not a.checkpoint.is_file():
@@ -53,10 +54,19 @@ def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     torch.set_num_threads(1)
-    model = load_model(a.checkpoint, teach=a.teach).eval()
+    overrides = {}
+    if a.periods:
+        try:
+            c1, c2 = (int(v) for v in a.periods.split(","))
+        except ValueError:
+            log.error("--periods must be two integers C1,C2, found %s", a.periods)
+            return 2
+        overrides = {"c1": c1, "c2": c2}
+    model = load_model(a.checkpoint, teach=a.teach, **overrides).eval()
     heldout = torch.frombuffer(bytearray((a.corpus / "heldout.txt").read_bytes()), dtype=torch.uint8)
     windows = heldout_windows(heldout, a.windows, a.length)
     result: dict = {"parameters": count_parameters(model), "heldout_windows": a.windows, "heldout_window_bytes": a.length, "heldout_bits_per_byte": {}}
+    result["periods"] = [model.cfg.c0, model.cfg.c1, model.cfg.c2]
     modes = {"learning": Learning(), "l0_only": Learning(True, False, False), "frozen": Learning.off()}
     result["teach"] = model.cfg.teach
     for name in a.modes.split(","):

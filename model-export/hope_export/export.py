@@ -225,9 +225,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return a
 
 
-def load_model(checkpoint: Path, teach: str | None = None) -> HopeModel:
+def load_model(checkpoint: Path, teach: str | None = None, **overrides: int) -> HopeModel:
+    """The model of a checkpoint; `teach` and config `overrides` (e.g. periods) change how it runs, not its weights."""
     state = torch.load(checkpoint)
-    cfg = state["config"] if teach is None else {**state["config"], "teach": teach}
+    cfg = {**state["config"], **overrides}
+    if teach is not None:
+        cfg["teach"] = teach
     model = HopeModel(HopeConfig.from_dict(cfg))
     model.load_state_dict(state["model"])
     return model
