@@ -187,6 +187,42 @@ class LearnerTest {
     }
 
     @Test
+    void concurrentScoringNeverDisturbsLearning() throws Exception {
+        var sequential = learner();
+        var shared = learner();
+        try (sequential; shared) {
+            for (int i = 0; i < 4; i++) {
+                sequential.observe(A);
+            }
+            var stop = new java.util.concurrent.atomic.AtomicBoolean();
+            var errors = new java.util.concurrent.ConcurrentLinkedQueue<Throwable>();
+            Thread scorer = new Thread(() -> {
+                try {
+                    while (!stop.get()) {
+                        shared.score(B);
+                        shared.generate("it", 3, Sampling.greedy());
+                    }
+                } catch (Throwable t) {
+                    errors.add(t);
+                }
+            });
+            scorer.start();
+            for (int i = 0; i < 4; i++) {
+                shared.observe(A);
+            }
+            stop.set(true);
+            scorer.join();
+            assertTrue(errors.isEmpty(), errors.toString());
+            var want = sequential.stream().snapshot().tensors();
+            var got = shared.stream().snapshot().tensors();
+            assertEquals(want.keySet(), got.keySet());
+            for (String k : want.keySet()) {
+                assertArrayEquals(want.get(k).data(), got.get(k).data(), k);
+            }
+        }
+    }
+
+    @Test
     void closedLearnerRefusesCalls() {
         Learner l = learner();
         l.close();
