@@ -37,7 +37,7 @@ final class CpuEngine implements Engine {
     private boolean closed;
 
     // scratch
-    private final float[] uh, qh, proj, kk, vv, vn, pred, tgt, err, ee, aa, coef, kq, wdiff, p2, cum, memI, memD, decay;
+    private final float[] uh, qh, proj, kk, vv, vn, pred, tgt, err, ee, coef, kq, wdiff, p2, cum, memI, memD, decay;
     private final float[] dl, dh0, delta, ds1, da1, dz3, d3, ds2, da2, tmp, tmpSmall;
 
     /** What the error signal of a run of positions needs, kept from the forward pass. */
@@ -141,7 +141,6 @@ final class CpuEngine implements Engine {
         tgt = new float[c0 * r];
         err = new float[c0 * r];
         ee = new float[c0 * TYPES];
-        aa = new float[c0 * TYPES];
         coef = new float[c0 * r];
         kq = new float[c0 * c0];
         wdiff = new float[r * dh];
