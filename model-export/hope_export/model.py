@@ -65,6 +65,7 @@ class HopeConfig:
     lr1_init: float = 1e-3  # initial inner rate of L1 (meta-learned in pre-training)
     lr2_init: float = 3e-4  # initial inner rate of L2 (meta-learned in pre-training)
     teach: str = "residual"  # "residual" (device rule) or "exact" (autograd Eq. 71)
+    memory: str = "linear"  # main memory: "linear" (matrix) or "mlp" (residual 2-layer MLP, Eq. 89; reference-only experiment)
     plastic_blocks: tuple[int, ...] = field(default=())  # empty = all blocks
 
     def __post_init__(self) -> None:
@@ -72,6 +73,8 @@ class HopeConfig:
             raise ValueError(f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
         if self.c2 % self.c1:
             raise ValueError(f"c2 ({self.c2}) must be a multiple of c1 ({self.c1})")
+        if self.memory not in ("linear", "mlp"):
+            raise ValueError(f"memory must be 'linear' or 'mlp', found {self.memory!r}")
         if self.teach not in ("residual", "exact"):
             raise ValueError(f"teach must be 'residual' or 'exact', found {self.teach!r}")
         for b in self.plastic_blocks:
@@ -85,7 +88,7 @@ class HopeConfig:
     @property
     def mem_rows(self) -> int:
         """Rows of the stacked memory matrix of one head: M_k, M_v, M_memory (dh each), M_eta, M_alpha (5 each)."""
-        return 3 * self.head_dim + 2 * N_MEM_TYPES
+        return 3 * self.head_dim + 2 * N_MEM_TYPES + (self.head_dim if self.memory == "mlp" else 0)
 
     def is_plastic(self, block: int) -> bool:
         return not self.plastic_blocks or block in self.plastic_blocks
@@ -142,6 +145,8 @@ def l2norm(x: Tensor) -> Tensor:
 def mem_row_types(cfg: HopeConfig) -> Tensor:
     dh = cfg.head_dim
     t = [MEM_K] * dh + [MEM_V] * dh + [MEM_MEM] * dh + [MEM_ETA] * N_MEM_TYPES + [MEM_ALPHA] * N_MEM_TYPES
+    if cfg.memory == "mlp":
+        t += [MEM_MEM] * dh  # W2 of the MLP main memory (its W1 takes the linear memory's rows)
     return torch.tensor(t, dtype=torch.long)
 
 
@@ -236,6 +241,8 @@ def memory_chunk(
     zero, so the self-modifying projection memories keep their scale over unbounded streams.
     """
     dh = cfg.head_dim
+    if cfg.memory == "mlp":
+        return _memory_chunk_mlp(cfg, init, w0, wt, u, q, b_eta, b_alpha, learn)
     if not learn:
         o = q @ wt[..., 2 * dh : 3 * dh, :].transpose(-1, -2)
         return o, wt
@@ -266,6 +273,53 @@ def memory_chunk(
     imem = init[..., 2 * dh : 3 * dh, :]
     wmem = wt[..., 2 * dh : 3 * dh, :] - imem
     o = q @ imem.transpose(-1, -2) + torch.exp(cm).unsqueeze(-1) * (q @ wmem.transpose(-1, -2)) - wts @ err[..., 2 * dh : 3 * dh]
+    return o, w_new
+
+
+def _memory_chunk_mlp(cfg: HopeConfig, init: Tensor, w0: Tensor, wt: Tensor, u: Tensor, q: Tensor, b_eta: Tensor, b_alpha: Tensor, learn: bool) -> tuple[Tensor, Tensor]:
+    """`memory_chunk` with the main memory a residual MLP M(z) = z + W1 SiLU(W2 z) (Eq. 89), plain GD
+    on ||M(k) - v||^2 at the chunk-start state; the projection memories stay linear. W1 takes the
+    linear memory's rows, W2 the last dh rows. Reads use the running state in closed form."""
+    dh = cfg.head_dim
+    r1 = slice(2 * dh, 3 * dh)
+    r2 = slice(3 * dh + 2 * N_MEM_TYPES, 4 * dh + 2 * N_MEM_TYPES)
+    if not learn:
+        g = F.silu(q @ wt[..., r2, :].transpose(-1, -2))
+        return q + g @ wt[..., r1, :].transpose(-1, -2), wt
+    proj = u @ w0.transpose(-1, -2)
+    k = l2norm(proj[..., 0:dh])
+    v = proj[..., dh : 2 * dh]
+    e = cfg.eta_max * torch.sigmoid(proj[..., 3 * dh : 3 * dh + N_MEM_TYPES] + b_eta.unsqueeze(-2))
+    log_a = F.logsigmoid(proj[..., 3 * dh + N_MEM_TYPES : 3 * dh + 2 * N_MEM_TYPES] + b_alpha.unsqueeze(-2))
+    # projection memories (linear, self-generated targets)
+    pred = k @ w0.transpose(-1, -2)
+    target = l2norm(v) @ w0.transpose(-1, -2)
+    err = pred - target
+    # the MLP main memory at the chunk-start state
+    w1, w2 = w0[..., r1, :], w0[..., r2, :]
+    a2 = k @ w2.transpose(-1, -2)
+    hk = F.silu(a2)
+    err_m = k + hk @ w1.transpose(-1, -2) - v  # dL/d(out) of 1/2 ||M(k) - v||^2
+    delta2 = (err_m @ w1) * silu_grad(a2)
+    err = torch.cat([err[..., : 2 * dh], err_m, err[..., 3 * dh : 3 * dh + 2 * N_MEM_TYPES], delta2], dim=-1)
+    types = mem_row_types(cfg).to(u.device)
+    cum = torch.cumsum(log_a, dim=-2)
+    last = cum[..., -1:, :]
+    coef = (torch.exp(last - cum) * e)[..., types] * err
+    upd = coef.transpose(-1, -2) @ k
+    upd = torch.cat([upd[..., : 2 * dh, :], coef[..., r1].transpose(-1, -2) @ hk, upd[..., 3 * dh :, :]], dim=-2)
+    w_new = init + torch.exp(last[..., 0, :])[..., types].unsqueeze(-1) * (wt - init) - upd
+    # reads of the running state: W_s = I + A_s (W_t - I) - sum_{r<=s} (A_s/A_r) e_r grad_r
+    cm = cum[..., MEM_MEM]
+    m = u.shape[-2]
+    diff = cm.unsqueeze(-1) - cm.unsqueeze(-2)
+    mask = torch.ones(m, m, dtype=torch.bool, device=u.device).tril()
+    dmat = torch.exp(diff.masked_fill(~mask, float("-inf"))) * e[..., MEM_MEM].unsqueeze(-2)
+    a_s = torch.exp(cm).unsqueeze(-1)
+    i1, i2 = init[..., r1, :], init[..., r2, :]
+    z2 = q @ i2.transpose(-1, -2) + a_s * (q @ (wt[..., r2, :] - i2).transpose(-1, -2)) - (dmat * (q @ k.transpose(-1, -2))) @ delta2
+    g = F.silu(z2)
+    o = q + g @ i1.transpose(-1, -2) + a_s * (g @ (wt[..., r1, :] - i1).transpose(-1, -2)) - (dmat * (g @ hk.transpose(-1, -2))) @ err_m
     return o, w_new
 
 
@@ -332,7 +386,9 @@ class HopeModel(nn.Module):
         mem[:, :, 0:dh] = eye + 0.1 * torch.randn(cfg.n_blocks, h, dh, dh)
         mem[:, :, dh : 2 * dh] = eye + 0.1 * torch.randn(cfg.n_blocks, h, dh, dh)
         mem[:, :, 2 * dh : 3 * dh] = 0.01 * torch.randn(cfg.n_blocks, h, dh, dh)
-        mem[:, :, 3 * dh :] = 0.02 * torch.randn(cfg.n_blocks, h, 2 * N_MEM_TYPES, dh)
+        mem[:, :, 3 * dh : 3 * dh + 2 * N_MEM_TYPES] = 0.02 * torch.randn(cfg.n_blocks, h, 2 * N_MEM_TYPES, dh)
+        if cfg.memory == "mlp":
+            mem[:, :, 3 * dh + 2 * N_MEM_TYPES :] = eye + 0.1 * torch.randn(cfg.n_blocks, h, dh, dh)
         self.mem_init = nn.Parameter(mem)  # L0 initial states, meta-learned
         self.b_eta = nn.Parameter(torch.full((cfg.n_blocks, h, N_MEM_TYPES), -1.0))
         self.b_alpha = nn.Parameter(torch.full((cfg.n_blocks, h, N_MEM_TYPES), 4.0))

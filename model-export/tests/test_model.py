@@ -41,8 +41,9 @@ def random_stream(n: int, batch: int = 2, seed: int = 1) -> torch.Tensor:
     return torch.randint(0, VOCAB, (batch, n), generator=g)
 
 
-def test_chunked_equals_streaming() -> None:
-    m = make()
+@pytest.mark.parametrize("memory", ["linear", "mlp"])
+def test_chunked_equals_streaming(memory: str) -> None:
+    m = make(HopeConfig(**{**SMALL.to_dict(), "memory": memory}))
     x = random_stream(70)
     whole, st_w = run_pieces(m, x, [70])
     stream, st_s = run_pieces(m, x, [1] * 70)
