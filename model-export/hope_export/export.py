@@ -172,6 +172,8 @@ def write_golden(model: HopeModel, out: Path) -> dict:
 
 def write_bundle(model: HopeModel, out: Path, training: dict | None = None) -> Path:
     cfg = model.cfg
+    if cfg.memory != "linear":
+        raise ValueError(f"bundle format {FORMAT_VERSION} holds linear memories only; this model's main memory is {cfg.memory!r}")
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
