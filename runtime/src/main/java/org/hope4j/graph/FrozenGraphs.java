@@ -107,6 +107,10 @@ public final class FrozenGraphs implements AutoCloseable {
         OrtSession.SessionOptions so = new OrtSession.SessionOptions();
         so.setIntraOpNumThreads(o.intraOpThreads());
         so.setInterOpNumThreads(1);
+        if (o.intraOpThreads() > 1) {
+            // every segment has its own pool: spinning workers of 9 sessions starve each other
+            so.addConfigEntry("session.intra_op.allow_spinning", "0");
+        }
         so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
         switch (o.provider()) {
             case "tensorrt" -> {
