@@ -223,6 +223,24 @@ class LearnerTest {
     }
 
     @Test
+    void stateOfAnotherBundleOrAFutureFormatIsRefused() {
+        Path dir = tmp.resolve("state");
+        try (Learner l = learner()) {
+            l.observe(B);
+            l.save(dir);
+            Path file = dir.resolve("learner.state");
+            var sf = org.hope4j.bundle.Safetensors.read(file);
+            for (String[] change : new String[][] {{"bundle_plastic_sha256", "0".repeat(64)}, {"format_version", "99"}, {"format", "something-else"}}) {
+                var meta = new java.util.LinkedHashMap<>(sf.metadata());
+                meta.put(change[0], change[1]);
+                org.hope4j.bundle.Safetensors.write(file, sf.tensors(), meta);
+                StateException e = assertThrows(StateException.class, () -> l.restore(dir));
+                assertTrue(e.getMessage().contains(change[0]) && e.getMessage().contains(change[1]), e.getMessage());
+            }
+        }
+    }
+
+    @Test
     void closedLearnerRefusesCalls() {
         Learner l = learner();
         l.close();
