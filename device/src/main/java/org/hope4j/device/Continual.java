@@ -1,0 +1,266 @@
+package org.hope4j.device;
+
+import com.google.gson.GsonBuilder;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import org.hope4j.Learner;
+import org.hope4j.Level;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Continual-learning benchmark: the pre-trained model streams through text domains that differ from
+ * its pre-training prose, one after another; after each stage every domain's held-out text is scored
+ * (the R matrix). Domains come from Debian packages present on a base system: legal text
+ * ({@code base-files}' licences, GPL-3 excluded because the demo uses it), Python source
+ * ({@code libpython3.11-minimal}) and technical documentation ({@code perl-modules-5.36}'s
+ * perldiag.pod). SHA-256 of each domain's extracted text is reported.
+ *
+ * <p>Metrics in bits/byte (lower is better). R[i][j] is domain j's held-out score after stage i
+ * (R[0] = before any stage; domain j, counted from 0, is studied in stage j+1; T stages):
+ * final average = mean_j R[T][j]; backward transfer BWT = mean_{j<T-1} (R[j+1][j] - R[T][j])
+ * (negative = later stages hurt earlier domains); forgetting = mean_{j<T-1} max(0, R[T][j] -
+ * min_{j+1<=i<T} R[i][j]); forward transfer FWT = mean_{j>=1} (R[0][j] - R[j][j]) (the gain on a
+ * domain from the stages before it, relative to the pre-trained model).
+ */
+@Command(name = "continual", mixinStandardHelpOptions = true, description = "Continual-learning benchmark across text domains (R matrix, transfer, forgetting).")
+final class Continual implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+    @CommandLine.Mixin
+    Main.Common common = new Main.Common();
+
+    @Option(names = "--train-bytes", defaultValue = "49152", description = "bytes of each domain streamed in its stage (default: ${DEFAULT-VALUE})")
+    int trainBytes;
+    @Option(names = "--heldout-bytes", defaultValue = "8192", description = "held-out bytes per domain (default: ${DEFAULT-VALUE})")
+    int heldoutBytes;
+    @Option(names = "--orders", defaultValue = "3", description = "domain orders (rotations) to run, 1-3 (default: ${DEFAULT-VALUE})")
+    int orders;
+    @Option(names = "--root", defaultValue = "/", description = "file-system root holding the Debian files (default: ${DEFAULT-VALUE})")
+    Path root;
+    @Option(names = "--json", description = "print one JSON line")
+    boolean json;
+    @Option(names = "--out", paramLabel = "FILE", description = "also write the JSON here")
+    Path out;
+    @Option(names = "--plot", paramLabel = "PNG", description = "write the online arm's held-out curves here")
+    Path plot;
+
+    record Domain(String name, String source, byte[] train, byte[] heldout, String sha256) {
+    }
+
+    static final String[][] ARMS = {{"frozen", "L0,L1,L2"}, {"l0_only", "L1,L2"}, {"online", ""}};
+
+    @Override
+    public Integer call() throws IOException {
+        if (trainBytes < 64 || heldoutBytes < 64) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--train-bytes and --heldout-bytes must be >= 64");
+        }
+        if (orders < 1 || orders > 3) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--orders must be 1, 2 or 3, found " + orders);
+        }
+        List<Domain> domains = List.of(
+                domain("legal", "base-files: usr/share/common-licenses/{GPL-2,LGPL-2.1,MPL-2.0,Apache-2.0,Artistic,GFDL-1.3}",
+                        Stream.of("GPL-2", "LGPL-2.1", "MPL-2.0", "Apache-2.0", "Artistic", "GFDL-1.3").map(f -> root.resolve("usr/share/common-licenses").resolve(f)).toList()),
+                domain("python", "libpython3.11-minimal: usr/lib/python3.11/*.py in name order", pythonFiles()),
+                domain("docs", "perl-modules-5.36: usr/share/perl/5.36/pod/perldiag.pod", List.of(root.resolve("usr/share/perl/5.36/pod/perldiag.pod"))));
+        Map<String, Object> result = new LinkedHashMap<>();
+        List<Map<String, Object>> domainInfo = new ArrayList<>();
+        for (Domain d : domains) {
+            domainInfo.add(Map.of("name", d.name(), "source", d.source(), "train_bytes", d.train().length, "heldout_bytes", d.heldout().length, "sha256", d.sha256()));
+        }
+        result.put("domains", domainInfo);
+        Map<String, Object> arms = new LinkedHashMap<>();
+        double[][] onlineCurve = null;
+        for (String[] arm : ARMS) {
+            List<Map<String, Object>> runs = new ArrayList<>();
+            for (int o = 0; o < orders; o++) {
+                List<Domain> order = new ArrayList<>();
+                for (int i = 0; i < domains.size(); i++) {
+                    order.add(domains.get((i + o) % domains.size()));
+                }
+                double[][] r = runOrder(order, arm[1], arm[0] + " order " + (o + 1));
+                if (arm[0].equals("online") && o == 0) {
+                    onlineCurve = r;
+                }
+                Map<String, Object> run = new LinkedHashMap<>();
+                run.put("order", order.stream().map(Domain::name).toList());
+                run.put("R", r);
+                run.putAll(metrics(r));
+                runs.add(run);
+            }
+            Map<String, Object> a = new LinkedHashMap<>();
+            a.put("frozen_levels", arm[1]);
+            a.put("runs", runs);
+            for (String m : List.of("final_average", "bwt", "forgetting", "fwt")) {
+                a.put(m + "_mean", runs.stream().mapToDouble(x -> (double) x.get(m)).average().orElse(Double.NaN));
+            }
+            arms.put(arm[0], a);
+        }
+        arms.put("online_sleep", null);
+        arms.put("naive_finetune", null);
+        result.put("arms", arms);
+        result.put("notes", List.of(
+                "R[i][j]: held-out bits/byte of domain j (in the run's order) after stage i; row 0 = before any stage",
+                "held-out scoring reads with the arm's frozen levels and restores the state afterwards",
+                "frozen: no level learns (L0 memory does not update); l0_only: L0 updates, CMS frozen; online: every level learns",
+                "online_sleep: null, sleep consolidation is not built yet",
+                "naive_finetune: null, a single-rate fine-tuning arm needs per-level rate overrides the runtime does not offer yet",
+                "orders are rotations of (legal, python, docs); the model is deterministic, so orders stand in for seeds"));
+        String text = new GsonBuilder().serializeNulls().serializeSpecialFloatingPointValues().create().toJson(result);
+        if (out != null) {
+            Files.writeString(out, text + "\n");
+        }
+        if (plot != null && onlineCurve != null) {
+            writePlot(onlineCurve, domains, plot);
+        }
+        if (json) {
+            System.out.println(text);
+        } else {
+            printTable(arms);
+        }
+        return 0;
+    }
+
+    private List<Path> pythonFiles() throws IOException {
+        Path dir = root.resolve("usr/lib/python3.11");
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalStateException("domain python: " + dir + " is missing (Debian package libpython3.11-minimal)");
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().endsWith(".py")).sorted().toList();
+        }
+    }
+
+    private Domain domain(String name, String source, List<Path> files) {
+        int need = trainBytes + heldoutBytes;
+        byte[] buf = new byte[need];
+        int n = 0;
+        for (Path f : files) {
+            if (!Files.isRegularFile(f)) {
+                throw new IllegalStateException("domain " + name + ": " + f + " is missing (" + source + ")");
+            }
+            try {
+                byte[] b = Files.readAllBytes(f);
+                int take = Math.min(b.length, need - n);
+                System.arraycopy(b, 0, buf, n, take);
+                n += take;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            if (n == need) {
+                break;
+            }
+        }
+        if (n < need) {
+            throw new IllegalStateException("domain " + name + ": only " + n + " bytes in " + source + ", need " + need);
+        }
+        // held-out = the last heldoutBytes of the extract, train = the rest before it
+        return new Domain(name, source, Arrays.copyOfRange(buf, 0, trainBytes), Arrays.copyOfRange(buf, trainBytes, need), sha256(buf));
+    }
+
+    private double[][] runOrder(List<Domain> order, String frozenLevels, String label) {
+        int t = order.size();
+        double[][] r = new double[t + 1][t];
+        try (Learner l = common.open()) {
+            for (String lv : frozenLevels.split(",")) {
+                if (!lv.isBlank()) {
+                    l.freeze(Level.valueOf(lv));
+                }
+            }
+            Main.Progress progress = new Main.Progress("continual " + label, (long) t * trainBytes, json ? null : System.err);
+            for (int i = 0; i <= t; i++) {
+                if (i > 0) {
+                    l.observe(order.get(i - 1).train());
+                    progress.update((long) i * trainBytes, r[i - 1][i - 1]);
+                }
+                for (int j = 0; j < t; j++) {
+                    r[i][j] = l.score(order.get(j).heldout()).bitsPerByte();
+                }
+            }
+        }
+        return r;
+    }
+
+    /** Final average, BWT, forgetting and FWT of an R matrix (see the class comment). */
+    static Map<String, Object> metrics(double[][] r) {
+        int t = r[0].length;
+        double avg = 0;
+        for (int j = 0; j < t; j++) {
+            avg += r[t][j];
+        }
+        double bwt = 0;
+        double forget = 0;
+        for (int j = 0; j < t - 1; j++) {
+            bwt += r[j + 1][j] - r[t][j];
+            double best = Double.POSITIVE_INFINITY;
+            for (int i = j + 1; i < t; i++) {
+                best = Math.min(best, r[i][j]);
+            }
+            forget += Math.max(0, r[t][j] - best);
+        }
+        double fwt = 0;
+        for (int j = 1; j < t; j++) {
+            fwt += r[0][j] - r[j][j];
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("final_average", avg / t);
+        m.put("bwt", t > 1 ? bwt / (t - 1) : 0.0);
+        m.put("forgetting", t > 1 ? forget / (t - 1) : 0.0);
+        m.put("fwt", t > 1 ? fwt / (t - 1) : 0.0);
+        return m;
+    }
+
+    private static void printTable(Map<String, Object> arms) {
+        System.out.println("arm             final avg   BWT      forgetting  FWT   (bits/byte; lower avg is better)");
+        for (var e : arms.entrySet()) {
+            if (e.getValue() instanceof Map<?, ?> a) {
+                System.out.printf(Locale.ROOT, "%-15s %8.4f  %+8.4f  %8.4f  %+8.4f%n", e.getKey(), a.get("final_average_mean"), a.get("bwt_mean"),
+                        a.get("forgetting_mean"), a.get("fwt_mean"));
+            } else {
+                System.out.printf(Locale.ROOT, "%-15s not measured%n", e.getKey());
+            }
+        }
+    }
+
+    private static void writePlot(double[][] r, List<Domain> domains, Path png) throws IOException {
+        XYChart chart = new XYChartBuilder().width(900).height(500).title("Hope4J online: held-out bits/byte of each domain after each stage")
+                .xAxisTitle("stage (0 = before learning)").yAxisTitle("bits/byte").build();
+        double[] xs = new double[r.length];
+        for (int i = 0; i < r.length; i++) {
+            xs[i] = i;
+        }
+        for (int j = 0; j < domains.size(); j++) {
+            double[] ys = new double[r.length];
+            for (int i = 0; i < r.length; i++) {
+                ys[i] = r[i][j];
+            }
+            chart.addSeries(domains.get(j).name() + " (stage " + (j + 1) + ")", xs, ys);
+        }
+        BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    private static String sha256(byte[] b) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package org.hope4j.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code hope4j continual} on a small budget: R matrices of every arm, their metrics, the plot. */
+class ContinualTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void producesRMatricesAndMetricsForEveryArm() throws Exception {
+        Path png = tmp.resolve("curves.png");
+        Cli.Run r = Cli.run("continual", "--json", "--train-bytes", "2048", "--heldout-bytes", "512", "--orders", "1", "--plot", png.toString());
+        assertEquals(0, r.rc(), r.err());
+        JsonObject j = r.lastJson();
+        assertEquals(3, j.getAsJsonArray("domains").size());
+        for (var d : j.getAsJsonArray("domains")) {
+            assertEquals(64, d.getAsJsonObject().get("sha256").getAsString().length());
+        }
+        JsonObject arms = j.getAsJsonObject("arms");
+        for (String arm : new String[] {"frozen", "l0_only", "online"}) {
+            JsonObject run = arms.getAsJsonObject(arm).getAsJsonArray("runs").get(0).getAsJsonObject();
+            JsonArray rm = run.getAsJsonArray("R");
+            assertEquals(4, rm.size(), arm);
+            for (var row : rm) {
+                for (var v : row.getAsJsonArray()) {
+                    double x = v.getAsDouble();
+                    assertTrue(x > 0 && x < 16, arm + " R value " + x);
+                }
+            }
+            for (String m : new String[] {"final_average", "bwt", "forgetting", "fwt"}) {
+                assertTrue(Double.isFinite(run.get(m).getAsDouble()), arm + " " + m);
+            }
+            assertTrue(run.get("forgetting").getAsDouble() >= 0);
+        }
+        // a frozen model's weights never change: its rows differ only through the carried context (the
+        // 3-byte conv history and the prediction of each held-out text's first byte)
+        JsonArray fr = arms.getAsJsonObject("frozen").getAsJsonArray("runs").get(0).getAsJsonObject().getAsJsonArray("R");
+        for (int d = 0; d < 3; d++) {
+            double first = fr.get(0).getAsJsonArray().get(d).getAsDouble();
+            double last = fr.get(3).getAsJsonArray().get(d).getAsDouble();
+            assertEquals(first, last, 0.05, "frozen arm, domain " + d);
+        }
+        assertTrue(arms.get("online_sleep").isJsonNull() && arms.get("naive_finetune").isJsonNull());
+        assertTrue(Files.size(png) > 5_000);
+    }
+
+    @Test
+    void refusesBadBudgets() {
+        assertTrue(Cli.run("continual", "--orders", "4").rc() != 0);
+        assertTrue(Cli.run("continual", "--train-bytes", "10").rc() != 0);
+    }
+}
