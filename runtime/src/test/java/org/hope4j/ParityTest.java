@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The Java learner against the reference's golden vectors (model-export, float64, stored as
  * float32). Tolerances (manifest golden.tolerances): max |actual - expected| / max(1, max |expected|)
  * of 1e-4 on logits and 1e-3 on weights after the 1 KiB stream — float32 arithmetic against a
- * float64 reference over 1,024 positions and 16 L1 / 4 L2 update steps.
+ * float64 reference over 1,024 positions and 15 L1 / 3 L2 update steps.
  */
 class ParityTest {
     private static final System.Logger LOG = System.getLogger(ParityTest.class.getName());
