@@ -44,7 +44,7 @@ public final class Hope {
     /** Opens a learner on an already loaded bundle. */
     public static Learner open(Bundle bundle, LearnerOptions options) {
         Backends.Selection sel = Backends.select(options.backend());
-        var spec = Learner.specOf(bundle);
+        var spec = Learner.specOf(bundle, options.singleTimescale());
         FrozenGraphs graphs = new FrozenGraphs(bundle, new FrozenGraphs.Options(options.graphProvider(), options.graphThreads(), options.deviceId()), spec.maxSpan());
         Engine engine;
         try {

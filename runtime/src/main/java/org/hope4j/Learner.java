@@ -421,6 +421,11 @@ public final class Learner implements AutoCloseable {
     }
 
     static EngineSpec specOf(Bundle b) {
+        return specOf(b, false);
+    }
+
+    /** The engine spec of a bundle; {@code singleTimescale} makes L2 step with L1's period and rate. */
+    static EngineSpec specOf(Bundle b, boolean singleTimescale) {
         var mf = b.manifest();
         var mc = mf.model();
         int nb = mc.nBlocks();
@@ -428,14 +433,14 @@ public final class Learner implements AutoCloseable {
         float[] lr2 = new float[nb];
         for (int i = 0; i < nb; i++) {
             lr1[i] = mf.levels().get(1).learningRate().get(i).floatValue();
-            lr2[i] = mf.levels().get(2).learningRate().get(i).floatValue();
+            lr2[i] = singleTimescale ? lr1[i] : mf.levels().get(2).learningRate().get(i).floatValue();
         }
         boolean[] plastic = new boolean[nb];
         for (int blk : mf.plasticBlocks()) {
             plastic[blk] = true;
         }
         return new EngineSpec(mc.dModel(), nb, mc.nHeads(), mc.headDim(), mc.memRows(), mc.midHidden(), mc.fastHidden(),
-                mf.levels().get(0).period(), mf.levels().get(1).period(), mf.levels().get(2).period(),
+                mf.levels().get(0).period(), mf.levels().get(1).period(), singleTimescale ? mf.levels().get(1).period() : mf.levels().get(2).period(),
                 (float) mc.etaMax(), (float) mc.normEps(), lr1, lr2, plastic);
     }
 }

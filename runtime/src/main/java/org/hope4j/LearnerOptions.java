@@ -15,8 +15,11 @@ import java.util.List;
  * @param experienceBytes how many of the most recently observed bytes the learner keeps (in memory
  *     and, on {@link Learner#save}, on disk with owner-only permissions) for sleep to consolidate;
  *     0 keeps none
+ * @param singleTimescale a baseline for benchmarks, not for use: L2 steps every L1 period at L1's
+ *     rate, so every plastic weight learns at one rate and one frequency (naive fine-tuning instead
+ *     of a continuum of levels)
  */
-public record LearnerOptions(String backend, String graphProvider, int graphThreads, int deviceId, int experienceBytes) {
+public record LearnerOptions(String backend, String graphProvider, int graphThreads, int deviceId, int experienceBytes, boolean singleTimescale) {
     public LearnerOptions {
         if (backend == null || backend.isBlank()) {
             throw new IllegalArgumentException("backend must be auto or a backend name, found " + backend);
@@ -37,26 +40,30 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
 
     /** auto backend, CPU graphs, one thread, 64 KiB of recent experience. */
     public static LearnerOptions defaults() {
-        return new LearnerOptions("auto", "cpu", 1, 0, 65536);
+        return new LearnerOptions("auto", "cpu", 1, 0, 65536, false);
     }
 
     public LearnerOptions withBackend(String value) {
-        return new LearnerOptions(value, graphProvider, graphThreads, deviceId, experienceBytes);
+        return new LearnerOptions(value, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale);
     }
 
     public LearnerOptions withGraphProvider(String value) {
-        return new LearnerOptions(backend, value, graphThreads, deviceId, experienceBytes);
+        return new LearnerOptions(backend, value, graphThreads, deviceId, experienceBytes, singleTimescale);
     }
 
     public LearnerOptions withGraphThreads(int value) {
-        return new LearnerOptions(backend, graphProvider, value, deviceId, experienceBytes);
+        return new LearnerOptions(backend, graphProvider, value, deviceId, experienceBytes, singleTimescale);
     }
 
     public LearnerOptions withDeviceId(int value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, value, experienceBytes);
+        return new LearnerOptions(backend, graphProvider, graphThreads, value, experienceBytes, singleTimescale);
+    }
+
+    public LearnerOptions withSingleTimescale(boolean value) {
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, value);
     }
 
     public LearnerOptions withExperienceBytes(int value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, value);
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, value, singleTimescale);
     }
 }

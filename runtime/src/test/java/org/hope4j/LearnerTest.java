@@ -241,6 +241,16 @@ class LearnerTest {
     }
 
     @Test
+    void singleTimescaleStepsL2WithL1() {
+        try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu").withSingleTimescale(true))) {
+            l.observe(A);
+            Map<Level, Long> c = l.updateCounts();
+            assertEquals((A.length - 1) / 64, c.get(Level.L1));
+            assertEquals(c.get(Level.L1), c.get(Level.L2), "L2 steps at every L1 boundary");
+        }
+    }
+
+    @Test
     void closedLearnerRefusesCalls() {
         Learner l = learner();
         l.close();

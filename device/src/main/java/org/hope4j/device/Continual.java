@@ -65,7 +65,9 @@ final class Continual implements Callable<Integer> {
     record Domain(String name, String source, byte[] train, byte[] heldout, String sha256) {
     }
 
-    static final String[][] ARMS = {{"frozen", "L0,L1,L2"}, {"l0_only", "L1,L2"}, {"online", ""}};
+    /** name, frozen levels, timescales ("multi" = the bundle's levels; "single" = naive fine-tuning). */
+    static final String[][] ARMS = {{"frozen", "L0,L1,L2", "multi"}, {"l0_only", "L1,L2", "multi"}, {"online", "", "multi"},
+        {"naive_finetune", "", "single"}};
 
     @Override
     public Integer call() throws IOException {
@@ -95,6 +97,7 @@ final class Continual implements Callable<Integer> {
                 for (int i = 0; i < domains.size(); i++) {
                     order.add(domains.get((i + o) % domains.size()));
                 }
+                common.singleTimescale = arm[2].equals("single");
                 double[][] r = runOrder(order, arm[1], arm[0] + " order " + (o + 1));
                 if (arm[0].equals("online") && o == 0) {
                     onlineCurve = r;
@@ -114,14 +117,13 @@ final class Continual implements Callable<Integer> {
             arms.put(arm[0], a);
         }
         arms.put("online_sleep", null);
-        arms.put("naive_finetune", null);
         result.put("arms", arms);
         result.put("notes", List.of(
                 "R[i][j]: held-out bits/byte of domain j (in the run's order) after stage i; row 0 = before any stage",
                 "held-out scoring reads with the arm's frozen levels and restores the state afterwards",
                 "frozen: no level learns (L0 memory does not update); l0_only: L0 updates, CMS frozen; online: every level learns",
                 "online_sleep: null, sleep consolidation is not built yet",
-                "naive_finetune: null, a single-rate fine-tuning arm needs per-level rate overrides the runtime does not offer yet",
+                "naive_finetune: every plastic weight (L1 and L2) steps every L1 period at L1's rate: one rate, one timescale, L0 as online",
                 "orders are rotations of (legal, python, docs); the model is deterministic, so orders stand in for seeds"));
         String text = new GsonBuilder().serializeNulls().serializeSpecialFloatingPointValues().create().toJson(result);
         if (out != null) {

@@ -57,9 +57,11 @@ public final class Main implements Runnable {
         int threads;
 
         String graphProvider = "cpu";
+        boolean singleTimescale;
 
         Learner open() {
-            LearnerOptions o = LearnerOptions.defaults().withBackend(backend).withGraphThreads(threads).withGraphProvider(graphProvider);
+            LearnerOptions o = LearnerOptions.defaults().withBackend(backend).withGraphThreads(threads).withGraphProvider(graphProvider)
+                    .withSingleTimescale(singleTimescale);
             if (model != null) {
                 if (!Files.isDirectory(model)) {
                     throw new IllegalArgumentException("--model: " + model + " is not a directory");

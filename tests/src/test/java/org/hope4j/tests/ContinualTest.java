@@ -26,7 +26,7 @@ class ContinualTest {
             assertEquals(64, d.getAsJsonObject().get("sha256").getAsString().length());
         }
         JsonObject arms = j.getAsJsonObject("arms");
-        for (String arm : new String[] {"frozen", "l0_only", "online"}) {
+        for (String arm : new String[] {"frozen", "l0_only", "online", "naive_finetune"}) {
             JsonObject run = arms.getAsJsonObject(arm).getAsJsonArray("runs").get(0).getAsJsonObject();
             JsonArray rm = run.getAsJsonArray("R");
             assertEquals(4, rm.size(), arm);
@@ -49,7 +49,10 @@ class ContinualTest {
             double last = fr.get(3).getAsJsonArray().get(d).getAsDouble();
             assertEquals(first, last, 0.05, "frozen arm, domain " + d);
         }
-        assertTrue(arms.get("online_sleep").isJsonNull() && arms.get("naive_finetune").isJsonNull());
+        assertTrue(arms.get("online_sleep").isJsonNull());
+        // one timescale is a different learner: its matrix differs from the multi-timescale one
+        assertTrue(!arms.getAsJsonObject("online").getAsJsonArray("runs").get(0).getAsJsonObject().get("R")
+                .equals(arms.getAsJsonObject("naive_finetune").getAsJsonArray("runs").get(0).getAsJsonObject().get("R")));
         assertTrue(Files.size(png) > 5_000);
     }
 
