@@ -112,7 +112,11 @@ final class Continual implements Callable<Integer> {
             a.put("frozen_levels", arm[1]);
             a.put("runs", runs);
             for (String m : List.of("final_average", "bwt", "forgetting", "fwt")) {
-                a.put(m + "_mean", runs.stream().mapToDouble(x -> (double) x.get(m)).average().orElse(Double.NaN));
+                double sum = 0;
+                for (Map<String, Object> run : runs) {
+                    sum += (double) run.get(m);
+                }
+                a.put(m + "_mean", sum / runs.size());
             }
             arms.put(arm[0], a);
         }
