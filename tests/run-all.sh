@@ -3,7 +3,7 @@
 # reference (pytest). Installs the Debian packages the Python tests need when run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# the continual-learning test reads its domains from these Debian packages
+# torch, onnx, pytest, OpenBLAS: the Python tests; perl-modules, python stdlib: domains of the continual benchmark
 PKGS="python3-torch python3-onnx python3-pytest python3-numpy libopenblas0-pthread perl-modules-5.36 libpython3.11-stdlib"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
