@@ -5,11 +5,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -178,7 +175,7 @@ final class Continual implements Callable<Integer> {
             throw new IllegalStateException("domain " + name + ": only " + n + " bytes in " + source + ", need " + need);
         }
         // held-out = the last heldoutBytes of the extract, train = the rest before it
-        return new Domain(name, source, Arrays.copyOfRange(buf, 0, trainBytes), Arrays.copyOfRange(buf, trainBytes, need), sha256(buf));
+        return new Domain(name, source, Arrays.copyOfRange(buf, 0, trainBytes), Arrays.copyOfRange(buf, trainBytes, need), org.hope4j.bundle.Bundle.sha256(buf));
     }
 
     private double[][] runOrder(List<Domain> order, String frozenLevels, String label) {
@@ -260,13 +257,5 @@ final class Continual implements Callable<Integer> {
             chart.addSeries(domains.get(j).name() + " (stage " + (j + 1) + ")", xs, ys);
         }
         BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
-    }
-
-    private static String sha256(byte[] b) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

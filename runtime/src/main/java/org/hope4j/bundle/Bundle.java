@@ -211,7 +211,8 @@ public final class Bundle {
         }
     }
 
-    static String sha256(byte[] bytes) {
+    /** Lower-case hex SHA-256 of {@code bytes}, as the manifest's {@code files} and other records carry it. */
+    public static String sha256(byte[] bytes) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
         } catch (NoSuchAlgorithmException e) {

@@ -34,7 +34,6 @@ public final class FrozenGraphs implements AutoCloseable {
     private final OrtSession[] mixerIn, mixerOut;
     private final int d, convRows, convCols;
     private final String provider;
-    private final List<String> attempted = new ArrayList<>();
     private final FloatBuffer bufX, bufO, bufConv, outA, outB, outConv;
     private final LongBuffer bufTok;
     private boolean closed;
@@ -72,9 +71,9 @@ public final class FrozenGraphs implements AutoCloseable {
         int nb = mc.nBlocks();
         mixerIn = new OrtSession[nb];
         mixerOut = new OrtSession[nb];
-        String chosen = "cpu";
+        String chosen;
         try (OrtSession.SessionOptions so = sessionOptions(options)) {
-            chosen = attempted.isEmpty() ? "cpu" : attempted.get(attempted.size() - 1);
+            chosen = addProvider(so, options);
             embed = env.createSession(bundle.bytes("embed.onnx"), so);
             for (int b = 0; b < nb; b++) {
                 mixerIn[b] = env.createSession(bundle.bytes(fileOf(bundle, "mixer_in_" + b)), so);
@@ -103,7 +102,7 @@ public final class FrozenGraphs implements AutoCloseable {
         throw new org.hope4j.BundleException(bundle.describe() + ": manifest.json has no segment " + segment);
     }
 
-    private OrtSession.SessionOptions sessionOptions(Options o) throws OrtException {
+    private static OrtSession.SessionOptions sessionOptions(Options o) throws OrtException {
         OrtSession.SessionOptions so = new OrtSession.SessionOptions();
         so.setIntraOpNumThreads(o.intraOpThreads());
         so.setInterOpNumThreads(1);
@@ -112,31 +111,28 @@ public final class FrozenGraphs implements AutoCloseable {
             so.addConfigEntry("session.intra_op.allow_spinning", "0");
         }
         so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-        switch (o.provider()) {
-            case "tensorrt" -> {
-                try {
-                    so.addTensorrt(o.deviceId());
-                    attempted.add("tensorrt");
-                    return so;
-                } catch (OrtException | UnsatisfiedLinkError e) {
-                    LOG.log(System.Logger.Level.WARNING, "TensorRT execution provider unavailable, trying CUDA: {0}", e.getMessage());
-                }
-                addCudaOrFallBack(so, o);
-            }
-            case "cuda" -> addCudaOrFallBack(so, o);
-            default -> attempted.add("cpu");
-        }
         return so;
     }
 
-    private void addCudaOrFallBack(OrtSession.SessionOptions so, Options o) {
-        try {
-            so.addCUDA(o.deviceId());
-            attempted.add("cuda");
-        } catch (OrtException | UnsatisfiedLinkError e) {
-            LOG.log(System.Logger.Level.WARNING, "CUDA execution provider unavailable, falling back to CPU: {0}", e.getMessage());
-            attempted.add("cpu");
+    /** Adds the asked-for execution provider, falling back TensorRT -> CUDA -> CPU; returns the one in use. */
+    private static String addProvider(OrtSession.SessionOptions so, Options o) {
+        if (o.provider().equals("tensorrt")) {
+            try {
+                so.addTensorrt(o.deviceId());
+                return "tensorrt";
+            } catch (OrtException | UnsatisfiedLinkError e) {
+                LOG.log(System.Logger.Level.WARNING, "TensorRT execution provider unavailable, trying CUDA: {0}", e.getMessage());
+            }
         }
+        if (o.provider().equals("tensorrt") || o.provider().equals("cuda")) {
+            try {
+                so.addCUDA(o.deviceId());
+                return "cuda";
+            } catch (OrtException | UnsatisfiedLinkError e) {
+                LOG.log(System.Logger.Level.WARNING, "CUDA execution provider unavailable, falling back to CPU: {0}", e.getMessage());
+            }
+        }
+        return "cpu";
     }
 
     private static FloatBuffer direct(int floats) {

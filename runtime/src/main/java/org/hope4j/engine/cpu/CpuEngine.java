@@ -313,18 +313,22 @@ final class CpuEngine implements Engine {
     @Override
     public void cms(int block, float[] x, int m, float[] out) {
         open();
-        if (m > longSpan.rows) {
-            throw new IllegalArgumentException("span of " + m + " positions exceeds the engine's maximum span " + longSpan.rows);
-        }
         if (block == 0) {
-            // spans that fit an L1 chunk use exactly-sized buffers (native calls copy whole arrays)
-            span = m <= learnSpan.rows ? learnSpan : longSpan;
+            useSpan(m);
         }
         spanRows = m;
         Cache c = span;
         System.arraycopy(x, 0, c.x2[block], 0, m * d);
         mlpForward(c.x2[block], m, norm2[block], up2[block], down2[block], f2, c.z2[block], c.a2[block], c.s2[block], c.x3[block]);
         mlpForward(c.x3[block], m, norm1[block], up1[block], down1[block], f1, c.z3[block], c.a1[block], c.s1[block], out);
+    }
+
+    /** Spans that fit an L1 chunk use exactly-sized buffers (JavaCPP copies whole arrays per native call). */
+    private void useSpan(int m) {
+        if (m > longSpan.rows) {
+            throw new IllegalArgumentException("span of " + m + " positions exceeds the engine's maximum span " + longSpan.rows);
+        }
+        span = m <= learnSpan.rows ? learnSpan : longSpan;
     }
 
     private void mlpForward(float[] x, int m, float[] g, float[] up, float[] down, int f, float[] z, float[] a, float[] s, float[] out) {
@@ -340,9 +344,7 @@ final class CpuEngine implements Engine {
     @Override
     public void head(float[] x, int m, float[] logits) {
         open();
-        if (m > span.rows) {
-            span = longSpan;
-        }
+        useSpan(m);
         float[] zf = m <= learnSpan.rows ? tmpSmall : tmp;
         System.arraycopy(x, 0, span.xf, 0, m * d);
         rmsnorm(x, m, normF, zf);
