@@ -43,6 +43,14 @@ public interface Engine extends AutoCloseable {
      */
     void accumulate(int k, byte[] targets, int off, boolean l1, boolean l2);
 
+    /**
+     * Adds the gradient of any loss of the first {@code k} positions of the current span, given as
+     * d loss / d logits ({@code dLogits[0, k * 256)}), to the gradient sums of the levels that learn,
+     * through the same teach signal as {@link #accumulate}. Sleep distils with it (the gradient of
+     * a KL divergence is {@code p_student - p_teacher}).
+     */
+    void accumulateLogitGradient(int k, float[] dLogits, boolean l1, boolean l2);
+
     /** Keeps the last position of the current span until its next byte arrives. */
     void holdPending();
 

@@ -369,11 +369,33 @@ final class CpuEngine implements Engine {
         if (k == 0 || !(l1 || l2)) {
             return;
         }
-        // delta = d CE / d xf = rmsnorm_backward(xf, normF, (softmax - onehot) head)
+        // d CE / d logits = softmax - onehot
         for (int t = 0; t < k; t++) {
             softmax(c.logits, t * v, dl, t * v, v);
             dl[t * v + (targets[off + t] & 0xff)] -= 1f;
         }
+        backward(c, k, l1, l2);
+    }
+
+    @Override
+    public void accumulateLogitGradient(int k, float[] dLogits, boolean l1, boolean l2) {
+        open();
+        if (k > spanRows || k > dl.length / v) {
+            throw new IllegalArgumentException("accumulateLogitGradient of " + k + " positions of a span of " + spanRows
+                    + " (at most " + dl.length / v + " per call)");
+        }
+        if (dLogits.length < k * v) {
+            throw new IllegalArgumentException("dLogits holds " + dLogits.length + " values, expected at least " + k * v);
+        }
+        if (k == 0 || !(l1 || l2)) {
+            return;
+        }
+        System.arraycopy(dLogits, 0, dl, 0, k * v);
+        backward(span, k, l1, l2);
+    }
+
+    /** From {@code dl} = d loss / d logits [k, V]: delta = rmsnorm_backward(xf, normF, dl head), then into the levels. */
+    private void backward(Cache c, int k, boolean l1, boolean l2) {
         blas.sgemm(false, false, k, d, v, 1f, dl, head, 0f, dh0);
         rmsnormBackward(c.xf, k, normF, dh0, delta);
         for (int b = 0; b < nb; b++) {
