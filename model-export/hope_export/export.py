@@ -1,6 +1,7 @@
 """Export a trained Hope model to a Hope4J bundle (ARCHITECTURE.md §5).
 
-    /usr/bin/python3 -m hope_export.export --checkpoint build/train/model.pt --out DIR
+    /usr/bin/python3 -m hope_export.export --checkpoint build/train/model.pt --out DIR [--probe-corpus build/corpus]
+    /usr/bin/python3 -m hope_export.export --probe-corpus build/corpus --out DIR   (adds the probe to a bundle)
 
 Writes DIR/manifest.json, the frozen ONNX segments (opset 17, dynamic sequence axis),
 plastic.safetensors (L0/L1/L2 initial values and the frozen head) and golden/ vectors computed by
@@ -170,7 +171,48 @@ def write_golden(model: HopeModel, out: Path) -> dict:
     return meta
 
 
-def write_bundle(model: HopeModel, out: Path, training: dict | None = None) -> Path:
+PROBE_FILE = "probe.txt"
+PROBE_BYTES = 4096
+PROBE_PIECES = 4
+
+
+def probe_text(heldout: bytes, size: int = PROBE_BYTES, pieces: int = PROBE_PIECES) -> bytes:
+    """The retention probe: `pieces` runs of general prose from evenly spaced places of the held-out
+    split, each starting at a line start, `size` bytes in all (never seen in pre-training)."""
+    if len(heldout) < 4 * size:
+        raise ValueError(f"the held-out text has {len(heldout)} bytes, the probe needs at least {4 * size}")
+    each = size // pieces
+    out = b""
+    for i in range(pieces):
+        at = (i * len(heldout)) // pieces + 1000
+        at = heldout.index(b"\n", at) + 1
+        take = size - len(out) if i == pieces - 1 else each
+        out += heldout[at : at + take]
+    assert len(out) == size
+    return out
+
+
+def add_probe(out: Path, probe: bytes, source: str) -> None:
+    """Writes `probe` as the bundle's retention probe and records it (and its SHA-256) in the manifest."""
+    (out / PROBE_FILE).write_bytes(probe)
+    manifest_path = out / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    files = dict(manifest["files"])
+    files[PROBE_FILE] = sha256(out / PROBE_FILE)
+    manifest.pop("files")
+    manifest["probe"] = {"file": PROBE_FILE, "bytes": len(probe), "source": source}
+    manifest["files"] = dict(sorted(files.items()))
+    manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+def probe_from_corpus(corpus: Path) -> tuple[bytes, str]:
+    from .corpus import load_corpus
+
+    _, heldout = load_corpus(corpus)
+    return probe_text(heldout), f"{PROBE_BYTES} bytes in {PROBE_PIECES} runs of the held-out split of the pre-training corpus (hope_export.corpus)"
+
+
+def write_bundle(model: HopeModel, out: Path, training: dict | None = None, probe: tuple[bytes, str] | None = None) -> Path:
     cfg = model.cfg
     if cfg.memory != "linear":
         raise ValueError(f"bundle format {FORMAT_VERSION} holds linear memories only; this model's main memory is {cfg.memory!r}")
@@ -209,17 +251,27 @@ def write_bundle(model: HopeModel, out: Path, training: dict | None = None) -> P
         "files": files,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    if probe is not None:
+        add_probe(out, probe[0], probe[1])
     return out
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="hope_export.export", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", type=Path, required=True, help="model.pt written by hope_export.train")
+    p.add_argument("--checkpoint", type=Path, help="model.pt written by hope_export.train (without it: only add the probe to the bundle in --out)")
     p.add_argument("--out", type=Path, required=True, help="bundle directory to (re)create")
     p.add_argument("--training-json", type=Path, help="optional JSON with training facts to record in the manifest")
+    p.add_argument("--probe-corpus", type=Path, help="corpus directory (hope_export.corpus) whose held-out split gives the retention probe")
     a = p.parse_args(argv)
-    if not a.checkpoint.is_file():
+    if a.checkpoint is None:
+        if a.probe_corpus is None:
+            p.error("--checkpoint: required unless --probe-corpus adds a probe to an existing bundle")
+        if not (a.out / "manifest.json").is_file():
+            p.error(f"--out: {a.out} holds no bundle (no manifest.json) to add a probe to")
+    elif not a.checkpoint.is_file():
         p.error(f"--checkpoint: {a.checkpoint} not found")
+    if a.probe_corpus is not None and not a.probe_corpus.is_dir():
+        p.error(f"--probe-corpus: {a.probe_corpus} is not a directory")
     if a.out.exists() and not a.out.is_dir():
         p.error(f"--out: {a.out} exists and is not a directory")
     if a.training_json is not None and not a.training_json.is_file():
@@ -242,9 +294,14 @@ def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     torch.set_num_threads(1)
+    probe = probe_from_corpus(a.probe_corpus) if a.probe_corpus else None
+    if a.checkpoint is None:
+        add_probe(a.out, *probe)
+        log.info("probe added to %s", a.out)
+        return 0
     model = load_model(a.checkpoint)
     training = json.loads(a.training_json.read_text()) if a.training_json else None
-    out = write_bundle(model, a.out, training)
+    out = write_bundle(model, a.out, training, probe)
     log.info("bundle written to %s", out)
     return 0
 

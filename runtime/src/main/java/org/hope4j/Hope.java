@@ -45,7 +45,8 @@ public final class Hope {
     public static Learner open(Bundle bundle, LearnerOptions options) {
         Backends.Selection sel = Backends.select(options.backend());
         var spec = Learner.specOf(bundle, options.singleTimescale());
-        FrozenGraphs graphs = new FrozenGraphs(bundle, new FrozenGraphs.Options(options.graphProvider(), options.graphThreads(), options.deviceId()), spec.maxSpan());
+        FrozenGraphs.Options go = new FrozenGraphs.Options(options.graphProvider(), options.graphThreads(), options.deviceId());
+        FrozenGraphs graphs = new FrozenGraphs(bundle, go, spec.maxSpan());
         Engine engine;
         try {
             engine = sel.backend().open(spec, bundle.plastic());
@@ -53,6 +54,6 @@ public final class Hope {
             graphs.close();
             throw e;
         }
-        return new Learner(bundle, graphs, engine, sel.info(), options.experienceBytes());
+        return new Learner(bundle, graphs, engine, sel.info(), options.experienceBytes(), sel.backend(), go);
     }
 }

@@ -17,17 +17,28 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.hope4j.bundle.Bundle;
 import org.hope4j.bundle.Safetensors;
 import org.hope4j.bundle.Tensor;
+import org.hope4j.engine.Backend;
 import org.hope4j.engine.BackendInfo;
 import org.hope4j.engine.Engine;
 import org.hope4j.engine.EngineSpec;
 import org.hope4j.graph.FrozenGraphs;
 import org.hope4j.learner.HopeStream;
 import org.hope4j.learner.Learning;
+import org.hope4j.sleep.Consolidation;
 import org.hope4j.sleep.ExperienceBuffer;
+import org.hope4j.sleep.ExpertPool;
+import org.hope4j.sleep.SleepBudget;
+import org.hope4j.sleep.SleepConfig;
+import org.hope4j.sleep.SleepListener;
+import org.hope4j.sleep.SleepReport;
+import org.hope4j.sleep.SleepScheduler;
+import org.hope4j.sleep.Sleeper;
 import org.hope4j.state.AtomicFiles;
 
 /**
@@ -59,15 +70,37 @@ public final class Learner implements AutoCloseable {
 
     private final Set<Level> frozen = EnumSet.noneOf(Level.class);
     private ExperienceBuffer experience;
-    private boolean closed;
+    private volatile boolean closed;
+    /** Set first by close(): running sleeps stop. */
+    private volatile boolean closing;
 
-    Learner(Bundle bundle, FrozenGraphs graphs, Engine engine, BackendInfo info, int experienceBytes) {
+    // sleep
+    private final Backend backend;
+    private final FrozenGraphs.Options graphOptions;
+    private final ReentrantLock sleepLock = new ReentrantLock();
+    /** Bumped by every change of the learned state; a sleep commits only onto the state it started from. */
+    private volatile long version;
+    private ExpertPool pool;
+    private volatile SleepScheduler scheduler;
+    private SleepWorkspace workspace;
+    private volatile Consolidation.Result lastSleep;
+
+    Learner(Bundle bundle, FrozenGraphs graphs, Engine engine, BackendInfo info, int experienceBytes, Backend backend,
+            FrozenGraphs.Options graphOptions) {
         this.experience = new ExperienceBuffer(experienceBytes);
         this.bundle = bundle;
         this.graphs = graphs;
         this.engine = engine;
         this.backendInfo = info;
+        this.backend = backend;
+        this.graphOptions = graphOptions;
         this.stream = new HopeStream(graphs, engine, bundle.manifest().model().convWidth());
+        this.pool = emptyPool(SleepConfig.defaults());
+    }
+
+    private ExpertPool emptyPool(SleepConfig c) {
+        var s = engine.spec();
+        return new ExpertPool(c.poolSize(), s.nBlocks(), s.dModel(), s.midHidden(), c.rank());
     }
 
     private void open() {
@@ -76,16 +109,38 @@ public final class Learner implements AutoCloseable {
         }
     }
 
+    /** Tells an attached scheduler about a user call: it preempts a running sleep (outside the lock). */
+    private void touch() {
+        SleepScheduler s = scheduler;
+        if (s != null) {
+            s.touch();
+        }
+    }
+
     private Learning learning() {
         return new Learning(!frozen.contains(Level.L0), !frozen.contains(Level.L1), !frozen.contains(Level.L2));
     }
 
     /** Reads {@code data} and learns from it. Each byte is scored before anything learns from it (prequential). */
-    public synchronized Score observe(byte[] data) {
-        open();
-        Score s = read(data, 0, data.length, learning());
-        experience.append(data, 0, data.length);
-        return s;
+    public Score observe(byte[] data) {
+        touch();
+        synchronized (this) {
+            open();
+            long l1 = stream.counts()[1];
+            version++;
+            Score s = read(data, 0, data.length, learning());
+            experience.append(data, 0, data.length);
+            boundary(l1);
+            return s;
+        }
+    }
+
+    /** The paper's trigger: tells an attached scheduler that L1 reached an update boundary. */
+    private void boundary(long l1Before) {
+        SleepScheduler s = scheduler;
+        if (s != null && stream.counts()[1] > l1Before) {
+            s.levelBoundary("L1");
+        }
     }
 
     /** {@link #observe(byte[])} of the UTF-8 bytes of {@code text}. */
@@ -94,8 +149,17 @@ public final class Learner implements AutoCloseable {
     }
 
     /** Streams {@code in} to its end through {@link #observe(byte[])} in bounded memory. */
-    public synchronized Score observe(InputStream in) throws IOException {
+    public Score observe(InputStream in) throws IOException {
+        touch();
+        synchronized (this) {
+            return observeStream(in);
+        }
+    }
+
+    private Score observeStream(InputStream in) throws IOException {
         open();
+        long l1 = stream.counts()[1];
+        version++;
         Score total = Score.empty();
         byte[] buf = new byte[READ_BLOCK];
         int n;
@@ -103,6 +167,7 @@ public final class Learner implements AutoCloseable {
             total = total.plus(read(buf, 0, n, learning()));
             experience.append(buf, 0, n);
         }
+        boundary(l1);
         return total;
     }
 
@@ -115,7 +180,14 @@ public final class Learner implements AutoCloseable {
      * Bits/byte of {@code data} read from the current state with the CMS levels frozen (the L0
      * memory reads in context, as in inference). The learner's state is left exactly as it was.
      */
-    public synchronized Score score(byte[] data) {
+    public Score score(byte[] data) {
+        touch();
+        synchronized (this) {
+            return scoreLocked(data);
+        }
+    }
+
+    private Score scoreLocked(byte[] data) {
         open();
         HopeStream.Snapshot before = stream.snapshot();
         try {
@@ -135,7 +207,14 @@ public final class Learner implements AutoCloseable {
      * soon as it is chosen. Reads the prompt and its own output in context (L0) without learning;
      * the learner's state is left exactly as it was. Returns the generated bytes.
      */
-    public synchronized byte[] generate(byte[] prompt, int maxBytes, Sampling sampling, Consumer<byte[]> sink) {
+    public byte[] generate(byte[] prompt, int maxBytes, Sampling sampling, Consumer<byte[]> sink) {
+        touch();
+        synchronized (this) {
+            return generateLocked(prompt, maxBytes, sampling, sink);
+        }
+    }
+
+    private byte[] generateLocked(byte[] prompt, int maxBytes, Sampling sampling, Consumer<byte[]> sink) {
         open();
         if (maxBytes < 0) {
             throw new IllegalArgumentException("maxBytes must be >= 0, found " + maxBytes);
@@ -231,9 +310,13 @@ public final class Learner implements AutoCloseable {
     }
 
     /** Resets {@code level} of every block to its pretrained value (and clears its pending gradients). */
-    public synchronized void reset(Level level) {
-        open();
-        engine.resetLevel(level.name());
+    public void reset(Level level) {
+        touch();
+        synchronized (this) {
+            open();
+            version++;
+            engine.resetLevel(level.name());
+        }
     }
 
     /** Positions read since the stream began (or since the restored state began). */
@@ -311,9 +394,11 @@ public final class Learner implements AutoCloseable {
         meta.put("count_l1", Long.toString(c[1]));
         meta.put("count_l2", Long.toString(c[2]));
         meta.put("frozen", String.join(",", frozen.stream().map(Enum::name).toList()));
-        meta.put("data_sha256", dataSha(s.tensors()));
+        Map<String, Tensor> all = new TreeMap<>(s.tensors());
+        all.putAll(pool.toTensors());
+        meta.put("data_sha256", dataSha(all));
         // owner-only: the state holds what the user's own text taught the model
-        AtomicFiles.write(dir.resolve(STATE_FILE), Safetensors.toBytes(new TreeMap<>(s.tensors()), meta), AtomicFiles.Access.OWNER_ONLY);
+        AtomicFiles.write(dir.resolve(STATE_FILE), Safetensors.toBytes(all, meta), AtomicFiles.Access.OWNER_ONLY);
         // the experience buffer is auxiliary: a crash between the two writes leaves a consistent state
         // with the previous buffer, which is still text the user wrote
         experience.save(dir.resolve(EXPERIENCE_FILE));
@@ -324,7 +409,14 @@ public final class Learner implements AutoCloseable {
      * (format, version, bundle, checksum, every tensor's shape) before anything changes: on any
      * error the current state is untouched and a {@link StateException} names the file and field.
      */
-    public synchronized void restore(Path dir) {
+    public void restore(Path dir) {
+        touch();
+        synchronized (this) {
+            restoreLocked(dir);
+        }
+    }
+
+    private void restoreLocked(Path dir) {
         open();
         Path file = dir.resolve(STATE_FILE);
         byte[] raw;
@@ -362,6 +454,13 @@ public final class Learner implements AutoCloseable {
         }
         Path expFile = dir.resolve(EXPERIENCE_FILE);
         ExperienceBuffer exp = Files.exists(expFile) ? ExperienceBuffer.load(expFile, experience.capacity()) : new ExperienceBuffer(experience.capacity());
+        var es = engine.spec();
+        ExpertPool restoredPool;
+        try {
+            restoredPool = ExpertPool.fromTensors(sf.tensors(), pool.slots(), es.nBlocks(), es.dModel(), es.midHidden(), pool.rank());
+        } catch (RuntimeException e) {
+            throw new StateException(file + ": " + e.getMessage(), e);
+        }
         HopeStream.Snapshot before = stream.snapshot();
         try {
             stream.restore(new HopeStream.Snapshot(sf.tensors(), position, counts));
@@ -369,6 +468,8 @@ public final class Learner implements AutoCloseable {
             stream.restore(before);
             throw new StateException(file + ": " + e.getMessage(), e);
         }
+        version++;
+        pool = restoredPool;
         experience = exp;
         frozen.clear();
         String fz = meta.getOrDefault("frozen", "");
@@ -410,14 +511,198 @@ public final class Learner implements AutoCloseable {
         }
     }
 
-    @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
+    // ---------------------------------------------------------------------------------------------
+    // sleep (ARCHITECTURE.md §3, HOPE-MODEL.md §3)
+
+    /**
+     * Lets {@code s} sleep this learner: from now on every observe/score/generate/restore/reset
+     * call touches it first (a running sleep is preempted and the call gets the learner at once),
+     * and an L1 update boundary is reported to it ({@link SleepScheduler#levelBoundary}). Build the
+     * scheduler with {@link #sleeper}; {@code null} detaches.
+     */
+    public void attach(SleepScheduler s) {
+        scheduler = s;
+    }
+
+    /**
+     * A {@link Sleeper} for a {@link SleepScheduler}: each sleep runs {@link #sleep} with
+     * {@code config} and, when it commits, saves the learner into {@code stateDir} (if not
+     * {@code null}) in the same critical section, so what is on disk is what runs.
+     */
+    public Sleeper sleeper(SleepConfig config, Path stateDir) {
+        if (config == null) {
+            throw new IllegalArgumentException("config must not be null");
         }
-        closed = true;
-        engine.close();
-        graphs.close();
+        return (budget, preempted, listener) -> sleep(budget, config, preempted, listener, stateDir);
+    }
+
+    /** One sleep now with the default budget and configuration, on the calling thread; nothing is saved. */
+    public SleepReport sleep() {
+        return sleep(SleepBudget.defaults(), SleepConfig.defaults(), () -> false, e -> { }, null);
+    }
+
+    /**
+     * One sleep on the calling thread: consolidation of the recent experience from L1 into a new
+     * expert of L2, dreaming, the retention-probe guard, then one atomic swap of the learned state
+     * (see {@link Consolidation}). The work runs on a private copy: the learner stays usable
+     * throughout; any call that changes its state, {@link #close}, or {@code preempted} turning
+     * true stops the sleep within one step and leaves the state exactly as it was.
+     *
+     * @param budget bytes of experience and wall time this sleep may spend
+     * @param config what the sleep does
+     * @param preempted polled often; true stops the sleep
+     * @param listener receives the sleep's phases
+     * @param stateDir where a commit is saved atomically with the swap, or {@code null}
+     * @return {@link SleepReport.Committed} (L1 is now reset and L2 holds what it knew),
+     *     {@link SleepReport.RolledBack} with the reason, or {@link SleepReport.Preempted}
+     */
+    public SleepReport sleep(SleepBudget budget, SleepConfig config, BooleanSupplier preempted, SleepListener listener,
+            Path stateDir) {
+        long t0 = System.nanoTime();
+        if (!sleepLock.tryLock()) {
+            return new SleepReport.Preempted("another sleep of this learner is running", 0);
+        }
+        try {
+            Map<String, Tensor> live;
+            ExpertPool poolCopy;
+            byte[] exp;
+            long v0;
+            synchronized (this) {
+                open();
+                live = stream.snapshot().tensors();
+                if (pool.used() == 0 && (pool.slots() != config.poolSize() || pool.rank() != config.rank())) {
+                    pool = emptyPool(config);
+                }
+                poolCopy = pool.copy();
+                exp = experience.contents();
+                v0 = version;
+            }
+            byte[] probe = bundle.probe();
+            if (probe == null) {
+                return new SleepReport.RolledBack(0, seconds(t0), Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+                        bundle.describe() + " has no retention probe (manifest probe): a sleep cannot be guarded, nothing was committed");
+            }
+            BooleanSupplier stop = () -> closing || version != v0 || preempted.getAsBoolean();
+            Consolidation.Result r = workspace().consolidation.run(live, poolCopy, exp, probe, config, budget, stop, listener);
+            lastSleep = r;
+            if (r.preempted()) {
+                return new SleepReport.Preempted(closing ? "the learner is closing" : version != v0
+                        ? "the learner's state changed" : "a user call came in", seconds(t0));
+            }
+            if (!r.accepted()) {
+                return new SleepReport.RolledBack(r.consolidatedBytes(), seconds(t0), r.recentBefore(), r.recentAfter(),
+                        r.probeBefore(), r.probeAfter(), r.reason());
+            }
+            synchronized (this) {
+                if (closing || version != v0) {
+                    return new SleepReport.Preempted("the learner's state changed before the commit", seconds(t0));
+                }
+                commit(live, r, config);
+                if (config.clearExperience()) {
+                    experience.clear();
+                }
+                if (stateDir != null) {
+                    save(stateDir);
+                }
+            }
+            LOG.log(System.Logger.Level.DEBUG, "sleep committed: {0}", r.reason());
+            return new SleepReport.Committed(r.consolidatedBytes(), seconds(t0), r.recentBefore(), r.recentAfter(),
+                    r.probeBefore(), r.probeAfter(), r.reason() + String.format(java.util.Locale.ROOT,
+                            "; recent with L1 reset and no sleep: %.4f bits/byte", r.recentResetOnly()));
+        } finally {
+            sleepLock.unlock();
+        }
+    }
+
+    /** The swap: L2 takes the consolidated weights, the pool takes the expert, L1 goes back to its pretrained value. */
+    private void commit(Map<String, Tensor> live, Consolidation.Result r, SleepConfig config) {
+        Map<String, Tensor> next = new LinkedHashMap<>(live);
+        next.putAll(r.l2After());
+        HopeStream.Snapshot cur = stream.snapshot();
+        ExpertPool nextPool = pool.copy();
+        nextPool.commit(r.slot(), r.evictedSlot(), r.expert());
+        stream.restore(new HopeStream.Snapshot(next, cur.position(), cur.counts()));
+        engine.resetLevel("L1");
+        pool = nextPool;
+        version++;
+    }
+
+    private static double seconds(long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** What the last sleep of this learner measured and did (figures beyond {@link SleepReport}), or {@code null}. */
+    public Consolidation.Result lastSleep() {
+        return lastSleep;
+    }
+
+    /** Experts of L2's pool in use and the pool's size. */
+    public synchronized int[] expertsInUse() {
+        return new int[] {pool.used(), pool.slots()};
+    }
+
+    /** The sleep's own copy of the model: frozen graphs and two engines (teacher and student); under {@link #sleepLock}. */
+    private SleepWorkspace workspace() {
+        open();
+        if (workspace == null) {
+            workspace = new SleepWorkspace();
+        }
+        return workspace;
+    }
+
+    private final class SleepWorkspace implements AutoCloseable {
+        final FrozenGraphs g;
+        final Engine teacher;
+        final Engine student;
+        final Consolidation consolidation;
+
+        SleepWorkspace() {
+            var spec = engine.spec();
+            g = new FrozenGraphs(bundle, graphOptions, spec.maxSpan());
+            Engine t = null;
+            try {
+                t = backend.open(spec, bundle.plastic());
+                teacher = t;
+                student = backend.open(spec, bundle.plastic());
+            } catch (RuntimeException e) {
+                if (t != null) {
+                    t.close();
+                }
+                g.close();
+                throw e;
+            }
+            int conv = bundle.manifest().model().convWidth();
+            consolidation = new Consolidation(new HopeStream(g, teacher, conv), new HopeStream(g, student, conv));
+        }
+
+        @Override
+        public void close() {
+            teacher.close();
+            student.close();
+            g.close();
+        }
+    }
+
+    /** Frees the native resources; a running sleep is stopped first (it leaves the state as it was). */
+    @Override
+    public void close() {
+        closing = true;
+        sleepLock.lock();
+        try {
+            synchronized (this) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                if (workspace != null) {
+                    workspace.close();
+                }
+                engine.close();
+                graphs.close();
+            }
+        } finally {
+            sleepLock.unlock();
+        }
     }
 
     static EngineSpec specOf(Bundle b) {

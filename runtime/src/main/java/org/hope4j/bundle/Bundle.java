@@ -146,6 +146,24 @@ public final class Bundle {
     }
 
     /**
+     * Returns the retention probe's bytes (manifest {@code probe}), checked against its declared length.
+     *
+     * @return the probe text, or {@code null} if the bundle has none
+     * @throws BundleException if the file's length differs from {@code probe.bytes}
+     */
+    public byte[] probe() {
+        Manifest.Probe p = manifest.probe();
+        if (p == null) {
+            return null;
+        }
+        byte[] b = bytes(p.file());
+        if (b.length != p.bytes()) {
+            throw new BundleException(join(source, p.file()) + ": the probe holds " + b.length + " bytes, manifest probe.bytes says " + p.bytes());
+        }
+        return b;
+    }
+
+    /**
      * Parses a golden safetensors file of the reference.
      *
      * @param file a name under {@code golden/}, for example {@code learn_on.safetensors} (a

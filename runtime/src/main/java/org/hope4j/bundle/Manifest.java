@@ -47,11 +47,12 @@ import org.hope4j.BundleException;
  * @param plastic the safetensors file with the initial plastic parameters and the head
  * @param golden the reference's golden vectors, under {@code golden/}
  * @param training facts about pre-training, free form (empty if absent)
+ * @param probe the retention probe that guards every sleep's commit (absent in bundles made before sleep)
  * @param files every file of the bundle (relative path with {@code /}) and its SHA-256 in hex
  */
 public record Manifest(String format, int formatVersion, ModelConfig model, List<Level> levels, List<Integer> plasticBlocks,
                        String teach, List<Segment> segments, String plastic, Golden golden, @Optional Map<String, Object> training,
-                       Map<String, String> files) {
+                       @Optional Probe probe, Map<String, String> files) {
 
     /** The value of {@code format}. */
     public static final String FORMAT = "hope4j-bundle";
@@ -81,6 +82,7 @@ public record Manifest(String format, int formatVersion, ModelConfig model, List
      * @param plastic the safetensors file with the initial plastic parameters and the head
      * @param golden the reference's golden vectors, under {@code golden/}
      * @param training facts about pre-training, free form (empty if absent)
+     * @param probe the retention probe, or {@code null}
      * @param files every file of the bundle (relative path with {@code /}) and its SHA-256 in hex
      */
     public Manifest {
@@ -254,6 +256,17 @@ public record Manifest(String format, int formatVersion, ModelConfig model, List
      * @param definition how the error is measured
      */
     public record Tolerances(double logitsMaxRel, double weightsMaxRel, double segmentsMaxAbs, String definition) {
+    }
+
+    /**
+     * The retention probe: held-out general text that every sleep must not get worse on by more
+     * than its bound (ARCHITECTURE.md §3).
+     *
+     * @param file the probe's bytes, a file of the bundle
+     * @param bytes its length
+     * @param source where the text comes from, in words
+     */
+    public record Probe(String file, int bytes, String source) {
     }
 
     /** Marks a record component that may be absent or {@code null} in the JSON. */
@@ -437,6 +450,12 @@ public record Manifest(String format, int formatVersion, ModelConfig model, List
         c.listed(plastic, "plastic", files);
         c.notNull(golden, "golden");
         validateGolden(c);
+        if (probe != null) {
+            c.listed(probe.file(), "probe.file", files);
+            if (probe.bytes() < 2) {
+                throw c.fail("probe.bytes must be >= 2, found " + probe.bytes());
+            }
+        }
     }
 
     private void validateModel(Check c) {

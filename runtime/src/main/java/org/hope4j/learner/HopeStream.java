@@ -17,6 +17,17 @@ import org.hope4j.graph.FrozenGraphs;
  * <p>Not thread-safe; {@link org.hope4j.Learner} serialises access.
  */
 public final class HopeStream {
+    /** Receives each span of a {@link #forward} pass while the engine still holds it. */
+    @FunctionalInterface
+    public interface SpanSink {
+        /**
+         * Positions {@code [start, start + m)} of the data passed to {@link #forward} have the logits
+         * {@code logits[0, m * 256)}. The engine still holds this span: the sink may call
+         * {@link Engine#accumulateLogitGradient} for it.
+         */
+        void span(int start, int m, float[] logits);
+    }
+
     /** Receives the logits of each position as they are computed. */
     @FunctionalInterface
     public interface LogitsSink {
@@ -146,6 +157,60 @@ public final class HopeStream {
             i += m;
         }
         return new double[] {bits, scored};
+    }
+
+    /**
+     * Reads {@code data[off, off+len)} with the CMS levels fixed (not learning) and the L0 memory
+     * learning in context if {@code l0}, in spans of at most {@code maxSpan} positions, handing each
+     * span's logits to {@code sink}. Sleep distils through it.
+     */
+    public void forward(byte[] data, int off, int len, boolean l0, int maxSpan, SpanSink sink) {
+        if (maxSpan < 1 || maxSpan > spec.maxSpan()) {
+            throw new IllegalArgumentException("maxSpan must be in 1.." + spec.maxSpan() + ", found " + maxSpan);
+        }
+        if (engine.hasPending()) {
+            engine.dropPending();
+        }
+        int i = 0;
+        int c0 = spec.c0();
+        int vocab = EngineSpec.VOCAB;
+        while (i < len) {
+            int m = Math.min(len - i, maxSpan);
+            graphs.embed(data, off + i, m, x);
+            for (int b = 0; b < nb; b++) {
+                graphs.mixerIn(b, x, m, conv[b], q, u, convTmp);
+                float[] t = conv[b];
+                conv[b] = convTmp;
+                convTmp = t;
+                engine.memory(b, q, u, m, pos, l0, o);
+                graphs.mixerOut(b, x, o, m, x2);
+                engine.cms(b, x2, m, x);
+            }
+            engine.head(x, m, logits);
+            sink.span(i, m, logits);
+            System.arraycopy(logits, (m - 1) * vocab, lastLogits, 0, vocab);
+            haveLast = true;
+            if (l0) {
+                counts[0] += (pos + m) / c0 - pos / c0;
+            }
+            pos += m;
+            i += m;
+        }
+    }
+
+    /**
+     * Forgets the context but keeps what the CMS levels learned: L0 memories back to their initial
+     * value, convolution state zero, position 0, no held position, counts zero.
+     */
+    public void resetContext() {
+        engine.resetLevel("L0");
+        engine.dropPending();
+        for (float[] c : conv) {
+            java.util.Arrays.fill(c, 0f);
+        }
+        haveLast = false;
+        pos = 0;
+        java.util.Arrays.fill(counts, 0);
     }
 
     private static double bitsOf(float[] lg, int off, byte next) {

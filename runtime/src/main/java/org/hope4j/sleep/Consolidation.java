@@ -1,0 +1,539 @@
+package org.hope4j.sleep;
+
+import java.lang.System.Logger.Level;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import org.hope4j.bundle.Tensor;
+import org.hope4j.engine.EngineSpec;
+import org.hope4j.learner.HopeStream;
+
+/**
+ * One sleep's work, Hope4J's variant of the sleep paper (HOPE-MODEL.md §3), on a workspace of its
+ * own: the live learner is never touched here, so a sleep can be dropped at any moment.
+ *
+ * <ol>
+ *   <li><b>Teacher</b> = the current model. <b>Student</b> = the same model with L1 reset to its
+ *       pretrained value and one new low-rank {@link Expert} switched on in L2 (in a free slot of
+ *       the pool; when the pool is full its oldest expert is folded into L2, or pruned).</li>
+ *   <li><b>Consolidation:</b> only the expert trains (Adam), by distillation: the mean over a
+ *       window's positions of KL(teacher || student) on next-byte distributions, each window read
+ *       from a fresh context. Windows come from the experience, or (a {@code sampledFraction} of
+ *       them) are continuations of an experience prompt sampled from the teacher or the student.
+ *       The gradient reaches the expert through the device's residual teach signal.</li>
+ *   <li><b>Dreaming:</b> continuations sampled from the teacher; each is trained on for a few
+ *       steps and kept only if the bits/byte of held-out experience (the newest bytes, never
+ *       trained on) improves.</li>
+ *   <li><b>Guard:</b> bits/byte of the retention probe (general text shipped in the bundle) with the
+ *       student must not exceed the teacher's by more than {@code probeBound}; every value must be
+ *       finite. The caller commits the {@link Result} with one atomic swap, or drops it.</li>
+ * </ol>
+ *
+ * <p>Every figure is measured from a fresh context (L0 at its initial value), so it shows what the
+ * weights hold. "After" figures are the student's, i.e. with L1 reset. The reference
+ * {@code model-export/hope_export/sleep.py} runs the same algorithm; with the same seed and
+ * {@code sampledFraction = 0} and no dreams both take the same steps.
+ */
+public final class Consolidation {
+    private static final System.Logger LOG = System.getLogger(Consolidation.class.getName());
+    private static final double LN2 = Math.log(2);
+    private static final double BETA1 = 0.9;
+    private static final double BETA2 = 0.999;
+    private static final double ADAM_EPS = 1e-8;
+    /** Bytes scored between two looks at the preemption flag. */
+    private static final int SCORE_PIECE = 256;
+
+    private final HopeStream teacher;
+    private final HopeStream student;
+    private final EngineSpec spec;
+    private final int nb, d, f2, vocab;
+
+    /** What a sleep produced; {@link #accepted} says whether it may be committed. */
+    public record Result(boolean accepted, boolean preempted, String reason, long consolidatedBytes,
+            double recentBefore, double recentResetOnly, double recentAfter, double probeBefore, double probeAfter,
+            int steps, int dreamsKept, int dreamsTried, int slot, int evictedSlot, Expert expert,
+            Map<String, Tensor> l2After) {
+    }
+
+    /** Thrown inside to unwind when the sleep is preempted. */
+    private static final class Stop extends RuntimeException {
+        Stop() {
+            super(null, null, false, false);
+        }
+    }
+
+    /**
+     * @param teacher a stream on an engine of its own (its state is overwritten)
+     * @param student another stream on another engine (its state is overwritten)
+     */
+    public Consolidation(HopeStream teacher, HopeStream student) {
+        this.teacher = teacher;
+        this.student = student;
+        this.spec = teacher.engine().spec();
+        nb = spec.nBlocks();
+        d = spec.dModel();
+        f2 = spec.midHidden();
+        vocab = EngineSpec.VOCAB;
+    }
+
+    /**
+     * Runs one sleep on {@code live} (a stream snapshot's tensors) and its expert {@code pool} (read
+     * only), consolidating from {@code experience}; never changes them.
+     */
+    public Result run(Map<String, Tensor> live, ExpertPool pool, byte[] experience, byte[] probe, SleepConfig cfg,
+            SleepBudget budget, BooleanSupplier preempted, SleepListener listener) {
+        long t0 = System.nanoTime();
+        long deadline = t0 + budget.maxTime().toNanos();
+        try {
+            return runInner(live, pool, experience, probe, cfg, budget, preempted, listener, t0, deadline);
+        } catch (Stop s) {
+            return new Result(false, true, "preempted", 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+                    0, 0, 0, -1, -1, null, null);
+        }
+    }
+
+    private Result runInner(Map<String, Tensor> live, ExpertPool pool, byte[] experience, byte[] probe, SleepConfig cfg,
+            SleepBudget budget, BooleanSupplier preempted, SleepListener listener, long t0, long deadline) {
+        boolean[] plastic = spec.plastic();
+        int n = experience.length;
+        int heldOut = cfg.dream() && cfg.dreamCandidates() > 0 ? Math.min(cfg.heldOutBytes(), n / 4) : 0;
+        int trainEnd = n - heldOut;
+        int trainLen = (int) Math.min(trainEnd, budget.maxBytes());
+        int trainStart = trainEnd - trainLen;
+        if (trainLen < cfg.windowBytes()) {
+            return new Result(false, false, "nothing to consolidate: " + n + " bytes of experience, a sleep needs at least "
+                    + (cfg.windowBytes() + heldOut), 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0, 0, 0,
+                    -1, -1, null, null);
+        }
+        SplitMix64 rng = new SplitMix64(cfg.seed() + 0x9E3779B9L * pool.sleeps());
+        // the slot: a free one, else the oldest expert is folded into L2 or pruned out of it
+        int slot = pool.freeSlot();
+        int evicted = -1;
+        Map<String, Tensor> base = copyL2(live);
+        if (slot < 0) {
+            slot = pool.oldestSlot();
+            evicted = slot;
+            if (cfg.prune()) {
+                Expert old = pool.expert(slot);
+                for (int b = 0; b < nb; b++) {
+                    old.addTo(b, base.get(up(b)).data(), base.get(down(b)).data(), -1f);
+                }
+            }
+        }
+        Expert expert = Expert.fresh(nb, d, f2, pool.rank(), plastic, rng);
+        Adam adam = new Adam(expert);
+
+        // teacher = the live model; student = live with L1 reset and L2 = base (+ the expert)
+        teacher.engine().importState(live);
+        student.engine().importState(live);
+        student.engine().resetLevel("L1");
+        Map<String, Tensor> studentState = student.engine().exportState();
+        zeroGradients(studentState);
+        setStudentL2(studentState, base, expert);
+
+        byte[] eval = java.util.Arrays.copyOfRange(experience, Math.max(0, n - cfg.evalBytes()), n);
+        listener.on(new SleepEvent.Phase("evaluate", 0));
+        long e0 = System.nanoTime();
+        double recentBefore = bitsPerByte(teacher, eval, preempted);
+        double probeBefore = bitsPerByte(teacher, probe, preempted);
+        double recentResetOnly = bitsPerByte(student, eval, preempted);
+        double evalSeconds = (System.nanoTime() - e0) / 1e9;
+        double bytesPerSecond = (2.0 * eval.length + probe.length) / Math.max(evalSeconds, 1e-6);
+        long finalEvalNanos = (long) ((eval.length + probe.length) / bytesPerSecond * 1.3e9);
+        listener.on(new SleepEvent.Phase("evaluate", 1));
+
+        // anchors: texts the student samples from its start, with that start's distributions as targets
+        int w = cfg.windowBytes();
+        int anchors = cfg.anchorFraction() > 0 ? cfg.anchorWindows() : 0;
+        byte[][] anchorText = new byte[anchors][w];
+        float[][] anchorProbs = new float[anchors][w * vocab];
+        for (int a = 0; a < anchors; a++) {
+            anchorText[a][0] = '\n';
+            sampleFrom(student, anchorText[a], 1, rng, preempted);
+            probs(student, anchorText[a], anchorProbs[a], preempted);
+        }
+
+        // consolidation: distil the teacher into the expert
+        long now = System.nanoTime();
+        long remaining = deadline - now - finalEvalNanos;
+        long consolidateEnd = now + (long) (remaining * (heldOut > 0 ? 0.8 : 1.0));
+        byte[] window = new byte[w];
+        float[] pT = new float[w * vocab];
+        int steps = 0;
+        double klSum = 0;
+        int klCount = 0;
+        listener.on(new SleepEvent.Phase("consolidate", 0));
+        while (cfg.steps() > 0 ? steps < cfg.steps() && System.nanoTime() < deadline : System.nanoTime() < consolidateEnd) {
+            double r = rng.nextDouble();
+            if (r < cfg.sampledFraction() / 2) {
+                sampleWindow(teacher, experience, trainStart, trainLen, cfg.promptBytes(), window, rng, preempted);
+            } else if (r < cfg.sampledFraction()) {
+                sampleWindow(student, experience, trainStart, trainLen, cfg.promptBytes(), window, rng, preempted);
+            } else if (r < cfg.sampledFraction() + cfg.anchorFraction()) {
+                int a = rng.nextInt(anchors);
+                klSum += distilStep(anchorText[a], anchorProbs[a], expert, adam, cfg.learningRate(), studentState, base, preempted);
+                klCount++;
+                steps++;
+                continue;
+            } else {
+                int s = trainStart + rng.nextInt(trainLen - w + 1);
+                System.arraycopy(experience, s, window, 0, w);
+            }
+            probs(teacher, window, pT, preempted);
+            klSum += distilStep(window, pT, expert, adam, cfg.learningRate(), studentState, base, preempted);
+            klCount++;
+            steps++;
+            if (steps % 10 == 0) {
+                double frac = cfg.steps() > 0 ? (double) steps / cfg.steps()
+                        : Math.min(1, (System.nanoTime() - now) / (double) Math.max(1, consolidateEnd - now));
+                listener.on(new SleepEvent.Phase("consolidate", frac));
+                double kl = klSum / klCount;
+                int st = steps;
+                LOG.log(Level.DEBUG, () -> String.format(Locale.ROOT, "sleep: %d steps, KL %.5f nats/byte", st, kl));
+                klSum = 0;
+                klCount = 0;
+            }
+        }
+        listener.on(new SleepEvent.Phase("consolidate", 1));
+
+        // dreaming: keep a dream only if held-out experience gets better
+        int kept = 0;
+        int tried = 0;
+        if (heldOut > 0) {
+            byte[] held = java.util.Arrays.copyOfRange(experience, n - heldOut, n);
+            double heldBits = bitsPerByte(student, held, preempted);
+            listener.on(new SleepEvent.Phase("dream", 0));
+            for (int c = 0; c < cfg.dreamCandidates() && System.nanoTime() < deadline - finalEvalNanos; c++) {
+                tried++;
+                sampleWindow(teacher, experience, trainStart, trainLen, cfg.promptBytes(), window, rng, preempted);
+                probs(teacher, window, pT, preempted);
+                Expert saved = expert.copy();
+                Adam savedAdam = adam.copy();
+                for (int s = 0; s < cfg.dreamSteps(); s++) {
+                    distilStep(window, pT, expert, adam, cfg.learningRate(), studentState, base, preempted);
+                }
+                double bits = bitsPerByte(student, held, preempted);
+                if (bits < heldBits) {
+                    heldBits = bits;
+                    kept++;
+                } else {
+                    expert.copyFrom(saved);
+                    adam.copyFrom(savedAdam);
+                    setStudentL2(studentState, base, expert);
+                    student.engine().importState(studentState);
+                }
+                listener.on(new SleepEvent.Phase("dream", (c + 1.0) / cfg.dreamCandidates()));
+            }
+        }
+
+        // the guard
+        listener.on(new SleepEvent.Phase("probe", 0));
+        double recentAfter = bitsPerByte(student, eval, preempted);
+        double probeAfter = bitsPerByte(student, probe, preempted);
+        listener.on(new SleepEvent.Phase("probe", 1));
+        Map<String, Tensor> l2After = copyL2(base);
+        for (int b = 0; b < nb; b++) {
+            expert.addTo(b, l2After.get(up(b)).data(), l2After.get(down(b)).data(), 1f);
+        }
+        String figures = String.format(Locale.ROOT, "%d steps, %d of %d dreams kept", steps, kept, tried);
+        boolean finite = expert.finite() && Double.isFinite(recentAfter) && Double.isFinite(probeAfter) && finiteAll(l2After);
+        boolean accepted;
+        String reason;
+        if (!finite) {
+            accepted = false;
+            reason = "a value is NaN or infinite after consolidation (" + figures + ")";
+        } else if (probeAfter > probeBefore * (1 + cfg.probeBound())) {
+            accepted = false;
+            reason = String.format(Locale.ROOT, "retention probe rose from %.4f to %.4f bits/byte (%+.2f %%), bound %.2f %% (%s)",
+                    probeBefore, probeAfter, 100 * (probeAfter / probeBefore - 1), 100 * cfg.probeBound(), figures);
+        } else {
+            accepted = true;
+            reason = String.format(Locale.ROOT, "probe within bound (%+.2f %%, bound %.2f %%); %s; expert in slot %d%s",
+                    100 * (probeAfter / probeBefore - 1), 100 * cfg.probeBound(), figures, slot,
+                    evicted < 0 ? "" : (cfg.prune() ? " (its old expert pruned)" : " (its old expert folded into L2)"));
+        }
+        return new Result(accepted, false, reason, trainLen, recentBefore, recentResetOnly, recentAfter, probeBefore,
+                probeAfter, steps, kept, tried, slot, evicted, expert, l2After);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    private static String up(int b) {
+        return "blocks." + b + ".l2.up";
+    }
+
+    private static String down(int b) {
+        return "blocks." + b + ".l2.down";
+    }
+
+    private Map<String, Tensor> copyL2(Map<String, Tensor> from) {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (int b = 0; b < nb; b++) {
+            for (String name : new String[] {up(b), down(b)}) {
+                Tensor t = from.get(name);
+                m.put(name, new Tensor(name, t.shape(), t.data().clone()));
+            }
+        }
+        return m;
+    }
+
+    private static boolean finiteAll(Map<String, Tensor> m) {
+        for (Tensor t : m.values()) {
+            for (float x : t.data()) {
+                if (!Float.isFinite(x)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private void zeroGradients(Map<String, Tensor> state) {
+        for (Map.Entry<String, Tensor> e : state.entrySet()) {
+            if (e.getKey().contains(".g_")) {
+                java.util.Arrays.fill(e.getValue().data(), 0f);
+            }
+        }
+    }
+
+    /** The student's L2 = base + the expert, gradient sums zero; loaded into the student engine. */
+    private void setStudentL2(Map<String, Tensor> state, Map<String, Tensor> base, Expert expert) {
+        for (int b = 0; b < nb; b++) {
+            float[] u = state.get(up(b)).data();
+            float[] dn = state.get(down(b)).data();
+            System.arraycopy(base.get(up(b)).data(), 0, u, 0, u.length);
+            System.arraycopy(base.get(down(b)).data(), 0, dn, 0, dn.length);
+            expert.addTo(b, u, dn, 1f);
+            java.util.Arrays.fill(state.get("blocks." + b + ".l2.g_up").data(), 0f);
+            java.util.Arrays.fill(state.get("blocks." + b + ".l2.g_down").data(), 0f);
+        }
+        student.engine().importState(state);
+    }
+
+    private static void check(BooleanSupplier preempted) {
+        if (preempted.getAsBoolean()) {
+            throw new Stop();
+        }
+    }
+
+    /** Bits/byte of {@code data} read from a fresh context (CMS fixed, L0 in context). */
+    private double bitsPerByte(HopeStream s, byte[] data, BooleanSupplier preempted) {
+        if (data.length < 2) {
+            return Double.NaN;
+        }
+        s.resetContext();
+        double[] bits = {0};
+        for (int off = 0; off < data.length; off += SCORE_PIECE) {
+            check(preempted);
+            int len = Math.min(SCORE_PIECE, data.length - off);
+            int base = off;
+            s.forward(data, off, len, true, spec.maxSpan(), (start, m, logits) -> {
+                for (int j = 0; j < m; j++) {
+                    int g = base + start + j;
+                    if (g + 1 < data.length) {
+                        bits[0] += bits(logits, j * vocab, data[g + 1]);
+                    }
+                }
+            });
+        }
+        return bits[0] / (data.length - 1);
+    }
+
+    private double bits(float[] lg, int off, byte next) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < vocab; j++) {
+            max = Math.max(max, lg[off + j]);
+        }
+        double sum = 0;
+        for (int j = 0; j < vocab; j++) {
+            sum += Math.exp(lg[off + j] - max);
+        }
+        return -(lg[off + (next & 0xff)] - max - Math.log(sum)) / LN2;
+    }
+
+    /** Softmax of row {@code row} of {@code lg} into {@code out[oo, oo+256)}. */
+    private void softmax(float[] lg, int off, float[] out, int oo) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < vocab; j++) {
+            max = Math.max(max, lg[off + j]);
+        }
+        double sum = 0;
+        for (int j = 0; j < vocab; j++) {
+            float e = (float) Math.exp(lg[off + j] - max);
+            out[oo + j] = e;
+            sum += e;
+        }
+        float inv = (float) (1 / sum);
+        for (int j = 0; j < vocab; j++) {
+            out[oo + j] *= inv;
+        }
+    }
+
+    /** A model's next-byte distributions over a window read from a fresh context. */
+    private void probs(HopeStream model, byte[] window, float[] pT, BooleanSupplier preempted) {
+        check(preempted);
+        model.resetContext();
+        model.forward(window, 0, window.length, true, spec.maxSpan(), (start, m, logits) -> {
+            for (int j = 0; j < m; j++) {
+                softmax(logits, j * vocab, pT, (start + j) * vocab);
+            }
+        });
+    }
+
+    /**
+     * Fills {@code window}: a prompt of {@code promptBytes} from the training part of the
+     * experience, then bytes sampled (temperature 1) from {@code model}.
+     */
+    private void sampleWindow(HopeStream model, byte[] experience, int trainStart, int trainLen, int promptBytes,
+            byte[] window, SplitMix64 rng, BooleanSupplier preempted) {
+        int s = trainStart + rng.nextInt(trainLen - promptBytes + 1);
+        System.arraycopy(experience, s, window, 0, promptBytes);
+        sampleFrom(model, window, promptBytes, rng, preempted);
+    }
+
+    /** Reads {@code window[0, promptBytes)} from a fresh context, then samples the rest from {@code model}. */
+    private void sampleFrom(HopeStream model, byte[] window, int promptBytes, SplitMix64 rng, BooleanSupplier preempted) {
+        model.resetContext();
+        float[] last = new float[vocab];
+        HopeStream.SpanSink keepLast = (start, m, logits) -> softmax(logits, (m - 1) * vocab, last, 0);
+        check(preempted);
+        model.forward(window, 0, promptBytes, true, spec.maxSpan(), keepLast);
+        for (int i = promptBytes; i < window.length; i++) {
+            check(preempted);
+            double u = rng.nextDouble();
+            int pick = vocab - 1;
+            for (int j = 0; j < vocab; j++) {
+                u -= last[j];
+                if (u < 0) {
+                    pick = j;
+                    break;
+                }
+            }
+            window[i] = (byte) pick;
+            if (i + 1 < window.length) {
+                model.forward(window, i, 1, true, 1, keepLast);
+            }
+        }
+    }
+
+    /**
+     * One Adam step of the expert on one window: the student reads it from a fresh context, the
+     * gradient of mean KL(teacher || student) (= (p_student - p_teacher) / W at the logits) goes
+     * through the teach signal into L2's gradient sums, and from there to the expert's factors.
+     * Returns the window's mean KL in nats.
+     */
+    private double distilStep(byte[] window, float[] pT, Expert expert, Adam adam, double lr, Map<String, Tensor> state,
+            Map<String, Tensor> base, BooleanSupplier preempted) {
+        check(preempted);
+        int w = window.length;
+        float[] dl = new float[spec.c1() * vocab];
+        float[] pS = new float[vocab];
+        double[] kl = {0};
+        student.resetContext();
+        student.forward(window, 0, w, true, spec.c1(), (start, m, logits) -> {
+            for (int j = 0; j < m; j++) {
+                softmax(logits, j * vocab, pS, 0);
+                int t = (start + j) * vocab;
+                for (int c = 0; c < vocab; c++) {
+                    float pt = pT[t + c];
+                    dl[j * vocab + c] = (pS[c] - pt) / w;
+                    if (pt > 0) {
+                        kl[0] += pt * (Math.log(pt) - Math.log(Math.max(pS[c], 1e-30f)));
+                    }
+                }
+            }
+            student.engine().accumulateLogitGradient(m, dl, false, true);
+        });
+        Map<String, Tensor> g = student.engine().exportState();
+        adam.step(expert, g, spec.plastic(), lr);
+        setStudentL2(state, base, expert);
+        return kl[0] / w;
+    }
+
+    /** Adam over an expert's factors; its moments live beside it. */
+    static final class Adam {
+        final Expert m, v;
+        int t;
+
+        Adam(Expert like) {
+            m = new Expert(like.nb, like.d, like.f2, like.rank);
+            v = new Expert(like.nb, like.d, like.f2, like.rank);
+        }
+
+        Adam copy() {
+            Adam a = new Adam(m);
+            a.m.copyFrom(m);
+            a.v.copyFrom(v);
+            a.t = t;
+            return a;
+        }
+
+        void copyFrom(Adam o) {
+            m.copyFrom(o.m);
+            v.copyFrom(o.v);
+            t = o.t;
+        }
+
+        /**
+         * With G_down = dL/dDown [D, F2] and G_up = dL/dUp [F2, D] from the engine's L2 sums:
+         * dU = G_down V^T, dV = U^T G_down, dP = G_up Q^T, dQ = P^T G_up; then one Adam step.
+         */
+        void step(Expert e, Map<String, Tensor> state, boolean[] plastic, double lr) {
+            t++;
+            double c1 = 1 - Math.pow(BETA1, t);
+            double c2 = 1 - Math.pow(BETA2, t);
+            int d = e.d;
+            int f2 = e.f2;
+            int r = e.rank;
+            for (int b = 0; b < e.nb; b++) {
+                if (!plastic[b]) {
+                    continue;
+                }
+                float[] gDown = state.get("blocks." + b + ".l2.g_down").data();
+                float[] gUp = state.get("blocks." + b + ".l2.g_up").data();
+                float[] du = new float[d * r];
+                float[] dv = new float[r * f2];
+                float[] dp = new float[f2 * r];
+                float[] dq = new float[r * d];
+                grads(gDown, e.u[b], e.v[b], d, f2, r, du, dv);
+                grads(gUp, e.p[b], e.q[b], f2, d, r, dp, dq);
+                update(e.u[b], m.u[b], v.u[b], du, lr, c1, c2);
+                update(e.v[b], m.v[b], v.v[b], dv, lr, c1, c2);
+                update(e.p[b], m.p[b], v.p[b], dp, lr, c1, c2);
+                update(e.q[b], m.q[b], v.q[b], dq, lr, c1, c2);
+            }
+        }
+
+        /** For W = A B with A [rows, r], B [r, cols] and G = dL/dW: dA = G B^T, dB = A^T G. */
+        private static void grads(float[] g, float[] a, float[] bm, int rows, int cols, int r, float[] da, float[] db) {
+            for (int i = 0; i < rows; i++) {
+                int go = i * cols;
+                for (int k = 0; k < r; k++) {
+                    int bo = k * cols;
+                    double s = 0;
+                    for (int c = 0; c < cols; c++) {
+                        s += g[go + c] * bm[bo + c];
+                    }
+                    da[i * r + k] = (float) s;
+                    float aik = a[i * r + k];
+                    if (aik != 0f) {
+                        for (int c = 0; c < cols; c++) {
+                            db[bo + c] += aik * g[go + c];
+                        }
+                    }
+                }
+            }
+        }
+
+        private static void update(float[] w, float[] m1, float[] m2, float[] g, double lr, double c1, double c2) {
+            for (int i = 0; i < w.length; i++) {
+                m1[i] = (float) (BETA1 * m1[i] + (1 - BETA1) * g[i]);
+                m2[i] = (float) (BETA2 * m2[i] + (1 - BETA2) * g[i] * g[i]);
+                double mh = m1[i] / c1;
+                double vh = m2[i] / c2;
+                w[i] -= (float) (lr * mh / (Math.sqrt(vh) + ADAM_EPS));
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+package org.hope4j.sleep;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.hope4j.StateException;
+import org.hope4j.bundle.Tensor;
+
+/**
+ * L2's pool of masked low-rank {@link Expert}s: a fixed number of slots, each free or holding the
+ * expert one committed sleep trained (and its sleep number). Switched-on experts are already part
+ * of L2's weights in the engine (the engine holds {@code L2 + Σ experts}); the pool keeps their
+ * factors so that a full pool can fold its oldest expert into L2 (forget the factors, keep the
+ * change) or prune it (take the change back out), and so the model never grows. Saved with the
+ * learner's state. Not thread-safe: the learner guards it.
+ */
+public final class ExpertPool {
+    static final String PREFIX = "sleep.pool.";
+    private final int slots, nb, d, f2, rank;
+    private final Expert[] experts;
+    private final long[] stamps;
+    private long sleeps;
+
+    public ExpertPool(int slots, int nb, int d, int f2, int rank) {
+        if (slots < 1 || rank < 1) {
+            throw new IllegalArgumentException("slots and rank must be >= 1, found " + slots + ", " + rank);
+        }
+        this.slots = slots;
+        this.nb = nb;
+        this.d = d;
+        this.f2 = f2;
+        this.rank = rank;
+        experts = new Expert[slots];
+        stamps = new long[slots];
+    }
+
+    public int slots() {
+        return slots;
+    }
+
+    public int rank() {
+        return rank;
+    }
+
+    /** Slots holding an expert. */
+    public int used() {
+        int n = 0;
+        for (Expert e : experts) {
+            n += e == null ? 0 : 1;
+        }
+        return n;
+    }
+
+    /** Committed sleeps so far. */
+    public long sleeps() {
+        return sleeps;
+    }
+
+    /** A free slot, or -1 when the pool is full. */
+    int freeSlot() {
+        for (int i = 0; i < slots; i++) {
+            if (experts[i] == null) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** The slot of the oldest expert, or -1 when the pool is empty. */
+    int oldestSlot() {
+        int best = -1;
+        for (int i = 0; i < slots; i++) {
+            if (experts[i] != null && (best < 0 || stamps[i] < stamps[best])) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    Expert expert(int slot) {
+        return experts[slot];
+    }
+
+    /** Empties a slot (its expert is folded or pruned by the caller). */
+    void clear(int slot) {
+        experts[slot] = null;
+        stamps[slot] = 0;
+    }
+
+    /** Puts the expert of a committed sleep into {@code slot}. */
+    void put(int slot, Expert e) {
+        sleeps++;
+        experts[slot] = e;
+        stamps[slot] = sleeps;
+    }
+
+    /**
+     * Records a committed sleep: the expert goes into {@code slot}; {@code evicted} (or -1) is the
+     * slot whose old expert the sleep folded or pruned (its weights already account for that).
+     */
+    public void commit(int slot, int evicted, Expert e) {
+        if (evicted >= 0) {
+            clear(evicted);
+        }
+        put(slot, e);
+    }
+
+    /** A deep copy. */
+    public ExpertPool copy() {
+        ExpertPool c = new ExpertPool(slots, nb, d, f2, rank);
+        for (int i = 0; i < slots; i++) {
+            c.experts[i] = experts[i] == null ? null : experts[i].copy();
+            c.stamps[i] = stamps[i];
+        }
+        c.sleeps = sleeps;
+        return c;
+    }
+
+    /** The pool as state tensors, named {@code sleep.pool.*}. */
+    public Map<String, Tensor> toTensors() {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        float[] meta = new float[slots + 3];
+        meta[0] = slots;
+        meta[1] = rank;
+        meta[2] = sleeps;
+        for (int i = 0; i < slots; i++) {
+            meta[3 + i] = stamps[i];
+        }
+        put(m, PREFIX + "meta", new int[] {slots + 3}, meta);
+        for (int i = 0; i < slots; i++) {
+            Expert e = experts[i];
+            if (e == null) {
+                continue;
+            }
+            for (int b = 0; b < nb; b++) {
+                String p = PREFIX + i + ".blocks." + b + ".";
+                put(m, p + "u", new int[] {d, rank}, e.u[b]);
+                put(m, p + "v", new int[] {rank, f2}, e.v[b]);
+                put(m, p + "p", new int[] {f2, rank}, e.p[b]);
+                put(m, p + "q", new int[] {rank, d}, e.q[b]);
+            }
+        }
+        return m;
+    }
+
+    private static void put(Map<String, Tensor> m, String name, int[] shape, float[] data) {
+        m.put(name, new Tensor(name, shape, data.clone()));
+    }
+
+    /**
+     * Reads a pool saved by {@link #toTensors}; a state without one (saved before sleep existed)
+     * gives an empty pool of {@code slots} x {@code rank}.
+     *
+     * @throws StateException naming the tensor when one is missing or misshapen
+     */
+    public static ExpertPool fromTensors(Map<String, Tensor> t, int slots, int nb, int d, int f2, int rank) {
+        Tensor meta = t.get(PREFIX + "meta");
+        if (meta == null) {
+            return new ExpertPool(slots, nb, d, f2, rank);
+        }
+        float[] mv = meta.data();
+        if (mv.length < 3 || mv.length != (int) mv[0] + 3) {
+            throw new StateException("state tensor " + PREFIX + "meta is malformed (" + mv.length + " values)");
+        }
+        ExpertPool pool = new ExpertPool((int) mv[0], nb, d, f2, (int) mv[1]);
+        pool.sleeps = (long) mv[2];
+        for (int i = 0; i < pool.slots; i++) {
+            long stamp = (long) mv[3 + i];
+            if (stamp == 0) {
+                continue;
+            }
+            Expert e = new Expert(nb, d, f2, pool.rank);
+            for (int b = 0; b < nb; b++) {
+                String p = PREFIX + i + ".blocks." + b + ".";
+                take(t, p + "u", e.u[b]);
+                take(t, p + "v", e.v[b]);
+                take(t, p + "p", e.p[b]);
+                take(t, p + "q", e.q[b]);
+            }
+            pool.experts[i] = e;
+            pool.stamps[i] = stamp;
+        }
+        return pool;
+    }
+
+    private static void take(Map<String, Tensor> t, String name, float[] dst) {
+        Tensor x = t.get(name);
+        if (x == null || x.data().length != dst.length) {
+            throw new StateException("state tensor " + name + (x == null ? " is missing" : " has " + x.data().length
+                    + " values, expected " + dst.length));
+        }
+        System.arraycopy(x.data(), 0, dst, 0, dst.length);
+    }
+}

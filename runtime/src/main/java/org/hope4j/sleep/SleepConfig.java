@@ -1,0 +1,160 @@
+package org.hope4j.sleep;
+
+/**
+ * What one sleep does (HOPE-MODEL.md §3, Hope4J's variant): how big the L2 expert pool is, how the
+ * new expert trains, whether it dreams, and the retention bound that guards the commit. Immutable;
+ * start from {@link #defaults()} and change with the {@code with…} methods. How much a sleep may
+ * spend is a {@link SleepBudget}.
+ *
+ * @param poolSize experts in L2's pool per plastic block; when all are taken the oldest is folded
+ *     into L2 (or pruned, see {@code prune}) so the model never grows
+ * @param rank rank of each expert's low-rank change of L2's up and down matrices
+ * @param windowBytes bytes per distillation window
+ * @param learningRate Adam step size of the expert
+ * @param sampledFraction share of the windows sampled from the teacher and the student (half each)
+ *     instead of taken from the experience; 0 distils on the experience alone
+ * @param anchorFraction share of the windows that anchor general knowledge: texts the student
+ *     samples from its own start (L1 reset, before this sleep) with no prompt, distilled from that
+ *     start, so the expert learns what L1 knew without drifting on everything else
+ * @param anchorWindows how many such texts are sampled per sleep (then reused)
+ * @param promptBytes context from the experience that starts a sampled window or a dream
+ * @param dream whether to dream after consolidating
+ * @param dreamCandidates dreams tried per sleep
+ * @param dreamSteps training steps on each dream before it is judged
+ * @param heldOutBytes the newest experience bytes kept out of training: dreams are judged on them
+ * @param evalBytes at most this many of the newest experience bytes measure the recent bits/byte
+ * @param probeBound largest relative rise of the retention probe's bits/byte a commit may carry
+ *     (0.01 = 1 %)
+ * @param prune when the pool is full: {@code false} folds the oldest expert into L2 (it stays
+ *     learned), {@code true} prunes it (its change is taken back out of L2, as the paper resets
+ *     the sender's experts)
+ * @param steps fixed number of distillation steps; 0 = as many as the budget allows
+ * @param clearExperience whether a committed sleep empties the experience buffer
+ * @param seed seed of the windows, samples and expert initialisation
+ */
+public record SleepConfig(int poolSize, int rank, int windowBytes, double learningRate, double sampledFraction,
+        double anchorFraction, int anchorWindows, int promptBytes, boolean dream, int dreamCandidates, int dreamSteps, int heldOutBytes, int evalBytes,
+        double probeBound, boolean prune, int steps, boolean clearExperience, long seed) {
+    public SleepConfig {
+        positive(poolSize, "poolSize");
+        positive(rank, "rank");
+        if (windowBytes < 2) {
+            throw new IllegalArgumentException("windowBytes must be >= 2, found " + windowBytes);
+        }
+        if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
+            throw new IllegalArgumentException("learningRate must be > 0 and finite, found " + learningRate);
+        }
+        if (!(sampledFraction >= 0 && sampledFraction <= 1)) {
+            throw new IllegalArgumentException("sampledFraction must be in [0, 1], found " + sampledFraction);
+        }
+        if (!(anchorFraction >= 0 && anchorFraction <= 1) || sampledFraction + anchorFraction > 1) {
+            throw new IllegalArgumentException("anchorFraction must be in [0, 1 - sampledFraction], found " + anchorFraction);
+        }
+        if (anchorWindows < 0 || (anchorFraction > 0 && anchorWindows == 0)) {
+            throw new IllegalArgumentException("anchorWindows must be >= 0, and > 0 when anchorFraction > 0, found " + anchorWindows);
+        }
+        positive(promptBytes, "promptBytes");
+        if (promptBytes >= windowBytes) {
+            throw new IllegalArgumentException("promptBytes must be < windowBytes (" + windowBytes + "), found " + promptBytes);
+        }
+        if (dreamCandidates < 0 || dreamSteps < 0 || heldOutBytes < 0 || steps < 0) {
+            throw new IllegalArgumentException("dreamCandidates, dreamSteps, heldOutBytes and steps must be >= 0, found "
+                    + dreamCandidates + ", " + dreamSteps + ", " + heldOutBytes + ", " + steps);
+        }
+        positive(evalBytes, "evalBytes");
+        if (!(probeBound >= 0) || Double.isInfinite(probeBound)) {
+            throw new IllegalArgumentException("probeBound must be >= 0 and finite, found " + probeBound);
+        }
+    }
+
+    private static void positive(int v, String name) {
+        if (v <= 0) {
+            throw new IllegalArgumentException(name + " must be > 0, found " + v);
+        }
+    }
+
+    /**
+     * 4 experts of rank 8, windows of 128 bytes, Adam at 0.001, a fifth of the windows sampled,
+     * half of them anchor windows from 8 anchor texts,
+     * 4 dreams of 2 steps judged on the newest 2 KiB, recent bits/byte over at most 16 KiB, a 1 %
+     * probe bound, fold when full, the budget decides the steps, the experience is kept, seed 1.
+     */
+    public static SleepConfig defaults() {
+        return new SleepConfig(4, 8, 128, 1e-3, 0.2, 0.5, 8, 32, true, 4, 2, 2048, 16384, 0.01, false, 0, false, 1);
+    }
+
+    public SleepConfig withPoolSize(int value) {
+        return new SleepConfig(value, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, seed);
+    }
+
+    public SleepConfig withRank(int value) {
+        return new SleepConfig(poolSize, value, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, seed);
+    }
+
+    public SleepConfig withWindowBytes(int value) {
+        return new SleepConfig(poolSize, rank, value, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, seed);
+    }
+
+    public SleepConfig withLearningRate(double value) {
+        return new SleepConfig(poolSize, rank, windowBytes, value, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, seed);
+    }
+
+    public SleepConfig withSampledFraction(double value) {
+        return new SleepConfig(poolSize, rank, windowBytes, learningRate, value, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, seed);
+    }
+
+    public SleepConfig withAnchor(double fraction, int windows) {
+        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, fraction, windows, promptBytes, dream,
+                dreamCandidates, dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, seed);
+    }
+
+    public SleepConfig withDream(boolean value) {
+        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, value, dreamCandidates,
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, seed);
+    }
+
+    public SleepConfig withDreams(int candidates, int stepsEach) {
+        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, candidates,
+                stepsEach, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, seed);
+    }
+
+    public SleepConfig withHeldOutBytes(int value) {
+        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
+                dreamSteps, value, evalBytes, probeBound, prune, steps, clearExperience, seed);
+    }
+
+    public SleepConfig withEvalBytes(int value) {
+        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
+                dreamSteps, heldOutBytes, value, probeBound, prune, steps, clearExperience, seed);
+    }
+
+    public SleepConfig withProbeBound(double value) {
+        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
+                dreamSteps, heldOutBytes, evalBytes, value, prune, steps, clearExperience, seed);
+    }
+
+    public SleepConfig withPrune(boolean value) {
+        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
+                dreamSteps, heldOutBytes, evalBytes, probeBound, value, steps, clearExperience, seed);
+    }
+
+    public SleepConfig withSteps(int value) {
+        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, value, clearExperience, seed);
+    }
+
+    public SleepConfig withClearExperience(boolean value) {
+        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, value, seed);
+    }
+
+    public SleepConfig withSeed(long value) {
+        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, value);
+    }
+}
