@@ -1,15 +1,15 @@
-package org.hope4j;
+package org.hope4j.sleep;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Random;
 
 /** Text for sleep tests: seeded, structured log lines unlike the pre-training prose, so online learning gains much. */
-final class SleepFixture {
+public final class SleepFixture {
     private SleepFixture() {
     }
 
-    static byte[] text(long seed, int bytes) {
+    public static byte[] text(long seed, int bytes) {
         Random r = new Random(seed);
         String[] halls = {"north hall", "south annex", "boiler room", "east wing", "greenhouse"};
         String[] kinds = {"temperature", "humidity", "pressure", "vibration"};

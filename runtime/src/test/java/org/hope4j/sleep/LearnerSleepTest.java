@@ -1,0 +1,245 @@
+package org.hope4j.sleep;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.hope4j.Hope;
+import org.hope4j.Learner;
+import org.hope4j.LearnerOptions;
+import org.hope4j.bundle.Bundle;
+import org.hope4j.bundle.Tensor;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Sleep on the default model: consolidation keeps what L1 learned, the guard, preemption, the pool, persistence. */
+class LearnerSleepTest {
+    static Bundle bundle;
+    /** What the learner observes: structured log lines unlike the pre-training prose. */
+    static final byte[] EXPERIENCE = SleepFixture.text(1, 12288);
+    /** Quick sleeps for the tests that are not about how much a sleep learns. */
+    static final SleepConfig QUICK = SleepConfig.defaults().withSteps(6).withDream(false).withAnchor(0, 0).withSampledFraction(0)
+            .withEvalBytes(2048);
+    static final SleepBudget LONG = new SleepBudget(1 << 20, Duration.ofMinutes(5));
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void load() {
+        bundle = Bundle.loadDefault();
+    }
+
+    static Learner learner() {
+        return Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu"));
+    }
+
+    static Map<String, Tensor> state(Learner l) {
+        return l.stream().snapshot().tensors();
+    }
+
+    static SleepReport sleep(Learner l, SleepConfig c, SleepBudget b, Path dir) {
+        return l.sleep(b, c, () -> false, e -> { }, dir);
+    }
+
+    @Test
+    void consolidationKeepsMostOfTheOnlineGainWithL1Reset() {
+        double pretrained;
+        try (Learner fresh = learner()) {
+            byte[] eval = java.util.Arrays.copyOfRange(EXPERIENCE, Math.max(0, EXPERIENCE.length - SleepConfig.defaults().evalBytes()), EXPERIENCE.length);
+            pretrained = fresh.score(eval).bitsPerByte(); // a fresh learner reads from a fresh context too
+        }
+        try (Learner l = learner()) {
+            l.observe(EXPERIENCE);
+            List<SleepEvent> events = new CopyOnWriteArrayList<>();
+            SleepReport r = l.sleep(new SleepBudget(1 << 20, Duration.ofSeconds(25)), SleepConfig.defaults(), () -> false,
+                    events::add, null);
+            Consolidation.Result x = l.lastSleep();
+            System.out.printf("sleep: pretrained %.4f, online %.4f, L1 reset without sleep %.4f, after sleep %.4f; probe %.4f -> %.4f;"
+                    + " %d steps, dreams %d/%d, %.1f s%n", pretrained, x.recentBefore(), x.recentResetOnly(), x.recentAfter(),
+                    x.probeBefore(), x.probeAfter(), x.steps(), x.dreamsKept(), x.dreamsTried(), r.seconds());
+            assertInstanceOf(SleepReport.Committed.class, r, r.reason());
+            double gain = pretrained - x.recentBefore();
+            assertTrue(gain > 1.0, "online learning gains on the fixture: " + gain);
+            assertTrue(x.recentResetOnly() > x.recentBefore() + 0.5 * gain, "resetting L1 alone loses most of the gain");
+            assertTrue(pretrained - x.recentAfter() >= 0.5 * gain, "after the sleep, with L1 reset, most of the gain is kept: "
+                    + (pretrained - x.recentAfter()) / gain);
+            assertTrue(x.probeAfter() <= x.probeBefore() * 1.01, "probe within 1 %");
+            assertEquals(x.recentAfter(), r instanceof SleepReport.Committed c ? c.recentBitsPerByteAfter() : 0, 0);
+            // the live learner now runs the student: L1 at its pretrained value, one expert in use
+            Map<String, Tensor> init = bundle.plastic();
+            Map<String, Tensor> now = state(l);
+            for (int b = 0; b < bundle.manifest().model().nBlocks(); b++) {
+                assertArrayEquals(init.get("blocks." + b + ".l1.up").data(), now.get("blocks." + b + ".l1.up").data());
+                assertArrayEquals(x.l2After().get("blocks." + b + ".l2.up").data(), now.get("blocks." + b + ".l2.up").data());
+            }
+            assertArrayEquals(new int[] {1, 4}, l.expertsInUse());
+            assertTrue(events.stream().anyMatch(e -> e instanceof SleepEvent.Phase p && p.name().equals("consolidate")));
+            assertTrue(events.stream().anyMatch(e -> e instanceof SleepEvent.Phase p && p.name().equals("probe") && p.progress() == 1));
+        }
+    }
+
+    @Test
+    void aForcedRegressionRollsBackAndChangesNothing() {
+        try (Learner l = learner()) {
+            l.observe(EXPERIENCE);
+            Map<String, Tensor> before = state(l);
+            SleepReport r = sleep(l, QUICK.withSteps(20).withLearningRate(0.5), LONG, null);
+            assertInstanceOf(SleepReport.RolledBack.class, r, r.reason());
+            assertTrue(r.reason().contains("retention probe rose") || r.reason().contains("NaN"), r.reason());
+            assertEquals(before, state(l));
+            assertArrayEquals(new int[] {0, 4}, l.expertsInUse());
+        }
+    }
+
+    @Test
+    void nonFiniteValuesRollBack() {
+        try (Learner l = learner()) {
+            l.observe(EXPERIENCE);
+            Map<String, Tensor> before = state(l);
+            SleepReport r = sleep(l, QUICK.withSteps(3).withLearningRate(1e30), LONG, null);
+            assertInstanceOf(SleepReport.RolledBack.class, r, r.reason());
+            assertTrue(r.reason().contains("NaN or infinite") || r.reason().contains("probe rose"), r.reason());
+            assertEquals(before, state(l));
+        }
+    }
+
+    @Test
+    void tooLittleExperienceRollsBackWithTheReason() {
+        try (Learner l = learner()) {
+            l.observe("short");
+            SleepReport r = sleep(l, QUICK, LONG, null);
+            assertInstanceOf(SleepReport.RolledBack.class, r);
+            assertTrue(r.reason().startsWith("nothing to consolidate"), r.reason());
+        }
+    }
+
+    @Test
+    void aUserCallPreemptsTheSleepAndTheStateIsUntouched() throws Exception {
+        try (Learner l = learner();
+                SleepScheduler s = new SleepScheduler(l.sleeper(SleepConfig.defaults(), null), DevicePolicy.always(),
+                        SchedulerOptions.defaults().withBudget(new SleepBudget(1 << 20, Duration.ofMinutes(2))))) {
+            l.observe(EXPERIENCE);
+            l.attach(s);
+            Map<String, Tensor> before = state(l);
+            CountDownLatch consolidating = new CountDownLatch(1);
+            s.addListener(e -> {
+                if (e instanceof SleepEvent.Phase p && p.name().equals("consolidate")) {
+                    consolidating.countDown();
+                }
+            });
+            AtomicReference<SleepReport> report = new AtomicReference<>();
+            AtomicReference<Long> ended = new AtomicReference<>();
+            Thread t = new Thread(() -> {
+                report.set(s.sleepNow("test"));
+                ended.set(System.nanoTime());
+            });
+            t.start();
+            assertTrue(consolidating.await(60, TimeUnit.SECONDS), "the sleep reached consolidation");
+            Thread.sleep(300);
+            long call = System.nanoTime();
+            l.score("a user call".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            long answered = System.nanoTime();
+            t.join(10_000);
+            assertNotNull(report.get(), "the sleep returned");
+            assertInstanceOf(SleepReport.Preempted.class, report.get(), report.get().reason());
+            System.out.printf("preemption: the user call was answered after %.1f ms, the sleep stopped %.1f ms after the call%n",
+                    (answered - call) / 1e6, (ended.get() - call) / 1e6);
+            assertTrue(ended.get() - call < TimeUnit.SECONDS.toNanos(2), "the sleep stops promptly");
+            assertEquals(before, state(l));
+            assertArrayEquals(new int[] {0, 4}, l.expertsInUse());
+        }
+    }
+
+    @Test
+    void aCommitIsSavedWithThePoolAndRestores() {
+        Path dir = tmp.resolve("state");
+        Map<String, Tensor> after;
+        try (Learner l = learner()) {
+            l.observe(EXPERIENCE);
+            SleepReport r = sleep(l, QUICK, LONG, dir);
+            assertInstanceOf(SleepReport.Committed.class, r, r.reason());
+            after = state(l);
+        }
+        try (Learner l = learner()) {
+            l.restore(dir);
+            assertEquals(after, state(l));
+            assertArrayEquals(new int[] {1, 4}, l.expertsInUse());
+            assertEquals(EXPERIENCE.length, l.recentExperience().length);
+        }
+    }
+
+    @Test
+    void aFullPoolFoldsOrPrunesItsOldestExpert() {
+        for (boolean prune : new boolean[] {false, true}) {
+            SleepConfig one = QUICK.withPoolSize(1).withPrune(prune);
+            try (Learner l = learner()) {
+                l.observe(EXPERIENCE);
+                assertInstanceOf(SleepReport.Committed.class, sleep(l, one, LONG, null));
+                Expert first = l.lastSleep().expert();
+                Map<String, Tensor> mid = state(l);
+                l.observe(SleepFixture.text(2, 4096));
+                Map<String, Tensor> beforeSecond = state(l);
+                SleepReport r = sleep(l, one.withSeed(9), LONG, null);
+                assertInstanceOf(SleepReport.Committed.class, r, r.reason());
+                Consolidation.Result x = l.lastSleep();
+                assertEquals(0, x.evictedSlot());
+                assertTrue(r.reason().contains(prune ? "pruned" : "folded"), r.reason());
+                assertArrayEquals(new int[] {1, 1}, l.expertsInUse());
+                // L2 after = L2 before the sleep (- the old expert when pruning) + the new expert
+                int nb = bundle.manifest().model().nBlocks();
+                for (int b = 0; b < nb; b++) {
+                    float[] up = beforeSecond.get("blocks." + b + ".l2.up").data().clone();
+                    float[] down = beforeSecond.get("blocks." + b + ".l2.down").data().clone();
+                    if (prune) {
+                        first.addTo(b, up, down, -1f);
+                    }
+                    x.expert().addTo(b, up, down, 1f);
+                    float[] got = state(l).get("blocks." + b + ".l2.down").data();
+                    for (int i = 0; i < down.length; i++) {
+                        assertEquals(down[i], got[i], 1e-5f);
+                    }
+                }
+                assertTrue(mid != null);
+            }
+        }
+    }
+
+    @Test
+    void theIdleSchedulerSleepsTheLearnerAndSavesTheCommit() throws Exception {
+        Path dir = tmp.resolve("idle");
+        try (Learner l = learner()) {
+            l.observe(EXPERIENCE);
+            CountDownLatch done = new CountDownLatch(1);
+            AtomicReference<SleepReport> report = new AtomicReference<>();
+            try (SleepScheduler s = new SleepScheduler(l.sleeper(QUICK, dir), DevicePolicy.always(),
+                    SchedulerOptions.defaults().withIdleAfter(Duration.ofMillis(200)).withCheckEvery(Duration.ofMillis(50)))) {
+                l.attach(s);
+                s.addListener(e -> {
+                    if (e instanceof SleepEvent.Finished f) {
+                        report.set(f.report());
+                        done.countDown();
+                    }
+                });
+                assertTrue(done.await(120, TimeUnit.SECONDS), "an idle sleep ran");
+                l.attach(null);
+            }
+            assertInstanceOf(SleepReport.Committed.class, report.get(), report.get().reason());
+            try (Learner back = learner()) {
+                back.restore(dir);
+                assertEquals(state(l), state(back));
+            }
+        }
+    }
+}
