@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -12,6 +13,11 @@ import java.util.concurrent.Callable;
 import org.hope4j.Learner;
 import org.hope4j.Level;
 import org.hope4j.Score;
+import org.hope4j.sleep.Consolidation;
+import org.hope4j.sleep.SleepBudget;
+import org.hope4j.sleep.SleepConfig;
+import org.hope4j.sleep.SleepEvent;
+import org.hope4j.sleep.SleepReport;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -35,6 +41,9 @@ final class Demo implements Callable<Integer> {
 
     @Option(names = "--window", defaultValue = "1024", description = "bytes per point of the learning curve (default: ${DEFAULT-VALUE})")
     int window;
+
+    @Option(names = "--sleep-seconds", defaultValue = "20", description = "time budget of the demo's sleep; 0 skips it (default: ${DEFAULT-VALUE})")
+    int sleepSeconds;
 
     @Override
     public Integer call() throws IOException {
@@ -90,6 +99,9 @@ final class Demo implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "held-out tail (%d bytes), scored without learning: pretrained %.3f bits/byte, reloaded learned state %.3f bits/byte%n",
                     tail.length, before, after);
         }
+        if (sleepSeconds > 0) {
+            sleep(state, tail);
+        }
         Path png = out.resolve("learning-curve.png");
         XYChart chart = new XYChartBuilder().width(1000).height(500).title("Hope4J learning the GPL v3 on this device")
                 .xAxisTitle("bytes read").yAxisTitle("bits/byte (per " + window + "-byte window)").build();
@@ -99,5 +111,31 @@ final class Demo implements Callable<Integer> {
         BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
         System.out.println("learning curve written to " + png);
         return 0;
+    }
+
+    /** The offline phase: consolidate what L1 learned into L2 (a new expert), then free L1. */
+    private void sleep(Path state, byte[] tail) {
+        System.out.printf(Locale.ROOT, "sleeping (at most %d s): distilling the learned state into a new low-rank expert of L2 with L1 reset,"
+                + " guarded by a retention probe of general prose%n", sleepSeconds);
+        try (Learner l = common.open(state)) {
+            SleepReport r = l.sleep(new SleepBudget(64 * 1024, Duration.ofSeconds(sleepSeconds)), SleepConfig.defaults(), () -> false, e -> {
+                if (e instanceof SleepEvent.Phase p) {
+                    System.err.printf(Locale.ROOT, "\rsleep: %-11s %3.0f%%   ", p.name(), 100 * p.progress());
+                    System.err.flush();
+                }
+            }, state);
+            System.err.println();
+            Consolidation.Result x = l.lastSleep();
+            if (r instanceof SleepReport.Committed c) {
+                System.out.printf(Locale.ROOT, "sleep committed in %.1f s: recent text %.3f bits/byte learned -> %.3f with L1 reset"
+                        + " (%.3f if L1 were reset without the sleep); probe %.3f -> %.3f bits/byte%n", c.seconds(),
+                        c.recentBitsPerByteBefore(), c.recentBitsPerByteAfter(), x.recentResetOnly(), c.probeBitsPerByteBefore(),
+                        c.probeBitsPerByteAfter());
+                System.out.printf(Locale.ROOT, "held-out tail after the sleep (L1 free again, L2 holds what it learned): %.3f bits/byte%n",
+                        l.score(tail).bitsPerByte());
+            } else {
+                System.out.println("sleep did not commit: " + r.reason());
+            }
+        }
     }
 }

@@ -1,0 +1,100 @@
+package org.hope4j.device;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.hope4j.Learner;
+import org.hope4j.sleep.Consolidation;
+import org.hope4j.sleep.SleepBudget;
+import org.hope4j.sleep.SleepConfig;
+import org.hope4j.sleep.SleepEvent;
+import org.hope4j.sleep.SleepReport;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code hope4j sleep}: one sleep of a saved learner now (ARCHITECTURE.md §3). A commit is saved
+ * into the state directory atomically; a rollback leaves it as it was.
+ */
+@Command(name = "sleep", mixinStandardHelpOptions = true,
+        description = "Consolidate the recent experience of a saved learner now: L1 into a new expert of L2, guarded by the retention probe.")
+final class Sleep implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+    @CommandLine.Mixin
+    Main.Common common = new Main.Common();
+    @Option(names = "--state", paramLabel = "DIR", required = true, description = "state directory written by observe (saved again on commit)")
+    Path state;
+    @Option(names = "--seconds", defaultValue = "60", description = "time budget of the sleep (default: ${DEFAULT-VALUE})")
+    int seconds;
+    @Option(names = "--bytes", defaultValue = "65536", description = "most bytes of experience to consolidate (default: ${DEFAULT-VALUE})")
+    int bytes;
+    @Option(names = "--probe-bound", defaultValue = "0.01", description = "largest relative rise of the probe's bits/byte (default: ${DEFAULT-VALUE})")
+    double probeBound;
+    @Option(names = "--no-dream", description = "skip dreaming")
+    boolean noDream;
+    @Option(names = "--json", description = "print one JSON line")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        if (seconds < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--seconds must be >= 1, found " + seconds);
+        }
+        if (bytes < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--bytes must be >= 1, found " + bytes);
+        }
+        if (!(probeBound >= 0)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--probe-bound must be >= 0, found " + probeBound);
+        }
+        if (!Files.isRegularFile(state.resolve("learner.state"))) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--state: " + state
+                    + " holds no saved learner (learner.state); run hope4j observe --state " + state + " FILE first");
+        }
+        SleepConfig config = SleepConfig.defaults().withProbeBound(probeBound).withDream(!noDream);
+        try (Learner l = common.open(state)) {
+            SleepReport r = l.sleep(new SleepBudget(bytes, Duration.ofSeconds(seconds)), config, () -> false, e -> {
+                if (!json && e instanceof SleepEvent.Phase p) {
+                    System.err.printf(Locale.ROOT, "\rsleep: %s %3.0f%%   ", p.name(), 100 * p.progress());
+                    System.err.flush();
+                }
+            }, state);
+            if (!json) {
+                System.err.println();
+            }
+            System.out.println(json ? json(r, l) : text(r, l));
+            return 0;
+        }
+    }
+
+    /** The report's JSON with what else the sleep measured. */
+    static String json(SleepReport r, Learner l) {
+        JsonObject o = JsonParser.parseString(r.toJson()).getAsJsonObject();
+        Consolidation.Result x = l.lastSleep();
+        if (x != null && !x.preempted()) {
+            o.addProperty("recent_bits_per_byte_reset_only", Double.isFinite(x.recentResetOnly()) ? x.recentResetOnly() : null);
+            o.addProperty("steps", x.steps());
+            o.addProperty("dreams_kept", x.dreamsKept());
+            o.addProperty("dreams_tried", x.dreamsTried());
+        }
+        int[] pool = l.expertsInUse();
+        o.addProperty("experts_in_use", pool[0]);
+        o.addProperty("expert_slots", pool[1]);
+        return new com.google.gson.GsonBuilder().serializeNulls().disableHtmlEscaping().create().toJson(o);
+    }
+
+    private static String text(SleepReport r, Learner l) {
+        if (r instanceof SleepReport.Committed c) {
+            return String.format(Locale.ROOT, "committed in %.1f s: %d bytes consolidated; recent text %.4f -> %.4f bits/byte"
+                    + " with L1 reset (%.4f without the sleep); probe %.4f -> %.4f bits/byte", c.seconds(), c.consolidatedBytes(),
+                    c.recentBitsPerByteBefore(), c.recentBitsPerByteAfter(), l.lastSleep().recentResetOnly(),
+                    c.probeBitsPerByteBefore(), c.probeBitsPerByteAfter());
+        }
+        return (r.committed() ? "committed: " : "not committed: ") + r.reason();
+    }
+}
