@@ -76,6 +76,36 @@ class CliTest {
     }
 
     @Test
+    void sleepConsolidatesASavedStateAndPrintsItsFigures() throws Exception {
+        Path f = text("log.txt", "[07:15] sensor 12 in the boiler room reports pressure 1013.2 hPa; status nominal.\n"
+                + "[07:16] sensor 31 in the north hall reports humidity 41.0 %; status ALERT.\n", 40);
+        Path state = tmp.resolve("state");
+        assertEquals(0, run("observe", "--json", "--state", state.toString(), f.toString()).rc());
+        byte[] saved = Files.readAllBytes(state.resolve("learner.state"));
+        Cli.Run r = run("sleep", "--json", "--state", state.toString(), "--seconds", "6", "--no-dream");
+        assertEquals(0, r.rc(), r.err());
+        JsonObject j = lastJson(r.out());
+        for (String k : new String[] {"committed", "reason", "consolidated_bytes", "seconds", "recent_bits_per_byte_before",
+                "recent_bits_per_byte_after", "probe_bits_per_byte_before", "probe_bits_per_byte_after"}) {
+            assertTrue(j.has(k), k + " in " + j);
+        }
+        assertTrue(j.get("consolidated_bytes").getAsLong() > 0, j.toString());
+        assertTrue(j.get("seconds").getAsDouble() < 30, j.toString());
+        boolean changed = !java.util.Arrays.equals(saved, Files.readAllBytes(state.resolve("learner.state")));
+        assertEquals(j.get("committed").getAsBoolean(), changed, "the state on disk changes exactly when the sleep commits");
+        if (j.get("committed").getAsBoolean()) {
+            assertEquals(1, j.get("experts_in_use").getAsInt());
+            assertTrue(j.get("probe_bits_per_byte_after").getAsDouble() <= 1.01 * j.get("probe_bits_per_byte_before").getAsDouble());
+        }
+        Cli.Run none = run("sleep", "--json", "--state", tmp.resolve("empty").toString());
+        assertTrue(none.rc() != 0);
+        assertTrue(none.err().contains("--state") && none.err().contains("learner.state"), none.err());
+        Cli.Run bad = run("sleep", "--state", state.toString(), "--seconds", "0");
+        assertTrue(bad.rc() != 0);
+        assertTrue(bad.err().contains("--seconds"), bad.err());
+    }
+
+    @Test
     void badArgumentsNameTheArgument() {
         Cli.Run r = run("score", "--json", tmp.resolve("missing.txt").toString());
         assertTrue(r.rc() != 0);
@@ -102,7 +132,7 @@ class CliTest {
 
     @Test
     void helpWorksEverywhere() {
-        for (String cmd : new String[] {"score", "observe", "generate", "demo", "info"}) {
+        for (String cmd : new String[] {"score", "observe", "generate", "sleep", "demo", "info"}) {
             Cli.Run r = run(cmd, "--help");
             assertEquals(0, r.rc(), cmd);
             assertTrue(r.out().contains("Usage: hope4j " + cmd), r.out());
