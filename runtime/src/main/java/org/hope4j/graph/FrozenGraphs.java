@@ -114,21 +114,40 @@ public final class FrozenGraphs implements AutoCloseable {
         return so;
     }
 
-    /** Adds the asked-for execution provider, falling back TensorRT -> CUDA -> CPU; returns the one in use. */
+    /**
+     * Adds the asked-for execution provider, falling back TensorRT -> CUDA -> CPU; returns the one in use.
+     * Each fallback logs the provider's real cause: ONNX Runtime lists CUDA among its available providers
+     * even when its libraries are missing, and says why only when the provider is added. Provider
+     * options, as system properties: {@code hope4j.ort.gpuMemLimit} (bytes, CUDA arena limit),
+     * {@code hope4j.ort.trt.fp16=true} (TensorRT FP16 kernels), {@code hope4j.ort.trt.cacheDir} (TensorRT
+     * engine cache directory, enables the cache); the device is {@link Options#deviceId()}.
+     */
     private static String addProvider(OrtSession.SessionOptions so, Options o) {
         if (o.provider().equals("tensorrt")) {
-            try {
-                so.addTensorrt(o.deviceId());
+            try (var trt = new ai.onnxruntime.providers.OrtTensorRTProviderOptions(o.deviceId())) {
+                if (Boolean.getBoolean("hope4j.ort.trt.fp16")) {
+                    trt.add("trt_fp16_enable", "1");
+                }
+                String cache = System.getProperty("hope4j.ort.trt.cacheDir");
+                if (cache != null && !cache.isBlank()) {
+                    trt.add("trt_engine_cache_enable", "1");
+                    trt.add("trt_engine_cache_path", cache);
+                }
+                so.addTensorrt(trt);
                 return "tensorrt";
-            } catch (OrtException | UnsatisfiedLinkError e) {
+            } catch (OrtException | RuntimeException | UnsatisfiedLinkError e) {
                 LOG.log(System.Logger.Level.WARNING, "TensorRT execution provider unavailable, trying CUDA: {0}", e.getMessage());
             }
         }
         if (o.provider().equals("tensorrt") || o.provider().equals("cuda")) {
-            try {
-                so.addCUDA(o.deviceId());
+            try (var cuda = new ai.onnxruntime.providers.OrtCUDAProviderOptions(o.deviceId())) {
+                String limit = System.getProperty("hope4j.ort.gpuMemLimit");
+                if (limit != null && !limit.isBlank()) {
+                    cuda.add("gpu_mem_limit", Long.toString(Long.parseLong(limit.trim())));
+                }
+                so.addCUDA(cuda);
                 return "cuda";
-            } catch (OrtException | UnsatisfiedLinkError e) {
+            } catch (OrtException | RuntimeException | UnsatisfiedLinkError e) {
                 LOG.log(System.Logger.Level.WARNING, "CUDA execution provider unavailable, falling back to CPU: {0}", e.getMessage());
             }
         }

@@ -1,0 +1,76 @@
+// Hope4J CUDA engine: the plastic levels of a Hope model (L0 self-modifying memories, L1/L2 CMS
+// MLPs, final norm + head, their error signal and update steps) with all state resident on one GPU.
+// Plain C++ on purpose: JavaCPP's generated JNI code includes this header and is compiled by the
+// host compiler; everything CUDA lives in hope4j_cuda.cu, compiled by nvcc into a static archive.
+//
+// Errors: every CUDA status other than cudaSuccess becomes a std::runtime_error whose message names
+// the CUDA call or kernel, the shapes and the CUDA error; JavaCPP turns it into a Java
+// RuntimeException, which CudaEngine.java wraps in a BackendException. Nothing here ends the process.
+#ifndef HOPE4J_CUDA_H
+#define HOPE4J_CUDA_H
+
+#include <string>
+
+namespace hope4j {
+
+/** Number of CUDA devices; throws (with the CUDA error, e.g. 35 = no driver) when it cannot count. */
+int cudaDeviceCount();
+
+/** One line: device name, compute capability, memory, runtime and driver versions. */
+std::string cudaDescribe(int device);
+
+/** CUDA runtime version this library was built with (e.g. 13000). */
+int cudaBuiltRuntimeVersion();
+
+/**
+ * One model's plastic state on one GPU. Tensor ids for set/get (per block unless noted):
+ *  0 l0.w0 [H,R,dh]   1 l0.wt [H,R,dh]   2 l1.up [F1,D]   3 l1.down [D,F1]   4 l2.up [F2,D]
+ *  5 l2.down [D,F2]   6 l1.g_up          7 l1.g_down      8 l2.g_up          9 l2.g_down
+ * 10..17 pending x2 z2 a2 s2 x3 z3 a1 s1 (one row)        18 pending xf [D] (model)
+ * 19 pending logits [256] (model)        20 l0.init [H,R,dh]   21 l0.b_eta [H*5]  22 l0.b_alpha [H*5]
+ * 23 l1.norm [D]     24 l2.norm [D]      25 l1.up init    26 l1.down init    27 l2.up init
+ * 28 l2.down init    29 head.norm [D] (model)              30 head.weight [256,D] (model)
+ */
+class CudaEngine {
+public:
+    CudaEngine(int device, int dModel, int nBlocks, int nHeads, int headDim, int memRows, int midHidden,
+               int fastHidden, int c0, int c1, int maxSpan, float etaMax, float eps,
+               const float* lr1, const float* lr2, const int* plastic);
+    ~CudaEngine();
+
+    /** Values of tensor {@code tensor} of {@code block} (ignored for model tensors). */
+    long long tensorSize(int tensor) const;
+    void set(int tensor, int block, const float* src, long long n);
+    void get(int tensor, int block, float* dst, long long n);
+
+    /** L0 memories of {@code block} over m positions from stream position pos; q, u, o are [m, D] on the host. */
+    void memory(int block, const float* q, const float* u, int m, long long pos, bool learn, float* o);
+    /** L2 then L1 CMS MLP with residuals over x [m, D]; writes out [m, D]; keeps the span's activations. */
+    void cms(int block, const float* x, int m, float* out);
+    /** Final norm and head over x [m, D]; writes logits [m, 256] and keeps them. */
+    void head(const float* x, int m, float* logits);
+    /** Cross-entropy gradients of the first k positions of the span (targets are bytes) into the sums. */
+    void accumulate(int k, const signed char* targets, bool l1, bool l2);
+    /** Gradients of any loss given as d loss / d logits [k, 256] into the sums. */
+    void accumulateLogits(int k, const float* dLogits, bool l1, bool l2);
+    /** Keeps the span's last position until its next byte is known. */
+    void holdPending();
+    /** The held position's gradients for next byte {@code target} (0..255). */
+    void accumulatePending(int target, bool l1, bool l2);
+    /** One Eq. 71 step of L1 and/or L2 along the summed gradients; clears the sums. */
+    void step(bool l1, bool l2);
+    /** Resets level 0, 1 or 2 of every block to its initial value (and clears its sums). */
+    void resetLevel(int level);
+    /** Waits for the engine's stream. */
+    void synchronize();
+
+private:
+    CudaEngine(const CudaEngine&);
+    CudaEngine& operator=(const CudaEngine&);
+    struct Impl;
+    Impl* impl;
+};
+
+}  // namespace hope4j
+
+#endif

@@ -1,0 +1,107 @@
+package org.hope4j.engine.cuda;
+
+import java.util.Map;
+import org.hope4j.BackendUnavailableException;
+import org.hope4j.bundle.Tensor;
+import org.hope4j.engine.Backend;
+import org.hope4j.engine.Engine;
+import org.hope4j.engine.EngineSpec;
+
+/**
+ * The {@code cuda} backend, found by {@link java.util.ServiceLoader}. Its probe loads the JNI library
+ * (JavaCPP, extracted under {@code org.bytedeco.javacpp.cachedir}) and counts devices; the reason it
+ * cannot run (the loader's error, or the CUDA error such as 35 "driver version is insufficient" on
+ * a machine without a driver) is kept and becomes the message of the {@link BackendUnavailableException},
+ * which {@code Backends} shows as {@code "unavailable: <reason>"}.
+ *
+ * <p>Properties: {@code hope4j.cuda.device} (default 0) picks the GPU; {@code hope4j.backend.cuda.disabled=true}
+ * turns the backend off (handled by {@code Backends}). Nothing is loaded before the first probe.
+ */
+public final class CudaBackendProvider implements Backend {
+    /** Preferred over the CPU backend (priority 0) by "auto". */
+    static final int PRIORITY = 10;
+
+    private static final Object LOCK = new Object();
+    private static boolean probed;
+    private static RuntimeException unavailable;
+    private static String description = "cuda";
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public int priority() {
+        return PRIORITY;
+    }
+
+    /** The GPU the engine uses ({@code -Dhope4j.cuda.device}, default 0). */
+    static int device() {
+        return Integer.getInteger("hope4j.cuda.device", 0);
+    }
+
+    @Override
+    public void probe() {
+        synchronized (LOCK) {
+            if (!probed) {
+                probed = true;
+                try {
+                    description = check();
+                } catch (BackendUnavailableException e) {
+                    unavailable = e;
+                }
+            }
+            if (unavailable != null) {
+                throw new BackendUnavailableException(unavailable.getMessage(), unavailable.getCause());
+            }
+        }
+    }
+
+    /** Loads the library and finds the device; returns the one-line description. */
+    private static String check() {
+        try {
+            CudaNative.load();
+        } catch (Throwable t) {
+            throw new BackendUnavailableException("the JNI library jnihope4jcuda could not load: " + t, t);
+        }
+        int count;
+        try {
+            count = CudaNative.cudaDeviceCount();
+        } catch (RuntimeException e) {
+            throw new BackendUnavailableException("no usable CUDA device: " + e.getMessage(), e);
+        }
+        int dev = device();
+        if (count == 0) {
+            throw new BackendUnavailableException("no CUDA device (cudaGetDeviceCount found 0)");
+        }
+        if (dev < 0 || dev >= count) {
+            throw new BackendUnavailableException("-Dhope4j.cuda.device=" + dev + " but " + count + " CUDA device(s) are present");
+        }
+        try {
+            return "cuda (device " + dev + ": " + CudaNative.cudaDescribe(dev) + ")";
+        } catch (RuntimeException e) {
+            throw new BackendUnavailableException("CUDA device " + dev + " cannot be queried: " + e.getMessage(), e);
+        }
+    }
+
+    /** The CUDA runtime version the native library was built with, e.g. "13.0" (loads the library). */
+    static String builtRuntime() {
+        CudaNative.load();
+        int v = CudaNative.cudaBuiltRuntimeVersion();
+        return v / 1000 + "." + (v % 1000) / 10;
+    }
+
+    @Override
+    public Engine open(EngineSpec spec, Map<String, Tensor> plastic) {
+        probe();
+        return new CudaEngine(spec, plastic, device());
+    }
+
+    @Override
+    public String describe() {
+        synchronized (LOCK) {
+            return description;
+        }
+    }
+}

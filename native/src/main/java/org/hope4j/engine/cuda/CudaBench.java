@@ -1,0 +1,122 @@
+package org.hope4j.engine.cuda;
+
+import com.google.gson.GsonBuilder;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import org.hope4j.Hope;
+import org.hope4j.Learner;
+import org.hope4j.LearnerOptions;
+import org.hope4j.bundle.Bundle;
+import org.hope4j.bundle.Tensor;
+import org.hope4j.engine.Backend;
+import org.hope4j.engine.Backends;
+import org.hope4j.engine.Engine;
+import org.hope4j.engine.EngineSpec;
+
+/**
+ * Learning throughput of the CUDA engine against the CPU engine on the default model, written as one
+ * JSON file. Two measures: the whole learner ({@code observe}, ONNX Runtime's frozen segments
+ * included, as a user sees it) and the engine alone (the level calls of the same schedule on
+ * synthetic inputs: L0 with learning, both CMS levels, the head, the error signal and the Eq. 71
+ * steps), which is the part this module moves to the GPU. The goal is an engine speed-up of 10x.
+ *
+ * <pre>java -cp hope4j.jar org.hope4j.engine.cuda.CudaBench cuda-bench.json [KiB]</pre>
+ */
+public final class CudaBench {
+    private CudaBench() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        Path out = Path.of(args.length > 0 ? args[0] : "cuda-bench.json");
+        int kib = args.length > 1 ? Integer.parseInt(args[1]) : 16;
+        Bundle bundle = Bundle.loadDefault();
+        byte[] golden = bundle.bytes("golden/stream.bin");
+        byte[] text = new byte[kib * 1024];
+        for (int i = 0; i < text.length; i++) {
+            text[i] = golden[i % golden.length];
+        }
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("model", "default bundle, " + bundle.manifest().model().parameters() + " parameters");
+        report.put("bytes", text.length);
+        Map<String, Object> learner = new LinkedHashMap<>();
+        Map<String, Object> engine = new LinkedHashMap<>();
+        EngineSpec spec = null;
+        for (String backend : new String[] {"cpu", "cuda"}) {
+            try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend(backend))) {
+                spec = l.stream().engine().spec();
+                l.observe(java.util.Arrays.copyOf(text, Math.min(text.length, 2048))); // warm-up
+                long t0 = System.nanoTime();
+                l.observe(text);
+                double s = (System.nanoTime() - t0) / 1e9;
+                learner.put(backend, Map.of("bytes_per_s", text.length / s, "seconds", s, "description", l.backendInfo().description()));
+            }
+        }
+        Map<String, Tensor> plastic = bundle.plastic();
+        for (String backend : new String[] {"cpu", "cuda"}) {
+            Backend b = Backends.select(backend).backend();
+            try (Engine e = b.open(spec, plastic)) {
+                runEngine(e, spec, 2048); // warm-up
+                long t0 = System.nanoTime();
+                runEngine(e, spec, text.length);
+                double s = (System.nanoTime() - t0) / 1e9;
+                engine.put(backend, Map.of("bytes_per_s", text.length / s, "seconds", s, "description", b.describe()));
+            }
+        }
+        report.put("learner", learner);
+        report.put("learner_speedup", rate(learner, "cuda") / rate(learner, "cpu"));
+        report.put("engine", engine);
+        report.put("engine_speedup", rate(engine, "cuda") / rate(engine, "cpu"));
+        report.put("goal_engine_speedup", 10);
+        String json = new GsonBuilder().setPrettyPrinting().create().toJson(report);
+        if (out.getParent() != null) {
+            Files.createDirectories(out.getParent());
+        }
+        Files.writeString(out, json + "\n", StandardCharsets.UTF_8);
+        System.out.println(json);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static double rate(Map<String, Object> m, String backend) {
+        return ((Number) ((Map<String, Object>) m.get(backend)).get("bytes_per_s")).doubleValue();
+    }
+
+    /** The level calls of HopeStream.read with every level learning, in spans of one L1 period. */
+    static void runEngine(Engine e, EngineSpec spec, int bytes) {
+        int d = spec.dModel();
+        int c1 = spec.c1();
+        Random r = new Random(1);
+        float[] q = new float[c1 * d];
+        float[] u = new float[c1 * d];
+        float[] x = new float[c1 * d];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (float) r.nextGaussian();
+            u[i] = (float) r.nextGaussian();
+            x[i] = (float) r.nextGaussian();
+        }
+        float[] o = new float[c1 * d];
+        float[] y = new float[c1 * d];
+        float[] logits = new float[c1 * EngineSpec.VOCAB];
+        byte[] targets = new byte[c1];
+        r.nextBytes(targets);
+        for (long pos = 0; pos < bytes; pos += c1) {
+            if (e.hasPending()) {
+                e.accumulatePending(targets[0], true, true);
+            }
+            if (pos > 0) {
+                e.step(true, pos % spec.c2() == 0);
+            }
+            for (int b = 0; b < spec.nBlocks(); b++) {
+                e.memory(b, q, u, c1, pos, true, o);
+                e.cms(b, x, c1, y);
+            }
+            e.head(y, c1, logits);
+            e.accumulate(c1 - 1, targets, 1, true, true);
+            e.holdPending();
+        }
+    }
+}

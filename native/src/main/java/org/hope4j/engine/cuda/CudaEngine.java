@@ -1,0 +1,409 @@
+package org.hope4j.engine.cuda;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.hope4j.BackendException;
+import org.hope4j.StateException;
+import org.hope4j.bundle.Tensor;
+import org.hope4j.engine.Engine;
+import org.hope4j.engine.EngineSpec;
+
+/**
+ * The CUDA engine: the same level operations as the CPU engine (runtime's {@code CpuEngine}), run by
+ * the kernels of native/src/main/cuda/hope4j_cuda.cu with every piece of plastic state (memories,
+ * CMS weights, gradient sums, the held position, the span's activations) resident on the GPU. A call
+ * moves only its inputs and outputs across the bus: q and u in, o out for L0; x in, out back for a
+ * CMS level; logits back from the head; targets (or d loss / d logits) in for the error signal.
+ *
+ * <p>Host staging buffers are native memory sized to the engine's largest span, so a call copies only
+ * the rows it uses (a Java array passed to JNI would be copied whole). Every native failure becomes a
+ * {@link BackendException} whose message names the operation, the kernel and the shapes.
+ *
+ * <p>Not thread-safe: one caller at a time (the learner serialises access).
+ */
+final class CudaEngine implements Engine {
+    private static final int V = EngineSpec.VOCAB;
+    // tensor ids of hope4j_cuda.h
+    private static final int W0 = 0, WT = 1, UP1 = 2, DOWN1 = 3, UP2 = 4, DOWN2 = 5, G_UP1 = 6, G_DOWN1 = 7, G_UP2 = 8, G_DOWN2 = 9;
+    private static final int P_X2 = 10, P_XF = 18, P_LOGITS = 19, INIT = 20, B_ETA = 21, B_ALPHA = 22, NORM1 = 23, NORM2 = 24;
+    private static final int UP1_I = 25, DOWN1_I = 26, UP2_I = 27, DOWN2_I = 28, NORM_F = 29, HEAD = 30;
+    private static final String[] PENDING = {"x2", "z2", "a2", "s2", "x3", "z3", "a1", "s1"};
+
+    private final EngineSpec spec;
+    private final int device, d, nb, h, r, dh, f1, f2, maxSpan;
+    private final CudaNative.Engine gpu;
+    private final FloatPointer bufA, bufB, bufOut;
+    private final BytePointer bufTargets;
+    private int spanRows;
+    private boolean hasPending;
+    private boolean closed;
+
+    CudaEngine(EngineSpec spec, Map<String, Tensor> plastic, int device) {
+        this.spec = spec;
+        this.device = device;
+        d = spec.dModel();
+        nb = spec.nBlocks();
+        h = spec.nHeads();
+        r = spec.memRows();
+        dh = spec.headDim();
+        f1 = spec.fastHidden();
+        f2 = spec.midHidden();
+        maxSpan = spec.maxSpan();
+        boolean[] pl = spec.plastic();
+        int[] plasticInts = new int[nb];
+        for (int b = 0; b < nb; b++) {
+            plasticInts[b] = pl[b] ? 1 : 0;
+        }
+        try {
+            gpu = new CudaNative.Engine(device, d, nb, h, dh, r, f2, f1, spec.c0(), spec.c1(), maxSpan, spec.etaMax(), spec.eps(),
+                    spec.lr1(), spec.lr2(), plasticInts);
+        } catch (RuntimeException e) {
+            throw new BackendException("cuda: could not open an engine for " + spec + " on device " + device + ": " + e.getMessage(), e);
+        }
+        bufA = new FloatPointer((long) maxSpan * d);
+        bufB = new FloatPointer((long) maxSpan * d);
+        bufOut = new FloatPointer((long) maxSpan * Math.max(d, V));
+        bufTargets = new BytePointer(maxSpan);
+        try {
+            for (int b = 0; b < nb; b++) {
+                String p = "blocks." + b + ".";
+                upload(INIT, b, plastic, p + "l0.init");
+                upload(B_ETA, b, plastic, p + "l0.b_eta");
+                upload(B_ALPHA, b, plastic, p + "l0.b_alpha");
+                upload(NORM2, b, plastic, p + "l2.norm");
+                upload(UP2_I, b, plastic, p + "l2.up");
+                upload(DOWN2_I, b, plastic, p + "l2.down");
+                upload(NORM1, b, plastic, p + "l1.norm");
+                upload(UP1_I, b, plastic, p + "l1.up");
+                upload(DOWN1_I, b, plastic, p + "l1.down");
+            }
+            upload(NORM_F, 0, plastic, "head.norm");
+            upload(HEAD, 0, plastic, "head.weight");
+            for (int level = 0; level < 3; level++) {
+                gpu.resetLevel(level);
+            }
+        } catch (RuntimeException e) {
+            close();
+            if (e instanceof StateException) {
+                throw e;
+            }
+            throw new BackendException("cuda: could not upload the initial plastic state: " + e.getMessage(), e);
+        }
+    }
+
+    private void upload(int id, int block, Map<String, Tensor> t, String name) {
+        gpu.set(id, block, take(t, name, (int) gpu.tensorSize(id)), gpu.tensorSize(id));
+    }
+
+    private static float[] take(Map<String, Tensor> t, String name, int size) {
+        Tensor x = t.get(name);
+        if (x == null) {
+            throw new StateException("plastic tensor " + name + " is missing");
+        }
+        if (x.data().length != size) {
+            throw new StateException("plastic tensor " + name + " has " + x.data().length + " values, expected " + size);
+        }
+        return x.data();
+    }
+
+    private void open() {
+        if (closed) {
+            throw new IllegalStateException("CudaEngine (device " + device + ") is closed");
+        }
+    }
+
+    private BackendException failed(String op, RuntimeException e) {
+        return new BackendException("cuda " + op + " failed: " + e.getMessage(), e);
+    }
+
+    private void checkSpan(int m) {
+        if (m < 0 || m > maxSpan) {
+            throw new IllegalArgumentException("span of " + m + " positions exceeds the engine's maximum span " + maxSpan);
+        }
+    }
+
+    private static void checkLength(String name, float[] a, long need) {
+        if (a.length < need) {
+            throw new IllegalArgumentException(name + " holds " + a.length + " values, expected at least " + need);
+        }
+    }
+
+    @Override
+    public EngineSpec spec() {
+        return spec;
+    }
+
+    // L0: self-modifying Titans memories (HOPE-MODEL.md §2; kernel memoryKernel)
+
+    @Override
+    public void memory(int block, float[] q, float[] u, int m, long pos, boolean learn, float[] o) {
+        open();
+        checkSpan(m);
+        int n = m * d;
+        checkLength("q", q, n);
+        checkLength("u", u, n);
+        checkLength("o", o, n);
+        bufA.position(0).put(q, 0, n);
+        bufB.position(0).put(u, 0, n);
+        try {
+            gpu.memory(block, bufA, bufB, m, pos, learn, bufOut);
+        } catch (RuntimeException e) {
+            throw failed("memory(block " + block + ", " + m + " positions from " + pos + ")", e);
+        }
+        bufOut.position(0).get(o, 0, n);
+    }
+
+    // CMS levels L2 (mid) and L1 (fast): y = x + MLP(RMSNorm(x)) (Eq. 70)
+
+    @Override
+    public void cms(int block, float[] x, int m, float[] out) {
+        open();
+        checkSpan(m);
+        int n = m * d;
+        checkLength("x", x, n);
+        checkLength("out", out, n);
+        bufA.position(0).put(x, 0, n);
+        try {
+            gpu.cms(block, bufA, m, bufOut);
+        } catch (RuntimeException e) {
+            throw failed("cms(block " + block + ", " + m + " positions)", e);
+        }
+        bufOut.position(0).get(out, 0, n);
+        spanRows = m;
+    }
+
+    @Override
+    public void head(float[] x, int m, float[] logits) {
+        open();
+        checkSpan(m);
+        checkLength("x", x, (long) m * d);
+        checkLength("logits", logits, (long) m * V);
+        bufA.position(0).put(x, 0, m * d);
+        try {
+            gpu.head(bufA, m, bufOut);
+        } catch (RuntimeException e) {
+            throw failed("head(" + m + " positions)", e);
+        }
+        bufOut.position(0).get(logits, 0, m * V);
+        spanRows = m;
+    }
+
+    // error signal and update steps (HOPE-MODEL.md §1, Eq. 71; the residual teach signal)
+
+    @Override
+    public void accumulate(int k, byte[] targets, int off, boolean l1, boolean l2) {
+        open();
+        if (k > spanRows) {
+            throw new IllegalArgumentException("accumulate " + k + " positions of a span of " + spanRows);
+        }
+        if (k == 0 || !(l1 || l2)) {
+            return;
+        }
+        bufTargets.position(0).put(targets, off, k);
+        try {
+            gpu.accumulate(k, bufTargets, l1, l2);
+        } catch (RuntimeException e) {
+            throw failed("accumulate(" + k + " positions)", e);
+        }
+    }
+
+    @Override
+    public void accumulateLogitGradient(int k, float[] dLogits, boolean l1, boolean l2) {
+        open();
+        if (k > spanRows) {
+            throw new IllegalArgumentException("accumulateLogitGradient of " + k + " positions of a span of " + spanRows
+                    + " (at most " + maxSpan + " per call)");
+        }
+        if (dLogits.length < k * V) {
+            throw new IllegalArgumentException("dLogits holds " + dLogits.length + " values, expected at least " + k * V);
+        }
+        if (k == 0 || !(l1 || l2)) {
+            return;
+        }
+        bufOut.position(0).put(dLogits, 0, k * V);
+        try {
+            gpu.accumulateLogits(k, bufOut, l1, l2);
+        } catch (RuntimeException e) {
+            throw failed("accumulateLogitGradient(" + k + " positions)", e);
+        }
+    }
+
+    @Override
+    public void holdPending() {
+        open();
+        try {
+            gpu.holdPending();
+        } catch (RuntimeException e) {
+            throw failed("holdPending", e);
+        }
+        hasPending = true;
+    }
+
+    @Override
+    public boolean hasPending() {
+        return hasPending;
+    }
+
+    @Override
+    public void accumulatePending(byte target, boolean l1, boolean l2) {
+        open();
+        if (!hasPending) {
+            return;
+        }
+        try {
+            gpu.accumulatePending(target & 0xff, l1, l2);
+        } catch (RuntimeException e) {
+            throw failed("accumulatePending", e);
+        }
+        hasPending = false;
+    }
+
+    @Override
+    public void dropPending() {
+        hasPending = false;
+    }
+
+    @Override
+    public void step(boolean l1, boolean l2) {
+        open();
+        try {
+            gpu.step(l1, l2);
+        } catch (RuntimeException e) {
+            throw failed("step(l1=" + l1 + ", l2=" + l2 + ")", e);
+        }
+    }
+
+    @Override
+    public void resetLevel(String level) {
+        open();
+        int id = switch (level) {
+            case "L0" -> 0;
+            case "L1" -> 1;
+            case "L2" -> 2;
+            default -> throw new IllegalArgumentException("level must be L0, L1 or L2, found " + level);
+        };
+        try {
+            gpu.resetLevel(id);
+        } catch (RuntimeException e) {
+            throw failed("resetLevel(" + level + ")", e);
+        }
+    }
+
+    // state: the same tensor names and shapes as the CPU engine, so states move between backends
+
+    @Override
+    public Map<String, Tensor> exportState() {
+        open();
+        Map<String, Tensor> s = new LinkedHashMap<>();
+        try {
+            for (int b = 0; b < nb; b++) {
+                String p = "blocks." + b + ".";
+                put(s, p + "l0.w0", new int[] {h, r, dh}, W0, b);
+                put(s, p + "l0.wt", new int[] {h, r, dh}, WT, b);
+                put(s, p + "l1.up", new int[] {f1, d}, UP1, b);
+                put(s, p + "l1.down", new int[] {d, f1}, DOWN1, b);
+                put(s, p + "l2.up", new int[] {f2, d}, UP2, b);
+                put(s, p + "l2.down", new int[] {d, f2}, DOWN2, b);
+                put(s, p + "l1.g_up", new int[] {f1, d}, G_UP1, b);
+                put(s, p + "l1.g_down", new int[] {d, f1}, G_DOWN1, b);
+                put(s, p + "l2.g_up", new int[] {f2, d}, G_UP2, b);
+                put(s, p + "l2.g_down", new int[] {d, f2}, G_DOWN2, b);
+                if (hasPending) {
+                    for (int i = 0; i < PENDING.length; i++) {
+                        int id = P_X2 + i;
+                        put(s, p + "pending." + PENDING[i], new int[] {(int) gpu.tensorSize(id)}, id, b);
+                    }
+                }
+            }
+            if (hasPending) {
+                put(s, "pending.xf", new int[] {d}, P_XF, 0);
+                put(s, "pending.logits", new int[] {V}, P_LOGITS, 0);
+            }
+        } catch (RuntimeException e) {
+            throw failed("exportState", e);
+        }
+        return s;
+    }
+
+    private void put(Map<String, Tensor> s, String name, int[] shape, int id, int block) {
+        float[] data = new float[(int) gpu.tensorSize(id)];
+        gpu.get(id, block, data, data.length);
+        s.put(name, new Tensor(name, shape, data));
+    }
+
+    @Override
+    public void importState(Map<String, Tensor> s) {
+        open();
+        boolean pending = s.containsKey("pending.xf");
+        // check every tensor before changing anything
+        for (int b = 0; b < nb; b++) {
+            String p = "blocks." + b + ".";
+            for (String n : new String[] {"l0.w0", "l0.wt", "l1.up", "l1.down", "l2.up", "l2.down", "l1.g_up", "l1.g_down", "l2.g_up", "l2.g_down"}) {
+                take(s, p + n, (int) gpu.tensorSize(idOf(n)));
+            }
+            if (pending) {
+                for (int i = 0; i < PENDING.length; i++) {
+                    take(s, p + "pending." + PENDING[i], (int) gpu.tensorSize(P_X2 + i));
+                }
+            }
+        }
+        if (pending) {
+            take(s, "pending.xf", d);
+            take(s, "pending.logits", V);
+        }
+        try {
+            for (int b = 0; b < nb; b++) {
+                String p = "blocks." + b + ".";
+                for (String n : new String[] {"l0.w0", "l0.wt", "l1.up", "l1.down", "l2.up", "l2.down", "l1.g_up", "l1.g_down", "l2.g_up", "l2.g_down"}) {
+                    float[] data = s.get(p + n).data();
+                    gpu.set(idOf(n), b, data, data.length);
+                }
+                if (pending) {
+                    for (int i = 0; i < PENDING.length; i++) {
+                        float[] data = s.get(p + "pending." + PENDING[i]).data();
+                        gpu.set(P_X2 + i, b, data, data.length);
+                    }
+                }
+            }
+            if (pending) {
+                gpu.set(P_XF, 0, s.get("pending.xf").data(), d);
+                gpu.set(P_LOGITS, 0, s.get("pending.logits").data(), V);
+            }
+        } catch (RuntimeException e) {
+            throw failed("importState", e);
+        }
+        hasPending = pending;
+    }
+
+    private static int idOf(String n) {
+        return switch (n) {
+            case "l0.w0" -> W0;
+            case "l0.wt" -> WT;
+            case "l1.up" -> UP1;
+            case "l1.down" -> DOWN1;
+            case "l2.up" -> UP2;
+            case "l2.down" -> DOWN2;
+            case "l1.g_up" -> G_UP1;
+            case "l1.g_down" -> G_DOWN1;
+            case "l2.g_up" -> G_UP2;
+            case "l2.g_down" -> G_DOWN2;
+            default -> throw new IllegalArgumentException(n);
+        };
+    }
+
+    /** Frees the GPU state and the staging buffers; idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        gpu.close();
+        bufA.close();
+        bufB.close();
+        bufOut.close();
+        bufTargets.close();
+    }
+}

@@ -1,0 +1,84 @@
+package org.hope4j.engine.cuda;
+
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Const;
+import org.bytedeco.javacpp.annotation.Name;
+import org.bytedeco.javacpp.annotation.Namespace;
+import org.bytedeco.javacpp.annotation.Platform;
+import org.bytedeco.javacpp.annotation.StdString;
+
+/**
+ * The JavaCPP binding of native/src/main/cuda/hope4j_cuda.h. The JNI library {@code jnihope4jcuda} is
+ * generated and compiled by JavaCPP's Builder at build time and linked with the kernels (built by
+ * {@code nvcc} into {@code libhope4jcuda_kernels.a}) and the static CUDA runtime, so it loads on a
+ * machine without a CUDA driver; every CUDA call then fails with cudaErrorInsufficientDriver (35).
+ *
+ * <p>Nothing loads in a static initialiser: {@link #load()} loads the library (honouring JavaCPP's
+ * {@code org.bytedeco.javacpp.cachedir} for where it is extracted) and is called by the backend's
+ * probe. C++ exceptions arrive as {@link RuntimeException}s with the native message.
+ */
+@Platform(value = "linux", include = "hope4j_cuda.h", library = "jnihope4jcuda")
+@Namespace("hope4j")
+final class CudaNative {
+    private CudaNative() {
+    }
+
+    /** Loads the JNI library (once); throws with the loader's reason where it cannot. */
+    static synchronized void load() {
+        Loader.load(CudaNative.class);
+    }
+
+    /** Number of CUDA devices; throws naming the CUDA error (35: no driver, 100: no device). */
+    static native int cudaDeviceCount();
+
+    /** Device name, compute capability, memory, runtime and driver versions. */
+    static native @StdString String cudaDescribe(int device);
+
+    /** The CUDA runtime version the library was built with (e.g. 13000). */
+    static native int cudaBuiltRuntimeVersion();
+
+    /** One model's plastic state on one GPU (tensor ids: see hope4j_cuda.h and {@link CudaEngine}). */
+    @Name("CudaEngine")
+    static final class Engine extends Pointer {
+        Engine(int device, int dModel, int nBlocks, int nHeads, int headDim, int memRows, int midHidden, int fastHidden,
+               int c0, int c1, int maxSpan, float etaMax, float eps, float[] lr1, float[] lr2, int[] plastic) {
+            allocate(device, dModel, nBlocks, nHeads, headDim, memRows, midHidden, fastHidden, c0, c1, maxSpan, etaMax, eps,
+                    lr1, lr2, plastic);
+        }
+
+        private native void allocate(int device, int dModel, int nBlocks, int nHeads, int headDim, int memRows, int midHidden,
+                                     int fastHidden, int c0, int c1, int maxSpan, float etaMax, float eps,
+                                     @Const float[] lr1, @Const float[] lr2, @Const int[] plastic);
+
+        native long tensorSize(int tensor);
+
+        native void set(int tensor, int block, @Const float[] src, long n);
+
+        native void get(int tensor, int block, float[] dst, long n);
+
+        native void memory(int block, @Const FloatPointer q, @Const FloatPointer u, int m, long pos, @Cast("bool") boolean learn,
+                           FloatPointer o);
+
+        native void cms(int block, @Const FloatPointer x, int m, FloatPointer out);
+
+        native void head(@Const FloatPointer x, int m, FloatPointer logits);
+
+        native void accumulate(int k, @Cast("const signed char*") BytePointer targets, @Cast("bool") boolean l1, @Cast("bool") boolean l2);
+
+        native void accumulateLogits(int k, @Const FloatPointer dLogits, @Cast("bool") boolean l1, @Cast("bool") boolean l2);
+
+        native void holdPending();
+
+        native void accumulatePending(int target, @Cast("bool") boolean l1, @Cast("bool") boolean l2);
+
+        native void step(@Cast("bool") boolean l1, @Cast("bool") boolean l2);
+
+        native void resetLevel(int level);
+
+        native void synchronize();
+    }
+}
