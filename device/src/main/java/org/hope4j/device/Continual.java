@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -15,6 +16,9 @@ import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.hope4j.Learner;
 import org.hope4j.Level;
+import org.hope4j.sleep.SleepBudget;
+import org.hope4j.sleep.SleepConfig;
+import org.hope4j.sleep.SleepReport;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -52,6 +56,8 @@ final class Continual implements Callable<Integer> {
     int orders;
     @Option(names = "--root", defaultValue = "/", description = "file-system root holding the Debian files (default: ${DEFAULT-VALUE})")
     Path root;
+    @Option(names = "--sleep-seconds", defaultValue = "30", description = "time budget of each sleep of the online_sleep arm (default: ${DEFAULT-VALUE})")
+    int sleepSeconds;
     @Option(names = "--json", description = "print one JSON line")
     boolean json;
     @Option(names = "--out", paramLabel = "FILE", description = "also write the JSON here")
@@ -62,14 +68,20 @@ final class Continual implements Callable<Integer> {
     record Domain(String name, String source, byte[] train, byte[] heldout, String sha256) {
     }
 
-    /** name, frozen levels, timescales ("multi" = the bundle's levels; "single" = naive fine-tuning). */
-    static final String[][] ARMS = {{"frozen", "L0,L1,L2", "multi"}, {"l0_only", "L1,L2", "multi"}, {"online", "", "multi"},
-        {"naive_finetune", "", "single"}};
+    /**
+     * name, frozen levels, timescales ("multi" = the bundle's levels; "single" = naive fine-tuning),
+     * whether the learner sleeps after each stage.
+     */
+    static final String[][] ARMS = {{"frozen", "L0,L1,L2", "multi", "awake"}, {"l0_only", "L1,L2", "multi", "awake"},
+        {"online", "", "multi", "awake"}, {"online_sleep", "", "multi", "sleep"}, {"naive_finetune", "", "single", "awake"}};
 
     @Override
     public Integer call() throws IOException {
         if (trainBytes < 64 || heldoutBytes < 64) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--train-bytes and --heldout-bytes must be >= 64");
+        }
+        if (sleepSeconds < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--sleep-seconds must be >= 1, found " + sleepSeconds);
         }
         if (orders < 1 || orders > 3) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--orders must be 1, 2 or 3, found " + orders);
@@ -95,7 +107,8 @@ final class Continual implements Callable<Integer> {
                     order.add(domains.get((i + o) % domains.size()));
                 }
                 common.singleTimescale = arm[2].equals("single");
-                double[][] r = runOrder(order, arm[1], arm[0] + " order " + (o + 1));
+                List<Map<String, Object>> sleeps = new ArrayList<>();
+                double[][] r = runOrder(order, arm[1], arm[0] + " order " + (o + 1), arm[3].equals("sleep") ? sleeps : null);
                 if (arm[0].equals("online") && o == 0) {
                     onlineCurve = r;
                 }
@@ -103,6 +116,9 @@ final class Continual implements Callable<Integer> {
                 run.put("order", order.stream().map(Domain::name).toList());
                 run.put("R", r);
                 run.putAll(metrics(r));
+                if (arm[3].equals("sleep")) {
+                    run.put("sleeps", sleeps);
+                }
                 runs.add(run);
             }
             Map<String, Object> a = new LinkedHashMap<>();
@@ -117,13 +133,13 @@ final class Continual implements Callable<Integer> {
             }
             arms.put(arm[0], a);
         }
-        arms.put("online_sleep", null);
         result.put("arms", arms);
         result.put("notes", List.of(
                 "R[i][j]: held-out bits/byte of domain j (in the run's order) after stage i; row 0 = before any stage",
                 "held-out scoring reads with the arm's frozen levels and restores the state afterwards",
                 "frozen: no level learns (L0 memory does not update); l0_only: L0 updates, CMS frozen; online: every level learns",
-                "online_sleep: null, sleep consolidation is not built yet",
+                "online_sleep: as online, and after each stage one sleep (budget --sleep-seconds, the stage's bytes) consolidates L1 into"
+                        + " a new expert of L2 and resets L1; R rows are measured after the sleep; 'sleeps' lists each sleep's report",
                 "naive_finetune: every plastic weight (L1 and L2) steps every L1 period at L1's rate: one rate, one timescale, L0 as online",
                 "orders are rotations of (legal, python, docs); the model is deterministic, so orders stand in for seeds"));
         String text = new GsonBuilder().serializeNulls().serializeSpecialFloatingPointValues().create().toJson(result);
@@ -178,7 +194,7 @@ final class Continual implements Callable<Integer> {
         return new Domain(name, source, Arrays.copyOfRange(buf, 0, trainBytes), Arrays.copyOfRange(buf, trainBytes, need), org.hope4j.bundle.Bundle.sha256(buf));
     }
 
-    private double[][] runOrder(List<Domain> order, String frozenLevels, String label) {
+    private double[][] runOrder(List<Domain> order, String frozenLevels, String label, List<Map<String, Object>> sleeps) {
         int t = order.size();
         double[][] r = new double[t + 1][t];
         try (Learner l = common.open()) {
@@ -192,6 +208,12 @@ final class Continual implements Callable<Integer> {
                 if (i > 0) {
                     l.observe(order.get(i - 1).train());
                     progress.update((long) i * trainBytes, r[i - 1][i - 1]);
+                    if (sleeps != null) {
+                        SleepReport rep = l.sleep(new SleepBudget(trainBytes, Duration.ofSeconds(sleepSeconds)), SleepConfig.defaults(),
+                                () -> false, e -> { }, null);
+                        sleeps.add(com.google.gson.JsonParser.parseString(Sleep.json(rep, l)).getAsJsonObject().asMap().entrySet().stream()
+                                .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> (Object) e.getValue(), (a, b) -> a, LinkedHashMap::new)));
+                    }
                 }
                 for (int j = 0; j < t; j++) {
                     r[i][j] = l.score(order.get(j).heldout()).bitsPerByte();

@@ -18,7 +18,7 @@ class ContinualTest {
     @Test
     void producesRMatricesAndMetricsForEveryArm() throws Exception {
         Path png = tmp.resolve("curves.png");
-        Cli.Run r = Cli.run("continual", "--json", "--train-bytes", "2048", "--heldout-bytes", "512", "--orders", "1", "--plot", png.toString());
+        Cli.Run r = Cli.run("continual", "--json", "--train-bytes", "2048", "--heldout-bytes", "512", "--orders", "1", "--sleep-seconds", "3", "--plot", png.toString());
         assertEquals(0, r.rc(), r.err());
         JsonObject j = r.lastJson();
         assertEquals(3, j.getAsJsonArray("domains").size());
@@ -26,7 +26,7 @@ class ContinualTest {
             assertEquals(64, d.getAsJsonObject().get("sha256").getAsString().length());
         }
         JsonObject arms = j.getAsJsonObject("arms");
-        for (String arm : new String[] {"frozen", "l0_only", "online", "naive_finetune"}) {
+        for (String arm : new String[] {"frozen", "l0_only", "online", "online_sleep", "naive_finetune"}) {
             JsonObject run = arms.getAsJsonObject(arm).getAsJsonArray("runs").get(0).getAsJsonObject();
             JsonArray rm = run.getAsJsonArray("R");
             assertEquals(4, rm.size(), arm);
@@ -49,7 +49,11 @@ class ContinualTest {
             double last = fr.get(3).getAsJsonArray().get(d).getAsDouble();
             assertEquals(first, last, 0.05, "frozen arm, domain " + d);
         }
-        assertTrue(arms.get("online_sleep").isJsonNull());
+        JsonArray sleeps = arms.getAsJsonObject("online_sleep").getAsJsonArray("runs").get(0).getAsJsonObject().getAsJsonArray("sleeps");
+        assertEquals(3, sleeps.size(), "one sleep per stage");
+        for (var sl : sleeps) {
+            assertTrue(sl.getAsJsonObject().has("committed"), sl.toString());
+        }
         // one timescale is a different learner: its matrix differs from the multi-timescale one
         assertTrue(!arms.getAsJsonObject("online").getAsJsonArray("runs").get(0).getAsJsonObject().get("R")
                 .equals(arms.getAsJsonObject("naive_finetune").getAsJsonArray("runs").get(0).getAsJsonObject().get("R")));
