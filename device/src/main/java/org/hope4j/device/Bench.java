@@ -15,6 +15,7 @@ import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -29,6 +30,11 @@ import org.hope4j.Sampling;
 import org.hope4j.bundle.Manifest;
 import org.hope4j.learner.HopeStream;
 import org.hope4j.learner.Learning;
+import org.hope4j.sleep.Consolidation;
+import org.hope4j.sleep.SleepBudget;
+import org.hope4j.sleep.SleepConfig;
+import org.hope4j.sleep.SleepEvent;
+import org.hope4j.sleep.SleepReport;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -57,6 +63,8 @@ final class Bench implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
     @CommandLine.Mixin
     Main.Common common = new Main.Common();
+
+    private static final int SLEEP_BYTES = 65536;
 
     @Option(names = "--seconds", defaultValue = "100", description = "time budget of the measurements, excluding start-up (default: ${DEFAULT-VALUE})")
     double seconds;
@@ -98,7 +106,7 @@ final class Bench implements Callable<Integer> {
         progress = System.err;
         t0 = System.nanoTime();
         for (String k : List.of("score_bytes_per_s", "observe_bytes_per_s", "learn_to_infer", "score_vs_pytorch", "flop_utilisation",
-                "decode_ms_per_byte_1k", "decode_ms_per_byte_1m", "peak_rss_mb", "cold_start_ms")) {
+                "decode_ms_per_byte_1k", "decode_ms_per_byte_1m", "peak_rss_mb", "cold_start_ms", "sleep_seconds_64k")) {
             result.put(k, null);
         }
         run(exportDir);
@@ -194,6 +202,9 @@ final class Bench implements Callable<Integer> {
                 runReference(exportDir, learner, Arrays.copyOf(text, refBytes), sc[1], budget);
             }
 
+            // -- sleep: 64 KB of experience, a time-bounded default sleep
+            sleepBench(learner, text, 0.15 * budget);
+
             // -- decode latency after 1 KB and after the long context
             say("decode after " + SHORT_CONTEXT + " bytes");
             stream.restore(fresh);
@@ -235,6 +246,43 @@ final class Bench implements Callable<Integer> {
                     + " MB here; -Xmx bounds it), ONNX Runtime and OpenBLAS native memory, the " + (text.length >> 10) + " KB input");
         }
         result.put("seconds", elapsed());
+    }
+
+    /**
+     * Observes 64 KB, then runs one default sleep with {@code seconds} of budget; reports its
+     * measured step rate and the time a sleep needs to distil windows covering 64 KB once.
+     */
+    private void sleepBench(Learner learner, byte[] text, double seconds) {
+        int n = Math.min(SLEEP_BYTES, text.length);
+        say("sleep: observe " + n + " bytes, then one default sleep of " + fmt(seconds) + " s");
+        learner.clearExperience();
+        learner.observe(Arrays.copyOf(text, n));
+        long[] phase = new long[2];
+        SleepConfig cfg = SleepConfig.defaults();
+        long s0 = System.nanoTime();
+        SleepReport r = learner.sleep(new SleepBudget(n, Duration.ofMillis((long) (seconds * 1000))), cfg, () -> false, e -> {
+            if (e instanceof SleepEvent.Phase p && p.name().equals("consolidate")) {
+                phase[p.progress() == 0 ? 0 : 1] = System.nanoTime();
+            }
+        }, null);
+        double total = (System.nanoTime() - s0) / 1e9;
+        Consolidation.Result x = learner.lastSleep();
+        result.put("sleep_committed", r.committed());
+        result.put("sleep_seconds", total);
+        if (x == null || x.steps() == 0 || phase[1] <= phase[0]) {
+            result.put("sleep_seconds_64k", null);
+            notes.add("sleep_seconds_64k: null, the sleep took no step (" + r.reason() + ")");
+            return;
+        }
+        double consolidate = (phase[1] - phase[0]) / 1e9;
+        double perStep = consolidate / x.steps();
+        double windowsFor64k = 65536.0 / cfg.windowBytes();
+        result.put("sleep_steps", x.steps());
+        result.put("sleep_ms_per_step", 1000 * perStep);
+        result.put("sleep_seconds_64k", total - consolidate + windowsFor64k * perStep);
+        notes.add(String.format(Locale.ROOT, "sleep_seconds_64k: one default sleep on %d bytes of experience took %.1f s (%d steps of %d-byte"
+                + " windows, %.1f ms each, mixed as SleepConfig.defaults(); the rest measures and dreams); the figure is that sleep with"
+                + " %.0f steps, enough windows to cover 64 KB once", n, total, x.steps(), cfg.windowBytes(), 1000 * perStep, windowsFor64k));
     }
 
     // ---------------------------------------------------------------------------------------------

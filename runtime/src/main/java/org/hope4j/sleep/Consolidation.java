@@ -240,7 +240,10 @@ public final class Consolidation {
         boolean finite = expert.finite() && Double.isFinite(recentAfter) && Double.isFinite(probeAfter) && finiteAll(l2After);
         boolean accepted;
         String reason;
-        if (!finite) {
+        if (steps == 0) {
+            accepted = false;
+            reason = "the budget left no time for a consolidation step (" + figures + "); L1 keeps what it learned";
+        } else if (!finite) {
             accepted = false;
             reason = "a value is NaN or infinite after consolidation (" + figures + ")";
         } else if (probeAfter > probeBefore * (1 + cfg.probeBound())) {
