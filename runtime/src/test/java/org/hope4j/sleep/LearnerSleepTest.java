@@ -217,6 +217,39 @@ class LearnerSleepTest {
     }
 
     @Test
+    void aCommitCanClearTheExperience() {
+        try (Learner l = learner()) {
+            l.observe(EXPERIENCE);
+            SleepReport r = sleep(l, QUICK.withClearExperience(true), LONG, null);
+            assertInstanceOf(SleepReport.Committed.class, r, r.reason());
+            assertEquals(0, l.recentExperience().length);
+        }
+    }
+
+    @Test
+    void thePapersTriggerSleepsAtAnL1Boundary() throws Exception {
+        try (Learner l = learner()) {
+            List<SleepEvent> events = new CopyOnWriteArrayList<>();
+            CountDownLatch done = new CountDownLatch(1);
+            try (SleepScheduler s = new SleepScheduler(l.sleeper(QUICK, null), DevicePolicy.always(),
+                    SchedulerOptions.defaults().withSleepAtLevelBoundary(true))) {
+                s.addListener(e -> {
+                    events.add(e);
+                    if (e instanceof SleepEvent.Finished) {
+                        done.countDown();
+                    }
+                });
+                l.attach(s);
+                l.observe(EXPERIENCE); // crosses many L1 boundaries; the idle trigger is 5 minutes away
+                assertTrue(done.await(120, TimeUnit.SECONDS), "a boundary sleep ran");
+                l.attach(null);
+            }
+            assertTrue(events.stream().anyMatch(e -> e instanceof SleepEvent.Started st && st.trigger().equals("level boundary L1")),
+                    events.toString());
+        }
+    }
+
+    @Test
     void theIdleSchedulerSleepsTheLearnerAndSavesTheCommit() throws Exception {
         Path dir = tmp.resolve("idle");
         try (Learner l = learner()) {
