@@ -58,8 +58,9 @@ public final class Backends {
         if (chosen == null) {
             Throwable cause = reasons.get(requested);
             String known = String.join(", ", status.keySet());
+            String why = status.containsKey(requested) ? status.get(requested).replaceFirst("^unavailable: ", "") : null;
             throw new BackendUnavailableException("backend '" + requested + "' is unavailable"
-                    + (status.containsKey(requested) ? ": " + status.get(requested) : " (known backends: " + known + ")"), cause);
+                    + (why != null ? ": " + why : " (known backends: " + known + ")"), cause);
         }
         for (Map.Entry<String, String> e : status.entrySet()) {
             if (e.getValue().startsWith("unavailable") && requested.equals("auto")) {
