@@ -56,7 +56,10 @@ final class Continual implements Callable<Integer> {
     int orders;
     @Option(names = "--root", defaultValue = "/", description = "file-system root holding the Debian files (default: ${DEFAULT-VALUE})")
     Path root;
-    @Option(names = "--sleep-seconds", defaultValue = "30", description = "time budget of each sleep of the online_sleep arm (default: ${DEFAULT-VALUE})")
+    @Option(names = "--sleep-steps", defaultValue = "300", description = "distillation steps of each sleep of the online_sleep arm;"
+            + " fixed, so the result does not depend on the machine's load (default: ${DEFAULT-VALUE})")
+    int sleepSteps;
+    @Option(names = "--sleep-seconds", defaultValue = "600", description = "time limit of each sleep (default: ${DEFAULT-VALUE})")
     int sleepSeconds;
     @Option(names = "--json", description = "print one JSON line")
     boolean json;
@@ -80,8 +83,9 @@ final class Continual implements Callable<Integer> {
         if (trainBytes < 64 || heldoutBytes < 64) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--train-bytes and --heldout-bytes must be >= 64");
         }
-        if (sleepSeconds < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--sleep-seconds must be >= 1, found " + sleepSeconds);
+        if (sleepSeconds < 1 || sleepSteps < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--sleep-seconds and --sleep-steps must be >= 1, found "
+                    + sleepSeconds + ", " + sleepSteps);
         }
         if (orders < 1 || orders > 3) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--orders must be 1, 2 or 3, found " + orders);
@@ -138,7 +142,7 @@ final class Continual implements Callable<Integer> {
                 "R[i][j]: held-out bits/byte of domain j (in the run's order) after stage i; row 0 = before any stage",
                 "held-out scoring reads with the arm's frozen levels and restores the state afterwards",
                 "frozen: no level learns (L0 memory does not update); l0_only: L0 updates, CMS frozen; online: every level learns",
-                "online_sleep: as online, and after each stage one sleep (budget --sleep-seconds, the stage's bytes) consolidates L1 into"
+                "online_sleep: as online, and after each stage one sleep (--sleep-steps distillation steps, the stage's bytes) consolidates L1 into"
                         + " a new expert of L2 and resets L1; R rows are measured after the sleep; 'sleeps' lists each sleep's report",
                 "naive_finetune: every plastic weight (L1 and L2) steps every L1 period at L1's rate: one rate, one timescale, L0 as online",
                 "orders are rotations of (legal, python, docs); the model is deterministic, so orders stand in for seeds"));
@@ -209,7 +213,7 @@ final class Continual implements Callable<Integer> {
                     l.observe(order.get(i - 1).train());
                     progress.update((long) i * trainBytes, r[i - 1][i - 1]);
                     if (sleeps != null) {
-                        SleepReport rep = l.sleep(new SleepBudget(trainBytes, Duration.ofSeconds(sleepSeconds)), SleepConfig.defaults(),
+                        SleepReport rep = l.sleep(new SleepBudget(trainBytes, Duration.ofSeconds(sleepSeconds)), SleepConfig.defaults().withSteps(sleepSteps),
                                 () -> false, e -> { }, null);
                         sleeps.add(com.google.gson.JsonParser.parseString(Sleep.json(rep, l)).getAsJsonObject().asMap().entrySet().stream()
                                 .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> (Object) e.getValue(), (a, b) -> a, LinkedHashMap::new)));

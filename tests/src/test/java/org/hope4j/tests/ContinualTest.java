@@ -18,7 +18,7 @@ class ContinualTest {
     @Test
     void producesRMatricesAndMetricsForEveryArm() throws Exception {
         Path png = tmp.resolve("curves.png");
-        Cli.Run r = Cli.run("continual", "--json", "--train-bytes", "2048", "--heldout-bytes", "512", "--orders", "1", "--sleep-seconds", "3", "--plot", png.toString());
+        Cli.Run r = Cli.run("continual", "--json", "--train-bytes", "2048", "--heldout-bytes", "512", "--orders", "1", "--sleep-steps", "4", "--plot", png.toString());
         assertEquals(0, r.rc(), r.err());
         JsonObject j = r.lastJson();
         assertEquals(3, j.getAsJsonArray("domains").size());
