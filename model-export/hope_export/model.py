@@ -67,8 +67,12 @@ class HopeConfig:
     teach: str = "residual"  # "residual" (device rule) or "exact" (autograd Eq. 71)
     memory: str = "linear"  # main memory: "linear" (matrix) or "mlp" (residual 2-layer MLP, Eq. 89; reference-only experiment)
     plastic_blocks: tuple[int, ...] = field(default=())  # empty = all blocks
+    # mid_hidden = 0 or fast_hidden = 0 removes that CMS level (its MLP adds 0 and never updates):
+    # models with fewer CMS levels for the paper tasks (see `cms_levels`; defaults keep all three)
 
     def __post_init__(self) -> None:
+        if self.slow_hidden <= 0 or self.mid_hidden < 0 or self.fast_hidden < 0:
+            raise ValueError(f"slow_hidden must be positive and mid_hidden, fast_hidden >= 0, found {self.slow_hidden}, {self.mid_hidden}, {self.fast_hidden}")
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
         if self.c2 % self.c1:
@@ -80,6 +84,11 @@ class HopeConfig:
         for b in self.plastic_blocks:
             if not 0 <= b < self.n_blocks:
                 raise ValueError(f"plastic_blocks: block {b} out of range 0..{self.n_blocks - 1}")
+
+    @property
+    def cms_levels(self) -> int:
+        """CMS levels present: the frozen slow MLP (L3) plus L2 if mid_hidden > 0 plus L1 if fast_hidden > 0."""
+        return 1 + (self.mid_hidden > 0) + (self.fast_hidden > 0)
 
     @property
     def head_dim(self) -> int:
@@ -515,9 +524,9 @@ class HopeModel(nn.Module):
                 bs.down2 = bs.down2 - lr2[b] * bs.g_down2
                 bs.g_up2 = torch.zeros_like(bs.g_up2)
                 bs.g_down2 = torch.zeros_like(bs.g_down2)
-        if learning.l1:
+        if learning.l1 and cfg.fast_hidden:
             st.counts["l1"] += 1
-        if do2 and learning.l2:
+        if do2 and learning.l2 and cfg.mid_hidden:
             st.counts["l2"] += 1
 
     def _span(self, st: HopeState, x: Tensor, learning: Learning) -> tuple[Tensor, Tensor, list[Tensor], list[Tensor]]:

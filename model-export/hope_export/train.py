@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from . import tasks
 from .model import VOCAB, HopeConfig, HopeModel, Learning, count_parameters
 
 log = logging.getLogger("hope_export.train")
@@ -47,12 +49,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--init-from", type=Path, help="start from the weights of this model.pt/checkpoint.pt (fresh optimizer and schedule): a continuation run")
     p.add_argument("--second-order", action="store_true", help="back-propagate through the CMS inner gradients too (about 2x slower)")
     p.add_argument("--teach", choices=["residual", "exact"], default="residual", help="CMS error signal used in the inner loop")
+    p.add_argument("--task-fraction", type=float, default=0.0, help="fraction of the training sequences that are synthetic task episodes (hope_export.tasks), spread evenly over the steps (default 0: prose only)")
     a = p.parse_args(argv)
     for name in ("steps", "batch", "seq", "threads", "eval_every", "eval_windows", "ckpt_every"):
         if getattr(a, name) <= 0:
             p.error(f"--{name.replace('_', '-')} must be positive, found {getattr(a, name)}")
     if a.lr <= 0:
         p.error(f"--lr must be positive, found {a.lr}")
+    if not 0.0 <= a.task_fraction < 1.0:
+        p.error(f"--task-fraction must lie in [0, 1), found {a.task_fraction}")
     if not (a.corpus / "train.txt").is_file():
         p.error(f"--corpus: {a.corpus / 'train.txt'} not found (run hope_export.corpus first)")
     if a.out.exists() and not a.out.is_dir():
@@ -120,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     train = torch.frombuffer(bytearray((a.corpus / "train.txt").read_bytes()), dtype=torch.uint8)
     heldout = torch.frombuffer(bytearray((a.corpus / "heldout.txt").read_bytes()), dtype=torch.uint8)
     windows = heldout_windows(heldout, a.eval_windows, a.seq)
+    task_filler = bytes(train[: 1 << 20].tolist()) if a.task_fraction > 0 else None  # NIAH haystacks of training episodes: train-split prose
 
     torch.manual_seed(a.seed)
     model = HopeModel(a.cfg)
@@ -167,6 +173,14 @@ def main(argv: list[str] | None = None) -> int:
             g["lr"] = lr_at(step, progress(), a.lr, a.warmup)
         starts = torch.randint(0, train.numel() - a.seq - 1, (a.batch,), generator=gen)
         seqs = torch.stack([train[s : s + a.seq + 1] for s in starts.tolist()]).long()
+        if a.task_fraction > 0:
+            # the first k sequences of this step become task episodes; k follows the cumulative
+            # fraction so the whole run holds task_fraction of the sequences (seeded per step)
+            k = math.floor((step + 1) * a.batch * a.task_fraction) - math.floor(step * a.batch * a.task_fraction)
+            for i in range(k):
+                rng = random.Random(f"train-{a.seed}-{step}-{i}")
+                ep = tasks.training_sequence(rng, a.seq + 1, filler=task_filler)
+                seqs[i] = torch.tensor(list(ep), dtype=torch.long)
         loss = sequence_loss(model, seqs)
         opt.zero_grad(set_to_none=True)
         loss.backward()
