@@ -1,7 +1,7 @@
 """Evaluate Hope checkpoints on the synthetic paper tasks (hope_export.tasks) and write JSON.
 
     /usr/bin/python3 -m hope_export.paper_tasks --variants build/paper --corpus build/corpus \\
-        --json tests/results/paper-tasks.json
+        --json ../tests/results/paper-tasks.json
     /usr/bin/python3 -m hope_export.paper_tasks --checkpoint mine=build/train/model.pt --quick --json out.json
 
 Every episode is read from a fresh state with learning on as in inference (L0 memories and the
