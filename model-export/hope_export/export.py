@@ -1,7 +1,7 @@
 """Export a trained Hope model to a Hope4J bundle (ARCHITECTURE.md §5).
 
     /usr/bin/python3 -m hope_export.export --checkpoint build/train/model.pt --out DIR [--probe-corpus build/corpus]
-    /usr/bin/python3 -m hope_export.export --probe-corpus build/corpus --out DIR   (adds the probe to a bundle)
+    /usr/bin/python3 -m hope_export.export --probe-corpus build/corpus --out DIR   (adds the probe and rehearsal text to a bundle)
 
 Writes DIR/manifest.json, the frozen ONNX segments (opset 17, dynamic sequence axis),
 plastic.safetensors (L0/L1/L2 initial values and the frozen head) and golden/ vectors computed by
@@ -174,11 +174,15 @@ def write_golden(model: HopeModel, out: Path) -> dict:
 PROBE_FILE = "probe.txt"
 PROBE_BYTES = 4096
 PROBE_PIECES = 4
+REHEARSAL_FILE = "rehearsal.txt"
+REHEARSAL_BYTES = 16384
+REHEARSAL_PIECES = 16
 
 
 def probe_text(heldout: bytes, size: int = PROBE_BYTES, pieces: int = PROBE_PIECES) -> bytes:
     """The retention probe: `pieces` runs of general prose from evenly spaced places of the held-out
-    split, each starting at a line start, `size` bytes in all (never seen in pre-training)."""
+    split, each starting at a line start, `size` bytes in all (never seen in pre-training). Also
+    cuts the rehearsal text, from the training split."""
     if len(heldout) < 4 * size:
         raise ValueError(f"the held-out text has {len(heldout)} bytes, the probe needs at least {4 * size}")
     each = size // pieces
@@ -192,17 +196,23 @@ def probe_text(heldout: bytes, size: int = PROBE_BYTES, pieces: int = PROBE_PIEC
     return out
 
 
-def add_probe(out: Path, probe: bytes, source: str) -> None:
-    """Writes `probe` as the bundle's retention probe and records it (and its SHA-256) in the manifest."""
-    (out / PROBE_FILE).write_bytes(probe)
+def add_text(out: Path, field: str, file: str, text: bytes, source: str) -> None:
+    """Writes `text` as the bundle's `field` ("probe": the retention probe; "rehearsal": what sleep
+    rehearses) and records it (and its SHA-256) in the manifest."""
+    (out / file).write_bytes(text)
     manifest_path = out / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     files = dict(manifest["files"])
-    files[PROBE_FILE] = sha256(out / PROBE_FILE)
+    files[file] = sha256(out / file)
     manifest.pop("files")
-    manifest["probe"] = {"file": PROBE_FILE, "bytes": len(probe), "source": source}
+    manifest[field] = {"file": file, "bytes": len(text), "source": source}
     manifest["files"] = dict(sorted(files.items()))
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+def add_probe(out: Path, probe: bytes, source: str) -> None:
+    """Writes `probe` as the bundle's retention probe."""
+    add_text(out, "probe", PROBE_FILE, probe, source)
 
 
 def probe_from_corpus(corpus: Path) -> tuple[bytes, str]:
@@ -212,7 +222,16 @@ def probe_from_corpus(corpus: Path) -> tuple[bytes, str]:
     return probe_text(heldout), f"{PROBE_BYTES} bytes in {PROBE_PIECES} runs of the held-out split of the pre-training corpus (hope_export.corpus)"
 
 
-def write_bundle(model: HopeModel, out: Path, training: dict | None = None, probe: tuple[bytes, str] | None = None) -> Path:
+def rehearsal_from_corpus(corpus: Path) -> tuple[bytes, str]:
+    from .corpus import load_corpus
+
+    train, _ = load_corpus(corpus)
+    return (probe_text(train, REHEARSAL_BYTES, REHEARSAL_PIECES),
+            f"{REHEARSAL_BYTES} bytes in {REHEARSAL_PIECES} runs of the training split of the pre-training corpus (hope_export.corpus)")
+
+
+def write_bundle(model: HopeModel, out: Path, training: dict | None = None, probe: tuple[bytes, str] | None = None,
+                 rehearsal: tuple[bytes, str] | None = None) -> Path:
     cfg = model.cfg
     if cfg.memory != "linear":
         raise ValueError(f"bundle format {FORMAT_VERSION} holds linear memories only; this model's main memory is {cfg.memory!r}")
@@ -253,6 +272,8 @@ def write_bundle(model: HopeModel, out: Path, training: dict | None = None, prob
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     if probe is not None:
         add_probe(out, probe[0], probe[1])
+    if rehearsal is not None:
+        add_text(out, "rehearsal", REHEARSAL_FILE, rehearsal[0], rehearsal[1])
     return out
 
 
@@ -261,7 +282,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--checkpoint", type=Path, help="model.pt written by hope_export.train (without it: only add the probe to the bundle in --out)")
     p.add_argument("--out", type=Path, required=True, help="bundle directory to (re)create")
     p.add_argument("--training-json", type=Path, help="optional JSON with training facts to record in the manifest")
-    p.add_argument("--probe-corpus", type=Path, help="corpus directory (hope_export.corpus) whose held-out split gives the retention probe")
+    p.add_argument("--probe-corpus", type=Path, help="corpus directory (hope_export.corpus): its held-out split gives the retention probe,"
+                   " its training split the rehearsal text of sleep")
     a = p.parse_args(argv)
     if a.checkpoint is None:
         if a.probe_corpus is None:
@@ -295,13 +317,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     torch.set_num_threads(1)
     probe = probe_from_corpus(a.probe_corpus) if a.probe_corpus else None
+    rehearsal = rehearsal_from_corpus(a.probe_corpus) if a.probe_corpus else None
     if a.checkpoint is None:
         add_probe(a.out, *probe)
-        log.info("probe added to %s", a.out)
+        add_text(a.out, "rehearsal", REHEARSAL_FILE, *rehearsal)
+        log.info("probe and rehearsal text added to %s", a.out)
         return 0
     model = load_model(a.checkpoint)
     training = json.loads(a.training_json.read_text()) if a.training_json else None
-    out = write_bundle(model, a.out, training, probe)
+    out = write_bundle(model, a.out, training, probe, rehearsal)
     log.info("bundle written to %s", out)
     return 0
 

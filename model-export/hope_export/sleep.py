@@ -94,10 +94,10 @@ class SleepConfig:
     pool_size: int = 4
     rank: int = 8
     window_bytes: int = 128
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-4
     sampled_fraction: float = 0.2
     anchor_fraction: float = 0.5
-    anchor_windows: int = 8
+    anchor_windows: int = 64
     prompt_bytes: int = 32
     dream: bool = True
     dream_candidates: int = 4
@@ -107,6 +107,8 @@ class SleepConfig:
     probe_bound: float = 0.01
     prune: bool = False
     steps: int = 0
+    check_every: int = 100
+    patience: int = 4
     clear_experience: bool = False
     seed: int = 1
 
@@ -127,6 +129,8 @@ class SleepConfig:
             raise ValueError(f"prompt_bytes must be < window_bytes ({self.window_bytes}), found {self.prompt_bytes}")
         if min(self.dream_candidates, self.dream_steps, self.held_out_bytes, self.steps) < 0:
             raise ValueError("dream_candidates, dream_steps, held_out_bytes and steps must be >= 0")
+        if self.check_every < 0 or self.patience < 1:
+            raise ValueError(f"check_every must be >= 0 and patience >= 1, found {self.check_every}, {self.patience}")
         if not (self.probe_bound >= 0) or math.isinf(self.probe_bound):
             raise ValueError(f"probe_bound must be >= 0 and finite, found {self.probe_bound}")
 
@@ -451,9 +455,10 @@ class SleepResult:
 
 
 def consolidate(model: HopeModel, live: HopeState, pool: ExpertPool, experience: bytes, probe: bytes, cfg: SleepConfig,
-                max_bytes: int = 64 * 1024, max_seconds: float = 60.0) -> SleepResult:
+                max_bytes: int = 64 * 1024, max_seconds: float = 60.0, rehearsal: bytes | None = None) -> SleepResult:
     """One sleep on `live` (the teacher's state) and `pool` (read only); changes neither.
-    Mirrors Consolidation.runInner; `max_bytes`, `max_seconds` are the SleepBudget."""
+    Mirrors Consolidation.runInner; `max_bytes`, `max_seconds` are the SleepBudget; `rehearsal` is the
+    bundle's rehearsal text (anchor windows come from it; without it the student samples them)."""
     t_end = time.monotonic() + max_seconds
     mc = model.cfg
     nb = mc.n_blocks
@@ -488,16 +493,22 @@ def consolidate(model: HopeModel, live: HopeState, pool: ExpertPool, experience:
     probe_before = bits_per_byte(model, teacher, probe)
     recent_reset_only = bits_per_byte(model, student_levels(model, base, expert), ev)
 
-    # anchors: texts the student samples from its start, with that start's distributions as targets
+    # anchors: general text (windows of the rehearsal text, or, without one, texts the student samples
+    # from its start) with the student's start distributions as targets
     w = cfg.window_bytes
     anchors = cfg.anchor_windows if cfg.anchor_fraction > 0 else 0
+    rehearse = rehearsal is not None and len(rehearsal) >= w
     anchor_text: list[bytearray] = []
     anchor_probs: list[Tensor] = []
     start_levels = student_levels(model, base, expert)
     for _ in range(anchors):
-        a = bytearray(w)
-        a[0] = ord("\n")
-        sample_from(model, start_levels, a, 1, rng)
+        if rehearse:
+            at = rng.next_int(len(rehearsal) - w + 1)
+            a = bytearray(rehearsal[at : at + w])
+        else:
+            a = bytearray(w)
+            a[0] = ord("\n")
+            sample_from(model, start_levels, a, 1, rng)
         anchor_text.append(a)
         anchor_probs.append(probs(model, start_levels, a))
 
@@ -505,6 +516,21 @@ def consolidate(model: HopeModel, live: HopeState, pool: ExpertPool, experience:
     consolidate_end = time.monotonic() + (t_end - time.monotonic()) * (0.8 if held_out > 0 else 1.0)
     kls: list[float] = []
     steps = 0
+    # checkpoints (Consolidation.check): held-out experience (or the newest eval bytes) and the probe
+    val = experience[n - held_out :] if held_out > 0 else ev[max(0, len(ev) - 2048) :]
+    probe_limit = probe_before * (1 + cfg.probe_bound)
+    best: tuple[int, float, Expert, Adam] | None = None  # step, held-out bits/byte, expert, adam
+    checks = 0
+
+    def check() -> tuple[int, float, Expert, Adam]:
+        lv = student_levels(model, base, expert)
+        pr = bits_per_byte(model, lv, probe)
+        v = bits_per_byte(model, lv, val) if pr <= probe_limit else math.inf
+        return steps, v, expert.copy(), adam.copy()
+
+    def better(c: tuple[int, float, Expert, Adam], other: tuple[int, float, Expert, Adam] | None) -> bool:
+        return c[1] < math.inf and (other is None or c[1] < other[1])
+
     while (steps < cfg.steps and time.monotonic() < t_end) if cfg.steps > 0 else time.monotonic() < consolidate_end:
         r = rng.next_double()
         window = bytearray(w)
@@ -516,14 +542,33 @@ def consolidate(model: HopeModel, live: HopeState, pool: ExpertPool, experience:
             a = rng.next_int(anchors)
             kls.append(distil_step(model, anchor_text[a], anchor_probs[a], expert, adam, cfg.learning_rate, base))
             steps += 1
-            continue
         else:
             s = train_start + rng.next_int(train_len - w + 1)
             window[:] = experience[s : s + w]
-        kls.append(distil_step(model, window, probs(model, teacher, window), expert, adam, cfg.learning_rate, base))
-        steps += 1
+        if r >= cfg.sampled_fraction + cfg.anchor_fraction or r < cfg.sampled_fraction:
+            kls.append(distil_step(model, window, probs(model, teacher, window), expert, adam, cfg.learning_rate, base))
+            steps += 1
+        if cfg.check_every > 0 and steps % cfg.check_every == 0:
+            checks += 1
+            c = check()
+            if better(c, best):
+                best = c
+            elif best is not None and checks - best[0] // cfg.check_every >= cfg.patience:
+                break
         if steps % 10 == 0:
             log.debug("sleep: %d steps, KL %.5f nats/byte", steps, sum(kls[-10:]) / 10)
+
+    if cfg.check_every > 0 and steps >= cfg.check_every:
+        if steps % cfg.check_every:
+            c = check()
+            if better(c, best):
+                best = c
+        if best is None:
+            return SleepResult(False, f"no checkpoint of {steps} steps kept the retention probe within {100 * cfg.probe_bound:.2f} % "
+                               f"of {probe_before:.4f} bits/byte; nothing was committed", train_len, recent_before,
+                               recent_reset_only, nan, probe_before, nan, steps, 0, 0, slot, evicted, None, None, kls)
+        expert, adam = best[2].copy(), best[3].copy()
+    kept_step = steps if best is None else best[0]
 
     # dreaming: keep a dream only if held-out experience gets better
     kept = tried = 0
@@ -540,8 +585,9 @@ def consolidate(model: HopeModel, live: HopeState, pool: ExpertPool, experience:
             saved, saved_adam = expert.copy(), adam.copy()
             for _ in range(cfg.dream_steps):
                 distil_step(model, window, p_t, expert, adam, cfg.learning_rate, base)
-            bits = bits_per_byte(model, student_levels(model, base, expert), held)
-            if bits < held_bits:
+            lv = student_levels(model, base, expert)
+            bits = bits_per_byte(model, lv, held)
+            if bits < held_bits and bits_per_byte(model, lv, probe) <= probe_limit:
                 held_bits = bits
                 kept += 1
             else:
@@ -551,7 +597,7 @@ def consolidate(model: HopeModel, live: HopeState, pool: ExpertPool, experience:
     after = student_levels(model, base, expert)
     recent_after = bits_per_byte(model, after, ev)
     probe_after = bits_per_byte(model, after, probe)
-    figures = f"{steps} steps, {kept} of {tried} dreams kept"
+    figures = f"{steps} steps, the expert of step {kept_step} kept, {kept} of {tried} dreams kept"
     finite = expert.finite() and math.isfinite(recent_after) and math.isfinite(probe_after) and all(
         bool(torch.isfinite(t).all()) for t in after.up2 + after.down2)
     if not finite:
@@ -593,7 +639,8 @@ def commit(model: HopeModel, live: HopeState, result: SleepResult, pool: ExpertP
 GOLDEN_CONFIG = HopeConfig(d_model=32, n_blocks=2, n_heads=2, slow_hidden=64, mid_hidden=32, fast_hidden=32,
                            c0=16, c1=64, c2=256, lr1_init=0.05, lr2_init=1e-3)
 GOLDEN_SLEEP = SleepConfig(pool_size=2, rank=4, window_bytes=64, learning_rate=1e-2, sampled_fraction=0.0,
-                           anchor_fraction=0.0, anchor_windows=0, dream=False, eval_bytes=2048, probe_bound=0.5, steps=6, seed=5)
+                           anchor_fraction=0.0, anchor_windows=0, dream=False, eval_bytes=2048, probe_bound=0.5, steps=6,
+                           check_every=2, patience=4, seed=5)
 # probe_bound 0.5: the fixture's model is random, its probe rises ~17 %; the wide bound lets the sleep commit (also checked)
 GOLDEN_MODEL_SEED = 11
 GOLDEN_EXPERIENCE_SEED = 3

@@ -583,7 +583,8 @@ public final class Learner implements AutoCloseable {
                         bundle.describe() + " has no retention probe (manifest probe): a sleep cannot be guarded, nothing was committed");
             }
             BooleanSupplier stop = () -> closing || version != v0 || preempted.getAsBoolean();
-            Consolidation.Result r = workspace().consolidation.run(live, poolCopy, exp, probe, config, budget, stop, listener);
+            Consolidation.Result r = workspace().consolidation.run(live, poolCopy, exp, probe, bundle.rehearsal(), config, budget,
+                    stop, listener);
             lastSleep = r;
             if (r.preempted()) {
                 return new SleepReport.Preempted(closing ? "the learner is closing" : version != v0

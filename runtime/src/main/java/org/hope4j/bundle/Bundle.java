@@ -152,13 +152,26 @@ public final class Bundle {
      * @throws BundleException if the file's length differs from {@code probe.bytes}
      */
     public byte[] probe() {
-        Manifest.Probe p = manifest.probe();
+        return text(manifest.probe());
+    }
+
+    /**
+     * Returns the rehearsal text's bytes (manifest {@code rehearsal}), checked against its declared length.
+     *
+     * @return the rehearsal text, or {@code null} if the bundle has none
+     * @throws BundleException if the file's length differs from {@code rehearsal.bytes}
+     */
+    public byte[] rehearsal() {
+        return text(manifest.rehearsal());
+    }
+
+    private byte[] text(Manifest.Probe p) {
         if (p == null) {
             return null;
         }
         byte[] b = bytes(p.file());
         if (b.length != p.bytes()) {
-            throw new BundleException(join(source, p.file()) + ": the probe holds " + b.length + " bytes, manifest probe.bytes says " + p.bytes());
+            throw new BundleException(join(source, p.file()) + ": holds " + b.length + " bytes, the manifest says " + p.bytes());
         }
         return b;
     }

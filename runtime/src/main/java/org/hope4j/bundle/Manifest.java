@@ -48,11 +48,12 @@ import org.hope4j.BundleException;
  * @param golden the reference's golden vectors, under {@code golden/}
  * @param training facts about pre-training, free form (empty if absent)
  * @param probe the retention probe that guards every sleep's commit (absent in bundles made before sleep)
+ * @param rehearsal general text that sleep rehearses so the model keeps what it knew (optional)
  * @param files every file of the bundle (relative path with {@code /}) and its SHA-256 in hex
  */
 public record Manifest(String format, int formatVersion, ModelConfig model, List<Level> levels, List<Integer> plasticBlocks,
                        String teach, List<Segment> segments, String plastic, Golden golden, @Optional Map<String, Object> training,
-                       @Optional Probe probe, Map<String, String> files) {
+                       @Optional Probe probe, @Optional Probe rehearsal, Map<String, String> files) {
 
     /** The value of {@code format}. */
     public static final String FORMAT = "hope4j-bundle";
@@ -83,6 +84,7 @@ public record Manifest(String format, int formatVersion, ModelConfig model, List
      * @param golden the reference's golden vectors, under {@code golden/}
      * @param training facts about pre-training, free form (empty if absent)
      * @param probe the retention probe, or {@code null}
+     * @param rehearsal the rehearsal text, or {@code null}
      * @param files every file of the bundle (relative path with {@code /}) and its SHA-256 in hex
      */
     public Manifest {
@@ -259,10 +261,11 @@ public record Manifest(String format, int formatVersion, ModelConfig model, List
     }
 
     /**
-     * The retention probe: held-out general text that every sleep must not get worse on by more
-     * than its bound (ARCHITECTURE.md §3).
+     * A text the bundle ships for sleep: the retention probe (held-out general text that every sleep
+     * must not get worse on by more than its bound, ARCHITECTURE.md §3) or the rehearsal text
+     * (general text from the pre-training split that sleep distils the model's start on).
      *
-     * @param file the probe's bytes, a file of the bundle
+     * @param file the text's bytes, a file of the bundle
      * @param bytes its length
      * @param source where the text comes from, in words
      */
@@ -450,10 +453,15 @@ public record Manifest(String format, int formatVersion, ModelConfig model, List
         c.listed(plastic, "plastic", files);
         c.notNull(golden, "golden");
         validateGolden(c);
-        if (probe != null) {
-            c.listed(probe.file(), "probe.file", files);
-            if (probe.bytes() < 2) {
-                throw c.fail("probe.bytes must be >= 2, found " + probe.bytes());
+        validateText(c, "probe", probe);
+        validateText(c, "rehearsal", rehearsal);
+    }
+
+    private void validateText(Check c, String field, Probe p) {
+        if (p != null) {
+            c.listed(p.file(), field + ".file", files);
+            if (p.bytes() < 2) {
+                throw c.fail(field + ".bytes must be >= 2, found " + p.bytes());
             }
         }
     }

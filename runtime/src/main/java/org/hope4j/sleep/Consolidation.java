@@ -20,8 +20,11 @@ import org.hope4j.learner.HopeStream;
  *   <li><b>Consolidation:</b> only the expert trains (Adam), by distillation: the mean over a
  *       window's positions of KL(teacher || student) on next-byte distributions, each window read
  *       from a fresh context. Windows come from the experience, or (a {@code sampledFraction} of
- *       them) are continuations of an experience prompt sampled from the teacher or the student.
- *       The gradient reaches the expert through the device's residual teach signal.</li>
+ *       them) are continuations of an experience prompt sampled from the teacher or the student,
+ *       or (an {@code anchorFraction}) are anchors: windows of general text (the bundle's rehearsal
+ *       text; without one, the student's own samples) distilled from the student's start, which
+ *       keep what the model knew of everything else. The gradient reaches the expert through the
+ *       device's residual teach signal.</li>
  *   <li><b>Dreaming:</b> continuations sampled from the teacher; each is trained on for a few
  *       steps and kept only if the bits/byte of held-out experience (the newest bytes, never
  *       trained on) improves.</li>
@@ -81,19 +84,19 @@ public final class Consolidation {
      * Runs one sleep on {@code live} (a stream snapshot's tensors) and its expert {@code pool} (read
      * only), consolidating from {@code experience}; never changes them.
      */
-    public Result run(Map<String, Tensor> live, ExpertPool pool, byte[] experience, byte[] probe, SleepConfig cfg,
-            SleepBudget budget, BooleanSupplier preempted, SleepListener listener) {
+    public Result run(Map<String, Tensor> live, ExpertPool pool, byte[] experience, byte[] probe, byte[] rehearsal,
+            SleepConfig cfg, SleepBudget budget, BooleanSupplier preempted, SleepListener listener) {
         long t0 = System.nanoTime();
         long deadline = t0 + budget.maxTime().toNanos();
         try {
-            return runInner(live, pool, experience, probe, cfg, budget, preempted, listener, t0, deadline);
+            return runInner(live, pool, experience, probe, rehearsal, cfg, budget, preempted, listener, t0, deadline);
         } catch (Stop s) {
             return new Result(false, true, "preempted", 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
                     0, 0, 0, -1, -1, null, null);
         }
     }
 
-    private Result runInner(Map<String, Tensor> live, ExpertPool pool, byte[] experience, byte[] probe, SleepConfig cfg,
+    private Result runInner(Map<String, Tensor> live, ExpertPool pool, byte[] experience, byte[] probe, byte[] rehearsal, SleepConfig cfg,
             SleepBudget budget, BooleanSupplier preempted, SleepListener listener, long t0, long deadline) {
         boolean[] plastic = spec.plastic();
         int n = experience.length;
@@ -143,14 +146,21 @@ public final class Consolidation {
         long finalEvalNanos = (long) ((eval.length + probe.length) / bytesPerSecond * 1.3e9);
         listener.on(new SleepEvent.Phase("evaluate", 1));
 
-        // anchors: texts the student samples from its start, with that start's distributions as targets
+        // anchors: general text (windows of the bundle's rehearsal text, or, without one, texts the
+        // student samples from its start) with the student's start distributions as targets
         int w = cfg.windowBytes();
         int anchors = cfg.anchorFraction() > 0 ? cfg.anchorWindows() : 0;
+        boolean rehearse = rehearsal != null && rehearsal.length >= w;
         byte[][] anchorText = new byte[anchors][w];
         float[][] anchorProbs = new float[anchors][w * vocab];
         for (int a = 0; a < anchors; a++) {
-            anchorText[a][0] = '\n';
-            sampleFrom(student, anchorText[a], 1, rng, preempted);
+            if (rehearse) {
+                int at = rng.nextInt(rehearsal.length - w + 1);
+                System.arraycopy(rehearsal, at, anchorText[a], 0, w);
+            } else {
+                anchorText[a][0] = '\n';
+                sampleFrom(student, anchorText[a], 1, rng, preempted);
+            }
             probs(student, anchorText[a], anchorProbs[a], preempted);
         }
 
@@ -163,6 +173,12 @@ public final class Consolidation {
         int steps = 0;
         double klSum = 0;
         int klCount = 0;
+        // checkpoints: the held-out experience (or, without one, the newest eval bytes) and the probe
+        byte[] val = heldOut > 0 ? java.util.Arrays.copyOfRange(experience, n - heldOut, n)
+                : java.util.Arrays.copyOfRange(eval, Math.max(0, eval.length - 2048), eval.length);
+        double probeLimit = probeBefore * (1 + cfg.probeBound());
+        Checkpoint best = null;
+        int checks = 0;
         listener.on(new SleepEvent.Phase("consolidate", 0));
         while (cfg.steps() > 0 ? steps < cfg.steps() && System.nanoTime() < deadline : System.nanoTime() < consolidateEnd) {
             double r = rng.nextDouble();
@@ -175,15 +191,25 @@ public final class Consolidation {
                 klSum += distilStep(anchorText[a], anchorProbs[a], expert, adam, cfg.learningRate(), studentState, base, preempted);
                 klCount++;
                 steps++;
-                continue;
             } else {
                 int s = trainStart + rng.nextInt(trainLen - w + 1);
                 System.arraycopy(experience, s, window, 0, w);
             }
-            probs(teacher, window, pT, preempted);
-            klSum += distilStep(window, pT, expert, adam, cfg.learningRate(), studentState, base, preempted);
-            klCount++;
-            steps++;
+            if (r >= cfg.sampledFraction() + cfg.anchorFraction() || r < cfg.sampledFraction()) {
+                probs(teacher, window, pT, preempted);
+                klSum += distilStep(window, pT, expert, adam, cfg.learningRate(), studentState, base, preempted);
+                klCount++;
+                steps++;
+            }
+            if (cfg.checkEvery() > 0 && steps % cfg.checkEvery() == 0) {
+                checks++;
+                Checkpoint c = check(val, probe, probeLimit, expert, adam, steps, preempted);
+                if (c.better(best)) {
+                    best = c;
+                } else if (best != null && checks - best.check(cfg.checkEvery()) >= cfg.patience()) {
+                    break; // no better checkpoint for a while: distillation has taken what it can
+                }
+            }
             if (steps % 10 == 0) {
                 double frac = cfg.steps() > 0 ? (double) steps / cfg.steps()
                         : Math.min(1, (System.nanoTime() - now) / (double) Math.max(1, consolidateEnd - now));
@@ -195,6 +221,24 @@ public final class Consolidation {
                 klCount = 0;
             }
         }
+        if (cfg.checkEvery() > 0 && steps >= cfg.checkEvery()) {
+            if (steps % cfg.checkEvery() != 0) {
+                Checkpoint c = check(val, probe, probeLimit, expert, adam, steps, preempted);
+                if (c.better(best)) {
+                    best = c;
+                }
+            }
+            if (best == null) {
+                listener.on(new SleepEvent.Phase("consolidate", 1));
+                return new Result(false, false, String.format(Locale.ROOT, "no checkpoint of %d steps kept the retention probe within"
+                        + " %.2f %% of %.4f bits/byte; nothing was committed", steps, 100 * cfg.probeBound(), probeBefore), trainLen,
+                        recentBefore, recentResetOnly, Double.NaN, probeBefore, Double.NaN, steps, 0, 0, slot, evicted, null, null);
+            }
+            expert.copyFrom(best.expert);
+            adam.copyFrom(best.adam);
+            setStudentL2(studentState, base, expert);
+        }
+        int keptStep = best == null ? steps : best.step;
         listener.on(new SleepEvent.Phase("consolidate", 1));
 
         // dreaming: keep a dream only if held-out experience gets better
@@ -214,7 +258,7 @@ public final class Consolidation {
                     distilStep(window, pT, expert, adam, cfg.learningRate(), studentState, base, preempted);
                 }
                 double bits = bitsPerByte(student, held, preempted);
-                if (bits < heldBits) {
+                if (bits < heldBits && bitsPerByte(student, probe, preempted) <= probeLimit) {
                     heldBits = bits;
                     kept++;
                 } else {
@@ -236,7 +280,8 @@ public final class Consolidation {
         for (int b = 0; b < nb; b++) {
             expert.addTo(b, l2After.get(up(b)).data(), l2After.get(down(b)).data(), 1f);
         }
-        String figures = String.format(Locale.ROOT, "%d steps, %d of %d dreams kept", steps, kept, tried);
+        String figures = String.format(Locale.ROOT, "%d steps, the expert of step %d kept, %d of %d dreams kept", steps, keptStep,
+                kept, tried);
         boolean finite = expert.finite() && Double.isFinite(recentAfter) && Double.isFinite(probeAfter) && finiteAll(l2After);
         boolean accepted;
         String reason;
@@ -452,6 +497,29 @@ public final class Consolidation {
         adam.step(expert, g, spec.plastic(), lr);
         setStudentL2(state, base, expert);
         return kl[0] / w;
+    }
+
+    /** A copy of the expert at a check, with its held-out bits/byte; only checks within the probe bound are kept. */
+    private record Checkpoint(int step, double heldOut, Expert expert, Adam adam) {
+        boolean better(Checkpoint other) {
+            return heldOut < Double.POSITIVE_INFINITY && (other == null || heldOut < other.heldOut);
+        }
+
+        /** The number of the check this checkpoint was taken at. */
+        int check(int every) {
+            return step / every;
+        }
+    }
+
+    /** Measures the student now: held-out bits/byte if the probe is within its limit, else +infinity. */
+    private Checkpoint check(byte[] val, byte[] probe, double probeLimit, Expert expert, Adam adam, int step,
+            BooleanSupplier preempted) {
+        double pr = bitsPerByte(student, probe, preempted);
+        double v = pr <= probeLimit ? bitsPerByte(student, val, preempted) : Double.POSITIVE_INFINITY;
+        int st = step;
+        LOG.log(Level.DEBUG, () -> String.format(Locale.ROOT, "sleep check at %d steps: probe %.4f (limit %.4f), held-out %.4f", st,
+                pr, probeLimit, v));
+        return new Checkpoint(step, v, expert.copy(), adam.copy());
     }
 
     /** Adam over an expert's factors; its moments live beside it. */

@@ -29,12 +29,17 @@ package org.hope4j.sleep;
  *     learned), {@code true} prunes it (its change is taken back out of L2, as the paper resets
  *     the sender's experts)
  * @param steps fixed number of distillation steps; 0 = as many as the budget allows
+ * @param checkEvery every this many steps the student is checked (bits/byte of the held-out
+ *     experience, and the probe); the sleep keeps the best checkpoint whose probe is within bound,
+ *     since distilling through the residual teach signal drifts once it has taken what it can;
+ *     0 = no checks, the last step is kept
+ * @param patience checks without a better checkpoint before the consolidation stops early
  * @param clearExperience whether a committed sleep empties the experience buffer
  * @param seed seed of the windows, samples and expert initialisation
  */
 public record SleepConfig(int poolSize, int rank, int windowBytes, double learningRate, double sampledFraction,
         double anchorFraction, int anchorWindows, int promptBytes, boolean dream, int dreamCandidates, int dreamSteps, int heldOutBytes, int evalBytes,
-        double probeBound, boolean prune, int steps, boolean clearExperience, long seed) {
+        double probeBound, boolean prune, int steps, int checkEvery, int patience, boolean clearExperience, long seed) {
     public SleepConfig {
         positive(poolSize, "poolSize");
         positive(rank, "rank");
@@ -62,6 +67,9 @@ public record SleepConfig(int poolSize, int rank, int windowBytes, double learni
                     + dreamCandidates + ", " + dreamSteps + ", " + heldOutBytes + ", " + steps);
         }
         positive(evalBytes, "evalBytes");
+        if (checkEvery < 0 || patience < 1) {
+            throw new IllegalArgumentException("checkEvery must be >= 0 and patience >= 1, found " + checkEvery + ", " + patience);
+        }
         if (!(probeBound >= 0) || Double.isInfinite(probeBound)) {
             throw new IllegalArgumentException("probeBound must be >= 0 and finite, found " + probeBound);
         }
@@ -74,87 +82,92 @@ public record SleepConfig(int poolSize, int rank, int windowBytes, double learni
     }
 
     /**
-     * 4 experts of rank 8, windows of 128 bytes, Adam at 0.001, a fifth of the windows sampled,
-     * half of them anchor windows from 8 anchor texts,
-     * 4 dreams of 2 steps judged on the newest 2 KiB, recent bits/byte over at most 16 KiB, a 1 %
-     * probe bound, fold when full, the budget decides the steps, the experience is kept, seed 1.
+     * 4 experts of rank 8, windows of 128 bytes, Adam at 0.0003, a fifth of the windows sampled,
+     * half of them anchor windows (64 of them), 4 dreams of 2 steps judged on the newest 2 KiB,
+     * recent bits/byte over at most 16 KiB, a 1 % probe bound, fold when full, the budget decides
+     * the steps, a check every 100 steps with a patience of 4 checks, the experience is kept, seed 1.
      */
     public static SleepConfig defaults() {
-        return new SleepConfig(4, 8, 128, 1e-3, 0.2, 0.5, 8, 32, true, 4, 2, 2048, 16384, 0.01, false, 0, false, 1);
+        return new SleepConfig(4, 8, 128, 3e-4, 0.2, 0.5, 64, 32, true, 4, 2, 2048, 16384, 0.01, false, 0, 100, 4, false, 1);
     }
 
     public SleepConfig withPoolSize(int value) {
         return new SleepConfig(value, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
     }
 
     public SleepConfig withRank(int value) {
         return new SleepConfig(poolSize, value, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
     }
 
     public SleepConfig withWindowBytes(int value) {
         return new SleepConfig(poolSize, rank, value, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
     }
 
     public SleepConfig withLearningRate(double value) {
         return new SleepConfig(poolSize, rank, windowBytes, value, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
     }
 
     public SleepConfig withSampledFraction(double value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, value, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
     }
 
     public SleepConfig withAnchor(double fraction, int windows) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, fraction, windows, promptBytes, dream,
-                dreamCandidates, dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, seed);
+                dreamCandidates, dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
     }
 
     public SleepConfig withDream(boolean value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, value, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
     }
 
     public SleepConfig withDreams(int candidates, int stepsEach) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, candidates,
-                stepsEach, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, seed);
+                stepsEach, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
     }
 
     public SleepConfig withHeldOutBytes(int value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, value, evalBytes, probeBound, prune, steps, clearExperience, seed);
+                dreamSteps, value, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
     }
 
     public SleepConfig withEvalBytes(int value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, value, probeBound, prune, steps, clearExperience, seed);
+                dreamSteps, heldOutBytes, value, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
     }
 
     public SleepConfig withProbeBound(double value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, value, prune, steps, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, value, prune, steps, checkEvery, patience, clearExperience, seed);
     }
 
     public SleepConfig withPrune(boolean value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, value, steps, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, value, steps, checkEvery, patience, clearExperience, seed);
     }
 
     public SleepConfig withSteps(int value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, value, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, value, checkEvery, patience, clearExperience, seed);
+    }
+
+    public SleepConfig withChecks(int every, int patienceChecks) {
+        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream,
+                dreamCandidates, dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, every, patienceChecks, clearExperience, seed);
     }
 
     public SleepConfig withClearExperience(boolean value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, value, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, value, seed);
     }
 
     public SleepConfig withSeed(long value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, clearExperience, value);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, value);
     }
 }
