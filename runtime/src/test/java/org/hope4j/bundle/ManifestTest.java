@@ -175,7 +175,14 @@ class ManifestTest {
                 bad("files[\"../evil.onnx\"]: the name must be a plain relative path inside the bundle (no \"..\", \".\", \"\\\", leading \"/\")",
                         m -> m.getAsJsonObject("files").addProperty("../evil.onnx", sha)),
                 bad("files[\"manifest.json\"]: the manifest cannot list its own checksum", m -> m.getAsJsonObject("files").addProperty("manifest.json", sha)),
-                bad("files[\"x\"] must be a string, found 1", m -> m.getAsJsonObject("files").addProperty("x", 1)));
+                bad("files[\"x\"] must be a string, found 1", m -> m.getAsJsonObject("files").addProperty("x", 1)),
+                bad("probe.file names \"probe.txt\", which is not listed in files",
+                        m -> m.add("probe", JsonParser.parseString("{\"file\": \"probe.txt\", \"bytes\": 4096, \"source\": \"x\"}"))),
+                bad("rehearsal.bytes must be >= 2, found 0", m -> {
+                    m.getAsJsonObject("files").addProperty("rehearsal.txt", sha);
+                    m.add("rehearsal", JsonParser.parseString("{\"file\": \"rehearsal.txt\", \"bytes\": 0, \"source\": \"x\"}"));
+                }),
+                bad("probe.bytes is missing", m -> m.add("probe", JsonParser.parseString("{\"file\": \"probe.txt\", \"source\": \"x\"}"))));
     }
 
     @ParameterizedTest(name = "{0}")
