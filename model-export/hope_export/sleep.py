@@ -94,8 +94,8 @@ class SleepConfig:
     pool_size: int = 4
     rank: int = 8
     window_bytes: int = 128
-    learning_rate: float = 3e-4
-    sampled_fraction: float = 0.2
+    learning_rate: float = 1e-3
+    sampled_fraction: float = 0.1
     anchor_fraction: float = 0.5
     anchor_windows: int = 64
     prompt_bytes: int = 32

@@ -56,7 +56,7 @@ final class Continual implements Callable<Integer> {
     int orders;
     @Option(names = "--root", defaultValue = "/", description = "file-system root holding the Debian files (default: ${DEFAULT-VALUE})")
     Path root;
-    @Option(names = "--sleep-steps", defaultValue = "300", description = "distillation steps of each sleep of the online_sleep arm;"
+    @Option(names = "--sleep-steps", defaultValue = "600", description = "distillation steps of each sleep of the online_sleep arm;"
             + " fixed, so the result does not depend on the machine's load (default: ${DEFAULT-VALUE})")
     int sleepSteps;
     @Option(names = "--sleep-seconds", defaultValue = "600", description = "time limit of each sleep (default: ${DEFAULT-VALUE})")
