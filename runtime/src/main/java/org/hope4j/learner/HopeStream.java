@@ -213,7 +213,8 @@ public final class HopeStream {
         java.util.Arrays.fill(counts, 0);
     }
 
-    private static double bitsOf(float[] lg, int off, byte next) {
+    /** Bits of {@code next} under the logits {@code lg[off, off + 256)}: -log2 softmax. */
+    public static double bitsOf(float[] lg, int off, byte next) {
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < EngineSpec.VOCAB; j++) {
             max = Math.max(max, lg[off + j]);

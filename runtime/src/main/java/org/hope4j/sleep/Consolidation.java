@@ -40,7 +40,6 @@ import org.hope4j.learner.HopeStream;
  */
 public final class Consolidation {
     private static final System.Logger LOG = System.getLogger(Consolidation.class.getName());
-    private static final double LN2 = Math.log(2);
     private static final double BETA1 = 0.9;
     private static final double BETA2 = 0.999;
     private static final double ADAM_EPS = 1e-8;
@@ -51,6 +50,8 @@ public final class Consolidation {
     private final HopeStream student;
     private final EngineSpec spec;
     private final int nb, d, f2, vocab;
+    /** Scratch of a distillation step: d loss / d logits of one span, and one student distribution. */
+    private final float[] dl, pS;
 
     /** What a sleep produced; {@link #accepted} says whether it may be committed. */
     public record Result(boolean accepted, boolean preempted, String reason, long consolidatedBytes,
@@ -78,6 +79,8 @@ public final class Consolidation {
         d = spec.dModel();
         f2 = spec.midHidden();
         vocab = EngineSpec.VOCAB;
+        dl = new float[spec.c1() * vocab];
+        pS = new float[vocab];
     }
 
     /**
@@ -380,24 +383,12 @@ public final class Consolidation {
                 for (int j = 0; j < m; j++) {
                     int g = base + start + j;
                     if (g + 1 < data.length) {
-                        bits[0] += bits(logits, j * vocab, data[g + 1]);
+                        bits[0] += HopeStream.bitsOf(logits, j * vocab, data[g + 1]);
                     }
                 }
             });
         }
         return bits[0] / (data.length - 1);
-    }
-
-    private double bits(float[] lg, int off, byte next) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < vocab; j++) {
-            max = Math.max(max, lg[off + j]);
-        }
-        double sum = 0;
-        for (int j = 0; j < vocab; j++) {
-            sum += Math.exp(lg[off + j] - max);
-        }
-        return -(lg[off + (next & 0xff)] - max - Math.log(sum)) / LN2;
     }
 
     /** Softmax of row {@code row} of {@code lg} into {@code out[oo, oo+256)}. */
@@ -475,8 +466,6 @@ public final class Consolidation {
             Map<String, Tensor> base, BooleanSupplier preempted) {
         check(preempted);
         int w = window.length;
-        float[] dl = new float[spec.c1() * vocab];
-        float[] pS = new float[vocab];
         double[] kl = {0};
         student.resetContext();
         student.forward(window, 0, w, true, spec.c1(), (start, m, logits) -> {
