@@ -44,6 +44,8 @@ final class CpuEngine implements Engine {
     private static final class Cache {
         final int rows;
         final float[][] x2, z2, a2, s2, x3, z3, a1, s1;
+        /** sigmoid of a1 and a2, kept from the forward pass so the error signal needs no exp. */
+        final float[][] g2, g1;
         final float[] xf, logits;
 
         Cache(int rows, int nb, int d, int f1, int f2) {
@@ -56,6 +58,8 @@ final class CpuEngine implements Engine {
             z3 = new float[nb][rows * d];
             a1 = new float[nb][rows * f1];
             s1 = new float[nb][rows * f1];
+            g2 = new float[nb][rows * f2];
+            g1 = new float[nb][rows * f1];
             xf = new float[rows * d];
             logits = new float[rows * EngineSpec.VOCAB];
         }
@@ -319,8 +323,8 @@ final class CpuEngine implements Engine {
         spanRows = m;
         Cache c = span;
         System.arraycopy(x, 0, c.x2[block], 0, m * d);
-        mlpForward(c.x2[block], m, norm2[block], up2[block], down2[block], f2, c.z2[block], c.a2[block], c.s2[block], c.x3[block]);
-        mlpForward(c.x3[block], m, norm1[block], up1[block], down1[block], f1, c.z3[block], c.a1[block], c.s1[block], out);
+        mlpForward(c.x2[block], m, norm2[block], up2[block], down2[block], f2, c.z2[block], c.a2[block], c.g2[block], c.s2[block], c.x3[block]);
+        mlpForward(c.x3[block], m, norm1[block], up1[block], down1[block], f1, c.z3[block], c.a1[block], c.g1[block], c.s1[block], out);
     }
 
     /** Spans that fit an L1 chunk use exactly-sized buffers (JavaCPP copies whole arrays per native call). */
@@ -331,11 +335,13 @@ final class CpuEngine implements Engine {
         span = m <= learnSpan.rows ? learnSpan : longSpan;
     }
 
-    private void mlpForward(float[] x, int m, float[] g, float[] up, float[] down, int f, float[] z, float[] a, float[] s, float[] out) {
+    private void mlpForward(float[] x, int m, float[] g, float[] up, float[] down, int f, float[] z, float[] a, float[] sg, float[] s,
+            float[] out) {
         rmsnorm(x, m, g, z);
         blas.sgemm(false, true, m, f, d, 1f, z, up, 0f, a);
         for (int i = 0; i < m * f; i++) {
-            s[i] = silu(a[i]);
+            sg[i] = sigmoid(a[i]);
+            s[i] = a[i] * sg[i]; // silu
         }
         System.arraycopy(x, 0, out, 0, m * d);
         blas.sgemm(false, true, m, d, f, 1f, s, down, 1f, out);
@@ -405,7 +411,7 @@ final class CpuEngine implements Engine {
             // fast level L1: <delta, MLP1(z3)>
             blas.sgemm(false, false, k, f1, d, 1f, delta, down1[b], 0f, ds1);
             for (int i = 0; i < k * f1; i++) {
-                da1[i] = ds1[i] * siluGrad(c.a1[b][i]);
+                da1[i] = ds1[i] * siluGrad(c.a1[b][i], c.g1[b][i]);
             }
             if (l1) {
                 blas.sgemm(true, false, d, f1, k, 1f, delta, c.s1[b], 1f, gDown1[b]);
@@ -420,7 +426,7 @@ final class CpuEngine implements Engine {
                 }
                 blas.sgemm(false, false, k, f2, d, 1f, d3, down2[b], 0f, ds2);
                 for (int i = 0; i < k * f2; i++) {
-                    da2[i] = ds2[i] * siluGrad(c.a2[b][i]);
+                    da2[i] = ds2[i] * siluGrad(c.a2[b][i], c.g2[b][i]);
                 }
                 blas.sgemm(true, false, d, f2, k, 1f, d3, c.s2[b], 1f, gDown2[b]);
                 blas.sgemm(true, false, f2, d, k, 1f, da2, c.z2[b], 1f, gUp2[b]);
@@ -443,6 +449,8 @@ final class CpuEngine implements Engine {
             System.arraycopy(c.z3[b], last * d, p.z3[b], 0, d);
             System.arraycopy(c.a1[b], last * f1, p.a1[b], 0, f1);
             System.arraycopy(c.s1[b], last * f1, p.s1[b], 0, f1);
+            System.arraycopy(c.g2[b], last * f2, p.g2[b], 0, f2);
+            System.arraycopy(c.g1[b], last * f1, p.g1[b], 0, f1);
         }
         System.arraycopy(c.xf, last * d, p.xf, 0, d);
         System.arraycopy(c.logits, last * v, p.logits, 0, v);
@@ -604,6 +612,12 @@ final class CpuEngine implements Engine {
                 copy(s, q + "z3", pending.z3[b]);
                 copy(s, q + "a1", pending.a1[b]);
                 copy(s, q + "s1", pending.s1[b]);
+                for (int i = 0; i < f2; i++) {
+                    pending.g2[b][i] = sigmoid(pending.a2[b][i]);
+                }
+                for (int i = 0; i < f1; i++) {
+                    pending.g1[b][i] = sigmoid(pending.a1[b][i]);
+                }
             }
             copy(s, "pending.xf", pending.xf);
             copy(s, "pending.logits", pending.logits);
@@ -688,12 +702,8 @@ final class CpuEngine implements Engine {
         return (float) (1.0 / (1.0 + Math.exp(-x)));
     }
 
-    static float silu(float x) {
-        return x * sigmoid(x);
-    }
-
-    static float siluGrad(float x) {
-        float s = sigmoid(x);
+    /** d silu / dx at {@code x}, given {@code s = sigmoid(x)}. */
+    static float siluGrad(float x, float s) {
         return s * (1f + x * (1f - s));
     }
 }
