@@ -598,7 +598,7 @@ public final class Learner implements AutoCloseable {
                 if (closing || version != v0) {
                     return new SleepReport.Preempted("the learner's state changed before the commit", seconds(t0));
                 }
-                commit(live, r, config);
+                commit(live, r);
                 if (config.clearExperience()) {
                     experience.clear();
                 }
@@ -616,13 +616,12 @@ public final class Learner implements AutoCloseable {
     }
 
     /** The swap: L2 takes the consolidated weights, the pool takes the expert, L1 goes back to its pretrained value. */
-    private void commit(Map<String, Tensor> live, Consolidation.Result r, SleepConfig config) {
+    private void commit(Map<String, Tensor> live, Consolidation.Result r) {
         Map<String, Tensor> next = new LinkedHashMap<>(live);
         next.putAll(r.l2After());
-        HopeStream.Snapshot cur = stream.snapshot();
         ExpertPool nextPool = pool.copy();
         nextPool.commit(r.slot(), r.evictedSlot(), r.expert());
-        stream.restore(new HopeStream.Snapshot(next, cur.position(), cur.counts()));
+        stream.restore(new HopeStream.Snapshot(next, stream.position(), stream.counts()));
         engine.resetLevel("L1");
         pool = nextPool;
         version++;
