@@ -126,6 +126,28 @@ class NgramModel:
             wb -= log2(self.prob_wb(hist, b))
         return kn / len(text), wb / len(text)
 
+    def bits_per_byte_windows(self, windows: list[bytes]) -> tuple[float, float]:
+        """(Kneser-Ney, Witten-Bell) bits per byte over windows scored the way the model's evaluation
+        scores them: each read from scratch, its first byte given, every later byte predicted."""
+        m = ORDER - 1
+        kn = wb = 0.0
+        n = 0
+        log2 = math.log2
+        for w in windows:
+            data = PAD + w
+            for i in range(m + 1, len(data)):
+                hist = data[i - m:i]
+                kn -= log2(self.prob_kn(hist, data[i]))
+                wb -= log2(self.prob_wb(hist, data[i]))
+                n += 1
+        return kn / n, wb / n
+
+
+def heldout_windows(heldout: bytes, n: int, length: int) -> list[bytes]:
+    """The n evenly spaced windows of length+1 bytes that hope_export.train/evaluate read."""
+    span = len(heldout) - length - 1
+    return [heldout[s: s + length + 1] for s in (int(i * span / max(n - 1, 1)) for i in range(n))]
+
 
 def xz_bits_per_byte(train: bytes, heldout: bytes) -> tuple[float, float]:
     """(conditioned, unconditioned) xz cost of ``heldout`` in bits per byte; conditioned on the last
@@ -145,6 +167,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="also write the result to this file")
     p.add_argument("--train-bytes", type=int, default=0,
                    help="train the 5-gram model on this many leading bytes of train.txt (default 0: all)")
+    p.add_argument("--windows", type=int, default=32,
+                   help="also score the 5-gram on the held-out windows hope_export.evaluate reads (default 32; 0: skip)")
+    p.add_argument("--length", type=int, default=4096, help="bytes per window (default 4096, as hope_export.evaluate)")
     a = p.parse_args(argv)
     if not a.corpus.is_dir():
         p.error(f"--corpus: {a.corpus} is not a directory")
@@ -155,6 +180,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--json: cannot write {a.json}")
     if a.train_bytes < 0:
         p.error("--train-bytes: must be >= 0")
+    if a.windows < 0 or a.length < 2:
+        p.error("--windows must be >= 0 and --length >= 2")
     return a
 
 
@@ -172,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     kn, wb = model.bits_per_byte(heldout)
     t_ngram = time.time() - t0
     log(f"5-gram: Kneser-Ney {kn:.4f}, Witten-Bell {wb:.4f} bits/byte ({t_fit:.1f} s counting, {t_ngram:.1f} s in all)")
+    kn_w = wb_w = None
+    if a.windows:
+        kn_w, wb_w = model.bits_per_byte_windows(heldout_windows(heldout, a.windows, a.length))
+        log(f"5-gram on the {a.windows} evaluation windows of {a.length} bytes: Kneser-Ney {kn_w:.4f}, Witten-Bell {wb_w:.4f} bits/byte")
     del model
 
     t0 = time.time()
@@ -184,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         "xz_bits_per_byte": round(xz, 4),
         "fivegram_smoothing": "interpolated Kneser-Ney",
         "fivegram_witten_bell_bits_per_byte": round(wb, 4),
+        "fivegram_windows_bits_per_byte": None if kn_w is None else round(kn_w, 4),
+        "fivegram_windows_witten_bell_bits_per_byte": None if wb_w is None else round(wb_w, 4),
+        "windows": a.windows,
+        "window_bytes": a.length,
         "fivegram_train_bytes": len(ngram_train),
         "fivegram_trained_on": "all of train.txt" if len(ngram_train) == len(train) else "prefix of train.txt",
         "xz_unconditioned_bits_per_byte": round(xz_alone, 4),

@@ -86,9 +86,19 @@ def main(argv: list[str] | None = None) -> int:
     if a.baselines:
         b = json.loads(a.baselines.read_text())
         result["baselines"] = {"fivegram_kn_bits_per_byte": b["fivegram_bits_per_byte"], "xz_conditioned_bits_per_byte": b["xz_bits_per_byte"]}
+        if b.get("fivegram_windows_bits_per_byte") is not None and b.get("windows") == a.windows and b.get("window_bytes") == a.length:
+            result["baselines"]["fivegram_kn_bits_per_byte_same_windows"] = b["fivegram_windows_bits_per_byte"]
     if a.history:
         hist = json.loads(a.history.read_text())
         result.update({"steps": hist[-1]["step"], "bytes_seen": hist[-1].get("bytes"), "seconds": round(hist[-1].get("elapsed_s", 0))})
+    state = torch.load(a.checkpoint)
+    if "recipe" in state:
+        result["recipe"] = state["recipe"]
+    corpus_json = a.corpus / "corpus.json"
+    if corpus_json.is_file():
+        c = json.loads(corpus_json.read_text())
+        result["corpus"] = (", ".join(v["package"] for v in c["sources"].values())
+                            + f": {c['train']['bytes'] / 1e6:.1f} MB train, {c['heldout']['bytes'] / 1e6:.2f} MB held-out")
     text = json.dumps(result)
     print(text)
     if a.json:

@@ -414,6 +414,21 @@ class HopeModel(nn.Module):
         self.log_lr2 = nn.Parameter(torch.full((nb,), math.log(cfg.lr2_init)))
         self.norm_f = nn.Parameter(torch.ones(d))
         self.head = nn.Parameter(torch.randn(VOCAB, d) / math.sqrt(d))
+        self._zeros: dict[tuple, Tensor] = {}
+
+    def _zero(self, like: Tensor) -> Tensor:
+        """A shared zero tensor shaped like `like`: the gradient sum of a chunk that has none yet.
+        States are never modified in place, so one tensor serves every block and step (no 1 MB fill
+        per level and step), and `_plus` recognises it by identity."""
+        key = (tuple(like.shape), like.dtype, like.device)
+        z = self._zeros.get(key)
+        if z is None:
+            z = self._zeros[key] = torch.zeros(key[0], dtype=like.dtype, device=like.device)
+        return z
+
+    def _plus(self, g: Tensor, d: Tensor) -> Tensor:
+        """g + d, without the addition when g is the shared zero."""
+        return d if g is self._zeros.get((tuple(g.shape), g.dtype, g.device)) else g + d
 
     # -- state ------------------------------------------------------------------------------------
 
@@ -435,10 +450,10 @@ class HopeModel(nn.Module):
                     down2=down2,
                     up1=up1,
                     down1=down1,
-                    g_up2=torch.zeros_like(up2),
-                    g_down2=torch.zeros_like(down2),
-                    g_up1=torch.zeros_like(up1),
-                    g_down1=torch.zeros_like(down1),
+                    g_up2=self._zero(up2),
+                    g_down2=self._zero(down2),
+                    g_up1=self._zero(up1),
+                    g_down1=self._zero(down1),
                 )
             )
         return HopeState(pos=0, blocks=blocks)
@@ -458,31 +473,36 @@ class HopeModel(nn.Module):
         dl = torch.softmax(logits, dim=-1) - F.one_hot(targets, VOCAB).to(logits.dtype)
         return rmsnorm_backward(xf, self.norm_f, dl @ self.head), logits
 
-    def _accumulate(self, st: HopeState, xf: Tensor, x2s: list[Tensor], x3s: list[Tensor], targets: Tensor, learning: Learning) -> None:
+    def _accumulate(self, st: HopeState, xf: Tensor, x2s: list[Tensor], x3s: list[Tensor], targets: Tensor, learning: Learning, acts: list | None = None) -> None:
         """Device rule: delta at the head input, passed to every plastic block through the residual
-        stream (exact for the top block), then back through the block's own fast MLP for L2."""
+        stream (exact for the top block), then back through the block's own fast MLP for L2.
+        acts: per block (z2, a2, z3, a1) of these positions from the forward pass (recomputed if None)."""
         with torch.no_grad() if self.first_order else contextlib.nullcontext():
-            self._accumulate_inner(st, xf, x2s, x3s, targets, learning)
+            self._accumulate_inner(st, xf, x2s, x3s, targets, learning, acts)
 
-    def _accumulate_inner(self, st: HopeState, xf: Tensor, x2s: list[Tensor], x3s: list[Tensor], targets: Tensor, learning: Learning) -> None:
+    def _accumulate_inner(self, st: HopeState, xf: Tensor, x2s: list[Tensor], x3s: list[Tensor], targets: Tensor, learning: Learning, acts: list | None = None) -> None:
         cfg = self.cfg
         delta, _ = self.head_delta(xf, targets)
         for b, bs in enumerate(st.blocks):
             if not cfg.is_plastic(b):
                 continue
-            z3 = rmsnorm(x3s[b], self.norm1[b])
-            _, a1 = mlp(z3, bs.up1, bs.down1)
+            if acts is not None:
+                z2, a2, z3, a1 = acts[b]
+            else:
+                z3 = rmsnorm(x3s[b], self.norm1[b])
+                _, a1 = mlp(z3, bs.up1, bs.down1)
             d_up1, d_down1, dz3 = mlp_grads(z3, a1, bs.down1, bs.up1, delta)
             if learning.l1:
-                bs.g_up1 = bs.g_up1 + d_up1
-                bs.g_down1 = bs.g_down1 + d_down1
+                bs.g_up1 = self._plus(bs.g_up1, d_up1)
+                bs.g_down1 = self._plus(bs.g_down1, d_down1)
             if learning.l2:
                 d3 = delta + rmsnorm_backward(x3s[b], self.norm1[b], dz3)
-                z2 = rmsnorm(x2s[b], self.norm2[b])
-                _, a2 = mlp(z2, bs.up2, bs.down2)
+                if acts is None:
+                    z2 = rmsnorm(x2s[b], self.norm2[b])
+                    _, a2 = mlp(z2, bs.up2, bs.down2)
                 d_up2, d_down2, _ = mlp_grads(z2, a2, bs.down2, bs.up2, d3)
-                bs.g_up2 = bs.g_up2 + d_up2
-                bs.g_down2 = bs.g_down2 + d_down2
+                bs.g_up2 = self._plus(bs.g_up2, d_up2)
+                bs.g_down2 = self._plus(bs.g_down2, d_down2)
 
     def _accumulate_exact(self, st: HopeState, loss_sum: Tensor, learning: Learning) -> None:
         """Reference-only rule: the end-to-end gradient of the chunk's loss (Eq. 71) by autograd."""
@@ -517,20 +537,21 @@ class HopeModel(nn.Module):
             if learning.l1:  # Eq. 71: theta <- theta - eta * sum of per-position gradients
                 bs.up1 = bs.up1 - lr1[b] * bs.g_up1
                 bs.down1 = bs.down1 - lr1[b] * bs.g_down1
-                bs.g_up1 = torch.zeros_like(bs.g_up1)
-                bs.g_down1 = torch.zeros_like(bs.g_down1)
+                bs.g_up1 = self._zero(bs.g_up1)
+                bs.g_down1 = self._zero(bs.g_down1)
             if do2 and learning.l2:
                 bs.up2 = bs.up2 - lr2[b] * bs.g_up2
                 bs.down2 = bs.down2 - lr2[b] * bs.g_down2
-                bs.g_up2 = torch.zeros_like(bs.g_up2)
-                bs.g_down2 = torch.zeros_like(bs.g_down2)
+                bs.g_up2 = self._zero(bs.g_up2)
+                bs.g_down2 = self._zero(bs.g_down2)
         if learning.l1 and cfg.fast_hidden:
             st.counts["l1"] += 1
         if do2 and learning.l2 and cfg.mid_hidden:
             st.counts["l2"] += 1
 
-    def _span(self, st: HopeState, x: Tensor, learning: Learning) -> tuple[Tensor, Tensor, list[Tensor], list[Tensor]]:
-        """Forward positions that share one value of every CMS level. Returns logits, xf, x2s, x3s."""
+    def _span(self, st: HopeState, x: Tensor, learning: Learning, acts: list | None = None) -> tuple[Tensor, Tensor, list[Tensor], list[Tensor]]:
+        """Forward positions that share one value of every CMS level. Returns logits, xf, x2s, x3s;
+        appends per block (z2, a2, z3, a1), the CMS MLPs' inputs and pre-activations, to acts if given."""
         cfg = self.cfg
         h, dh = cfg.n_heads, cfg.head_dim
         bsz, n = x.shape
@@ -556,10 +577,14 @@ class HopeModel(nn.Module):
                         st.counts["l0"] += 1
             o = torch.cat(outs, dim=-2).transpose(1, 2).reshape(bsz, n, cfg.d_model)
             x2 = self.mixer_out[b](hid, o, self.mixer_in[b].norm)
-            y2, _ = mlp(rmsnorm(x2, self.norm2[b]), bs.up2, bs.down2)
+            z2 = rmsnorm(x2, self.norm2[b])
+            y2, a2 = mlp(z2, bs.up2, bs.down2)
             x3 = x2 + y2
-            y1, _ = mlp(rmsnorm(x3, self.norm1[b]), bs.up1, bs.down1)
+            z3 = rmsnorm(x3, self.norm1[b])
+            y1, a1 = mlp(z3, bs.up1, bs.down1)
             hid = x3 + y1
+            if acts is not None:
+                acts.append((z2, a2, z3, a1))
             x2s.append(x2)
             x3s.append(x3)
         logits = rmsnorm(hid, self.norm_f) @ self.head.t()
@@ -590,8 +615,9 @@ class HopeModel(nn.Module):
                         w = getattr(bs, name)
                         if not w.requires_grad:
                             setattr(bs, name, w.detach().requires_grad_())
+            acts: list | None = [] if learn_cms and not exact else None
             with torch.enable_grad() if exact and learn_cms else contextlib.nullcontext():
-                logits, xf, x2s, x3s = self._span(st, x[:, i : i + m], learning)
+                logits, xf, x2s, x3s = self._span(st, x[:, i : i + m], learning, acts)
             out.append(logits)
             if learn_cms:
                 known = m if i + m < n else m - 1  # positions whose target byte is in this call
@@ -607,7 +633,8 @@ class HopeModel(nn.Module):
                                 for f in dataclasses.fields(bs):
                                     setattr(bs, f.name, getattr(bs, f.name).detach())
                     else:
-                        self._accumulate(st, xf[:, :known], [t[:, :known] for t in x2s], [t[:, :known] for t in x3s], tgt, learning)
+                        acts_k = [tuple(t[:, :known] for t in a) for a in acts] if acts is not None else None
+                        self._accumulate(st, xf[:, :known], [t[:, :known] for t in x2s], [t[:, :known] for t in x3s], tgt, learning, acts_k)
                 if known < m:
                     st.pending = Pending(xf[:, -1:], [t[:, -1:] for t in x2s], [t[:, -1:] for t in x3s])
             st.pos += m

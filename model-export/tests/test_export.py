@@ -103,6 +103,7 @@ def test_segment_goldens_reproduce_the_modules(bundle: tuple[Path, HopeModel]) -
     [
         ("hope_export.train", ["--corpus", "/nonexistent", "--out", "/tmp/x"], "--corpus"),
         ("hope_export.train", ["--corpus", ".", "--out", "/tmp/x", "--steps", "0"], "--"),
+        ("hope_export.train", ["--corpus", "build/corpus", "--out", "/tmp/x", "--batch", "3", "--procs", "2"], "--procs"),
         ("hope_export.export", ["--checkpoint", "/nonexistent.pt", "--out", "/tmp/x"], "--checkpoint"),
         ("hope_export.corpus", ["--out", str(Path(__file__))], "--out"),
         ("hope_export.baselines", ["--corpus", "/nonexistent"], "--corpus"),
