@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The full evaluation suite (about 20 minutes on 2 cores): the performance benchmark with a budget
-# that reaches the 1 MB decode point, the continual-learning benchmark (all five arms, three orders)
-# and the JMH kernel benchmarks. Results go to tests/results/. The paper tasks have their own recipe
-# (model-export/README.md, "Paper tasks": the variants are pre-trained first).
+# The full evaluation suite (about 26 minutes on 2 cores): the performance benchmark with a budget
+# that reaches the 1 MB decode point, the continual-learning benchmark (all five arms, three orders;
+# then the learning arms again at a quarter of the inner rates) and the JMH kernel benchmarks.
+# Results go to tests/results/. The paper tasks have their own recipe (model-export/README.md, "Paper tasks": the variants are pre-trained first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -q -DskipTests package
@@ -13,5 +13,7 @@ java -jar "$JAR" bench --json --seconds 300 --out tests/results/bench-full.json
 echo "== continual"
 java -jar "$JAR" continual --json --out tests/results/continual.json --plot tests/results/continual-online.png > /dev/null
 echo "   tests/results/continual.json"
+java -jar "$JAR" continual --json --rate-scale 0.25 --arms online,online_sleep,naive_finetune --out tests/results/continual-rate-0.25.json > /dev/null
+echo "   tests/results/continual-rate-0.25.json"
 echo "== JMH kernels"
 bash tests/run-jmh.sh

@@ -44,7 +44,7 @@ public final class Hope {
     /** Opens a learner on an already loaded bundle. */
     public static Learner open(Bundle bundle, LearnerOptions options) {
         Backends.Selection sel = Backends.select(options.backend());
-        var spec = Learner.specOf(bundle, options.singleTimescale());
+        var spec = Learner.specOf(bundle, options.singleTimescale(), options.rateScale());
         FrozenGraphs.Options go = new FrozenGraphs.Options(options.graphProvider(), options.graphThreads(), options.deviceId());
         FrozenGraphs graphs = new FrozenGraphs(bundle, go, spec.maxSpan());
         Engine engine;

@@ -706,19 +706,22 @@ public final class Learner implements AutoCloseable {
     }
 
     static EngineSpec specOf(Bundle b) {
-        return specOf(b, false);
+        return specOf(b, false, 1.0);
     }
 
-    /** The engine spec of a bundle; {@code singleTimescale} makes L2 step with L1's period and rate. */
-    static EngineSpec specOf(Bundle b, boolean singleTimescale) {
+    /**
+     * The engine spec of a bundle; {@code singleTimescale} makes L2 step with L1's period and rate;
+     * {@code rateScale} multiplies the L1 and L2 rates.
+     */
+    static EngineSpec specOf(Bundle b, boolean singleTimescale, double rateScale) {
         var mf = b.manifest();
         var mc = mf.model();
         int nb = mc.nBlocks();
         float[] lr1 = new float[nb];
         float[] lr2 = new float[nb];
         for (int i = 0; i < nb; i++) {
-            lr1[i] = mf.levels().get(1).learningRate().get(i).floatValue();
-            lr2[i] = singleTimescale ? lr1[i] : mf.levels().get(2).learningRate().get(i).floatValue();
+            lr1[i] = (float) (rateScale * mf.levels().get(1).learningRate().get(i).doubleValue());
+            lr2[i] = singleTimescale ? lr1[i] : (float) (rateScale * mf.levels().get(2).learningRate().get(i).doubleValue());
         }
         boolean[] plastic = new boolean[nb];
         for (int blk : mf.plasticBlocks()) {

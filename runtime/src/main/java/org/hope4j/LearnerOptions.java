@@ -18,8 +18,13 @@ import java.util.List;
  * @param singleTimescale a baseline for benchmarks, not for use: L2 steps every L1 period at L1's
  *     rate, so every plastic weight learns at one rate and one frequency (naive fine-tuning instead
  *     of a continuum of levels)
+ * @param rateScale multiplies the inner learning rates of L1 and L2 (1 = the bundle's rates, which
+ *     pre-training meta-learned on 512-byte sequences; 0 = the CMS levels never step, as if frozen).
+ *     The bundle's rates adapt fastest; on long streams that change domain a smaller scale forgets
+ *     less (README, "Continual learning across domains", has the measured trade-off)
  */
-public record LearnerOptions(String backend, String graphProvider, int graphThreads, int deviceId, int experienceBytes, boolean singleTimescale) {
+public record LearnerOptions(String backend, String graphProvider, int graphThreads, int deviceId, int experienceBytes, boolean singleTimescale,
+        double rateScale) {
     public LearnerOptions {
         if (backend == null || backend.isBlank()) {
             throw new IllegalArgumentException("backend must be auto or a backend name, found " + backend);
@@ -36,34 +41,41 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
         if (experienceBytes < 0) {
             throw new IllegalArgumentException("experienceBytes must be >= 0, found " + experienceBytes);
         }
+        if (!(rateScale >= 0) || Double.isInfinite(rateScale)) {
+            throw new IllegalArgumentException("rateScale must be a finite number >= 0, found " + rateScale);
+        }
     }
 
-    /** auto backend, CPU graphs, one thread, 64 KiB of recent experience. */
+    /** auto backend, CPU graphs, one thread, 64 KiB of recent experience, the bundle's rates. */
     public static LearnerOptions defaults() {
-        return new LearnerOptions("auto", "cpu", 1, 0, 65536, false);
+        return new LearnerOptions("auto", "cpu", 1, 0, 65536, false, 1.0);
     }
 
     public LearnerOptions withBackend(String value) {
-        return new LearnerOptions(value, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale);
+        return new LearnerOptions(value, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale);
     }
 
     public LearnerOptions withGraphProvider(String value) {
-        return new LearnerOptions(backend, value, graphThreads, deviceId, experienceBytes, singleTimescale);
+        return new LearnerOptions(backend, value, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale);
     }
 
     public LearnerOptions withGraphThreads(int value) {
-        return new LearnerOptions(backend, graphProvider, value, deviceId, experienceBytes, singleTimescale);
+        return new LearnerOptions(backend, graphProvider, value, deviceId, experienceBytes, singleTimescale, rateScale);
     }
 
     public LearnerOptions withDeviceId(int value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, value, experienceBytes, singleTimescale);
+        return new LearnerOptions(backend, graphProvider, graphThreads, value, experienceBytes, singleTimescale, rateScale);
     }
 
     public LearnerOptions withSingleTimescale(boolean value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, value);
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, value, rateScale);
     }
 
     public LearnerOptions withExperienceBytes(int value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, value, singleTimescale);
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, value, singleTimescale, rateScale);
+    }
+
+    public LearnerOptions withRateScale(double value) {
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, value);
     }
 }

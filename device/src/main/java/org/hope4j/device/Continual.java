@@ -61,6 +61,8 @@ final class Continual implements Callable<Integer> {
     int sleepSteps;
     @Option(names = "--sleep-seconds", defaultValue = "600", description = "time limit of each sleep (default: ${DEFAULT-VALUE})")
     int sleepSeconds;
+    @Option(names = "--arms", split = ",", description = "arms to run (default: all): frozen, l0_only, online, online_sleep, naive_finetune")
+    List<String> armNames;
     @Option(names = "--json", description = "print one JSON line")
     boolean json;
     @Option(names = "--out", paramLabel = "FILE", description = "also write the JSON here")
@@ -90,6 +92,10 @@ final class Continual implements Callable<Integer> {
         if (orders < 1 || orders > 3) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--orders must be 1, 2 or 3, found " + orders);
         }
+        List<String> known = Stream.of(ARMS).map(a -> a[0]).toList();
+        if (armNames != null && (armNames.isEmpty() || !known.containsAll(armNames))) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--arms must name some of " + String.join(", ", known) + ", found " + armNames);
+        }
         List<Domain> domains = List.of(
                 domain("legal", "base-files: usr/share/common-licenses/{GPL-2,LGPL-2.1,MPL-2.0,Apache-2.0,Artistic,GFDL-1.3}",
                         Stream.of("GPL-2", "LGPL-2.1", "MPL-2.0", "Apache-2.0", "Artistic", "GFDL-1.3").map(f -> root.resolve("usr/share/common-licenses").resolve(f)).toList()),
@@ -101,9 +107,13 @@ final class Continual implements Callable<Integer> {
             domainInfo.add(Map.of("name", d.name(), "source", d.source(), "train_bytes", d.train().length, "heldout_bytes", d.heldout().length, "sha256", d.sha256()));
         }
         result.put("domains", domainInfo);
+        result.put("rate_scale", common.rateScale);
         Map<String, Object> arms = new LinkedHashMap<>();
         double[][] onlineCurve = null;
         for (String[] arm : ARMS) {
+            if (armNames != null && !armNames.contains(arm[0])) {
+                continue;
+            }
             List<Map<String, Object>> runs = new ArrayList<>();
             for (int o = 0; o < orders; o++) {
                 List<Domain> order = new ArrayList<>();
@@ -145,7 +155,8 @@ final class Continual implements Callable<Integer> {
                 "online_sleep: as online, and after each stage one sleep (--sleep-steps distillation steps, the stage's bytes) consolidates L1 into"
                         + " a new expert of L2 and resets L1; R rows are measured after the sleep; 'sleeps' lists each sleep's report",
                 "naive_finetune: every plastic weight (L1 and L2) steps every L1 period at L1's rate: one rate, one timescale, L0 as online",
-                "orders are rotations of (legal, python, docs); the model is deterministic, so orders stand in for seeds"));
+                "orders are rotations of (legal, python, docs); the model is deterministic, so orders stand in for seeds",
+                "rate_scale multiplies the L1/L2 inner rates of every arm (1 = the bundle's meta-learned rates)"));
         String text = new GsonBuilder().serializeNulls().serializeSpecialFloatingPointValues().create().toJson(result);
         if (out != null) {
             Files.writeString(out, text + "\n");

@@ -56,12 +56,16 @@ public final class Main implements Runnable {
         @Option(names = "--threads", defaultValue = "1", description = "ONNX Runtime threads (default: ${DEFAULT-VALUE})")
         int threads;
 
+        @Option(names = "--rate-scale", defaultValue = "1", description = "multiply the L1/L2 inner learning rates (default: ${DEFAULT-VALUE},"
+                + " the bundle's; smaller forgets less on long streams, 0 never steps them)")
+        double rateScale;
+
         String graphProvider = "cpu";
         boolean singleTimescale;
 
         Learner open() {
             LearnerOptions o = LearnerOptions.defaults().withBackend(backend).withGraphThreads(threads).withGraphProvider(graphProvider)
-                    .withSingleTimescale(singleTimescale);
+                    .withSingleTimescale(singleTimescale).withRateScale(rateScale);
             if (model != null) {
                 if (!Files.isDirectory(model)) {
                     throw new IllegalArgumentException("--model: " + model + " is not a directory");

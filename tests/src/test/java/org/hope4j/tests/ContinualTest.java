@@ -61,8 +61,31 @@ class ContinualTest {
     }
 
     @Test
+    void runsTheChosenArmsAtAScaledRate() {
+        String[] common = {"continual", "--json", "--train-bytes", "2048", "--heldout-bytes", "512", "--orders", "1", "--arms", "online"};
+        Cli.Run full = Cli.run(common);
+        String[] scaledArgs = java.util.Arrays.copyOf(common, common.length + 2);
+        scaledArgs[common.length] = "--rate-scale";
+        scaledArgs[common.length + 1] = "0.25";
+        Cli.Run scaled = Cli.run(scaledArgs);
+        assertEquals(0, full.rc(), full.err());
+        assertEquals(0, scaled.rc(), scaled.err());
+        JsonObject a = full.lastJson();
+        JsonObject b = scaled.lastJson();
+        assertEquals(1, a.getAsJsonObject("arms").size());
+        assertEquals(1.0, a.get("rate_scale").getAsDouble());
+        assertEquals(0.25, b.get("rate_scale").getAsDouble());
+        JsonArray ra = a.getAsJsonObject("arms").getAsJsonObject("online").getAsJsonArray("runs").get(0).getAsJsonObject().getAsJsonArray("R");
+        JsonArray rb = b.getAsJsonObject("arms").getAsJsonObject("online").getAsJsonArray("runs").get(0).getAsJsonObject().getAsJsonArray("R");
+        assertEquals(ra.get(0), rb.get(0), "before any stage the rate cannot matter");
+        assertTrue(!ra.get(3).equals(rb.get(3)), "a scaled rate changed nothing");
+    }
+
+    @Test
     void refusesBadBudgets() {
         assertTrue(Cli.run("continual", "--orders", "4").rc() != 0);
+        Cli.Run r = Cli.run("continual", "--arms", "online,nonsense");
+        assertTrue(r.rc() != 0 && r.err().contains("--arms"), r.err());
         assertTrue(Cli.run("continual", "--train-bytes", "10").rc() != 0);
     }
 }
