@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from .export import load_model
+from .export import model_from_state
 from .model import Learning, count_parameters
 from .train import heldout_windows, sequence_loss
 
@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             log.error("--periods must be two integers C1,C2, found %s", a.periods)
             return 2
         overrides = {"c1": c1, "c2": c2}
-    model = load_model(a.checkpoint, teach=a.teach, **overrides).eval()
+    state = torch.load(a.checkpoint)
+    model = model_from_state(state, teach=a.teach, **overrides).eval()
     heldout = torch.frombuffer(bytearray((a.corpus / "heldout.txt").read_bytes()), dtype=torch.uint8)
     windows = heldout_windows(heldout, a.windows, a.length)
     result: dict = {"parameters": count_parameters(model), "heldout_windows": a.windows, "heldout_window_bytes": a.length, "heldout_bits_per_byte": {}}
@@ -91,7 +92,6 @@ def main(argv: list[str] | None = None) -> int:
     if a.history:
         hist = json.loads(a.history.read_text())
         result.update({"steps": hist[-1]["step"], "bytes_seen": hist[-1].get("bytes"), "seconds": round(hist[-1].get("elapsed_s", 0))})
-    state = torch.load(a.checkpoint)
     if "recipe" in state:
         result["recipe"] = state["recipe"]
     corpus_json = a.corpus / "corpus.json"

@@ -303,7 +303,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def load_model(checkpoint: Path, teach: str | None = None, **overrides: int) -> HopeModel:
     """The model of a checkpoint; `teach` and config `overrides` (e.g. periods) change how it runs, not its weights."""
-    state = torch.load(checkpoint)
+    return model_from_state(torch.load(checkpoint), teach, **overrides)
+
+
+def model_from_state(state: dict, teach: str | None = None, **overrides: int) -> HopeModel:
+    """`load_model` of a checkpoint already read with torch.load."""
     cfg = {**state["config"], **overrides}
     if teach is not None:
         cfg["teach"] = teach

@@ -8,7 +8,7 @@ steps at their periods) to learn all initial values, frozen weights and the inne
 Deterministic for a given seed and thread count; checkpoints atomically every --ckpt-every steps
 and resumes from the newest checkpoint in --out.
 
---procs 2 trains data-parallel in two processes (one core each, gloo all-reduce of the summed
+--procs 2 trains data-parallel in two processes (one core each, gloo all-reduce of the averaged
 gradient): each reads its half of every batch, so the batches, the schedule and the result are those
 of one process up to the order of floating-point sums. On this 2-core machine two processes give
 about 1.4x the bytes/s of one (memory bandwidth is shared); torch threads within a process do not
@@ -184,13 +184,9 @@ def _worker(a: argparse.Namespace, rank: int, port: int) -> None:
 def _all_reduce_grads(model: torch.nn.Module, procs: int) -> None:
     """Average the gradients over the processes: one flat all-reduce."""
     grads = [p.grad for p in model.parameters() if p.grad is not None]
-    flat = torch.cat([g.reshape(-1) for g in grads])
+    flat = torch.nn.utils.parameters_to_vector(grads)
     dist.all_reduce(flat)
-    flat /= procs
-    i = 0
-    for g in grads:
-        g.copy_(flat[i : i + g.numel()].view_as(g))
-        i += g.numel()
+    torch.nn.utils.vector_to_parameters(flat / procs, grads)
 
 
 def run(a: argparse.Namespace, rank: int) -> int:
