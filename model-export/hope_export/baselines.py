@@ -11,7 +11,14 @@ both in bits per byte of ``heldout.txt``:
   tail is the last 8 MB of ``train.txt`` (preset 9 | PRESET_EXTREME, whose 64 MiB dictionary
   holds all of it).
 
-    /usr/bin/python3 -m hope_export.baselines --corpus build/corpus [--json build/baselines.json]
+and, beside them, the classical online compressors of ``hope_export.peers`` (the peers a byte-level
+learner is judged against), each cold (held-out text alone) and primed with the same tail of
+``train.txt`` in one stream (``--peers-tail-bytes``, 0: all of it):
+
+* PPMd order 8 through 7-Zip (``7zz a -m0=PPMd:o=8:mem=256m``, Debian ``7zip``);
+* zpaq ``-m5`` (Debian ``zpaq``).
+
+    /usr/bin/python3 -m hope_export.baselines --corpus build/corpus [--json build/baselines.json] [--peers ppmd,zpaq|none]
 
 Prints one JSON line on stdout; progress goes to stderr.
 """
@@ -26,9 +33,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from hope_export import peers as peer_tools
+
 ORDER = 5
 XZ_TAIL_BYTES = 8 * 1024 * 1024
 XZ_PRESET = 9 | lzma.PRESET_EXTREME
+PEERS = ("ppmd", "zpaq")  # hope_export.peers measured here (xz has its own keys above)
 PAD = b"\n" * (ORDER - 1)  # history before the first held-out byte (documents start after blank lines)
 
 Stats = dict[bytes, tuple[int, int]]  # context -> (total count, number of distinct next bytes)
@@ -159,6 +169,31 @@ def xz_bits_per_byte(train: bytes, heldout: bytes) -> tuple[float, float]:
     return 8.0 * (joint - base) / len(heldout), 8.0 * alone / len(heldout)
 
 
+def peer_bits_per_byte(train: bytes, heldout: bytes, tools: list[str], tail_bytes: int) -> dict:
+    """``{tool}_bits_per_byte`` (primed with the last ``tail_bytes`` of train, 0: all) and
+    ``{tool}_cold_bits_per_byte`` for each peer of ``PEERS`` (None where not measured), the primer's
+    size and the seconds spent."""
+    primer = train[-tail_bytes:] if tail_bytes else train
+    out: dict = {}
+    seconds = {}
+    for t in PEERS:
+        if t not in tools:
+            out[f"{t}_bits_per_byte"] = out[f"{t}_cold_bits_per_byte"] = None
+            continue
+        t0 = time.time()
+        primed = peer_tools.primed_bits_per_byte(t, primer, heldout)
+        cold = peer_tools.cold_bits_per_byte(t, heldout)
+        seconds[t] = round(time.time() - t0, 1)
+        out[f"{t}_bits_per_byte"] = round(primed, 4)
+        out[f"{t}_cold_bits_per_byte"] = round(cold, 4)
+        log(f"{t}: {primed:.4f} bits/byte primed with {len(primer):,} bytes of train.txt, {cold:.4f} cold ({seconds[t]:.1f} s)")
+    out["peers_primer_bytes"] = len(primer) if tools else None
+    out["peers_primer"] = ("all of train.txt" if len(primer) == len(train) else "tail of train.txt") if tools else None
+    out["peers_methods"] = {t: peer_tools.methods()[t] for t in tools}
+    out["seconds"] = seconds
+    return out
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line arguments; a corpus directory without its files is reported through ``parser.error``."""
     p = argparse.ArgumentParser(prog="hope_export.baselines", description=__doc__,
@@ -170,6 +205,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--windows", type=int, default=32,
                    help="also score the 5-gram on the held-out windows hope_export.evaluate reads (default 32; 0: skip)")
     p.add_argument("--length", type=int, default=4096, help="bytes per window (default 4096, as hope_export.evaluate)")
+    p.add_argument("--peers", default=",".join(PEERS),
+                   help=f"compressor peers to measure cold and primed: {','.join(PEERS)} (default) or none")
+    p.add_argument("--peers-tail-bytes", type=int, default=XZ_TAIL_BYTES,
+                   help=f"the peers are primed with the last this many bytes of train.txt (default {XZ_TAIL_BYTES}, as xz; 0: all)")
     a = p.parse_args(argv)
     if not a.corpus.is_dir():
         p.error(f"--corpus: {a.corpus} is not a directory")
@@ -182,6 +221,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--train-bytes: must be >= 0")
     if a.windows < 0 or a.length < 2:
         p.error("--windows must be >= 0 and --length >= 2")
+    a.peers = [] if a.peers == "none" else [t for t in a.peers.split(",") if t]
+    if any(t not in PEERS for t in a.peers):
+        p.error(f"--peers: choose among {', '.join(PEERS)} or none, found {','.join(a.peers)}")
+    try:
+        peer_tools.check_tools(a.peers)
+    except peer_tools.PeerError as exc:
+        p.error(f"--peers: {exc} (or --peers none)")
+    if a.peers_tail_bytes < 0:
+        p.error("--peers-tail-bytes: must be >= 0")
     return a
 
 
@@ -210,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     t_xz = time.time() - t0
     log(f"xz: {xz:.4f} bits/byte conditioned, {xz_alone:.4f} alone ({t_xz:.1f} s)")
 
+    peer_result = peer_bits_per_byte(train, heldout, a.peers, a.peers_tail_bytes)
+
     result = {
         "fivegram_bits_per_byte": round(kn, 4),
         "xz_bits_per_byte": round(xz, 4),
@@ -225,8 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         "xz_tail_bytes": min(XZ_TAIL_BYTES, len(train)),
         "train_bytes": len(train),
         "heldout_bytes": len(heldout),
-        "seconds": {"fivegram": round(t_ngram, 1), "xz": round(t_xz, 1)},
+        "seconds": {"fivegram": round(t_ngram, 1), "xz": round(t_xz, 1), **peer_result.pop("seconds")},
     }
+    result.update(peer_result)
     line = json.dumps(result)
     print(line)
     if a.json is not None:

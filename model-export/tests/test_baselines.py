@@ -40,3 +40,33 @@ def test_window_score_predicts_every_byte_after_the_first(model: baselines.Ngram
     assert 0 < kn < 8 and 0 < wb < 8
     # seen text is cheap, unseen bytes are dear
     assert model.bits_per_byte_windows([b"zzqj#%&@"])[0] > 4 * kn
+
+
+def test_peers_cold_and_primed_with_the_training_tail() -> None:
+    train = b"a preamble that the tail leaves out. " * 50 + TEXT
+    heldout = TEXT[:400]
+    r = baselines.peer_bits_per_byte(train, heldout, ["ppmd", "zpaq"], len(TEXT))
+    assert r["peers_primer_bytes"] == len(TEXT) and r["peers_primer"] == "tail of train.txt"
+    for t in ("ppmd", "zpaq"):
+        assert 0 < r[f"{t}_bits_per_byte"] < r[f"{t}_cold_bits_per_byte"] < 8, (t, r)
+    assert set(r["seconds"]) == {"ppmd", "zpaq"}
+    none = baselines.peer_bits_per_byte(train, heldout, [], 0)
+    assert none["ppmd_bits_per_byte"] is None and none["zpaq_cold_bits_per_byte"] is None and none["peers_primer_bytes"] is None
+
+
+def test_main_keeps_its_keys_and_adds_the_peers(tmp_path, capsys) -> None:
+    import json
+
+    (tmp_path / "train.txt").write_bytes(TEXT * 3)
+    (tmp_path / "heldout.txt").write_bytes(TEXT[:600])
+    out = tmp_path / "b.json"
+    assert baselines.main(["--corpus", str(tmp_path), "--windows", "2", "--length", "100", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    for k in ("fivegram_bits_per_byte", "xz_bits_per_byte", "fivegram_windows_bits_per_byte", "xz_unconditioned_bits_per_byte",
+              "ppmd_bits_per_byte", "ppmd_cold_bits_per_byte", "zpaq_bits_per_byte", "zpaq_cold_bits_per_byte"):
+        assert isinstance(r[k], float), k
+    assert r["peers_primer"] == "all of train.txt" and set(r["seconds"]) == {"fivegram", "xz", "ppmd", "zpaq"}
+    assert baselines.main(["--corpus", str(tmp_path), "--windows", "0", "--peers", "none"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["ppmd_bits_per_byte"] is None
+    with pytest.raises(SystemExit):
+        baselines.main(["--corpus", str(tmp_path), "--peers", "bzip2"])
