@@ -20,6 +20,22 @@ when byte t+1 arrives. A CMS level of period C holds one parameter value for the
 [jC, (j+1)C) and, once all their losses are known (i.e. when byte (j+1)C arrives, before position
 (j+1)C runs), takes one step along the *sum* of their gradients taken at that value (Eq. 71).
 
+Decay to the prior (optional per level; HopeConfig.decay1_init / decay2_init > 0 creates the
+meta-learned retention parameters ``logit_decay1`` / ``logit_decay2``, one per block):
+
+    theta_new = theta0 + (1 - lambda) (theta - theta0) - eta * G,     lambda = sigmoid(logit_decay)
+
+applied once per level update (every C positions), where theta is the level's value during the
+chunk that just ended (the chunk-start value), G = sum over that chunk's positions of the per-position
+gradients, all taken at theta (the same G as without decay), and theta0 is the level's initial
+(pretrained, meta-learned) value: the bundle's ``l1.up`` etc. Decay and gradient apply in the same
+step, both to the chunk-start value: the decay does *not* act on the gradient step
+(equivalently theta_new = theta - lambda (theta - theta0) - eta G). lambda = 0 (no parameter, or
+logit = -inf) is the plain rule of Eq. 71; eta = 0 and lambda = 0 is the frozen model. This is the
+decay-to-prior of dynamic evaluation (Krause et al. 2018): it bounds how far a level drifts from
+the pretrained value on a long stream (the fixed point of a constant gradient is
+theta0 - eta G / lambda).
+
 The L0 memories follow the chunk-wise semantics of Titans / Hope (Eqs. 90-91): inside a chunk of
 C0 positions every projection, target and gradient uses the chunk-start state W0; the running
 state M_t = a_t M_{t-1} - e_t grad_t(W0) is read by the token (Titans' parallel form) and committed
@@ -67,6 +83,8 @@ class HopeConfig:
     teach: str = "residual"  # "residual" (device rule) or "exact" (autograd Eq. 71)
     memory: str = "linear"  # main memory: "linear" (matrix) or "mlp" (residual 2-layer MLP, Eq. 89; reference-only experiment)
     plastic_blocks: tuple[int, ...] = field(default=())  # empty = all blocks
+    decay1_init: float = 0.0  # initial decay-to-prior of L1 per update (0: no decay parameter, the plain Eq. 71 rule)
+    decay2_init: float = 0.0  # initial decay-to-prior of L2 per update (0: no decay parameter)
     # mid_hidden = 0 or fast_hidden = 0 removes that CMS level (its MLP adds 0 and never updates):
     # models with fewer CMS levels for the paper tasks (see `cms_levels`; defaults keep all three)
 
@@ -81,6 +99,9 @@ class HopeConfig:
             raise ValueError(f"memory must be 'linear' or 'mlp', found {self.memory!r}")
         if self.teach not in ("residual", "exact"):
             raise ValueError(f"teach must be 'residual' or 'exact', found {self.teach!r}")
+        for name in ("decay1_init", "decay2_init"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must lie in [0, 1), found {getattr(self, name)}")
         for b in self.plastic_blocks:
             if not 0 <= b < self.n_blocks:
                 raise ValueError(f"plastic_blocks: block {b} out of range 0..{self.n_blocks - 1}")
@@ -369,6 +390,7 @@ class Pending:
     xf: Tensor  # [B, 1, D] input of the final norm
     x2: list[Tensor]  # per block [B, 1, D] input of the mid MLP
     x3: list[Tensor]  # per block [B, 1, D] input of the fast MLP
+    keep: Tensor | None = None  # [B] 1 = the row continues, 0 = the row was reset (its pending gradient is dropped)
 
 
 @dataclass
@@ -412,6 +434,9 @@ class HopeModel(nn.Module):
         # inner rates of the plastic CMS levels, meta-learned in log space
         self.log_lr1 = nn.Parameter(torch.full((nb,), math.log(cfg.lr1_init)))
         self.log_lr2 = nn.Parameter(torch.full((nb,), math.log(cfg.lr2_init)))
+        # decay-to-prior of the plastic CMS levels, lambda = sigmoid(logit), meta-learned (absent when 0)
+        self.logit_decay1 = nn.Parameter(torch.full((nb,), _logit(cfg.decay1_init))) if cfg.decay1_init > 0 else None
+        self.logit_decay2 = nn.Parameter(torch.full((nb,), _logit(cfg.decay2_init))) if cfg.decay2_init > 0 else None
         self.norm_f = nn.Parameter(torch.ones(d))
         self.head = nn.Parameter(torch.randn(VOCAB, d) / math.sqrt(d))
         self._zeros: dict[tuple, Tensor] = {}
@@ -464,6 +489,48 @@ class HopeModel(nn.Module):
     def lr2(self) -> Tensor:
         return torch.exp(self.log_lr2)
 
+    def decay1(self) -> Tensor | None:
+        """lambda of L1 per block (None: no decay)."""
+        return None if self.logit_decay1 is None else torch.sigmoid(self.logit_decay1)
+
+    def decay2(self) -> Tensor | None:
+        """lambda of L2 per block (None: no decay)."""
+        return None if self.logit_decay2 is None else torch.sigmoid(self.logit_decay2)
+
+    def detach_state(self, st: HopeState) -> HopeState:
+        """Cut the autograd history of a state (truncated back-propagation between segments): the
+        values are kept, gradients stop at the segment boundary. Mutates and returns st."""
+        for bs in st.blocks:
+            for f in dataclasses.fields(bs):
+                t = getattr(bs, f.name)
+                if t is not self._zeros.get((tuple(t.shape), t.dtype, t.device)):
+                    setattr(bs, f.name, t.detach())
+        if st.pending is not None:
+            p = st.pending
+            st.pending = Pending(p.xf.detach(), [t.detach() for t in p.x2], [t.detach() for t in p.x3], None if p.keep is None else p.keep.detach())
+        return st
+
+    def reset_rows(self, st: HopeState, rows: Tensor) -> HopeState:
+        """Start a new stream in the batch rows where ``rows`` [B] (bool) is set: their conv
+        history, memories, level weights and gradient sums become those of a fresh state and the
+        gradient of their pending position (whose target belongs to the new stream) is dropped. The
+        position counter stays shared, so call this at a multiple of C2 (a segment boundary), where
+        a reset row's schedule matches a fresh state's. Mutates and returns st."""
+        if st.pos % self.cfg.c2:
+            raise ValueError(f"reset_rows at position {st.pos}: not a multiple of c2 ({self.cfg.c2})")
+        if not bool(rows.any()):
+            return st
+        fresh = self.init_state(rows.shape[0])
+        for bs, fs in zip(st.blocks, fresh.blocks):
+            for f in dataclasses.fields(bs):
+                old, new = getattr(bs, f.name), getattr(fs, f.name)
+                m = rows.view(-1, *([1] * (old.dim() - 1)))
+                setattr(bs, f.name, torch.where(m, new, old))
+        if st.pending is not None:
+            keep = (~rows).to(st.pending.xf.dtype)
+            st.pending.keep = keep if st.pending.keep is None else st.pending.keep * keep
+        return st
+
     # -- forward ----------------------------------------------------------------------------------
 
     def head_delta(self, xf: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
@@ -473,16 +540,21 @@ class HopeModel(nn.Module):
         dl = torch.softmax(logits, dim=-1) - F.one_hot(targets, VOCAB).to(logits.dtype)
         return rmsnorm_backward(xf, self.norm_f, dl @ self.head), logits
 
-    def _accumulate(self, st: HopeState, xf: Tensor, x2s: list[Tensor], x3s: list[Tensor], targets: Tensor, learning: Learning, acts: list | None = None) -> None:
+    def _accumulate(self, st: HopeState, xf: Tensor, x2s: list[Tensor], x3s: list[Tensor], targets: Tensor, learning: Learning, acts: list | None = None,
+                    row_weight: Tensor | None = None) -> None:
         """Device rule: delta at the head input, passed to every plastic block through the residual
         stream (exact for the top block), then back through the block's own fast MLP for L2.
-        acts: per block (z2, a2, z3, a1) of these positions from the forward pass (recomputed if None)."""
+        acts: per block (z2, a2, z3, a1) of these positions from the forward pass (recomputed if None).
+        row_weight [B]: scales each row's gradients (0 drops a reset row's pending position)."""
         with torch.no_grad() if self.first_order else contextlib.nullcontext():
-            self._accumulate_inner(st, xf, x2s, x3s, targets, learning, acts)
+            self._accumulate_inner(st, xf, x2s, x3s, targets, learning, acts, row_weight)
 
-    def _accumulate_inner(self, st: HopeState, xf: Tensor, x2s: list[Tensor], x3s: list[Tensor], targets: Tensor, learning: Learning, acts: list | None = None) -> None:
+    def _accumulate_inner(self, st: HopeState, xf: Tensor, x2s: list[Tensor], x3s: list[Tensor], targets: Tensor, learning: Learning, acts: list | None = None,
+                          row_weight: Tensor | None = None) -> None:
         cfg = self.cfg
         delta, _ = self.head_delta(xf, targets)
+        if row_weight is not None:
+            delta = delta * row_weight.view(-1, *([1] * (delta.dim() - 1)))
         for b, bs in enumerate(st.blocks):
             if not cfg.is_plastic(b):
                 continue
@@ -531,17 +603,25 @@ class HopeModel(nn.Module):
             return
         do2 = pos % cfg.c2 == 0
         lr1, lr2 = self.lr1(), self.lr2()
+        lam1, lam2 = self.decay1(), self.decay2()
+
+        def step(theta: Tensor, theta0: Tensor, lr: Tensor, lam: Tensor | None, g: Tensor) -> Tensor:
+            # Eq. 71 with decay to the prior: theta0 + (1 - lam)(theta - theta0) - lr * g, g taken at theta
+            if lam is None:
+                return theta - lr * g
+            return theta - lam * (theta - theta0) - lr * g
+
         for b, bs in enumerate(st.blocks):
             if not cfg.is_plastic(b):
                 continue
-            if learning.l1:  # Eq. 71: theta <- theta - eta * sum of per-position gradients
-                bs.up1 = bs.up1 - lr1[b] * bs.g_up1
-                bs.down1 = bs.down1 - lr1[b] * bs.g_down1
+            if learning.l1:  # Eq. 71: theta <- theta - eta * sum of per-position gradients (+ decay to the prior)
+                bs.up1 = step(bs.up1, self.up1[b], lr1[b], None if lam1 is None else lam1[b], bs.g_up1)
+                bs.down1 = step(bs.down1, self.down1[b], lr1[b], None if lam1 is None else lam1[b], bs.g_down1)
                 bs.g_up1 = self._zero(bs.g_up1)
                 bs.g_down1 = self._zero(bs.g_down1)
             if do2 and learning.l2:
-                bs.up2 = bs.up2 - lr2[b] * bs.g_up2
-                bs.down2 = bs.down2 - lr2[b] * bs.g_down2
+                bs.up2 = step(bs.up2, self.up2[b], lr2[b], None if lam2 is None else lam2[b], bs.g_up2)
+                bs.down2 = step(bs.down2, self.down2[b], lr2[b], None if lam2 is None else lam2[b], bs.g_down2)
                 bs.g_up2 = self._zero(bs.g_up2)
                 bs.g_down2 = self._zero(bs.g_down2)
         if learning.l1 and cfg.fast_hidden:
@@ -604,7 +684,7 @@ class HopeModel(nn.Module):
                 if exact:
                     raise RuntimeError("teach='exact' is defined for whole sequences only: call forward once per sequence")
                 p = st.pending
-                self._accumulate(st, p.xf, p.x2, p.x3, x[:, i : i + 1], learning)
+                self._accumulate(st, p.xf, p.x2, p.x3, x[:, i : i + 1], learning, row_weight=p.keep)
             st.pending = None
             if learn_cms:
                 self._apply_updates(st, learning)
@@ -658,6 +738,10 @@ class HopeModel(nn.Module):
                 return self.inner(x, o, self.norm_in)
 
         return Bound()
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
 
 
 def count_parameters(model: HopeModel) -> int:

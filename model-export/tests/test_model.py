@@ -171,3 +171,162 @@ def test_outer_loop_gradient_reaches_initial_states_and_rates() -> None:
     for name in ("mem_init", "b_eta", "b_alpha", "up1", "down2", "log_lr1", "log_lr2"):
         grad = getattr(m, name).grad
         assert grad is not None and grad.abs().sum() > 0, name
+
+
+# ---- decay to the prior (theta <- theta0 + (1 - lambda)(theta - theta0) - eta G) ----------------
+
+DECAY = HopeConfig(**{**SMALL.to_dict(), "decay1_init": 0.05, "decay2_init": 0.1})
+
+
+def twin_with_decay(lam_logit: float | None = None, seed: int = 0) -> tuple[HopeModel, HopeModel]:
+    """A model without decay parameters and the same weights with them (logits set to lam_logit)."""
+    plain, dec = make(SMALL, seed), make(DECAY, seed)
+    dec.load_state_dict({**plain.state_dict(), "logit_decay1": dec.logit_decay1.detach(), "logit_decay2": dec.logit_decay2.detach()})
+    if lam_logit is not None:
+        with torch.no_grad():
+            dec.logit_decay1.fill_(lam_logit)
+            dec.logit_decay2.fill_(lam_logit)
+    return plain, dec
+
+
+def test_decay_parameters_exist_only_when_asked() -> None:
+    assert make(SMALL).logit_decay1 is None and "logit_decay1" not in make(SMALL).state_dict()
+    m = make(DECAY)
+    assert m.logit_decay1.shape == m.logit_decay2.shape == (SMALL.n_blocks,)
+    assert torch.allclose(m.decay1(), torch.full((SMALL.n_blocks,), 0.05, dtype=torch.double))
+    assert torch.allclose(m.decay2(), torch.full((SMALL.n_blocks,), 0.1, dtype=torch.double))
+
+
+def test_zero_decay_is_the_plain_rule_exactly() -> None:
+    plain, dec = twin_with_decay(-math.inf)
+    assert torch.equal(dec.decay1(), torch.zeros(SMALL.n_blocks, dtype=torch.double))
+    x = random_stream(70)
+    a, st_a = run_pieces(plain, x, [70])
+    b, st_b = run_pieces(dec, x, [70])
+    assert torch.equal(a, b)
+    assert torch.equal(flat_state(st_a), flat_state(st_b))
+
+
+def test_decay_update_equals_the_formula() -> None:
+    _, m = twin_with_decay()
+    lam1, lam2, lr1, lr2 = m.decay1(), m.decay2(), m.lr1(), m.lr2()
+    seen: list[tuple[int, list, list]] = []
+    orig = m._apply_updates
+
+    def spy(st: HopeState, learning: Learning) -> None:
+        before = [[t.clone() for t in (b.up1, b.down1, b.up2, b.down2, b.g_up1, b.g_down1, b.g_up2, b.g_down2)] for b in st.blocks]
+        orig(st, learning)
+        seen.append((st.pos, before, [[t.clone() for t in (b.up1, b.down1, b.up2, b.down2)] for b in st.blocks]))
+
+    m._apply_updates = spy  # type: ignore[method-assign]
+    x = random_stream(2 * SMALL.c2 + 1)
+    run_pieces(m, x, [2 * SMALL.c2 + 1])
+    checked = 0
+    for pos, before, after in seen:
+        if pos == 0 or pos % SMALL.c1:
+            continue
+        for b in range(SMALL.n_blocks):
+            th0 = [m.up1[b], m.down1[b], m.up2[b], m.down2[b]]
+            for i in range(4):
+                level2 = i >= 2
+                if level2 and pos % SMALL.c2:
+                    assert torch.equal(after[b][i], before[b][i])  # L2 only at its own boundaries
+                    continue
+                lam, lr = (lam2[b], lr2[b]) if level2 else (lam1[b], lr1[b])
+                expected = th0[i] + (1 - lam) * (before[b][i] - th0[i]) - lr * before[b][4 + i]
+                assert torch.allclose(after[b][i], expected, atol=1e-12, rtol=0), (pos, b, i)
+                checked += 1
+    assert checked >= 4 * SMALL.n_blocks  # includes updates where theta != theta0 already (pos >= 2 c1)
+
+
+def test_decay_pulls_towards_the_prior() -> None:
+    """Same gradient-free drift twice: with decay the level ends closer to its initial value."""
+    plain, dec = twin_with_decay()
+    x = random_stream(4 * SMALL.c2 + 1)
+    _, st_p = run_pieces(plain, x, [x.shape[1]])
+    _, st_d = run_pieces(dec, x, [x.shape[1]])
+    for b in range(SMALL.n_blocks):
+        dp = (st_p.blocks[b].up2 - plain.up2[b]).norm()
+        dd = (st_d.blocks[b].up2 - dec.up2[b]).norm()
+        assert dd < dp
+
+
+@pytest.mark.parametrize("lam_logit", [-math.inf, 0.0])
+def test_zero_rates_with_decay_reproduce_the_frozen_model(lam_logit: float) -> None:
+    """Rates 0: the levels never leave theta0, with lambda 0 and with lambda = 1/2."""
+    cfg = HopeConfig(**{**DECAY.to_dict(), "eta_max": 0.0})
+    m = make(cfg)
+    with torch.no_grad():
+        m.log_lr1.fill_(-math.inf)
+        m.log_lr2.fill_(-math.inf)
+        m.logit_decay1.fill_(lam_logit)
+        m.logit_decay2.fill_(lam_logit)
+    x = random_stream(70)
+    on, st_on = run_pieces(m, x, [30, 40])
+    off, _ = run_pieces(m, x, [70], Learning.off())
+    assert torch.equal(on, off)
+    for b, bs in enumerate(st_on.blocks):
+        assert torch.equal(bs.up1[0], m.up1[b]) and torch.equal(bs.down2[1], m.down2[b])
+
+
+def test_decay_rates_receive_outer_gradients() -> None:
+    torch.manual_seed(0)
+    m = HopeModel(DECAY)
+    x = random_stream(3 * DECAY.c2 + 1, batch=2)  # lambda acts from the second update on (theta = theta0 before)
+    logits = m(m.init_state(2), x)
+    F.cross_entropy(logits[:, :-1].reshape(-1, VOCAB), x[:, 1:].reshape(-1)).backward()
+    assert m.logit_decay1.grad.abs().sum() > 0 and m.logit_decay2.grad.abs().sum() > 0
+
+
+# ---- carried state: detach between segments, per-row resets ------------------------------------
+
+
+def test_detached_segments_compute_the_whole_stream() -> None:
+    m = make(DECAY)
+    x = random_stream(3 * SMALL.c2)
+    whole, st_w = run_pieces(m, x, [x.shape[1]])
+    st = m.init_state(2)
+    outs = []
+    for i in range(3):
+        outs.append(m(st, x[:, i * SMALL.c2 : (i + 1) * SMALL.c2]))
+        m.detach_state(st)
+    assert torch.allclose(torch.cat(outs, 1), whole, atol=1e-10, rtol=0)
+    assert torch.allclose(flat_state(st), flat_state(st_w), atol=1e-10, rtol=0)
+
+
+def test_detach_cuts_the_graph_between_segments() -> None:
+    torch.manual_seed(0)
+    m = HopeModel(DECAY)
+    x = random_stream(2 * DECAY.c2)
+    st = m.init_state(2)
+    m(st, x[:, : DECAY.c2])
+    m.detach_state(st)
+    assert all(not getattr(bs, f).requires_grad for bs in st.blocks for f in ("conv", "w0", "wt", "up1", "down1", "up2", "down2", "g_up1", "g_up2"))
+    assert st.pending is not None and not st.pending.xf.requires_grad
+    out = m(st, x[:, DECAY.c2 :])
+    out.sum().backward()
+    assert m.embed.grad is not None and m.logit_decay1.grad is not None
+
+
+def test_reset_rows_restarts_only_those_rows() -> None:
+    m = make(DECAY)
+    seg = SMALL.c2
+    x = random_stream(2 * seg, batch=3, seed=5)
+    fresh_row = random_stream(seg, batch=1, seed=9)
+    # rows 0 and 2 continue, row 1 starts a new stream at the segment boundary
+    st = m.init_state(3)
+    with torch.no_grad():
+        first = m(st, x[:, :seg])
+        m.reset_rows(st, torch.tensor([False, True, False]))
+        x2 = x[:, seg:].clone()
+        x2[1] = fresh_row[0]
+        second = m(st, x2)
+    cont, _ = run_pieces(m, x, [2 * seg])
+    assert torch.allclose(second[[0, 2]], cont[[0, 2], seg:], atol=1e-10, rtol=0)
+    # the reset row computes what a fresh state computes (its schedule restarts at a c2 boundary)
+    alone, _ = run_pieces(m, fresh_row, [seg])
+    assert torch.allclose(second[1], alone[0], atol=1e-10, rtol=0)
+    with pytest.raises(ValueError):
+        st2 = m.init_state(1)
+        m(st2, x[:1, :3])
+        m.reset_rows(st2, torch.tensor([True]))
