@@ -54,6 +54,14 @@ public final class Hope {
             graphs.close();
             throw e;
         }
-        return new Learner(bundle, graphs, engine, sel.info(), options.experienceBytes(), sel.backend(), go);
+        org.hope4j.level.EpisodicLevel episodic;
+        try {
+            episodic = options.episodic() == null ? null : new org.hope4j.level.EpisodicLevel(options.episodic(), bundle.episodicPrior());
+        } catch (RuntimeException | OutOfMemoryError e) {
+            engine.close();
+            graphs.close();
+            throw e;
+        }
+        return new Learner(bundle, graphs, engine, sel.info(), options.experienceBytes(), sel.backend(), go, episodic);
     }
 }

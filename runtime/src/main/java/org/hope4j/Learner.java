@@ -30,6 +30,7 @@ import org.hope4j.engine.EngineSpec;
 import org.hope4j.graph.FrozenGraphs;
 import org.hope4j.learner.HopeStream;
 import org.hope4j.learner.Learning;
+import org.hope4j.level.EpisodicLevel;
 import org.hope4j.sleep.Consolidation;
 import org.hope4j.sleep.ExperienceBuffer;
 import org.hope4j.sleep.ExpertPool;
@@ -40,6 +41,7 @@ import org.hope4j.sleep.SleepReport;
 import org.hope4j.sleep.SleepScheduler;
 import org.hope4j.sleep.Sleeper;
 import org.hope4j.state.AtomicFiles;
+import org.hope4j.state.EpisodicFile;
 
 /**
  * A Hope model that keeps learning from the bytes it reads, on this device.
@@ -85,8 +87,11 @@ public final class Learner implements AutoCloseable {
     private SleepWorkspace workspace;
     private volatile Consolidation.Result lastSleep;
 
+    /** The episodic level E mixed into every prediction, or null (the neural levels alone). */
+    private final EpisodicLevel episodic;
+
     Learner(Bundle bundle, FrozenGraphs graphs, Engine engine, BackendInfo info, int experienceBytes, Backend backend,
-            FrozenGraphs.Options graphOptions) {
+            FrozenGraphs.Options graphOptions, EpisodicLevel episodic) {
         this.experience = new ExperienceBuffer(experienceBytes);
         this.bundle = bundle;
         this.graphs = graphs;
@@ -95,6 +100,8 @@ public final class Learner implements AutoCloseable {
         this.backend = backend;
         this.graphOptions = graphOptions;
         this.stream = new HopeStream(graphs, engine, bundle.manifest().model().convWidth());
+        this.episodic = episodic;
+        stream.setEpisodic(episodic);
         this.pool = emptyPool(SleepConfig.defaults());
     }
 
@@ -172,8 +179,31 @@ public final class Learner implements AutoCloseable {
     }
 
     private Score read(byte[] data, int off, int len, Learning l) {
-        double[] r = stream.read(data, off, len, l, null);
-        return new Score(len, (long) r[1], r[0]);
+        boolean keepE = episodic != null && frozen.contains(Level.E);
+        if (keepE) {
+            episodic.begin();
+        }
+        try {
+            double[] r = stream.read(data, off, len, l, null);
+            return new Score(len, (long) r[1], r[0]);
+        } finally {
+            if (keepE) {
+                episodic.rollback();
+            }
+        }
+    }
+
+    /** Runs {@code body} so that the episodic level ends as it began (score, generate). */
+    private <T> T keepingEpisodic(java.util.function.Supplier<T> body) {
+        if (episodic == null) {
+            return body.get();
+        }
+        episodic.begin();
+        try {
+            return body.get();
+        } finally {
+            episodic.rollback();
+        }
     }
 
     /**
@@ -191,7 +221,10 @@ public final class Learner implements AutoCloseable {
         open();
         HopeStream.Snapshot before = stream.snapshot();
         try {
-            return read(data, 0, data.length, new Learning(!frozen.contains(Level.L0), false, false));
+            return keepingEpisodic(() -> {
+                double[] r = stream.read(data, 0, data.length, new Learning(!frozen.contains(Level.L0), false, false), null);
+                return new Score(data.length, (long) r[1], r[0]);
+            });
         } finally {
             stream.restore(before);
         }
@@ -224,22 +257,31 @@ public final class Learner implements AutoCloseable {
         Random rnd = new Random(sampling.seed());
         byte[] out = new byte[maxBytes];
         try {
-            if (prompt.length > 0) {
-                stream.read(prompt, 0, prompt.length, l, null);
-            }
-            float[] logits = stream.lastLogits();
-            byte[] one = new byte[1];
-            for (int i = 0; i < maxBytes; i++) {
-                int next = logits == null ? ' ' : sample(logits, sampling, rnd);
-                out[i] = (byte) next;
-                one[0] = (byte) next;
-                if (sink != null) {
-                    sink.accept(one.clone());
+            return keepingEpisodic(() -> {
+                if (prompt.length > 0) {
+                    stream.read(prompt, 0, prompt.length, l, null);
                 }
-                stream.read(one, 0, 1, l, null);
-                logits = stream.lastLogits();
-            }
-            return out;
+                float[] logits = stream.lastLogits();
+                byte[] one = new byte[1];
+                for (int i = 0; i < maxBytes; i++) {
+                    // with E: the mixture chooses bit by bit (E learns the byte as it is chosen), so the
+                    // stream reads the byte without coding it through E a second time
+                    int next = logits == null ? ' ' : episodic != null ? episodic.sample(logits, 0, sampling.temperature(), rnd) : sample(logits, sampling, rnd);
+                    out[i] = (byte) next;
+                    one[0] = (byte) next;
+                    if (sink != null) {
+                        sink.accept(one.clone());
+                    }
+                    stream.setEpisodic(null);
+                    try {
+                        stream.read(one, 0, 1, l, null);
+                    } finally {
+                        stream.setEpisodic(episodic);
+                    }
+                    logits = stream.lastLogits();
+                }
+                return out;
+            });
         } finally {
             stream.restore(before);
         }
@@ -315,7 +357,13 @@ public final class Learner implements AutoCloseable {
         synchronized (this) {
             open();
             version++;
-            engine.resetLevel(level.name());
+            if (level == Level.E) {
+                if (episodic != null) {
+                    episodic.reset();
+                }
+            } else {
+                engine.resetLevel(level.name());
+            }
         }
     }
 
@@ -333,6 +381,9 @@ public final class Learner implements AutoCloseable {
         m.put(Level.L0, c[0]);
         m.put(Level.L1, c[1]);
         m.put(Level.L2, c[2]);
+        if (episodic != null) {
+            m.put(Level.E, episodic.position());
+        }
         return m;
     }
 
@@ -396,12 +447,20 @@ public final class Learner implements AutoCloseable {
         meta.put("frozen", String.join(",", frozen.stream().map(Enum::name).toList()));
         Map<String, Tensor> all = new TreeMap<>(s.tensors());
         all.putAll(pool.toTensors());
+        EpisodicFile.Saved eps = episodic == null ? null : EpisodicFile.save(episodic, dir);
+        if (eps != null) {
+            meta.put("episodic_file", eps.file());
+            meta.put("episodic_sha256", eps.sha256());
+        }
         meta.put("data_sha256", dataSha(all));
         // owner-only: the state holds what the user's own text taught the model
         AtomicFiles.write(dir.resolve(STATE_FILE), Safetensors.toBytes(all, meta), AtomicFiles.Access.OWNER_ONLY);
         // the experience buffer is auxiliary: a crash between the two writes leaves a consistent state
         // with the previous buffer, which is still text the user wrote
         experience.save(dir.resolve(EXPERIENCE_FILE));
+        if (eps != null) {
+            EpisodicFile.deleteOthers(dir, eps.file());
+        }
     }
 
     /**
@@ -467,6 +526,20 @@ public final class Learner implements AutoCloseable {
         } catch (RuntimeException e) {
             stream.restore(before);
             throw new StateException(file + ": " + e.getMessage(), e);
+        }
+        if (episodic != null) {
+            String ef = meta.get("episodic_file");
+            try {
+                if (ef == null) {
+                    LOG.log(System.Logger.Level.INFO, "{0}: the state has no episodic tables; the episodic level starts empty", file);
+                    episodic.reset();
+                } else {
+                    EpisodicFile.load(episodic, dir, ef, meta.get("episodic_sha256"));
+                }
+            } catch (RuntimeException e) {
+                stream.restore(before);
+                throw e;
+            }
         }
         version++;
         pool = restoredPool;

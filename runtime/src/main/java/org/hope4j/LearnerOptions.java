@@ -22,9 +22,11 @@ import java.util.List;
  *     pre-training meta-learned on 512-byte sequences; 0 = the CMS levels never step, as if frozen).
  *     The bundle's rates adapt fastest; on long streams that change domain a smaller scale forgets
  *     less (README, "Continual learning across domains", has the measured trade-off)
+ * @param episodic sizes and rates of the episodic level E, mixed into every prediction; {@code null}
+ *     switches it off (the neural levels alone)
  */
 public record LearnerOptions(String backend, String graphProvider, int graphThreads, int deviceId, int experienceBytes, boolean singleTimescale,
-        double rateScale) {
+        double rateScale, org.hope4j.level.EpisodicConfig episodic) {
     public LearnerOptions {
         if (backend == null || backend.isBlank()) {
             throw new IllegalArgumentException("backend must be auto or a backend name, found " + backend);
@@ -46,36 +48,41 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
         }
     }
 
-    /** auto backend, CPU graphs, one thread, 64 KiB of recent experience, the bundle's rates. */
+    /** auto backend, CPU graphs, one thread, 64 KiB of recent experience, the bundle's rates, the episodic level on. */
     public static LearnerOptions defaults() {
-        return new LearnerOptions("auto", "cpu", 1, 0, 65536, false, 1.0);
+        return new LearnerOptions("auto", "cpu", 1, 0, 65536, false, 1.0, org.hope4j.level.EpisodicConfig.defaults());
+    }
+
+    /** The episodic level's sizes and rates; {@code null}: no episodic level (the neural levels alone). */
+    public LearnerOptions withEpisodic(org.hope4j.level.EpisodicConfig value) {
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, value);
     }
 
     public LearnerOptions withBackend(String value) {
-        return new LearnerOptions(value, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale);
+        return new LearnerOptions(value, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic);
     }
 
     public LearnerOptions withGraphProvider(String value) {
-        return new LearnerOptions(backend, value, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale);
+        return new LearnerOptions(backend, value, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic);
     }
 
     public LearnerOptions withGraphThreads(int value) {
-        return new LearnerOptions(backend, graphProvider, value, deviceId, experienceBytes, singleTimescale, rateScale);
+        return new LearnerOptions(backend, graphProvider, value, deviceId, experienceBytes, singleTimescale, rateScale, episodic);
     }
 
     public LearnerOptions withDeviceId(int value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, value, experienceBytes, singleTimescale, rateScale);
+        return new LearnerOptions(backend, graphProvider, graphThreads, value, experienceBytes, singleTimescale, rateScale, episodic);
     }
 
     public LearnerOptions withSingleTimescale(boolean value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, value, rateScale);
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, value, rateScale, episodic);
     }
 
     public LearnerOptions withExperienceBytes(int value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, value, singleTimescale, rateScale);
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, value, singleTimescale, rateScale, episodic);
     }
 
     public LearnerOptions withRateScale(double value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, value);
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, value, episodic);
     }
 }

@@ -1,11 +1,24 @@
 package org.hope4j;
 
-/** The plastic levels of a Hope model (ARCHITECTURE.md §1). L3 never changes on the device. */
+/**
+ * The levels that learn on the device (ARCHITECTURE.md §1). L3 never changes on the device. E is
+ * the episodic level (exact context statistics and a match model, mixed with the neural levels).
+ */
 public enum Level {
     /** The self-modifying Titans memories, updated every L0 chunk. */
     L0,
     /** The fast CMS MLP of every block. */
     L1,
     /** The mid CMS MLP of every block. */
-    L2
+    L2,
+    /**
+     * The episodic level and its mixer: updated at every byte. Frozen, it still predicts and learns
+     * within a call, then returns to what it held before the call (as L0 does in {@code score}).
+     */
+    E;
+
+    /** Whether this is a level of the neural engine (L0, L1, L2). */
+    public boolean neural() {
+        return this != E;
+    }
 }

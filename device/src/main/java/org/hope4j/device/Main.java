@@ -22,7 +22,7 @@ import picocli.CommandLine.Parameters;
 /** The {@code hope4j} program: score, observe, generate and demo on a Hope4J bundle. */
 @Command(name = "hope4j", mixinStandardHelpOptions = true, version = "hope4j 0.1.0",
         description = "An on-device continual learner: a small Hope language model that keeps learning from your text.",
-        subcommands = {Main.ScoreCmd.class, Main.ObserveCmd.class, Main.GenerateCmd.class, Sleep.class, Demo.class, Info.class, Continual.class, Bench.class})
+        subcommands = {Main.ScoreCmd.class, Main.ObserveCmd.class, Main.GenerateCmd.class, Sleep.class, Demo.class, Info.class, Continual.class, Bench.class, FitEpisodic.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -60,12 +60,18 @@ public final class Main implements Runnable {
                 + " the bundle's; smaller forgets less on long streams, 0 never steps them)")
         double rateScale;
 
+        @Option(names = "--no-episodic", description = "switch the episodic level E off: the neural levels alone (an ablation)")
+        boolean noEpisodic;
+
         String graphProvider = "cpu";
         boolean singleTimescale;
 
         Learner open() {
             LearnerOptions o = LearnerOptions.defaults().withBackend(backend).withGraphThreads(threads).withGraphProvider(graphProvider)
                     .withSingleTimescale(singleTimescale).withRateScale(rateScale);
+            if (noEpisodic) {
+                o = o.withEpisodic(null);
+            }
             if (model != null) {
                 if (!Files.isDirectory(model)) {
                     throw new IllegalArgumentException("--model: " + model + " is not a directory");

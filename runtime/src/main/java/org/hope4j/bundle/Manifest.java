@@ -49,11 +49,13 @@ import org.hope4j.BundleException;
  * @param training facts about pre-training, free form (empty if absent)
  * @param probe the retention probe that guards every sleep's commit (absent in bundles made before sleep)
  * @param rehearsal general text that sleep rehearses so the model keeps what it knew (optional)
+ * @param episodic the episodic level's fitted prior (mixer weights), optional: without it the level
+ *     starts from a neutral prior
  * @param files every file of the bundle (relative path with {@code /}) and its SHA-256 in hex
  */
 public record Manifest(String format, int formatVersion, ModelConfig model, List<Level> levels, List<Integer> plasticBlocks,
                        String teach, List<Segment> segments, String plastic, Golden golden, @Optional Map<String, Object> training,
-                       @Optional Probe probe, @Optional Probe rehearsal, Map<String, String> files) {
+                       @Optional Probe probe, @Optional Probe rehearsal, @Optional EpisodicPrior episodic, Map<String, String> files) {
 
     /** The value of {@code format}. */
     public static final String FORMAT = "hope4j-bundle";
@@ -85,6 +87,7 @@ public record Manifest(String format, int formatVersion, ModelConfig model, List
      * @param training facts about pre-training, free form (empty if absent)
      * @param probe the retention probe, or {@code null}
      * @param rehearsal the rehearsal text, or {@code null}
+     * @param episodic the episodic level's prior, or {@code null}
      * @param files every file of the bundle (relative path with {@code /}) and its SHA-256 in hex
      */
     public Manifest {
@@ -272,6 +275,16 @@ public record Manifest(String format, int formatVersion, ModelConfig model, List
     public record Probe(String file, int bytes, String source) {
     }
 
+    /**
+     * The episodic level's prior ({@code episodic} in the manifest): the JSON file with the mixer's
+     * initial weights and the match model's initial confidences, fitted on training text.
+     *
+     * @param file the JSON file, listed in {@code files}
+     * @param source what it was fitted on
+     */
+    public record EpisodicPrior(String file, String source) {
+    }
+
     /** Marks a record component that may be absent or {@code null} in the JSON. */
     @Retention(RetentionPolicy.RUNTIME)
     @Target({ElementType.RECORD_COMPONENT, ElementType.PARAMETER, ElementType.FIELD, ElementType.METHOD})
@@ -455,6 +468,9 @@ public record Manifest(String format, int formatVersion, ModelConfig model, List
         validateGolden(c);
         validateText(c, "probe", probe);
         validateText(c, "rehearsal", rehearsal);
+        if (episodic != null) {
+            c.listed(episodic.file(), "episodic.file", files);
+        }
     }
 
     private void validateText(Check c, String field, Probe p) {

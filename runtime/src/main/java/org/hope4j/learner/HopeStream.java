@@ -7,6 +7,7 @@ import org.hope4j.bundle.Tensor;
 import org.hope4j.engine.Engine;
 import org.hope4j.engine.EngineSpec;
 import org.hope4j.graph.FrozenGraphs;
+import org.hope4j.level.EpisodicLevel;
 
 /**
  * One Hope model reading one byte stream: the data flow of ARCHITECTURE.md §2, mirroring
@@ -45,6 +46,8 @@ public final class HopeStream {
     private long pos;
     private final long[] counts = new long[3];
     private float[] x, x2, q, u, o, convTmp, logits;
+    /** The episodic level and mixer (ARCHITECTURE.md §1, level E), or null: the neural levels alone. */
+    private EpisodicLevel episodic;
 
     public HopeStream(FrozenGraphs graphs, Engine engine, int convWidth) {
         this.graphs = graphs;
@@ -62,6 +65,21 @@ public final class HopeStream {
         o = new float[rows * d];
         convTmp = new float[convSize];
         logits = new float[rows * EngineSpec.VOCAB];
+    }
+
+    /** Mixes {@code e} into every prediction of {@link #read} from now on ({@code null}: the neural levels alone). */
+    public void setEpisodic(EpisodicLevel e) {
+        episodic = e;
+    }
+
+    /** The episodic level, or null. */
+    public EpisodicLevel episodic() {
+        return episodic;
+    }
+
+    /** Bits of {@code next} under the learner's distribution (the mixture when E is on), E learning from it. */
+    private double code(float[] lg, int off, byte next) {
+        return episodic == null ? bitsOf(lg, off, next) : episodic.code(lg, off, next & 0xff);
     }
 
     /** Positions read so far. */
@@ -106,8 +124,10 @@ public final class HopeStream {
                 }
             }
             if (haveLast) {
-                bits += bitsOf(lastLogits, 0, data[off + i]);
+                bits += code(lastLogits, 0, data[off + i]);
                 scored++;
+            } else if (episodic != null) {
+                episodic.code(null, 0, data[off + i] & 0xff); // the stream's first byte: nothing predicted it
             }
             if (learning.cms() && pos > 0 && pos % c1 == 0) {
                 boolean do2 = pos % c2 == 0;
@@ -133,7 +153,7 @@ public final class HopeStream {
             }
             engine.head(x, m, logits);
             for (int t = 0; t < m - 1; t++) {
-                bits += bitsOf(logits, t * vocab, data[off + i + t + 1]);
+                bits += code(logits, t * vocab, data[off + i + t + 1]);
                 scored++;
             }
             if (sink != null) {

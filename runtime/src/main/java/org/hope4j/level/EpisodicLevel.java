@@ -1,0 +1,759 @@
+package org.hope4j.level;
+
+import java.util.Arrays;
+
+/**
+ * The episodic level E (ARCHITECTURE.md §1): exact, non-parametric memory of what was read, and the
+ * mixer that combines it with the neural levels' distribution. It changes at every byte.
+ *
+ * <p>A byte is coded as 8 binary decisions, most significant bit first; {@code c0} is the partial
+ * byte with a leading 1. For each decision, inputs in the logistic domain ({@link Logistic}):
+ * <ol>
+ *   <li>the neural levels: {@code P(bit = 1 | c0)} summed from their byte distribution;</li>
+ *   <li>seven hashed context tables (orders 1, 2, 3, 4 and 6, the current and previous word, the
+ *       byte above in the previous line with the byte to the left), each slot an adaptive
+ *       probability with a count: {@code p += (bit - p) · 2/(2n + 3)}, n capped at
+ *       {@code counterLimit} (the write rule of this memory: exact counts of what followed);</li>
+ *   <li>a match model: the longest earlier occurrence of the last {@code matchMin}+ bytes (found
+ *       through a hash index over the history, verified backwards) predicts its next byte with a
+ *       confidence learned per match length;</li>
+ *   <li>a bias.</li>
+ * </ol>
+ * Two gated linear mixers (weights selected by {@code c0}, and by match length and the neural
+ * input's confidence) combine them, {@code p = squash(Σ w_i x_i)}, each learning online
+ * {@code w_i += x_i (bit - p) · 2^-mixerShift}; two adaptive probability maps (on {@code c0} and on
+ * {@code c0} with the previous byte) refine the result. Everything is integer arithmetic except
+ * the conversion of the neural distribution to a 12-bit probability, so the Python reference
+ * ({@code model-export/hope_export/episodic.py}) reproduces the state exactly.
+ *
+ * <p>{@link #begin()} / {@link #rollback()} make a call leave the level exactly as it was
+ * (score, generate) in bounded memory: the first write to a 4 KB page saves that page.
+ * Not thread-safe.
+ */
+public final class EpisodicLevel {
+    /** Inputs of the mixer: neural, 7 contexts, match, bias. */
+    public static final int INPUTS = EpisodicConfig.CONTEXTS + 3;
+    static final int IN_NEURAL = 0;
+    static final int IN_MATCH = EpisodicConfig.CONTEXTS + 1;
+    static final int IN_BIAS = EpisodicConfig.CONTEXTS + 2;
+    static final int SETS_A = 256;
+    static final int SETS_B = 96;
+    static final int APM_KNOTS = 33;
+    static final int APM2_SLOTS = 65536 * APM_KNOTS;
+    static final int MATCH_CONTEXTS = 64;
+    /** The {@code format} of a prior file. */
+    public static final String PRIOR_FORMAT = "hope4j-episodic-prior";
+    private static final int MAX_MATCH = 65535;
+    private static final long GOLDEN = 0x9E3779B97F4A7C15L;
+    private static final long MUL = 0x2127599BF4325C37L;
+    private static final int PAGE_BITS = 10;
+    private static final int[] RATE = new int[1024];
+
+    static {
+        for (int n = 0; n < RATE.length; n++) {
+            RATE[n] = (int) (131072L / (2 * n + 3));
+        }
+    }
+
+    private final EpisodicConfig cfg;
+    private final int tableBits, ctxSlots, matchBase, apm2Base, histMask, matchShift;
+    private final long histSize;
+
+    // large state, paged for rollback
+    private final int[] big;
+    private final byte[] hist;
+
+    // small state
+    private final int[] wA = new int[SETS_A * INPUTS];
+    private final int[] wB = new int[SETS_B * INPUTS];
+    private final int[] apm1 = new int[256 * APM_KNOTS];
+    private final int[] matchMap = new int[MATCH_CONTEXTS];
+    private long pos;
+    private int c0 = 1;
+    private int bitIndex;
+    private long wordHash, prevWordHash;
+    private long lineStart, prevLineStart;
+    private long matchPtr;
+    private int matchLen;
+    private int expected = -1;
+    private final long[] ctxHash = new long[EpisodicConfig.CONTEXTS];
+
+    private final Prior prior;
+
+    // per-decision scratch
+    private final int[] x = new int[INPUTS];
+    private final int[] slot = new int[EpisodicConfig.CONTEXTS];
+    private int setA, setB, matchCtx, pA, pB, pMix, apm1Idx, apm2Idx;
+    private final double[] cum = new double[257];
+
+    // transaction
+    private boolean inTxn;
+    private int[][] savedBig;
+    private byte[][] savedHist;
+    private int[] dirtyBig = new int[16];
+    private int nDirtyBig;
+    private int[] dirtyHist = new int[16];
+    private int nDirtyHist;
+    private Small savedSmall;
+
+    /**
+     * The initial values the mixer and the match model's confidences start from (fitted on the
+     * training text; see {@link #prior()}).
+     *
+     * @param weightsA weights of the mixer selected by c0, {@code 256 × INPUTS}
+     * @param weightsB weights of the mixer selected by match and confidence, {@code 16 × INPUTS}
+     * @param matchMap the match model's adaptive probabilities per (length bucket, expected bit), 64
+     */
+    public record Prior(int[] weightsA, int[] weightsB, int[] matchMap) {
+        public Prior {
+            if (weightsA.length != SETS_A * INPUTS || weightsB.length != SETS_B * INPUTS || matchMap.length != MATCH_CONTEXTS) {
+                throw new IllegalArgumentException("episodic prior: weights must be " + SETS_A * INPUTS + " + " + SETS_B * INPUTS
+                        + " and the match map " + MATCH_CONTEXTS + " values, found " + weightsA.length + " + " + weightsB.length
+                        + " and " + matchMap.length);
+            }
+            weightsA = weightsA.clone();
+            weightsB = weightsB.clone();
+            matchMap = matchMap.clone();
+        }
+
+        /**
+         * A neutral start: the neural input at weight 0.6, each context 0.2, the match model 0.4 (in the
+         * mixer selected by match length: 0.6 beside a neural 0.5 for matches shorter than 16 bytes,
+         * 1.0 beside 0.3 for longer ones); the match model's confidence grows with the match length.
+         */
+        public static Prior neutral() {
+            int[] w = new int[INPUTS];
+            w[IN_NEURAL] = (int) (0.6 * 65536);
+            for (int i = 1; i <= EpisodicConfig.CONTEXTS; i++) {
+                w[i] = (int) (0.2 * 65536);
+            }
+            w[IN_MATCH] = (int) (0.4 * 65536);
+            int[] a = new int[SETS_A * INPUTS];
+            int[] b = new int[SETS_B * INPUTS];
+            for (int s = 0; s < SETS_A; s++) {
+                System.arraycopy(w, 0, a, s * INPUTS, INPUTS);
+            }
+            for (int s = 0; s < SETS_B; s++) {
+                System.arraycopy(w, 0, b, s * INPUTS, INPUTS);
+                int bucket = s / 24; // 0: no match, 1: shorter than 16, 2: shorter than 32, 3: longer
+                if (bucket >= 1) {
+                    b[s * INPUTS + IN_MATCH] = bucket == 1 ? (int) (0.6 * 65536) : 65536;
+                    b[s * INPUTS + IN_NEURAL] = bucket == 1 ? (int) (0.5 * 65536) : (int) (0.3 * 65536);
+                }
+            }
+            // the match model's confidence starts at 1 - 1/(L + 2) for a match of (representative) length L
+            int[] m = new int[MATCH_CONTEXTS];
+            for (int bucket = 0; bucket < MATCH_CONTEXTS / 2; bucket++) {
+                int len = bucket < 16 ? bucket : 16 + 8 * (bucket - 16);
+                int right = 65535 - 65536 / (len + 2);
+                m[2 * bucket] = (65535 - right) << 10;
+                m[2 * bucket + 1] = right << 10;
+            }
+            return new Prior(a, b, m);
+        }
+
+        /** The prior as the bundle's {@code episodic.json}. */
+        public String toJson(String fittedOn) {
+            java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("format", PRIOR_FORMAT);
+            m.put("format_version", 1);
+            m.put("inputs", INPUTS);
+            m.put("fitted_on", fittedOn);
+            m.put("weights_a", weightsA);
+            m.put("weights_b", weightsB);
+            m.put("match_map", matchMap);
+            return new com.google.gson.GsonBuilder().create().toJson(m);
+        }
+
+        /** Parses {@link #toJson}; errors name {@code origin} and the field. */
+        public static Prior fromJson(byte[] json, String origin) {
+            record Raw(String format, Integer format_version, Integer inputs, int[] weights_a, int[] weights_b, int[] match_map) {
+            }
+            Raw r;
+            try {
+                r = new com.google.gson.Gson().fromJson(new String(json, java.nio.charset.StandardCharsets.UTF_8), Raw.class);
+            } catch (RuntimeException e) {
+                throw new org.hope4j.BundleException(origin + ": not a valid episodic prior: " + e.getMessage(), e);
+            }
+            if (r == null || !PRIOR_FORMAT.equals(r.format()) || r.format_version() == null || r.format_version() != 1) {
+                throw new org.hope4j.BundleException(origin + ": format must be " + PRIOR_FORMAT + " version 1");
+            }
+            if (r.inputs() == null || r.inputs() != INPUTS || r.weights_a() == null || r.weights_b() == null || r.match_map() == null) {
+                throw new org.hope4j.BundleException(origin + ": inputs must be " + INPUTS + " with weights_a, weights_b and match_map present, found inputs " + r.inputs());
+            }
+            for (int v : r.match_map()) {
+                if (v < 0 || (v >>> 10) > 65535 || (v & 1023) > 1023) {
+                    throw new org.hope4j.BundleException(origin + ": match_map values must be counters (p << 10 | n), found " + v);
+                }
+            }
+            try {
+                return new Prior(r.weights_a(), r.weights_b(), r.match_map());
+            } catch (IllegalArgumentException e) {
+                throw new org.hope4j.BundleException(origin + ": " + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public int[] weightsA() {
+            return weightsA.clone();
+        }
+
+        @Override
+        public int[] weightsB() {
+            return weightsB.clone();
+        }
+
+        @Override
+        public int[] matchMap() {
+            return matchMap.clone();
+        }
+    }
+
+    private record Small(int[] wA, int[] wB, int[] apm1, int[] matchMap, long[] scalars, long[] ctxHash) {
+    }
+
+    public EpisodicLevel(EpisodicConfig cfg, Prior prior) {
+        this.cfg = cfg;
+        this.prior = prior;
+        tableBits = cfg.tableBits();
+        ctxSlots = EpisodicConfig.CONTEXTS << tableBits;
+        matchBase = ctxSlots;
+        apm2Base = matchBase + (1 << cfg.matchBits());
+        big = new int[apm2Base + APM2_SLOTS];
+        histSize = 1L << cfg.historyBits();
+        histMask = (int) (histSize - 1);
+        hist = new byte[(int) histSize];
+        matchShift = 64 - cfg.matchBits();
+        savedBig = new int[(big.length >>> PAGE_BITS) + 1][];
+        savedHist = new byte[(hist.length >>> PAGE_BITS) + 1][];
+        reset();
+    }
+
+    /** The configuration. */
+    public EpisodicConfig config() {
+        return cfg;
+    }
+
+    /** The initial values this level resets to. */
+    public Prior prior() {
+        return prior;
+    }
+
+    /**
+     * What the mixer and the match model have learned so far, as a prior: reading training text from
+     * {@link Prior#neutral()} and taking this fits the prior a bundle ships.
+     */
+    public Prior learned() {
+        return new Prior(wA, wB, matchMap);
+    }
+
+    /** Bytes read since the last reset. */
+    public long position() {
+        return pos;
+    }
+
+    /** Forgets everything read: empty tables and history, mixer and maps back to the prior. */
+    public void reset() {
+        if (inTxn) {
+            throw new IllegalStateException("episodic level: reset inside a transaction");
+        }
+        Arrays.fill(big, 0, ctxSlots, 32768 << 10);
+        Arrays.fill(big, matchBase, apm2Base, 0);
+        for (int c = 0; c < 65536; c++) {
+            initApm(big, apm2Base + c * APM_KNOTS);
+        }
+        Arrays.fill(hist, (byte) 0);
+        for (int c = 0; c < 256; c++) {
+            initApm(apm1, c * APM_KNOTS);
+        }
+        System.arraycopy(prior.weightsA, 0, wA, 0, wA.length);
+        System.arraycopy(prior.weightsB, 0, wB, 0, wB.length);
+        System.arraycopy(prior.matchMap, 0, matchMap, 0, matchMap.length);
+        pos = 0;
+        c0 = 1;
+        bitIndex = 0;
+        wordHash = prevWordHash = 0;
+        lineStart = prevLineStart = 0;
+        matchPtr = 0;
+        matchLen = 0;
+        expected = -1;
+        contextHashes();
+    }
+
+    private static void initApm(int[] t, int off) {
+        for (int j = 0; j < APM_KNOTS; j++) {
+            t[off + j] = Logistic.squash((j - 16) * 128) * 16;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // one byte
+
+    /**
+     * Codes byte {@code b} under the mixture of the neural distribution {@code exp(logits[off..off+256))}
+     * (unnormalised is fine; {@code logits == null}: uniform) and this level, then learns from it.
+     *
+     * @return the bits of {@code b} under the mixture
+     */
+    public double code(float[] logits, int off, int b) {
+        neural(logits, off);
+        return codeBits(b);
+    }
+
+    /** As {@link #code}, from probabilities (any positive scale) instead of logits. */
+    public double codeProbabilities(double[] probs, int b) {
+        cum[0] = 0;
+        for (int j = 0; j < 256; j++) {
+            cum[j + 1] = cum[j] + probs[j];
+        }
+        return codeBits(b);
+    }
+
+    private double codeBits(int b) {
+        double bits = 0;
+        for (int k = 0; k < 8; k++) {
+            int y = (b >> (7 - k)) & 1;
+            int p = predictBit();
+            bits += Logistic.cost(y == 1 ? p : 4096 - p);
+            updateBit(y);
+        }
+        endByte(b & 0xff);
+        return bits;
+    }
+
+    /**
+     * Chooses the next byte bit by bit from the mixture, learning each bit as it is chosen (so the
+     * level moves exactly as if the byte had been observed). {@code temperature} scales the logit of
+     * each decision (0 = the likelier bit).
+     */
+    public int sample(float[] logits, int off, double temperature, java.util.Random rnd) {
+        neural(logits, off);
+        int b = 0;
+        for (int k = 0; k < 8; k++) {
+            int p = predictBit();
+            int y;
+            if (temperature == 0) {
+                y = p >= 2048 ? 1 : 0;
+            } else {
+                double s = Logistic.stretch(p) / 256.0 / temperature;
+                y = rnd.nextDouble() < 1 / (1 + Math.exp(-s)) ? 1 : 0;
+            }
+            updateBit(y);
+            b = (b << 1) | y;
+        }
+        endByte(b);
+        return b;
+    }
+
+    private void neural(float[] logits, int off) {
+        cum[0] = 0;
+        if (logits == null) {
+            for (int j = 0; j < 256; j++) {
+                cum[j + 1] = j + 1;
+            }
+            return;
+        }
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < 256; j++) {
+            max = Math.max(max, logits[off + j]);
+        }
+        for (int j = 0; j < 256; j++) {
+            cum[j + 1] = cum[j] + Math.exp((double) logits[off + j] - max);
+        }
+    }
+
+    /** P(bit = 1 | c0) of the neural distribution, in 12 bits (1..4095). */
+    private int neuralBit() {
+        int k = bitIndex;
+        int lo = (c0 - (1 << k)) << (8 - k);
+        int width = 1 << (8 - k);
+        double all = cum[lo + width] - cum[lo];
+        if (!(all > 0)) {
+            return 2048;
+        }
+        double p1 = (cum[lo + width] - cum[lo + width / 2]) / all;
+        return Logistic.clamp((int) Math.floor(p1 * 4096 + 0.5), 1, 4095);
+    }
+
+    private int predictBit() {
+        int pn = neuralBit();
+        x[IN_NEURAL] = Logistic.stretch(pn);
+        long c0h = (long) c0 * GOLDEN;
+        for (int i = 0; i < EpisodicConfig.CONTEXTS; i++) {
+            slot[i] = (i << tableBits) + (int) (mix(ctxHash[i] + c0h) >>> (64 - tableBits));
+            x[1 + i] = Logistic.stretch(big[slot[i]] >>> 14);
+        }
+        int depth = 0;
+        while (depth < 5 && (big[slot[depth]] & 1023) != 0) {
+            depth++;
+        }
+        // match model: follows the earlier occurrence while its bits agree with this byte so far
+        if (expected >= 0 && ((expected + 256) >> (8 - bitIndex)) != c0) {
+            matchLen = 0;
+            expected = -1;
+        }
+        int bucket = 0;
+        if (expected >= 0) {
+            int eb = (expected >> (7 - bitIndex)) & 1;
+            matchCtx = lengthBucket(matchLen) * 2 + eb;
+            x[IN_MATCH] = Logistic.stretch(matchMap[matchCtx] >>> 14);
+            bucket = matchLen < 16 ? 1 : matchLen < 32 ? 2 : 3;
+        } else {
+            matchCtx = -1;
+            x[IN_MATCH] = 0;
+        }
+        x[IN_BIAS] = 256;
+        int conf = Math.abs(x[IN_NEURAL]);
+        setA = c0 * INPUTS;
+        setB = ((bucket * 6 + depth) * 4 + (conf < 256 ? 0 : conf < 512 ? 1 : conf < 1024 ? 2 : 3)) * INPUTS;
+        int dA = dot(wA, setA);
+        int dB = dot(wB, setB);
+        pA = Logistic.squash(dA);
+        pB = Logistic.squash(dB);
+        pMix = Logistic.clamp(Logistic.squash((dA + dB) >> 1), 1, 4095);
+        int s = Logistic.stretch(pMix) + 2048;
+        int lo = s >> 7;
+        int w = s & 127;
+        int prev = pos > 0 ? hist[(int) ((pos - 1) & histMask)] & 0xff : 0;
+        int a1 = c0 * APM_KNOTS + lo;
+        int a2 = apm2Base + (c0 | prev << 8) * APM_KNOTS + lo;
+        int p1 = (apm1[a1] * (128 - w) + apm1[a1 + 1] * w) >> 11;
+        int p2 = (big[a2] * (128 - w) + big[a2 + 1] * w) >> 11;
+        apm1Idx = w < 64 ? a1 : a1 + 1;
+        apm2Idx = w < 64 ? a2 : a2 + 1;
+        return Logistic.clamp((pMix + p1 + 2 * p2 + 2) >> 2, 1, 4095);
+    }
+
+    private int dot(int[] w, int set) {
+        long sum = 0;
+        for (int i = 0; i < INPUTS; i++) {
+            sum += (long) x[i] * w[set + i];
+        }
+        return Logistic.clamp((int) (sum >> 16), -2047, 2047);
+    }
+
+    private void updateBit(int y) {
+        train(wA, setA, (y << 12) - pA);
+        train(wB, setB, (y << 12) - pB);
+        int target = y << 16;
+        apm1[apm1Idx] += (target - apm1[apm1Idx]) >> cfg.apmRate();
+        put(apm2Idx, big[apm2Idx] + ((target - big[apm2Idx]) >> cfg.apmRate()));
+        for (int i = 0; i < EpisodicConfig.CONTEXTS; i++) {
+            put(slot[i], counter(big[slot[i]], y, cfg.counterLimit()));
+        }
+        if (matchCtx >= 0) {
+            matchMap[matchCtx] = counter(matchMap[matchCtx], y, 1023);
+        }
+        c0 = (c0 << 1) | y;
+        bitIndex++;
+    }
+
+    private void train(int[] w, int set, int err) {
+        int shift = cfg.mixerShift();
+        for (int i = 0; i < INPUTS; i++) {
+            w[set + i] += (int) (((long) x[i] * err) >> shift);
+        }
+    }
+
+    /** An adaptive probability slot: 16-bit p in bits 10..25, count n in bits 0..9; p += (y - p)·2/(2n+3). */
+    static int counter(int e, int y, int limit) {
+        int p = e >>> 10;
+        int n = e & 1023;
+        int target = y == 1 ? 65535 : 0;
+        p += (int) (((long) (target - p) * RATE[n]) >> 16);
+        if (n < limit) {
+            n++;
+        }
+        return (p << 10) | n;
+    }
+
+    private static int lengthBucket(int len) {
+        return len < 16 ? len : Math.min(16 + ((len - 16) >> 3), 31);
+    }
+
+    private void endByte(int b) {
+        put(hist, pos, (byte) b);
+        pos++;
+        c0 = 1;
+        bitIndex = 0;
+        boolean letter = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b >= 128;
+        if (letter) {
+            wordHash = (wordHash + (b >= 'A' && b <= 'Z' ? b + 32 : b) + 1) * MUL;
+        } else if (wordHash != 0) {
+            prevWordHash = wordHash;
+            wordHash = 0;
+        }
+        if (b == '\n') {
+            prevLineStart = lineStart;
+            lineStart = pos;
+        }
+        // match model
+        if (matchLen > 0) {
+            matchLen = Math.min(matchLen + 1, MAX_MATCH);
+            matchPtr++;
+        }
+        if (pos >= cfg.matchMin()) {
+            long h = 0;
+            for (int j = 1; j <= cfg.matchMin(); j++) {
+                h = (h + byteAt(pos - j) + 1) * MUL;
+            }
+            int idx = matchBase + (int) (mix(h) >>> matchShift);
+            if (matchLen == 0) {
+                long cand = big[idx] & 0xffffffffL;
+                if (cand > 0 && cand < pos && pos - cand < histSize) {
+                    // verify backwards, only over bytes still in the history ring
+                    long maxLen = Math.min(MAX_MATCH, Math.min(cand, histSize - (pos - cand)));
+                    int len = 0;
+                    while (len < maxLen && byteAt(cand - 1 - len) == byteAt(pos - 1 - len)) {
+                        len++;
+                    }
+                    if (len >= cfg.matchMin()) {
+                        matchLen = len;
+                        matchPtr = cand;
+                    }
+                }
+            }
+            put(idx, (int) pos);
+        }
+        expected = matchLen > 0 ? byteAt(matchPtr) : -1;
+        contextHashes();
+    }
+
+    private int byteAt(long p) {
+        return hist[(int) (p & histMask)] & 0xff;
+    }
+
+    private void contextHashes() {
+        int[] orders = {1, 2, 3, 4, 6};
+        for (int i = 0; i < orders.length; i++) {
+            long h = (i + 1) * GOLDEN;
+            for (int j = 1; j <= orders[i]; j++) {
+                h = (h + (pos - j >= 0 ? byteAt(pos - j) : 256) + 1) * MUL;
+            }
+            ctxHash[i] = h;
+        }
+        ctxHash[5] = (wordHash * 31 + prevWordHash + 6) * MUL;
+        long col = pos - lineStart;
+        int above = prevLineStart + col < lineStart ? byteAt(prevLineStart + col) : 256;
+        int left = pos > 0 ? byteAt(pos - 1) : 256;
+        ctxHash[6] = ((above + 1) * 1024L + left + 7) * MUL;
+    }
+
+    static long mix(long h) {
+        h ^= h >>> 29;
+        h *= 0xBF58476D1CE4E5B9L;
+        h ^= h >>> 32;
+        return h;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // persistence
+
+    /** Writes the whole state (not the configuration's rates or the prior) to {@code out}. */
+    public void writeTo(java.io.DataOutputStream out) throws java.io.IOException {
+        out.writeInt(cfg.tableBits());
+        out.writeInt(cfg.historyBits());
+        out.writeInt(cfg.matchBits());
+        for (long v : new long[] {pos, c0, bitIndex, wordHash, prevWordHash, lineStart, prevLineStart, matchPtr, matchLen, expected}) {
+            out.writeLong(v);
+        }
+        for (int[] a : new int[][] {wA, wB, apm1, matchMap, big}) {
+            writeInts(out, a);
+        }
+        out.write(hist);
+    }
+
+    private static void writeInts(java.io.DataOutputStream out, int[] a) throws java.io.IOException {
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.allocate(1 << 16);
+        for (int i = 0; i < a.length; ) {
+            bb.clear();
+            while (i < a.length && bb.remaining() >= 4) {
+                bb.putInt(a[i++]);
+            }
+            out.write(bb.array(), 0, bb.position());
+        }
+    }
+
+    /**
+     * Replaces the whole state with one written by {@link #writeTo} for the same table sizes. Reads
+     * everything into fresh arrays first: on any error this level is unchanged.
+     *
+     * @throws java.io.IOException if the data is short or its sizes or values do not fit this level
+     */
+    public void readFrom(java.io.DataInputStream in) throws java.io.IOException {
+        readFromVerified(in, null, null);
+    }
+
+    /**
+     * As {@link #readFrom}, and when {@code md} is given, the bytes read through it must hash to
+     * {@code want} before anything changes.
+     */
+    public void readFromVerified(java.io.DataInputStream in, java.security.MessageDigest md, byte[] want) throws java.io.IOException {
+        int tb = in.readInt(), hb = in.readInt(), mb = in.readInt();
+        if (tb != cfg.tableBits() || hb != cfg.historyBits() || mb != cfg.matchBits()) {
+            throw new java.io.IOException("episodic tables are 2^" + tb + "/2^" + hb + "/2^" + mb + " (table/history/match), this learner's are 2^"
+                    + cfg.tableBits() + "/2^" + cfg.historyBits() + "/2^" + cfg.matchBits());
+        }
+        long[] v = new long[10];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = in.readLong();
+        }
+        if (v[0] < 0 || v[1] < 1 || v[1] > 255 || v[2] < 0 || v[2] > 7 || v[8] < 0 || v[8] > MAX_MATCH || v[9] < -1 || v[9] > 255
+                || v[5] > v[0] || v[6] > v[5] || v[7] < 0 || v[7] > v[0]) {
+            throw new java.io.IOException("episodic scalars out of range: " + Arrays.toString(v));
+        }
+        int[][] arrays = {new int[wA.length], new int[wB.length], new int[apm1.length], new int[matchMap.length], new int[big.length]};
+        byte[] raw = new byte[1 << 16];
+        for (int[] a : arrays) {
+            for (int i = 0; i < a.length; ) {
+                int n = Math.min(raw.length, (a.length - i) * 4);
+                in.readFully(raw, 0, n);
+                java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(raw, 0, n);
+                while (bb.hasRemaining()) {
+                    a[i++] = bb.getInt();
+                }
+            }
+        }
+        byte[] h = new byte[hist.length];
+        in.readFully(h);
+        if (in.read() != -1) {
+            throw new java.io.IOException("episodic state has trailing data");
+        }
+        if (md != null && !java.security.MessageDigest.isEqual(md.digest(), want)) {
+            throw new java.io.IOException("episodic state does not match its SHA-256");
+        }
+        if (inTxn) {
+            throw new IllegalStateException("episodic level: restore inside a transaction");
+        }
+        System.arraycopy(arrays[0], 0, wA, 0, wA.length);
+        System.arraycopy(arrays[1], 0, wB, 0, wB.length);
+        System.arraycopy(arrays[2], 0, apm1, 0, apm1.length);
+        System.arraycopy(arrays[3], 0, matchMap, 0, matchMap.length);
+        System.arraycopy(arrays[4], 0, big, 0, big.length);
+        System.arraycopy(h, 0, hist, 0, hist.length);
+        pos = v[0];
+        c0 = (int) v[1];
+        bitIndex = (int) v[2];
+        wordHash = v[3];
+        prevWordHash = v[4];
+        lineStart = v[5];
+        prevLineStart = v[6];
+        matchPtr = v[7];
+        matchLen = (int) v[8];
+        expected = (int) v[9];
+        contextHashes();
+    }
+
+    /** SHA-256 of the whole state as {@link #writeTo} writes it: equal digests, equal levels. */
+    public String digest() {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            try (java.io.DataOutputStream out = new java.io.DataOutputStream(new java.security.DigestOutputStream(java.io.OutputStream.nullOutputStream(), md))) {
+                writeTo(out);
+            }
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (java.io.IOException | java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // transactions: score and generate leave the level as it was
+
+    /** Starts a transaction: until {@link #rollback()} or {@link #commit()}, every change is undoable. */
+    public void begin() {
+        if (inTxn) {
+            throw new IllegalStateException("episodic level: a transaction is already open");
+        }
+        inTxn = true;
+        savedSmall = new Small(wA.clone(), wB.clone(), apm1.clone(), matchMap.clone(),
+                new long[] {pos, c0, bitIndex, wordHash, prevWordHash, lineStart, prevLineStart, matchPtr, matchLen, expected},
+                ctxHash.clone());
+    }
+
+    /** Undoes every change since {@link #begin()}. */
+    public void rollback() {
+        if (!inTxn) {
+            throw new IllegalStateException("episodic level: no transaction to roll back");
+        }
+        for (int i = 0; i < nDirtyBig; i++) {
+            int page = dirtyBig[i];
+            int[] copy = savedBig[page];
+            System.arraycopy(copy, 0, big, page << PAGE_BITS, copy.length);
+        }
+        for (int i = 0; i < nDirtyHist; i++) {
+            int page = dirtyHist[i];
+            byte[] copy = savedHist[page];
+            System.arraycopy(copy, 0, hist, page << PAGE_BITS, copy.length);
+        }
+        Small s = savedSmall;
+        System.arraycopy(s.wA, 0, wA, 0, wA.length);
+        System.arraycopy(s.wB, 0, wB, 0, wB.length);
+        System.arraycopy(s.apm1, 0, apm1, 0, apm1.length);
+        System.arraycopy(s.matchMap, 0, matchMap, 0, matchMap.length);
+        long[] v = s.scalars;
+        pos = v[0];
+        c0 = (int) v[1];
+        bitIndex = (int) v[2];
+        wordHash = v[3];
+        prevWordHash = v[4];
+        lineStart = v[5];
+        prevLineStart = v[6];
+        matchPtr = v[7];
+        matchLen = (int) v[8];
+        expected = (int) v[9];
+        System.arraycopy(s.ctxHash, 0, ctxHash, 0, ctxHash.length);
+        endTxn();
+    }
+
+    /** Keeps every change since {@link #begin()}. */
+    public void commit() {
+        if (!inTxn) {
+            throw new IllegalStateException("episodic level: no transaction to commit");
+        }
+        endTxn();
+    }
+
+    private void endTxn() {
+        for (int i = 0; i < nDirtyBig; i++) {
+            savedBig[dirtyBig[i]] = null;
+        }
+        for (int i = 0; i < nDirtyHist; i++) {
+            savedHist[dirtyHist[i]] = null;
+        }
+        nDirtyBig = nDirtyHist = 0;
+        savedSmall = null;
+        inTxn = false;
+    }
+
+    private void put(int i, int v) {
+        if (inTxn) {
+            int page = i >>> PAGE_BITS;
+            if (savedBig[page] == null) {
+                int from = page << PAGE_BITS;
+                savedBig[page] = Arrays.copyOfRange(big, from, Math.min(from + (1 << PAGE_BITS), big.length));
+                if (nDirtyBig == dirtyBig.length) {
+                    dirtyBig = Arrays.copyOf(dirtyBig, 2 * nDirtyBig);
+                }
+                dirtyBig[nDirtyBig++] = page;
+            }
+        }
+        big[i] = v;
+    }
+
+    private void put(byte[] h, long p, byte v) {
+        int i = (int) (p & histMask);
+        if (inTxn) {
+            int page = i >>> PAGE_BITS;
+            if (savedHist[page] == null) {
+                int from = page << PAGE_BITS;
+                savedHist[page] = Arrays.copyOfRange(h, from, Math.min(from + (1 << PAGE_BITS), h.length));
+                if (nDirtyHist == dirtyHist.length) {
+                    dirtyHist = Arrays.copyOf(dirtyHist, 2 * nDirtyHist);
+                }
+                dirtyHist[nDirtyHist++] = page;
+            }
+        }
+        h[i] = v;
+    }
+}

@@ -1,0 +1,128 @@
+package org.hope4j.state;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.zip.DataFormatException;
+import java.util.zip.Deflater;
+import java.util.zip.DeflaterOutputStream;
+import java.util.zip.Inflater;
+import java.util.zip.InflaterInputStream;
+import org.hope4j.StateException;
+import org.hope4j.level.EpisodicLevel;
+
+/**
+ * The episodic level's saved tables: one file per saved state, named by its content
+ * ({@code episodic-<first 16 hex digits of its SHA-256>.state}) so that the learner's state file,
+ * which records the name and the digest, is written after it and a crash between the two writes
+ * leaves the previous pair intact. Layout: the magic {@code HOPE4J-E}, a format version (int,
+ * big-endian), the SHA-256 of the uncompressed payload (32 bytes), then the payload
+ * ({@link EpisodicLevel#writeTo}) deflated. Written atomically with owner-only permissions: the
+ * history holds the user's text.
+ */
+public final class EpisodicFile {
+    private static final byte[] MAGIC = "HOPE4J-E".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final int VERSION = 1;
+    private static final String PREFIX = "episodic-";
+    private static final String SUFFIX = ".state";
+
+    private EpisodicFile() {
+    }
+
+    /** What {@link #save} wrote: the file's name in the state directory and its payload's SHA-256. */
+    public record Saved(String file, String sha256) {
+    }
+
+    /** Saves {@code level} into {@code dir} atomically and returns the file name and digest to record. */
+    public static Saved save(EpisodicLevel level, Path dir) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            ByteArrayOutputStream body = new ByteArrayOutputStream(1 << 20);
+            Deflater deflater = new Deflater(1);
+            try (DataOutputStream out = new DataOutputStream(new java.security.DigestOutputStream(
+                    new DeflaterOutputStream(body, deflater, 1 << 16), md))) {
+                level.writeTo(out);
+            } finally {
+                deflater.end();
+            }
+            byte[] sha = md.digest();
+            String hex = HexFormat.of().formatHex(sha);
+            ByteArrayOutputStream file = new ByteArrayOutputStream(body.size() + 44);
+            file.write(MAGIC);
+            file.write(ByteBuffer.allocate(4).putInt(VERSION).array());
+            file.write(sha);
+            body.writeTo(file);
+            String name = PREFIX + hex.substring(0, 16) + SUFFIX;
+            AtomicFiles.write(dir.resolve(name), file.toByteArray(), AtomicFiles.Access.OWNER_ONLY);
+            return new Saved(name, hex);
+        } catch (IOException | NoSuchAlgorithmException e) {
+            throw new StateException(dir + ": cannot save the episodic level: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads the episodic file {@code name} of {@code dir}, checks it against {@code sha256} and loads
+     * it into {@code level}; on any error {@code level} is unchanged and the exception names the file.
+     */
+    public static void load(EpisodicLevel level, Path dir, String name, String sha256) {
+        if (name == null || !name.startsWith(PREFIX) || !name.endsWith(SUFFIX) || name.contains("/") || name.contains("\\")) {
+            throw new StateException(dir + ": metadata episodic_file must name an episodic-*.state file of the state directory, found " + name);
+        }
+        Path file = dir.resolve(name);
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+            throw new StateException(file + ": the episodic tables of this state are missing (not a regular file)");
+        }
+        try (InputStream raw = Files.newInputStream(file)) {
+            byte[] head = raw.readNBytes(MAGIC.length + 4 + 32);
+            if (head.length < MAGIC.length + 36 || !Arrays.equals(Arrays.copyOf(head, MAGIC.length), MAGIC)) {
+                throw new StateException(file + ": not an episodic state file (bad magic)");
+            }
+            int version = ByteBuffer.wrap(head, MAGIC.length, 4).getInt();
+            if (version != VERSION) {
+                throw new StateException(file + ": episodic format version " + version + " is not supported (expected " + VERSION + ")");
+            }
+            String hex = HexFormat.of().formatHex(head, MAGIC.length + 4, head.length);
+            if (!hex.equals(sha256)) {
+                throw new StateException(file + ": its digest " + hex + " is not the one the learner state records (" + sha256 + ")");
+            }
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            Inflater inflater = new Inflater();
+            try (DataInputStream in = new DataInputStream(new java.security.DigestInputStream(new InflaterInputStream(raw, inflater, 1 << 16), md))) {
+                level.readFromVerified(in, md, HexFormat.of().parseHex(hex));
+            } finally {
+                inflater.end();
+            }
+        } catch (NoSuchFileException e) {
+            throw new StateException(file + ": missing", e);
+        } catch (IOException e) {
+            throw new StateException(file + ": corrupt episodic tables: " + e.getMessage(), e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Deletes the episodic files of {@code dir} other than {@code keep} (best effort). */
+    public static void deleteOthers(Path dir, String keep) {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, PREFIX + "*" + SUFFIX)) {
+            for (Path p : ds) {
+                if (!p.getFileName().toString().equals(keep)) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException e) {
+            System.getLogger(EpisodicFile.class.getName()).log(System.Logger.Level.WARNING, "cannot clean old episodic files in " + dir + ": " + e);
+        }
+    }
+}

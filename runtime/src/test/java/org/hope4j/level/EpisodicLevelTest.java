@@ -1,0 +1,177 @@
+package org.hope4j.level;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The episodic level on its own (uniform neural input): recall, transactions, persistence, bounds. */
+class EpisodicLevelTest {
+    static final EpisodicConfig SMALL = new EpisodicConfig(14, 16, 14, 4, 30, 10, 6);
+
+    /** Prose without repeats: the sentences are built from a seeded vocabulary. */
+    static byte[] prose(long seed, int bytes) {
+        String[] words = ("the of and to in a is that for it as was with be by on not he this are or his from at which but have an they "
+                + "you were her she there been one all we their has would when if so no will more can time who its into only my some could "
+                + "them other than then now over such our man me even most made after also did many before must through back years where much "
+                + "your way well down should because each just those people how too little state good very make world still own see men work "
+                + "long get here between both life being under never day same another know while last might us great old year off come since "
+                + "against go came right used take three").split(" ");
+        Random r = new Random(seed);
+        StringBuilder sb = new StringBuilder();
+        while (sb.length() < bytes) {
+            int n = 5 + r.nextInt(12);
+            StringBuilder s = new StringBuilder();
+            for (int i = 0; i < n; i++) {
+                s.append(i == 0 ? "" : " ").append(words[r.nextInt(words.length)]);
+            }
+            s.setCharAt(0, Character.toUpperCase(s.charAt(0)));
+            sb.append(s).append(r.nextInt(6) == 0 ? ".\n" : ". ");
+        }
+        return Arrays.copyOf(sb.toString().getBytes(StandardCharsets.US_ASCII), bytes);
+    }
+
+    static byte[] base64(long seed, int bytes) {
+        byte[] raw = new byte[bytes];
+        new Random(seed).nextBytes(raw);
+        return Arrays.copyOf(Base64.getEncoder().encode(raw), bytes);
+    }
+
+    static double code(EpisodicLevel e, byte[] data) {
+        double bits = 0;
+        for (byte b : data) {
+            bits += e.code(null, 0, b & 0xff);
+        }
+        return bits;
+    }
+
+    static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
+    }
+
+    @Test
+    void aSecondCopyReadKilobytesLaterCostsLittle() {
+        for (int gap : new int[] {1024, 4096, 8192}) {
+            EpisodicLevel e = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
+            byte[] para = prose(1, 407);
+            byte[] b64 = base64(2, 349);
+            code(e, prose(3, 2048));
+            double first = code(e, para) / para.length;
+            code(e, prose(4, gap));
+            double second = code(e, para) / para.length;
+            double b64first = code(e, b64) / b64.length;
+            code(e, prose(5, gap));
+            double b64second = code(e, b64) / b64.length;
+            assertTrue(second <= 0.5, "gap " + gap + ": second copy of prose costs " + second + " bits/byte (first " + first + ")");
+            assertTrue(b64second <= 0.6, "gap " + gap + ": second copy of base64 costs " + b64second + " bits/byte (first " + b64first + ")");
+            assertTrue(b64first > 5, "random base64 cannot be predicted the first time: " + b64first);
+        }
+    }
+
+    @Test
+    void rollbackRestoresExactlyAndCommitKeeps() {
+        EpisodicLevel e = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
+        code(e, prose(7, 5000));
+        String before = e.digest();
+        e.begin();
+        double inside = code(e, concat(prose(8, 60_000), base64(9, 3000)));
+        assertNotEquals(before, e.digest());
+        e.rollback();
+        assertEquals(before, e.digest());
+        e.begin();
+        double again = code(e, concat(prose(8, 60_000), base64(9, 3000)));
+        assertEquals(inside, again, 0.0, "the same input after a rollback codes the same");
+        String after = e.digest();
+        e.commit();
+        assertEquals(after, e.digest());
+        assertThrows(IllegalStateException.class, e::rollback);
+    }
+
+    @Test
+    void savedStateContinuesExactly() throws IOException {
+        EpisodicLevel a = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
+        code(a, prose(10, 20_000));
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(buf)) {
+            a.writeTo(out);
+        }
+        EpisodicLevel b = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
+        b.readFrom(new DataInputStream(new ByteArrayInputStream(buf.toByteArray())));
+        assertEquals(a.digest(), b.digest());
+        byte[] more = prose(11, 3000);
+        assertEquals(code(a, more), code(b, more), 0.0);
+        assertEquals(a.digest(), b.digest());
+    }
+
+    @Test
+    void aShortOrForeignStateIsRefusedAndChangesNothing() throws IOException {
+        EpisodicLevel a = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
+        code(a, prose(12, 4000));
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(buf)) {
+            a.writeTo(out);
+        }
+        byte[] full = buf.toByteArray();
+        EpisodicLevel b = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
+        code(b, prose(13, 1000));
+        String bBefore = b.digest();
+        assertThrows(IOException.class, () -> b.readFrom(new DataInputStream(new ByteArrayInputStream(Arrays.copyOf(full, full.length - 1)))));
+        assertThrows(IOException.class, () -> b.readFrom(new DataInputStream(new ByteArrayInputStream(concat(full, new byte[1])))));
+        EpisodicLevel other = new EpisodicLevel(new EpisodicConfig(15, 16, 14, 4, 30, 10, 6), EpisodicLevel.Prior.neutral());
+        IOException e = assertThrows(IOException.class, () -> other.readFrom(new DataInputStream(new ByteArrayInputStream(full))));
+        assertTrue(e.getMessage().contains("2^14"), e.getMessage());
+        assertEquals(bBefore, b.digest());
+    }
+
+    @Test
+    void resetForgetsEverything() {
+        EpisodicLevel a = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
+        String fresh = a.digest();
+        code(a, prose(14, 3000));
+        a.reset();
+        assertEquals(fresh, a.digest());
+        assertEquals(0, a.position());
+    }
+
+    @Test
+    void memoryIsBoundedByTheConfiguration() {
+        assertTrue(EpisodicConfig.defaults().bytes() <= 32L << 20, "default tables " + EpisodicConfig.defaults().bytes());
+        assertThrows(IllegalArgumentException.class, () -> new EpisodicConfig(27, 16, 14, 4, 30, 10, 6));
+        assertThrows(IllegalArgumentException.class, () -> new EpisodicConfig(14, 16, 14, 1, 30, 10, 6));
+    }
+
+    @Test
+    void squashAndStretchAreInverse() {
+        for (int p = 1; p < 4095; p++) {
+            int s = Logistic.stretch(p);
+            assertTrue(Logistic.squash(s) >= p && (s == -2047 || Logistic.squash(s - 1) < p), "p " + p);
+        }
+    }
+
+    @Test
+    void priorRoundTripsThroughJson() {
+        EpisodicLevel a = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
+        code(a, prose(15, 3000));
+        EpisodicLevel.Prior p = a.learned();
+        EpisodicLevel.Prior q = EpisodicLevel.Prior.fromJson(p.toJson("test").getBytes(StandardCharsets.UTF_8), "episodic.json");
+        assertEquals(Arrays.toString(p.weightsA()), Arrays.toString(q.weightsA()));
+        assertEquals(Arrays.toString(p.matchMap()), Arrays.toString(q.matchMap()));
+        var bad = assertThrows(org.hope4j.BundleException.class, () -> EpisodicLevel.Prior.fromJson("{\"format\":\"x\"}".getBytes(StandardCharsets.UTF_8), "b/episodic.json"));
+        assertTrue(bad.getMessage().startsWith("b/episodic.json: "), bad.getMessage());
+    }
+}
