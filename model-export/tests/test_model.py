@@ -330,3 +330,21 @@ def test_reset_rows_restarts_only_those_rows() -> None:
         st2 = m.init_state(1)
         m(st2, x[:1, :3])
         m.reset_rows(st2, torch.tensor([True]))
+
+
+def test_l0_stability_and_repetition_measures() -> None:
+    """evaluate's measures on a tiny model: the shapes of the report and a falling repetition score."""
+    from hope_export.evaluate import l0_stability, repetition, window_bits
+
+    m = make()
+    text = bytes(random_stream(600, batch=1)[0].tolist())
+    bits = window_bits(m, text, Learning.off(), 100)
+    assert len(bits) == 5 and all(b > 0 for b in bits)
+    r = l0_stability(m, text, 100)
+    assert r["windows"] == 5 and abs(r["mean_diff"] - (r["l0_on"] - r["l0_frozen"])) < 1e-3
+    # L0 with a high rate learns a short passage read again and again
+    passage = b"the cat sat on the mat. " * 4
+    with torch.no_grad():
+        m.b_eta.fill_(4.0)
+    rep = repetition(m, passage, 3)
+    assert len(rep) == 3 and rep[2] < rep[0]
