@@ -40,6 +40,12 @@ import picocli.CommandLine.Option;
  * (negative = later stages hurt earlier domains); forgetting = mean_{j<T-1} max(0, R[T][j] -
  * min_{j+1<=i<T} R[i][j]); forward transfer FWT = mean_{j>=1} (R[0][j] - R[j][j]) (the gain on a
  * domain from the stages before it, relative to the pre-trained model).
+ *
+ * <p>Reference rows ({@code peers}, option {@code --peers}): 7-Zip's PPMd (order 8) and zpaq {@code -m5},
+ * run as external processes (Debian {@code 7zip}, {@code zpaq}; see {@link Peers}). Per domain: cold (the
+ * held-out text alone) and primed with the domain's own training text; per order: an R matrix whose row i
+ * codes each held-out text after the training text of stages 1..i in one stream (row 0 = cold), with the
+ * same metrics as the arms. A compressor forgets only what its window or memory drops.
  */
 @Command(name = "continual", mixinStandardHelpOptions = true, description = "Continual-learning benchmark across text domains (R matrix, transfer, forgetting).")
 final class Continual implements Callable<Integer> {
@@ -63,6 +69,9 @@ final class Continual implements Callable<Integer> {
     int sleepSeconds;
     @Option(names = "--arms", split = ",", description = "arms to run (default: all): frozen, l0_only, online, online_sleep, naive_finetune")
     List<String> armNames;
+    @Option(names = "--peers", split = ",", defaultValue = "ppmd,zpaq", description = "reference compressors to measure: ppmd (7-Zip PPMd o8),"
+            + " zpaq (-m5), or none (default: ${DEFAULT-VALUE})")
+    List<String> peerNames;
     @Option(names = "--json", description = "print one JSON line")
     boolean json;
     @Option(names = "--out", paramLabel = "FILE", description = "also write the JSON here")
@@ -95,6 +104,22 @@ final class Continual implements Callable<Integer> {
         List<String> known = Stream.of(ARMS).map(a -> a[0]).toList();
         if (armNames != null && (armNames.isEmpty() || !known.containsAll(armNames))) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--arms must name some of " + String.join(", ", known) + ", found " + armNames);
+        }
+        List<Peers> peers = new ArrayList<>();
+        if (!(peerNames.size() == 1 && peerNames.get(0).equals("none"))) {
+            for (String name : peerNames) {
+                Peers.Tool tool;
+                try {
+                    tool = Peers.Tool.of(name);
+                } catch (IllegalArgumentException e) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--peers must name some of ppmd, zpaq, or none, found " + peerNames);
+                }
+                try {
+                    peers.add(Peers.of(tool));
+                } catch (IllegalStateException e) {
+                    throw new IllegalStateException(e.getMessage() + " (or --peers none)", e);
+                }
+            }
         }
         List<Domain> domains = List.of(
                 domain("legal", "base-files: usr/share/common-licenses/{GPL-2,LGPL-2.1,MPL-2.0,Apache-2.0,Artistic,GFDL-1.3}",
@@ -148,6 +173,11 @@ final class Continual implements Callable<Integer> {
             arms.put(arm[0], a);
         }
         result.put("arms", arms);
+        Map<String, Object> peerRows = new LinkedHashMap<>();
+        for (Peers p : peers) {
+            peerRows.put(p.tool().key, peerRow(p, domains));
+        }
+        result.put("peers", peerRows);
         result.put("notes", List.of(
                 "R[i][j]: held-out bits/byte of domain j (in the run's order) after stage i; row 0 = before any stage",
                 "held-out scoring reads with the arm's frozen levels and restores the state afterwards",
@@ -156,7 +186,10 @@ final class Continual implements Callable<Integer> {
                         + " a new expert of L2 and resets L1; R rows are measured after the sleep; 'sleeps' lists each sleep's report",
                 "naive_finetune: every plastic weight (L1 and L2) steps every L1 period at L1's rate: one rate, one timescale, L0 as online",
                 "orders are rotations of (legal, python, docs); the model is deterministic, so orders stand in for seeds",
-                "rate_scale multiplies the L1/L2 inner rates of every arm (1 = the bundle's meta-learned rates)"));
+                "rate_scale multiplies the L1/L2 inner rates of every arm (1 = the bundle's meta-learned rates)",
+                "peers: reference compressors, not arms; per domain cold (held-out alone) and primed_own_train (the domain's training text"
+                        + " then its held-out text, one stream); R row i = each held-out text coded after the training text of stages 1..i in"
+                        + " one stream, bits/byte = 8 (|code(primer + heldout)| - |code(primer)|) / |heldout|, container overhead excluded"));
         String text = new GsonBuilder().serializeNulls().serializeSpecialFloatingPointValues().create().toJson(result);
         if (out != null) {
             Files.writeString(out, text + "\n");
@@ -167,7 +200,7 @@ final class Continual implements Callable<Integer> {
         if (json) {
             System.out.println(text);
         } else {
-            printTable(arms);
+            printTable(arms, peerRows);
         }
         return 0;
     }
@@ -238,6 +271,54 @@ final class Continual implements Callable<Integer> {
         return r;
     }
 
+    /** One peer's reference rows: per domain cold and primed with its own training text; per order an R matrix and its metrics. */
+    private Map<String, Object> peerRow(Peers p, List<Domain> domains) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("method", p.tool().method());
+        List<Map<String, Object>> perDomain = new ArrayList<>();
+        for (Domain d : domains) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", d.name());
+            m.put("cold", p.cold(d.heldout()));
+            m.put("primed_own_train", p.primed(d.train(), d.heldout()));
+            perDomain.add(m);
+        }
+        row.put("domains", perDomain);
+        List<Map<String, Object>> runs = new ArrayList<>();
+        for (int o = 0; o < orders; o++) {
+            List<Domain> order = new ArrayList<>();
+            for (int i = 0; i < domains.size(); i++) {
+                order.add(domains.get((i + o) % domains.size()));
+            }
+            int t = order.size();
+            double[][] r = new double[t + 1][t];
+            java.io.ByteArrayOutputStream primer = new java.io.ByteArrayOutputStream();
+            for (int i = 0; i <= t; i++) {
+                if (i > 0) {
+                    primer.writeBytes(order.get(i - 1).train());
+                }
+                byte[] pr = primer.toByteArray();
+                for (int j = 0; j < t; j++) {
+                    r[i][j] = p.primed(pr, order.get(j).heldout());
+                }
+            }
+            Map<String, Object> run = new LinkedHashMap<>();
+            run.put("order", order.stream().map(Domain::name).toList());
+            run.put("R", r);
+            run.putAll(metrics(r));
+            runs.add(run);
+        }
+        row.put("runs", runs);
+        for (String m : List.of("final_average", "bwt", "forgetting", "fwt")) {
+            double sum = 0;
+            for (Map<String, Object> run : runs) {
+                sum += (double) run.get(m);
+            }
+            row.put(m + "_mean", sum / runs.size());
+        }
+        return row;
+    }
+
     /** Final average, BWT, forgetting and FWT of an R matrix (see the class comment). */
     static Map<String, Object> metrics(double[][] r) {
         int t = r[0].length;
@@ -267,9 +348,11 @@ final class Continual implements Callable<Integer> {
         return m;
     }
 
-    private static void printTable(Map<String, Object> arms) {
+    private static void printTable(Map<String, Object> arms, Map<String, Object> peers) {
         System.out.println("arm             final avg   BWT      forgetting  FWT   (bits/byte; lower avg is better)");
-        for (var e : arms.entrySet()) {
+        Map<String, Object> rows = new LinkedHashMap<>(arms);
+        peers.forEach((k, v) -> rows.put("peer " + k, v));
+        for (var e : rows.entrySet()) {
             if (e.getValue() instanceof Map<?, ?> a) {
                 System.out.printf(Locale.ROOT, "%-15s %8.4f  %+8.4f  %8.4f  %+8.4f%n", e.getKey(), a.get("final_average_mean"), a.get("bwt_mean"),
                         a.get("forgetting_mean"), a.get("fwt_mean"));
