@@ -61,8 +61,9 @@ class LearnerTest {
             assertEquals(uninterrupted.scoredBytes(), resumed.scoredBytes());
         }
         try (Stream<Path> files = Files.list(dir)) {
-            assertEquals(java.util.Set.of("learner.state", "experience.bin"),
-                    files.map(f -> f.getFileName().toString()).collect(java.util.stream.Collectors.toSet()), "the state and the experience, no temp files");
+            assertEquals(java.util.Set.of("learner.state", "experience.bin", "episodic"),
+                    files.map(f -> f.getFileName().toString()).map(n -> n.matches("episodic-[0-9a-f]{16}\\.state") ? "episodic" : n)
+                            .collect(java.util.stream.Collectors.toSet()), "the state, the experience and one episodic file, no temp files");
         } catch (java.io.IOException e) {
             throw new AssertionError(e);
         }
@@ -268,7 +269,7 @@ class LearnerTest {
 
     @Test
     void javaAndOpenBlasEnginesAgree() {
-        try (Learner l = learner()) {
+        try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu").withEpisodic(null))) {
             var spec = Learner.specOf(bundle);
             try (var javaEngine = org.hope4j.engine.cpu.CpuBackend.openJava(spec, bundle.plastic());
                  var graphs = new org.hope4j.graph.FrozenGraphs(bundle, org.hope4j.graph.FrozenGraphs.Options.defaults(), spec.maxSpan())) {

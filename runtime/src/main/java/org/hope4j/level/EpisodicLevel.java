@@ -31,11 +31,13 @@ import java.util.Arrays;
  * Not thread-safe.
  */
 public final class EpisodicLevel {
-    /** Inputs of the mixer: neural, 7 contexts, match, bias. */
-    public static final int INPUTS = EpisodicConfig.CONTEXTS + 3;
+    /** Inputs of the mixer: neural, 7 contexts, match, bias, match length. */
+    public static final int INPUTS = EpisodicConfig.CONTEXTS + 4;
     static final int IN_NEURAL = 0;
     static final int IN_MATCH = EpisodicConfig.CONTEXTS + 1;
     static final int IN_BIAS = EpisodicConfig.CONTEXTS + 2;
+    /** The match model's second input: the expected bit with a strength that grows with the length. */
+    static final int IN_MATCH_LEN = EpisodicConfig.CONTEXTS + 3;
     static final int SETS_A = 256;
     static final int SETS_B = 96;
     static final int APM_KNOTS = 33;
@@ -44,6 +46,8 @@ public final class EpisodicLevel {
     /** The {@code format} of a prior file. */
     public static final String PRIOR_FORMAT = "hope4j-episodic-prior";
     private static final int MAX_MATCH = 65535;
+    /** Mixer weights stay within ±128 (fixed point 2^16 = 1). */
+    static final int MAX_WEIGHT = 1 << 23;
     private static final long GOLDEN = 0x9E3779B97F4A7C15L;
     private static final long MUL = 0x2127599BF4325C37L;
     private static final int PAGE_BITS = 10;
@@ -67,6 +71,8 @@ public final class EpisodicLevel {
     private final int[] wA = new int[SETS_A * INPUTS];
     private final int[] wB = new int[SETS_B * INPUTS];
     private final int[] apm1 = new int[256 * APM_KNOTS];
+    /** The third APM, on the match model's state (length bucket and expected bit; 64: no match). */
+    private final int[] apm3 = new int[(MATCH_CONTEXTS + 1) * APM_KNOTS];
     private final int[] matchMap = new int[MATCH_CONTEXTS];
     private long pos;
     private int c0 = 1;
@@ -83,7 +89,7 @@ public final class EpisodicLevel {
     // per-decision scratch
     private final int[] x = new int[INPUTS];
     private final int[] slot = new int[EpisodicConfig.CONTEXTS];
-    private int setA, setB, matchCtx, pA, pB, pMix, apm1Idx, apm2Idx;
+    private int setA, setB, matchCtx, pA, pB, pMix, apm1Idx, apm2Idx, apm3Idx;
     private final double[] cum = new double[257];
 
     // transaction
@@ -101,7 +107,7 @@ public final class EpisodicLevel {
      * training text; see {@link #prior()}).
      *
      * @param weightsA weights of the mixer selected by c0, {@code 256 × INPUTS}
-     * @param weightsB weights of the mixer selected by match and confidence, {@code 16 × INPUTS}
+     * @param weightsB weights of the mixer selected by match length, context depth and the neural input's confidence, {@code 96 × INPUTS}
      * @param matchMap the match model's adaptive probabilities per (length bucket, expected bit), 64
      */
     public record Prior(int[] weightsA, int[] weightsB, int[] matchMap) {
@@ -139,6 +145,7 @@ public final class EpisodicLevel {
                 if (bucket >= 1) {
                     b[s * INPUTS + IN_MATCH] = bucket == 1 ? (int) (0.6 * 65536) : 65536;
                     b[s * INPUTS + IN_NEURAL] = bucket == 1 ? (int) (0.5 * 65536) : (int) (0.3 * 65536);
+                    b[s * INPUTS + IN_MATCH_LEN] = bucket == 1 ? 0 : (int) (0.5 * 65536);
                 }
             }
             // the match model's confidence starts at 1 - 1/(L + 2) for a match of (representative) length L
@@ -182,7 +189,7 @@ public final class EpisodicLevel {
                 throw new org.hope4j.BundleException(origin + ": inputs must be " + INPUTS + " with weights_a, weights_b and match_map present, found inputs " + r.inputs());
             }
             for (int v : r.match_map()) {
-                if (v < 0 || (v >>> 10) > 65535 || (v & 1023) > 1023) {
+                if (v < 0 || (v >>> 10) > 65535) {
                     throw new org.hope4j.BundleException(origin + ": match_map values must be counters (p << 10 | n), found " + v);
                 }
             }
@@ -209,7 +216,7 @@ public final class EpisodicLevel {
         }
     }
 
-    private record Small(int[] wA, int[] wB, int[] apm1, int[] matchMap, long[] scalars, long[] ctxHash) {
+    private record Small(int[] wA, int[] wB, int[] apm1, int[] apm3, int[] matchMap, long[] scalars, long[] ctxHash) {
     }
 
     public EpisodicLevel(EpisodicConfig cfg, Prior prior) {
@@ -265,6 +272,9 @@ public final class EpisodicLevel {
         Arrays.fill(hist, (byte) 0);
         for (int c = 0; c < 256; c++) {
             initApm(apm1, c * APM_KNOTS);
+        }
+        for (int c = 0; c <= MATCH_CONTEXTS; c++) {
+            initApm(apm3, c * APM_KNOTS);
         }
         System.arraycopy(prior.weightsA, 0, wA, 0, wA.length);
         System.arraycopy(prior.weightsB, 0, wB, 0, wB.length);
@@ -397,10 +407,13 @@ public final class EpisodicLevel {
             int eb = (expected >> (7 - bitIndex)) & 1;
             matchCtx = lengthBucket(matchLen) * 2 + eb;
             x[IN_MATCH] = Logistic.stretch(matchMap[matchCtx] >>> 14);
+            int strength = Math.min(matchLen, 32) * 64 - 1;
+            x[IN_MATCH_LEN] = eb == 1 ? strength : -strength;
             bucket = matchLen < 16 ? 1 : matchLen < 32 ? 2 : 3;
         } else {
             matchCtx = -1;
             x[IN_MATCH] = 0;
+            x[IN_MATCH_LEN] = 0;
         }
         x[IN_BIAS] = 256;
         int conf = Math.abs(x[IN_NEURAL]);
@@ -419,9 +432,12 @@ public final class EpisodicLevel {
         int a2 = apm2Base + (c0 | prev << 8) * APM_KNOTS + lo;
         int p1 = (apm1[a1] * (128 - w) + apm1[a1 + 1] * w) >> 11;
         int p2 = (big[a2] * (128 - w) + big[a2 + 1] * w) >> 11;
+        int a3 = (matchCtx >= 0 ? matchCtx : MATCH_CONTEXTS) * APM_KNOTS + lo;
+        int p3 = (apm3[a3] * (128 - w) + apm3[a3 + 1] * w) >> 11;
         apm1Idx = w < 64 ? a1 : a1 + 1;
         apm2Idx = w < 64 ? a2 : a2 + 1;
-        return Logistic.clamp((pMix + p1 + 2 * p2 + 2) >> 2, 1, 4095);
+        apm3Idx = w < 64 ? a3 : a3 + 1;
+        return Logistic.clamp((pMix + p1 + p2 + p3 + 2) >> 2, 1, 4095);
     }
 
     private int dot(int[] w, int set) {
@@ -437,6 +453,7 @@ public final class EpisodicLevel {
         train(wB, setB, (y << 12) - pB);
         int target = y << 16;
         apm1[apm1Idx] += (target - apm1[apm1Idx]) >> cfg.apmRate();
+        apm3[apm3Idx] += (target - apm3[apm3Idx]) >> cfg.apmRate();
         put(apm2Idx, big[apm2Idx] + ((target - big[apm2Idx]) >> cfg.apmRate()));
         for (int i = 0; i < EpisodicConfig.CONTEXTS; i++) {
             put(slot[i], counter(big[slot[i]], y, cfg.counterLimit()));
@@ -451,7 +468,7 @@ public final class EpisodicLevel {
     private void train(int[] w, int set, int err) {
         int shift = cfg.mixerShift();
         for (int i = 0; i < INPUTS; i++) {
-            w[set + i] += (int) (((long) x[i] * err) >> shift);
+            w[set + i] = Logistic.clamp(w[set + i] + (int) (((long) x[i] * err) >> shift), -MAX_WEIGHT, MAX_WEIGHT);
         }
     }
 
@@ -488,9 +505,11 @@ public final class EpisodicLevel {
             lineStart = pos;
         }
         // match model
-        if (matchLen > 0) {
+        if (matchLen > 0 && expected == b) {
             matchLen = Math.min(matchLen + 1, MAX_MATCH);
             matchPtr++;
+        } else {
+            matchLen = 0;
         }
         if (pos >= cfg.matchMin()) {
             long h = 0;
@@ -499,8 +518,10 @@ public final class EpisodicLevel {
             }
             int idx = matchBase + (int) (mix(h) >>> matchShift);
             if (matchLen == 0) {
-                long cand = big[idx] & 0xffffffffL;
-                if (cand > 0 && cand < pos && pos - cand < histSize) {
+                // the index keeps positions modulo 2^32 (0: empty); the distance back recovers the position
+                int stored = big[idx];
+                long cand = pos - ((pos - stored) & 0xffffffffL);
+                if (stored != 0 && cand > 0 && cand < pos && pos - cand < histSize) {
                     // verify backwards, only over bytes still in the history ring
                     long maxLen = Math.min(MAX_MATCH, Math.min(cand, histSize - (pos - cand)));
                     int len = 0;
@@ -557,7 +578,7 @@ public final class EpisodicLevel {
         for (long v : new long[] {pos, c0, bitIndex, wordHash, prevWordHash, lineStart, prevLineStart, matchPtr, matchLen, expected}) {
             out.writeLong(v);
         }
-        for (int[] a : new int[][] {wA, wB, apm1, matchMap, big}) {
+        for (int[] a : new int[][] {wA, wB, apm1, apm3, matchMap, big}) {
             writeInts(out, a);
         }
         out.write(hist);
@@ -602,7 +623,7 @@ public final class EpisodicLevel {
                 || v[5] > v[0] || v[6] > v[5] || v[7] < 0 || v[7] > v[0]) {
             throw new java.io.IOException("episodic scalars out of range: " + Arrays.toString(v));
         }
-        int[][] arrays = {new int[wA.length], new int[wB.length], new int[apm1.length], new int[matchMap.length], new int[big.length]};
+        int[][] arrays = {new int[wA.length], new int[wB.length], new int[apm1.length], new int[apm3.length], new int[matchMap.length], new int[big.length]};
         byte[] raw = new byte[1 << 16];
         for (int[] a : arrays) {
             for (int i = 0; i < a.length; ) {
@@ -616,6 +637,11 @@ public final class EpisodicLevel {
         }
         byte[] h = new byte[hist.length];
         in.readFully(h);
+        checkCounters(arrays[4], 0, arrays[4].length, "match map");
+        checkCounters(arrays[5], 0, ctxSlots, "context tables");
+        checkRange(arrays[2], 0, arrays[2].length, "APM");
+        checkRange(arrays[3], 0, arrays[3].length, "APM");
+        checkRange(arrays[5], apm2Base, arrays[5].length, "APM");
         if (in.read() != -1) {
             throw new java.io.IOException("episodic state has trailing data");
         }
@@ -628,8 +654,9 @@ public final class EpisodicLevel {
         System.arraycopy(arrays[0], 0, wA, 0, wA.length);
         System.arraycopy(arrays[1], 0, wB, 0, wB.length);
         System.arraycopy(arrays[2], 0, apm1, 0, apm1.length);
-        System.arraycopy(arrays[3], 0, matchMap, 0, matchMap.length);
-        System.arraycopy(arrays[4], 0, big, 0, big.length);
+        System.arraycopy(arrays[3], 0, apm3, 0, apm3.length);
+        System.arraycopy(arrays[4], 0, matchMap, 0, matchMap.length);
+        System.arraycopy(arrays[5], 0, big, 0, big.length);
         System.arraycopy(h, 0, hist, 0, hist.length);
         pos = v[0];
         c0 = (int) v[1];
@@ -642,6 +669,22 @@ public final class EpisodicLevel {
         matchLen = (int) v[8];
         expected = (int) v[9];
         contextHashes();
+    }
+
+    private static void checkCounters(int[] a, int from, int to, String what) throws java.io.IOException {
+        for (int i = from; i < to; i++) {
+            if (a[i] < 0 || (a[i] >>> 10) > 65535) {
+                throw new java.io.IOException("episodic " + what + " slot " + (i - from) + " is not a counter: " + a[i]);
+            }
+        }
+    }
+
+    private static void checkRange(int[] a, int from, int to, String what) throws java.io.IOException {
+        for (int i = from; i < to; i++) {
+            if (a[i] < 0 || a[i] > 65536) {
+                throw new java.io.IOException("episodic " + what + " slot " + (i - from) + " is out of 0..65536: " + a[i]);
+            }
+        }
     }
 
     /** SHA-256 of the whole state as {@link #writeTo} writes it: equal digests, equal levels. */
@@ -666,7 +709,7 @@ public final class EpisodicLevel {
             throw new IllegalStateException("episodic level: a transaction is already open");
         }
         inTxn = true;
-        savedSmall = new Small(wA.clone(), wB.clone(), apm1.clone(), matchMap.clone(),
+        savedSmall = new Small(wA.clone(), wB.clone(), apm1.clone(), apm3.clone(), matchMap.clone(),
                 new long[] {pos, c0, bitIndex, wordHash, prevWordHash, lineStart, prevLineStart, matchPtr, matchLen, expected},
                 ctxHash.clone());
     }
@@ -690,6 +733,7 @@ public final class EpisodicLevel {
         System.arraycopy(s.wA, 0, wA, 0, wA.length);
         System.arraycopy(s.wB, 0, wB, 0, wB.length);
         System.arraycopy(s.apm1, 0, apm1, 0, apm1.length);
+        System.arraycopy(s.apm3, 0, apm3, 0, apm3.length);
         System.arraycopy(s.matchMap, 0, matchMap, 0, matchMap.length);
         long[] v = s.scalars;
         pos = v[0];

@@ -41,8 +41,9 @@ class LearnerSleepTest {
         bundle = Bundle.loadDefault();
     }
 
+    /** Sleep distils the neural levels (teacher and student run without the episodic level E), so these learners have no E. */
     static Learner learner() {
-        return Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu"));
+        return Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu").withEpisodic(null));
     }
 
     static Map<String, Tensor> state(Learner l) {

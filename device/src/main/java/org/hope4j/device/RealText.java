@@ -1,0 +1,145 @@
+package org.hope4j.device;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.hope4j.Learner;
+import org.hope4j.level.EpisodicLevel;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The learner on real files it never trained on, beside the classical online learners: for each
+ * file of a real-text set ({@code python3 -m hope_export.realtext --out DIR} writes one, with its
+ * manifest) the prequential code of the mixture (every level learning, E mixed in), of the neural
+ * levels alone, of the episodic level alone (uniform neural input), and {@code score} of the
+ * pretrained learner (CMS frozen; L0 and E learn within the call), merged with the peers' figures
+ * ({@code python3 -m hope_export.peers} writes them: PPMd, zpaq -m5, xz, cold and primed).
+ */
+@Command(name = "realtext", mixinStandardHelpOptions = true,
+        description = "Bits/byte on a real-text set (learner, its components, and the peers PPMd / zpaq / xz).")
+final class RealText implements Callable<Integer> {
+    private static final System.Logger LOG = System.getLogger(RealText.class.getName());
+
+    @CommandLine.Mixin
+    Main.Common common = new Main.Common();
+
+    @Option(names = "--dir", required = true, paramLabel = "DIR", description = "real-text set: DIR/manifest.json and its files")
+    Path dir;
+
+    @Option(names = "--peers", paramLabel = "FILE", description = "the peers' JSON (hope_export.peers) to merge")
+    Path peers;
+
+    @Option(names = "--json", required = true, paramLabel = "FILE", description = "where to write the results")
+    Path out;
+
+    @Override
+    public Integer call() throws IOException {
+        Path mf = dir.resolve("manifest.json");
+        if (!Files.isRegularFile(mf)) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--dir: " + mf + " does not exist (write the set with python3 -m hope_export.realtext --out " + dir + ")");
+        }
+        JsonObject manifest = JsonParser.parseString(Files.readString(mf, StandardCharsets.UTF_8)).getAsJsonObject();
+        Map<String, JsonObject> peerRows = new LinkedHashMap<>();
+        if (peers != null) {
+            JsonElement p = JsonParser.parseString(Files.readString(peers, StandardCharsets.UTF_8));
+            JsonArray rows = p.isJsonArray() ? p.getAsJsonArray() : p.getAsJsonObject().getAsJsonArray("files");
+            for (JsonElement r : rows) {
+                JsonObject o = r.getAsJsonObject();
+                peerRows.put(o.get("file").getAsString(), o);
+            }
+        }
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (JsonElement el : manifest.getAsJsonArray("files")) {
+            JsonObject f = el.getAsJsonObject();
+            String name = f.get("file").getAsString();
+            byte[] data = Files.readAllBytes(dir.resolve(name));
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("format", f.get("format").getAsString());
+            row.put("file", name);
+            row.put("bytes", data.length);
+            long t0 = mx.getCurrentThreadCpuTime();
+            try (Learner l = common.open()) {
+                row.put("score_pretrained", l.score(data).bitsPerByte());
+                long t1 = mx.getCurrentThreadCpuTime();
+                row.put("observe", l.observe(data).bitsPerByte());
+                row.put("observe_cpu_s", (mx.getCurrentThreadCpuTime() - t1) / 1e9);
+            }
+            Main.Common neural = copyWithoutEpisodic();
+            try (Learner l = neural.open()) {
+                row.put("score_pretrained_neural", l.score(data).bitsPerByte());
+                long t1 = mx.getCurrentThreadCpuTime();
+                row.put("observe_neural", l.observe(data).bitsPerByte());
+                row.put("observe_neural_cpu_s", (mx.getCurrentThreadCpuTime() - t1) / 1e9);
+            }
+            EpisodicLevel e = new EpisodicLevel(org.hope4j.level.EpisodicConfig.defaults(), EpisodicLevel.Prior.neutral());
+            double bits = 0;
+            for (int i = 0; i < data.length; i++) {
+                double b = e.code(null, 0, data[i] & 0xff);
+                if (i > 0) {
+                    bits += b;
+                }
+            }
+            row.put("observe_episodic_alone", bits / (data.length - 1));
+            JsonObject pr = peerRows.get(name);
+            if (pr != null) {
+                for (String k : pr.keySet()) {
+                    if (!row.containsKey(k) && pr.get(k).isJsonPrimitive() && pr.get(k).getAsJsonPrimitive().isNumber()) {
+                        row.put(k, pr.get(k).getAsDouble());
+                    }
+                }
+            }
+            LOG.log(System.Logger.Level.INFO, "realtext {0}: {1}", name, row);
+            System.err.printf("%s: observe %.3f (neural %.3f, E alone %.3f), score %.3f, %.1f s CPU%n", name, row.get("observe"), row.get("observe_neural"),
+                    row.get("observe_episodic_alone"), row.get("score_pretrained"), (mx.getCurrentThreadCpuTime() - t0) / 1e9);
+            rows.add(row);
+        }
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("cpu", cpuModel());
+        result.put("set", dir.toString());
+        result.put("files", rows);
+        Gson g = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
+        Files.writeString(out, g.toJson(result) + "\n", StandardCharsets.UTF_8);
+        return 0;
+    }
+
+    /** The CPU model from /proc/cpuinfo ("unknown" elsewhere): every figure names the CPU that ran it. */
+    static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (IOException e) {
+            // not Linux
+        }
+        return "unknown";
+    }
+
+    private Main.Common copyWithoutEpisodic() {
+        Main.Common c = new Main.Common();
+        c.model = common.model;
+        c.backend = common.backend;
+        c.threads = common.threads;
+        c.rateScale = common.rateScale;
+        c.noEpisodic = true;
+        return c;
+    }
+}
