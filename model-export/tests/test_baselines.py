@@ -48,7 +48,8 @@ def test_peers_cold_and_primed_with_the_training_tail() -> None:
     r = baselines.peer_bits_per_byte(train, heldout, ["ppmd", "zpaq"], len(TEXT))
     assert r["peers_primer_bytes"] == len(TEXT) and r["peers_primer"] == "tail of train.txt"
     for t in ("ppmd", "zpaq"):
-        assert 0 < r[f"{t}_bits_per_byte"] < r[f"{t}_cold_bits_per_byte"] < 8, (t, r)
+        # a repeat costs next to nothing: at byte granularity zpaq may add no byte at all
+        assert 0 <= r[f"{t}_bits_per_byte"] < r[f"{t}_cold_bits_per_byte"] < 8, (t, r)
     assert set(r["seconds"]) == {"ppmd", "zpaq"}
     none = baselines.peer_bits_per_byte(train, heldout, [], 0)
     assert none["ppmd_bits_per_byte"] is None and none["zpaq_cold_bits_per_byte"] is None and none["peers_primer_bytes"] is None

@@ -71,9 +71,54 @@ def test_zpaq_payload_is_the_data_block_only() -> None:
 
 
 def test_zpaq_refuses_a_primer_that_splits_blocks(monkeypatch) -> None:
-    monkeypatch.setattr(peers, "zpaq_bytes_blocks", lambda data, exe=None: (len(data), 2))
+    monkeypatch.setattr(peers, "zpaq_run", lambda data, method="5", exe=None: (len(data), 2, [(len(data), "56,0,1")] * 2))
     with pytest.raises(peers.PeerError, match="2 blocks"):
         peers.primed_bits_per_byte("zpaq", TEXT, TEXT)
+
+
+RECORDS = b"".join(b"%05d|%-12s|%8.2f|OK\n" % (i, b"user%d" % (i * 7 % 13), i * 1.25) for i in range(3000))
+
+
+@pytest.mark.parametrize("data", [TEXT * 40, RECORDS, NOISE, TEXT * 30 + RECORDS[:20_000], bytes(range(256)) * 300],
+                         ids=["text", "records", "noise", "text+records", "ramp"])
+def test_rebuilt_level5_model_is_that_of_m5(data: bytes) -> None:
+    size, blocks, printed = peers.zpaq_run(data)
+    assert blocks == 1 and len(printed) == 1
+    n, method = printed[0]
+    assert method.startswith("5")
+    rebuilt = peers.zpaq_level5_method(data, n, int(method.split(",")[-1]))
+    assert peers.zpaq_run(data, rebuilt)[0] == size, rebuilt
+
+
+def test_records_get_a_periodic_model() -> None:
+    # fixed-width records: -m5 adds a column model of their period (31 bytes a record)
+    assert len(RECORDS) == 31 * 3000
+    assert "c0,0,1030,255i1c0,31i1" in peers.zpaq_level5_method(RECORDS, len(RECORDS) + 20, 1)
+    assert "c0,0,1" not in peers.zpaq_level5_method(NOISE, len(NOISE) + 12, 0)
+
+
+def test_repetition_gaps_as_libzpaq_counts_them(monkeypatch) -> None:
+    data = TEXT * 3 + NOISE[:3000]
+    r = [0] * 4096
+    pt = [0] * 256
+    for i, b in enumerate(data):  # libzpaq compressBlock's loop
+        k = i - pt[b]
+        if 0 < k < 4096:
+            r[k] += 1
+        pt[b] = i
+    assert peers._repetition_gaps(data, 4096) == r
+    import builtins
+    real_import = builtins.__import__
+    monkeypatch.setattr(builtins, "__import__", lambda name, *a, **k: (_ for _ in ()).throw(ImportError) if name == "numpy" else real_import(name, *a, **k))
+    assert peers._repetition_gaps(data, 4096) == r  # the pure-Python path agrees
+
+
+def test_zpaq_primer_is_coded_with_the_joint_model() -> None:
+    cache: dict = {}
+    size, base, method = peers.zpaq_primed_bytes(TEXT * 20, RECORDS[:8000], check=True, cache=cache)
+    assert method.startswith("x") and list(cache.values()) == [base]
+    assert peers.zpaq_run(TEXT * 20, method)[0] == base
+    assert peers.zpaq_primed_bytes(TEXT * 20, RECORDS[:8000], cache=cache) == (size, base, method)
 
 
 def test_xz_refuses_a_primer_beyond_its_dictionary(monkeypatch) -> None:

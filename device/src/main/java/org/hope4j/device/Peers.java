@@ -32,6 +32,12 @@ import java.util.stream.Stream;
  * -slt} reports (the input is piped with {@code -si}, so 7-Zip does not shrink the model memory to the
  * input); for zpaq the arithmetic-coded payload of the archive's data blocks, parsed from the archive
  * (no block header with the model description, no segment name, SHA-1 or journaling blocks).
+ *
+ * <p>zpaq {@code -m5} chooses its model from the block it codes (table sizes from the block's size, a
+ * word model for text, periodic models from byte repetition gaps), so the primer alone would get
+ * another model than primer + target. Primed, the primer is coded with the model that -m5 chose for
+ * primer + target, rebuilt as libzpaq 7.15 builds it ({@link #zpaqLevel5Method}) and passed as an
+ * explicit {@code -method x...}.
  */
 final class Peers {
     /** An external compressor: its executable and the Debian package that installs it. */
@@ -62,7 +68,8 @@ final class Peers {
         String method() {
             return this == PPMD ? "7zz a -m0=" + PPMD_METHOD + " -si (7-Zip PPMd var. H); code = packed stream size, 7z headers excluded"
                     : "zpaq add -m" + ZPAQ_METHOD + " -threads 1; code = arithmetic-coded payload of the data blocks (model header,"
-                    + " segment name, SHA-1 and journaling blocks excluded)";
+                    + " segment name, SHA-1 and journaling blocks excluded); primed: the primer coded with the model -m5 chose for"
+                    + " primer + target (explicit -method x...)";
         }
     }
 
@@ -72,6 +79,7 @@ final class Peers {
         (byte) 0xb0, (byte) 0xd3, 'z', 'P', 'Q'};
     private static final Pattern ZPAQ_DATA_NAME = Pattern.compile("jDC\\d{14}d\\d{10}");
     private static final Pattern PACKED = Pattern.compile("(?m)^Packed Size = (\\d+)$");
+    private static final Pattern ZPAQ_PRINTED = Pattern.compile("\\] (\\d+) -method (\\S+)");
 
     private final Tool tool;
     private final Path exe;
@@ -121,13 +129,36 @@ final class Peers {
         byte[] joint = new byte[primer.length + target.length];
         System.arraycopy(primer, 0, joint, 0, primer.length);
         System.arraycopy(target, 0, joint, primer.length, target.length);
-        long base = primer.length == 0 ? 0 : codeBytes(primer);
-        return 8.0 * (codeBytes(joint) - base) / target.length;
+        long size = codeBytes(joint);
+        long base = 0;
+        if (primer.length > 0) {
+            base = tool == Tool.PPMD ? codeBytes(primer) : codeBytes(primer, zpaqModelOf(joint));
+        }
+        return 8.0 * (size - base) / target.length;
+    }
+
+    /** The explicit method -m5 chose for each input coded (zpaq), by its SHA-256. */
+    private final Map<String, String> zpaqJointMethod = new HashMap<>();
+
+    /** The explicit zpaq method that -m5 chose for {@code data} (coding it first if need be). */
+    String zpaqModelOf(byte[] data) {
+        codeBytes(data);
+        String m = zpaqJointMethod.get(org.hope4j.bundle.Bundle.sha256(data));
+        if (m == null) {
+            throw new IllegalStateException("zpaq -m5 printed no method for " + data.length + " bytes");
+        }
+        return m;
     }
 
     /** Size in bytes of the peer's code for {@code data} (memoised). */
     long codeBytes(byte[] data) {
-        String key = org.hope4j.bundle.Bundle.sha256(data);
+        return codeBytes(data, ZPAQ_METHOD);
+    }
+
+    /** Size in bytes of the peer's code for {@code data}, for zpaq with the given method (memoised). */
+    long codeBytes(byte[] data, String zpaqMethod) {
+        String sha = org.hope4j.bundle.Bundle.sha256(data);
+        String key = tool == Tool.PPMD ? sha : sha + " " + zpaqMethod;
         Long cached = sizes.get(key);
         if (cached != null) {
             return cached;
@@ -141,12 +172,17 @@ final class Peers {
                 n = packedSize(run(tmp, null, exe.toString(), "l", "-slt", "a.7z"));
             } else {
                 Files.write(tmp.resolve("data"), data);
-                run(tmp, null, exe.toString(), "add", "a.zpaq", "data", "-m" + ZPAQ_METHOD, "-threads", "1");
+                String out = run(tmp, null, exe.toString(), "add", "a.zpaq", "data", "-method", zpaqMethod, "-threads", "1");
                 long[] pb = zpaqPayload(Files.readAllBytes(tmp.resolve("a.zpaq")));
                 if (pb[1] != 1 && data.length > 0) {
                     throw new IllegalStateException("zpaq: " + data.length + " bytes took " + pb[1] + " blocks; a primer would not act on the target");
                 }
                 n = pb[0];
+                Matcher m = ZPAQ_PRINTED.matcher(out);
+                if (zpaqMethod.equals(ZPAQ_METHOD) && m.find()) {
+                    String[] args = m.group(2).split(",");
+                    zpaqJointMethod.put(sha, zpaqLevel5Method(data, Long.parseLong(m.group(1)), Integer.parseInt(args[args.length - 1])));
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -196,6 +232,54 @@ final class Peers {
             throw new IllegalStateException("interrupted while running " + cmd[0], e);
         }
         return out;
+    }
+
+    /**
+     * The explicit method that zpaq 7.15's {@code -m5} builds for a block (libzpaq {@code compressBlock}):
+     * {@code blockBytes} is the block's size as zpaq prints it (data and fragment table), {@code typeFlags}
+     * the last number of the method it prints (1: text, 2: x86); periodic models are found on {@code data}.
+     */
+    static String zpaqLevel5Method(byte[] data, long blockBytes, int typeFlags) {
+        int arg0 = Math.max(64 - Long.numberOfLeadingZeros(blockBytes + 4095) - 20, 0);
+        StringBuilder m = new StringBuilder("x").append(arg0).append(',').append((typeFlags & 2) != 0 ? 4 : 0);
+        m.append((typeFlags & 1) != 0 ? "w2c0,1010,255i1" : "w1i1");
+        m.append("c256ci1,1,1,1,1,1,2a");
+        final int nr = 1 << 12;
+        long[] r = new long[nr];
+        int[] pt = new int[256];
+        for (int i = 0; i < data.length; i++) {
+            int b = data[i] & 0xff;
+            int k = i - pt[b];
+            if (k > 0 && k < nr) {
+                r[k]++;
+            }
+            pt[b] = i;
+        }
+        long n1 = data.length - r[1] - r[2] - r[3];
+        for (int pass = 0; pass < 2; pass++) {
+            int period = 0;
+            double score = 0;
+            long t = 0;
+            for (int j = 5; j < nr && t < n1; j++) {
+                double sc = r[j] / (256.0 + n1 - t);
+                if (sc > score) {
+                    score = sc;
+                    period = j;
+                }
+                t += r[j];
+            }
+            if (period > 4 && score > 0.1) {
+                m.append("c0,0,").append(999 + period).append(",255i1");
+                if (period <= 255) {
+                    m.append("c0,").append(period).append("i1");
+                }
+                n1 -= r[period];
+                r[period] = 0;
+            } else {
+                break;
+            }
+        }
+        return m.append("c0,2,0,255i1c0,3,0,0,255i1c0,4,0,0,0,255i1mm16ts19t0").toString();
     }
 
     /** The 'Packed Size' of the only file of a {@code 7zz l -slt} listing. */

@@ -62,6 +62,31 @@ class PeersTest {
         assertThrows(IllegalArgumentException.class, () -> p.cold(new byte[0]));
     }
 
+    static byte[] records() {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 3000; i++) {
+            sb.append(String.format(java.util.Locale.ROOT, "%05d|%-12s|%8.2f|OK%n", i, "user" + (i * 7 % 13), i * 1.25));
+        }
+        return sb.toString().getBytes(StandardCharsets.US_ASCII);
+    }
+
+    @Test
+    void rebuildsTheModelOfZpaqM5() {
+        Peers p = Peers.of(Peers.Tool.ZPAQ);
+        byte[] rec = records();
+        assertEquals(31 * 3000, rec.length);
+        // the same method as hope_export.peers.zpaq_level5_method: a column model of the 31-byte records
+        assertEquals("x0,0w2c0,1010,255i1c256ci1,1,1,1,1,1,2ac0,0,1030,255i1c0,31i1c0,0,1008,255i1c0,9i1c0,2,0,255i1c0,3,0,0,255i1"
+                + "c0,4,0,0,0,255i1mm16ts19t0", Peers.zpaqLevel5Method(rec, rec.length + 20, 1));
+        byte[] noise = new byte[20_000];
+        new Random(7).nextBytes(noise);
+        for (byte[] data : new byte[][] {repeat(TEXT, 40), rec, noise}) {
+            String m = p.zpaqModelOf(data);
+            assertTrue(m.startsWith("x"), m);
+            assertEquals(p.codeBytes(data), p.codeBytes(data, m), m);
+        }
+    }
+
     @Test
     void parsesListingsAndArchives() {
         String listing = "Listing archive: a.7z\n\n--\nPath = a.7z\nType = 7z\nPhysical Size = 200\nHeaders Size = 100\nMethod = PPMD\n"
