@@ -128,20 +128,27 @@ def state_tensors(st: HopeState) -> dict[str, Tensor]:
     return {k: v.detach().float().contiguous() for k, v in t.items()}
 
 
+GOLDEN_RUNS = {"learn_on": Learning(), "learn_off": Learning.off(), "learn_l0": Learning(True, False, False)}
+
+
 @torch.no_grad()
-def write_golden(model: HopeModel, out: Path) -> dict:
-    """Golden vectors from the float64 reference: the stream with learning on and off, and each
-    ONNX segment at several sequence lengths."""
+def write_golden(model: HopeModel, out: Path, stream: bytes | None = None, runs: tuple[str, ...] = tuple(GOLDEN_RUNS)) -> dict:
+    """Golden vectors from the float64 reference: the stream (default `golden_stream()`) with
+    learning on and off (`runs`, a subset of GOLDEN_RUNS), and each ONNX segment at several
+    sequence lengths. A model with decay-to-prior parameters computes them with its decay."""
     g = out / "golden"
     g.mkdir(parents=True, exist_ok=True)
     m64 = HopeModel(model.cfg).double()
     m64.load_state_dict(model.state_dict())
     m64.eval()
-    stream = golden_stream()
+    stream = golden_stream() if stream is None else stream
     (g / "stream.bin").write_bytes(stream)
     x = torch.tensor(list(stream), dtype=torch.long).unsqueeze(0)
     meta = {"stream": "stream.bin", "stream_bytes": len(stream), "runs": {}}
-    for name, learning in (("learn_on", Learning()), ("learn_off", Learning.off()), ("learn_l0", Learning(True, False, False))):
+    if not runs or any(r not in GOLDEN_RUNS for r in runs):
+        raise ValueError(f"golden runs must be a non-empty subset of {list(GOLDEN_RUNS)}, found {list(runs)}")
+    for name in runs:
+        learning = GOLDEN_RUNS[name]
         st = m64.init_state(1)
         logits = m64(st, x, learning)
         keep = {"learn_on": ("conv", "l0.w0", "l0.wt", "l1.up", "l1.down", "l2.up", "l2.down"), "learn_l0": ("conv", "l0.w0", "l0.wt"), "learn_off": ()}[name]
@@ -230,8 +237,27 @@ def rehearsal_from_corpus(corpus: Path) -> tuple[bytes, str]:
             f"{REHEARSAL_BYTES} bytes in {REHEARSAL_PIECES} runs of the training split of the pre-training corpus (hope_export.corpus)")
 
 
+def level_entries(model: HopeModel) -> list[dict]:
+    """The manifest's `levels`: periods, the L1/L2 inner rates per block and, when the model has the
+    decay-to-prior parameters, their lambda = sigmoid(logit_decay) per block as `decay` (absent:
+    lambda 0, the plain Eq. 71 rule)."""
+    cfg = model.cfg
+    l1 = {"name": "L1", "what": "fast CMS MLP", "period": cfg.c1, "learning_rate": model.lr1().tolist()}
+    l2 = {"name": "L2", "what": "mid CMS MLP", "period": cfg.c2, "learning_rate": model.lr2().tolist()}
+    for entry, logit in ((l1, model.logit_decay1), (l2, model.logit_decay2)):
+        if logit is not None:
+            entry["decay"] = torch.sigmoid(logit.detach().double()).tolist()
+    return [
+        {"name": "L0", "what": "self-modifying Titans memories", "period": cfg.c0},
+        l1,
+        l2,
+        {"name": "L3", "what": "frozen: embeddings, mixer projections, slow CMS MLP, head", "period": None},
+    ]
+
+
 def write_bundle(model: HopeModel, out: Path, training: dict | None = None, probe: tuple[bytes, str] | None = None,
-                 rehearsal: tuple[bytes, str] | None = None) -> Path:
+                 rehearsal: tuple[bytes, str] | None = None, golden_bytes: bytes | None = None,
+                 golden_runs: tuple[str, ...] = tuple(GOLDEN_RUNS)) -> Path:
     cfg = model.cfg
     if cfg.memory != "linear":
         raise ValueError(f"bundle format {FORMAT_VERSION} holds linear memories only; this model's main memory is {cfg.memory!r}")
@@ -241,7 +267,7 @@ def write_bundle(model: HopeModel, out: Path, training: dict | None = None, prob
     model = model.float().eval()
     segments = export_segments(model, out)
     safetensors.save(plastic_tensors(model), out / "plastic.safetensors", {"format": "hope4j-plastic"})
-    golden = write_golden(model, out)
+    golden = write_golden(model, out, golden_bytes, golden_runs)
     files = {}
     for p in sorted(out.rglob("*")):
         if p.is_file():
@@ -255,12 +281,7 @@ def write_bundle(model: HopeModel, out: Path, training: dict | None = None, prob
             "slow_hidden": cfg.slow_hidden, "mid_hidden": cfg.mid_hidden, "fast_hidden": cfg.fast_hidden,
             "norm_eps": 1e-5, "eta_max": cfg.eta_max, "parameters": count_parameters(model),
         },
-        "levels": [
-            {"name": "L0", "what": "self-modifying Titans memories", "period": cfg.c0},
-            {"name": "L1", "what": "fast CMS MLP", "period": cfg.c1, "learning_rate": model.lr1().tolist()},
-            {"name": "L2", "what": "mid CMS MLP", "period": cfg.c2, "learning_rate": model.lr2().tolist()},
-            {"name": "L3", "what": "frozen: embeddings, mixer projections, slow CMS MLP, head", "period": None},
-        ],
+        "levels": level_entries(model),
         "plastic_blocks": list(cfg.plastic_blocks) or list(range(cfg.n_blocks)),
         "teach": "residual",
         "segments": segments,

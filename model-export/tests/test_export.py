@@ -113,3 +113,67 @@ def test_scripts_refuse_bad_arguments(module: str, args: list[str], needle: str)
     r = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode != 0
     assert needle in r.stderr, r.stderr
+
+
+# -- decay to the prior ------------------------------------------------------------------------------
+
+DECAY_FIXTURE = ROOT.parent / "runtime" / "src" / "test" / "resources" / "org" / "hope4j" / "decay-golden"
+
+
+def test_decay_is_omitted_without_the_parameters(bundle: tuple[Path, HopeModel]) -> None:
+    out, model = bundle
+    assert model.logit_decay1 is None and model.logit_decay2 is None
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert all("decay" not in lv for lv in manifest["levels"])
+    assert set(manifest["golden"]["runs"]) == {"learn_on", "learn_off", "learn_l0"}
+
+
+def test_decay_is_written_per_block_beside_the_rates(tmp_path: Path) -> None:
+    import dataclasses
+
+    torch.manual_seed(1)
+    model = HopeModel(dataclasses.replace(TINY, decay1_init=0.05, decay2_init=0.2))
+    with torch.no_grad():
+        model.logit_decay1.copy_(torch.tensor([-3.0, -2.0]))  # lambda differs per block
+    out = write_bundle(model, tmp_path / "bundle", golden_bytes=golden_stream()[:64], golden_runs=("learn_on",))
+    manifest = json.loads((out / "manifest.json").read_text())
+    l0, l1, l2, l3 = manifest["levels"]
+    assert "decay" not in l0 and "decay" not in l3
+    assert list(l1) == ["name", "what", "period", "learning_rate", "decay"]
+    assert l1["decay"] == pytest.approx(torch.sigmoid(torch.tensor([-3.0, -2.0], dtype=torch.float64)).tolist(), rel=1e-7)
+    assert l2["decay"] == pytest.approx([0.2, 0.2], rel=1e-6)
+    assert all(0 <= v < 1 for v in l1["decay"] + l2["decay"])
+    assert set(manifest["golden"]["runs"]) == {"learn_on"} and manifest["golden"]["stream_bytes"] == 64
+    # the golden run follows the model's decay: it is the reference with lambda, not without
+    gold, meta = safetensors.load(out / "golden" / "learn_on.safetensors")
+    x = torch.tensor(list(golden_stream()[:64])).unsqueeze(0)
+    with torch.no_grad():
+        st = model.init_state(1)
+        logits = model(st, x, Learning())
+        plain = HopeModel(TINY)
+        plain.load_state_dict({k: v for k, v in model.state_dict().items() if "decay" not in k})
+        st0 = plain.init_state(1)
+        plain(st0, x, Learning())
+    assert torch.allclose(logits[0], gold["logits"], atol=1e-3)
+    assert torch.allclose(st.blocks[0].up1[0], gold["blocks.0.l1.up"], atol=1e-4)
+    assert (st0.blocks[0].up1[0] - gold["blocks.0.l1.up"]).abs().max() > 1e-4
+
+
+def test_decay_golden_fixture_round_trips(tmp_path: Path) -> None:
+    from hope_export.decay_golden import DECAY1, DECAY2, write_decay_golden
+
+    out = write_decay_golden(tmp_path / "decay-golden")
+    assert sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) < 1 << 20
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["levels"][1]["decay"] == pytest.approx(list(DECAY1), rel=1e-6)
+    assert manifest["levels"][2]["decay"] == pytest.approx(list(DECAY2), rel=1e-6)
+    assert manifest["golden"]["runs"]["learn_on"]["counts"] == {"l0": 25, "l1": 12, "l2": 3}
+    # the committed fixture is what this command writes
+    assert (DECAY_FIXTURE / "manifest.json").is_file(), f"the Java fixture is missing: {DECAY_FIXTURE}"
+    committed = json.loads((DECAY_FIXTURE / "manifest.json").read_text())
+    assert committed["levels"] == manifest["levels"]
+    new, _ = safetensors.load(out / "golden" / "learn_on.safetensors")
+    old, _ = safetensors.load(DECAY_FIXTURE / "golden" / "learn_on.safetensors")
+    assert set(new) == set(old)
+    for k in old:
+        torch.testing.assert_close(new[k], old[k], rtol=1e-5, atol=1e-6)
