@@ -64,7 +64,8 @@ class LearnerSleepTest {
         try (Learner l = learner()) {
             l.observe(EXPERIENCE);
             List<SleepEvent> events = new CopyOnWriteArrayList<>();
-            SleepReport r = l.sleep(new SleepBudget(1 << 20, Duration.ofSeconds(25)), SleepConfig.defaults(), () -> false,
+            // a fixed number of steps (time is only an upper bound), so a busy machine gives the same sleep
+            SleepReport r = l.sleep(new SleepBudget(1 << 20, Duration.ofMinutes(30)), SleepConfig.defaults().withSteps(500), () -> false,
                     events::add, null);
             Consolidation.Result x = l.lastSleep();
             System.out.printf("sleep: pretrained %.4f, online %.4f, L1 reset without sleep %.4f, after sleep %.4f; probe %.4f -> %.4f;"
