@@ -44,7 +44,8 @@ public final class Hope {
     /** Opens a learner on an already loaded bundle. */
     public static Learner open(Bundle bundle, LearnerOptions options) {
         Backends.Selection sel = Backends.select(options.backend());
-        var spec = Learner.specOf(bundle, options.singleTimescale(), options.rateScale());
+        // the manifest's rates (scaled), periods and L1/L2 decays to the prior (not scaled: EngineSpec.of says why)
+        var spec = org.hope4j.engine.EngineSpec.of(bundle.manifest(), options.singleTimescale(), options.rateScale());
         FrozenGraphs.Options go = new FrozenGraphs.Options(options.graphProvider(), options.graphThreads(), options.deviceId());
         FrozenGraphs graphs = new FrozenGraphs(bundle, go, spec.maxSpan());
         Engine engine;

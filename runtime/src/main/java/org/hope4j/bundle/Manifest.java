@@ -126,18 +126,47 @@ public record Manifest(String format, int formatVersion, ModelConfig model, List
      * @param what a human description
      * @param period positions (bytes) between updates; {@code null} for L3, which never changes on device
      * @param learningRate per-block inner learning rates of L1 and L2; {@code null} for L0 and L3
+     * @param decay per-block decay to the prior of L1 and L2, each in [0, 1): at every update the level
+     *     steps {@code theta <- theta - decay[b] (theta - theta0) - learningRate[b] G}, theta0 its initial
+     *     value in {@code plastic.safetensors}; {@code null} (absent) means 0, the plain Eq. 71 rule; always
+     *     {@code null} for L0 and L3
      */
-    public record Level(String name, String what, @Optional Integer period, @Optional List<Double> learningRate) {
+    public record Level(String name, String what, @Optional Integer period, @Optional List<Double> learningRate,
+                        @Optional List<Double> decay) {
         /**
-         * Copies the learning rates into an unmodifiable list.
+         * Copies the learning rates and decays into unmodifiable lists.
          *
          * @param name {@code L0} to {@code L3}
          * @param what a human description
          * @param period positions (bytes) between updates; {@code null} for L3, which never changes on device
          * @param learningRate per-block inner learning rates of L1 and L2; {@code null} for L0 and L3
+         * @param decay per-block decay to the prior of L1 and L2 in [0, 1); {@code null} for none (and for L0, L3)
          */
         public Level {
             learningRate = learningRate == null ? null : copyList(learningRate);
+            decay = decay == null ? null : copyList(decay);
+        }
+
+        /**
+         * A level without decay to the prior.
+         *
+         * @param name {@code L0} to {@code L3}
+         * @param what a human description
+         * @param period positions (bytes) between updates; {@code null} for L3
+         * @param learningRate per-block inner learning rates of L1 and L2; {@code null} for L0 and L3
+         */
+        public Level(String name, String what, Integer period, List<Double> learningRate) {
+            this(name, what, period, learningRate, null);
+        }
+
+        /**
+         * The decay to the prior of block {@code block}: 0 when the level has none.
+         *
+         * @param block a block index
+         * @return lambda in [0, 1)
+         */
+        public double decayOf(int block) {
+            return decay == null ? 0.0 : decay.get(block);
         }
     }
 
@@ -552,6 +581,22 @@ public record Manifest(String format, int formatVersion, ModelConfig model, List
             } else if (l.learningRate() != null) {
                 throw c.fail(where + ".learning_rate must be absent (" + (i == 0 ? "L0's rate is input-dependent" : "L3 is frozen")
                         + "), found " + l.learningRate());
+            }
+            List<Double> decay = l.decay();
+            if (decay != null) {
+                if (!hasRate) {
+                    throw c.fail(where + ".decay must be absent (decay to the prior is a rule of L1 and L2 only), found " + decay);
+                }
+                if (decay.size() != model.nBlocks()) {
+                    throw c.fail(where + ".decay must have one value per block (model.n_blocks = " + model.nBlocks() + "), found "
+                            + decay.size());
+                }
+                for (int b = 0; b < decay.size(); b++) {
+                    Double v = decay.get(b);
+                    if (v == null || !(v >= 0 && v < 1)) {
+                        throw c.fail(where + ".decay[" + b + "] must be a number in [0, 1), found " + v);
+                    }
+                }
             }
         }
         int p1 = levels.get(1).period();

@@ -1,6 +1,7 @@
 package org.hope4j.engine;
 
 import java.util.Arrays;
+import org.hope4j.bundle.Manifest;
 
 /**
  * Shapes, periods and rates an engine needs to run the plastic levels of one model (from the bundle's
@@ -21,9 +22,14 @@ import java.util.Arrays;
  * @param lr1 L1 inner rate per block
  * @param lr2 L2 inner rate per block
  * @param plastic which blocks' CMS levels learn
+ * @param decay1 L1 decay to the prior per block, in [0, 1): each L1 step is
+ *     {@code theta <- theta - decay1[b] (theta - theta0) - lr1[b] G} with theta0 the level's initial value
+ *     (all 0: the plain Eq. 71 step, bit for bit)
+ * @param decay2 L2 decay to the prior per block, in [0, 1)
  */
 public record EngineSpec(int dModel, int nBlocks, int nHeads, int headDim, int memRows, int midHidden, int fastHidden,
-                         int c0, int c1, int c2, float etaMax, float eps, float[] lr1, float[] lr2, boolean[] plastic) {
+                         int c0, int c1, int c2, float etaMax, float eps, float[] lr1, float[] lr2, boolean[] plastic,
+                         float[] decay1, float[] decay2) {
     /** Vocabulary: the 256 byte values. */
     public static final int VOCAB = 256;
 
@@ -31,9 +37,80 @@ public record EngineSpec(int dModel, int nBlocks, int nHeads, int headDim, int m
         lr1 = lr1.clone();
         lr2 = lr2.clone();
         plastic = plastic.clone();
-        if (lr1.length != nBlocks || lr2.length != nBlocks || plastic.length != nBlocks) {
+        decay1 = decay1 == null ? new float[nBlocks] : decay1.clone();
+        decay2 = decay2 == null ? new float[nBlocks] : decay2.clone();
+        if (lr1.length != nBlocks || lr2.length != nBlocks || plastic.length != nBlocks || decay1.length != nBlocks
+                || decay2.length != nBlocks) {
             throw new IllegalArgumentException("per-block arrays must have nBlocks (" + nBlocks + ") entries");
         }
+        for (int b = 0; b < nBlocks; b++) {
+            if (!(decay1[b] >= 0f && decay1[b] < 1f) || !(decay2[b] >= 0f && decay2[b] < 1f)) {
+                throw new IllegalArgumentException("decay1 and decay2 must lie in [0, 1), found " + Arrays.toString(decay1) + " and "
+                        + Arrays.toString(decay2));
+            }
+        }
+    }
+
+    /** A spec without decay to the prior (every decay 0: the plain Eq. 71 step). */
+    public EngineSpec(int dModel, int nBlocks, int nHeads, int headDim, int memRows, int midHidden, int fastHidden,
+                      int c0, int c1, int c2, float etaMax, float eps, float[] lr1, float[] lr2, boolean[] plastic) {
+        this(dModel, nBlocks, nHeads, headDim, memRows, midHidden, fastHidden, c0, c1, c2, etaMax, eps, lr1, lr2, plastic, null, null);
+    }
+
+    /**
+     * The engine spec of a bundle's manifest: shapes, periods, rates and decays.
+     *
+     * <p>{@code singleTimescale} (a benchmark baseline) makes L2 step with L1's period, rate and decay.
+     * {@code rateScale} multiplies the L1 and L2 rates, <b>not</b> the decays: the decay is a retention
+     * per update towards the pretrained value, not a speed of learning. Under a steady gradient G a level
+     * settles at {@code theta0 - eta G / lambda}; scaling eta by s (and not lambda) moves that bound by s,
+     * which is what a smaller rate scale is for (less drift from the prior on a long stream), while
+     * scaling lambda with it would keep the bound where it was and only slow the return to the prior.
+     * And a rate scale of 0 still means "the CMS levels do not learn from the stream" (no gradient step).
+     *
+     * @param mf a validated manifest
+     * @param singleTimescale L2 steps every L1 period at L1's rate and decay
+     * @param rateScale multiplies the L1 and L2 inner rates
+     * @return the spec
+     */
+    public static EngineSpec of(Manifest mf, boolean singleTimescale, double rateScale) {
+        var mc = mf.model();
+        int nb = mc.nBlocks();
+        Manifest.Level l1 = mf.levels().get(1);
+        Manifest.Level l2 = mf.levels().get(2);
+        float[] lr1 = new float[nb];
+        float[] lr2 = new float[nb];
+        float[] d1 = new float[nb];
+        float[] d2 = new float[nb];
+        for (int i = 0; i < nb; i++) {
+            lr1[i] = (float) (rateScale * l1.learningRate().get(i).doubleValue());
+            lr2[i] = singleTimescale ? lr1[i] : (float) (rateScale * l2.learningRate().get(i).doubleValue());
+            d1[i] = (float) l1.decayOf(i);
+            d2[i] = singleTimescale ? d1[i] : (float) l2.decayOf(i);
+        }
+        boolean[] plastic = new boolean[nb];
+        for (int blk : mf.plasticBlocks()) {
+            plastic[blk] = true;
+        }
+        return new EngineSpec(mc.dModel(), nb, mc.nHeads(), mc.headDim(), mc.memRows(), mc.midHidden(), mc.fastHidden(),
+                mf.levels().get(0).period(), l1.period(), singleTimescale ? l1.period() : l2.period(),
+                (float) mc.etaMax(), (float) mc.normEps(), lr1, lr2, plastic, d1, d2);
+    }
+
+    /** Whether any block's L1 or L2 decays to the prior. */
+    public boolean hasDecay() {
+        for (int b = 0; b < nBlocks; b++) {
+            if (decay1[b] != 0f || decay2[b] != 0f) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** This spec with other decays (null: none), e.g. an existing spec given a manifest's decays. */
+    public EngineSpec withDecay(float[] l1, float[] l2) {
+        return new EngineSpec(dModel, nBlocks, nHeads, headDim, memRows, midHidden, fastHidden, c0, c1, c2, etaMax, eps, lr1, lr2, plastic,
+                l1, l2);
     }
 
     /** The most positions one span may hold: an L1 period when CMS levels learn, up to 256 when they do not. */
@@ -57,8 +134,19 @@ public record EngineSpec(int dModel, int nBlocks, int nHeads, int headDim, int m
     }
 
     @Override
+    public float[] decay1() {
+        return decay1.clone();
+    }
+
+    @Override
+    public float[] decay2() {
+        return decay2.clone();
+    }
+
+    @Override
     public String toString() {
         return "EngineSpec[d=" + dModel + ", blocks=" + nBlocks + ", heads=" + nHeads + "x" + headDim + ", periods=" + c0 + "/" + c1 + "/" + c2
-                + ", lr1=" + Arrays.toString(lr1) + ", lr2=" + Arrays.toString(lr2) + "]";
+                + ", lr1=" + Arrays.toString(lr1) + ", lr2=" + Arrays.toString(lr2)
+                + (hasDecay() ? ", decay1=" + Arrays.toString(decay1) + ", decay2=" + Arrays.toString(decay2) : "") + "]";
     }
 }

@@ -145,6 +145,19 @@ class ManifestTest {
                         m -> level(m, 1).getAsJsonArray("learning_rate").set(0, JsonNull.INSTANCE)),
                 bad("levels[0].learning_rate must be absent (L0's rate is input-dependent), found [0.1, 0.1, 0.1, 0.1]",
                         m -> level(m, 0).add("learning_rate", JsonParser.parseString("[0.1, 0.1, 0.1, 0.1]"))),
+                bad("levels[1].decay[2] must be a number in [0, 1), found 1.0",
+                        m -> level(m, 1).add("decay", JsonParser.parseString("[0.01, 0.01, 1.0, 0.01]"))),
+                bad("levels[2].decay[0] must be a number in [0, 1), found -0.001",
+                        m -> level(m, 2).add("decay", JsonParser.parseString("[-0.001, 0.01, 0.01, 0.01]"))),
+                bad("levels[1].decay must have one value per block (model.n_blocks = 4), found 2",
+                        m -> level(m, 1).add("decay", JsonParser.parseString("[0.01, 0.01]"))),
+                bad("levels[1].decay[1] must not be null",
+                        m -> level(m, 1).add("decay", JsonParser.parseString("[0.01, null, 0.01, 0.01]"))),
+                bad("levels[2].decay must be an array, found 0.01", m -> level(m, 2).addProperty("decay", 0.01)),
+                bad("levels[0].decay must be absent (decay to the prior is a rule of L1 and L2 only), found [0.1, 0.1, 0.1, 0.1]",
+                        m -> level(m, 0).add("decay", JsonParser.parseString("[0.1, 0.1, 0.1, 0.1]"))),
+                bad("levels[3].decay must be absent (decay to the prior is a rule of L1 and L2 only), found [0.1, 0.1, 0.1, 0.1]",
+                        m -> level(m, 3).add("decay", JsonParser.parseString("[0.1, 0.1, 0.1, 0.1]"))),
                 bad("plastic_blocks[1] must be a block in 0..3, found 4", m -> m.add("plastic_blocks", array(0, 4))),
                 bad("plastic_blocks[1] repeats block 1", m -> m.add("plastic_blocks", array(1, 1))),
                 bad("teach must be one of [residual], found \"exact\"", m -> m.addProperty("teach", "exact")),
@@ -192,6 +205,23 @@ class ManifestTest {
         change.accept(m);
         BundleException e = assertThrows(BundleException.class, () -> Manifest.parse(m.toString(), "manifest.json"));
         assertEquals("manifest.json: " + expected, e.getMessage());
+    }
+
+    @Test
+    void decayToThePriorIsOptionalPerLevel() {
+        Manifest plain = Manifest.parse(json().toString(), "manifest.json");
+        for (Manifest.Level l : plain.levels()) {
+            assertNull(l.decay(), l.name());
+        }
+        assertEquals(0.0, plain.levels().get(1).decayOf(3));
+        JsonObject m = json();
+        level(m, 1).add("decay", JsonParser.parseString("[0.0, 0.05, 0.5, 0.999]"));
+        level(m, 2).add("decay", JsonParser.parseString("[0.01, 0.02, 0.03, 0.04]"));
+        Manifest d = Manifest.parse(m.toString(), "manifest.json");
+        assertEquals(List.of(0.0, 0.05, 0.5, 0.999), d.levels().get(1).decay());
+        assertEquals(0.03, d.levels().get(2).decayOf(2));
+        assertNull(d.levels().get(0).decay());
+        assertThrows(UnsupportedOperationException.class, () -> d.levels().get(1).decay().set(0, 0.5));
     }
 
     @Test

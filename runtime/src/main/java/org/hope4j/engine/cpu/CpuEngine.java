@@ -22,6 +22,8 @@ final class CpuEngine implements Engine {
     private final int[] rowType;
     private final boolean[] plastic;
     private final float[] lr1, lr2;
+    /** Decay to the prior of L1 and L2 per block (0: the plain Eq. 71 step). */
+    private final float[] decay1, decay2;
 
     // L0: per block, per head [R, dh]
     private final float[][][] init, w0, wt;
@@ -81,6 +83,8 @@ final class CpuEngine implements Engine {
         plastic = spec.plastic();
         lr1 = spec.lr1();
         lr2 = spec.lr2();
+        decay1 = spec.decay1();
+        decay2 = spec.decay2();
         rowType = new int[r];
         for (int i = 0; i < r; i++) {
             rowType[i] = i < 3 * dh ? i / dh : (i < 3 * dh + TYPES ? 3 : 4);
@@ -484,20 +488,33 @@ final class CpuEngine implements Engine {
             if (!plastic[b]) {
                 continue;
             }
-            if (l1) { // Eq. 71: theta <- theta - eta * sum of the chunk's per-position gradients
-                axpyClear(up1[b], gUp1[b], lr1[b]);
-                axpyClear(down1[b], gDown1[b], lr1[b]);
+            // Eq. 71 with decay to the prior: theta <- theta - lambda (theta - theta0) - eta * sum of the chunk's
+            // per-position gradients (taken at theta); theta0 = the bundle's initial value, kept for resetLevel too
+            if (l1) {
+                stepClear(up1[b], up1Init[b], gUp1[b], lr1[b], decay1[b]);
+                stepClear(down1[b], down1Init[b], gDown1[b], lr1[b], decay1[b]);
             }
             if (l2) {
-                axpyClear(up2[b], gUp2[b], lr2[b]);
-                axpyClear(down2[b], gDown2[b], lr2[b]);
+                stepClear(up2[b], up2Init[b], gUp2[b], lr2[b], decay2[b]);
+                stepClear(down2[b], down2Init[b], gDown2[b], lr2[b], decay2[b]);
             }
         }
     }
 
-    private static void axpyClear(float[] w, float[] g, float lr) {
+    /**
+     * {@code w <- w - lambda (w - w0) - lr g; g <- 0}, in model.py's order of operations; lambda = 0 is
+     * the plain step {@code w -= lr g} exactly (no decay term is computed).
+     */
+    static void stepClear(float[] w, float[] w0, float[] g, float lr, float lambda) {
+        if (lambda == 0f) {
+            for (int i = 0; i < w.length; i++) {
+                w[i] -= lr * g[i];
+                g[i] = 0f;
+            }
+            return;
+        }
         for (int i = 0; i < w.length; i++) {
-            w[i] -= lr * g[i];
+            w[i] = w[i] - lambda * (w[i] - w0[i]) - lr * g[i];
             g[i] = 0f;
         }
     }

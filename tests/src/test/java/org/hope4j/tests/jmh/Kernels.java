@@ -14,24 +14,9 @@ final class Kernels {
     private Kernels() {
     }
 
-    /** The engine spec of a bundle, as {@code Learner.specOf} (package-private there) builds it. */
+    /** The engine spec of a bundle (rates, periods and L1/L2 decays to the prior), as the learner builds it. */
     static EngineSpec specOf(Bundle b) {
-        var mf = b.manifest();
-        var mc = mf.model();
-        int nb = mc.nBlocks();
-        float[] lr1 = new float[nb];
-        float[] lr2 = new float[nb];
-        for (int i = 0; i < nb; i++) {
-            lr1[i] = mf.levels().get(1).learningRate().get(i).floatValue();
-            lr2[i] = mf.levels().get(2).learningRate().get(i).floatValue();
-        }
-        boolean[] plastic = new boolean[nb];
-        for (int blk : mf.plasticBlocks()) {
-            plastic[blk] = true;
-        }
-        return new EngineSpec(mc.dModel(), nb, mc.nHeads(), mc.headDim(), mc.memRows(), mc.midHidden(), mc.fastHidden(),
-                mf.levels().get(0).period(), mf.levels().get(1).period(), mf.levels().get(2).period(),
-                (float) mc.etaMax(), (float) mc.normEps(), lr1, lr2, plastic);
+        return EngineSpec.of(b.manifest(), false, 1.0);
     }
 
     /**
