@@ -1,6 +1,6 @@
 // Hope4J CUDA engine: kernels and host code. Mirrors runtime/.../engine/cpu/CpuEngine.java function
 // by function (which mirrors model-export/hope_export/model.py): memory_chunk -> memoryKernel,
-// the CMS forward -> mlpForward, the residual teach signal -> backward, Eq. 71 -> step.
+// the CMS forward -> mlpForward, the residual teach signal -> backward, Eq. 71 (with decay to the prior) -> step.
 //
 // Everything runs on one stream per engine; host arrays are copied in at the start of a call and the
 // outputs copied back at its end (a few transfers per level call, never per operation). Matrix
@@ -181,6 +181,21 @@ __global__ void axpyClearKernel(float* __restrict__ w, float* __restrict__ g, fl
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) {
         w[i] -= lr * g[i];
+        g[i] = 0.0f;
+    }
+}
+
+/**
+ * Eq. 71 with decay to the prior: w = w - lambda (w - w0) - lr g; g = 0 (w0: the level's initial value,
+ * resident beside it; model.py's order of operations). Launched only for lambda != 0, so lambda = 0 stays
+ * axpyClearKernel's plain step.
+ */
+__global__ void decayStepClearKernel(float* __restrict__ w, const float* __restrict__ w0, float* __restrict__ g, float lr,
+                                     float lambda, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) {
+        float theta = w[i];
+        w[i] = theta - lambda * (theta - w0[i]) - lr * g[i];
         g[i] = 0.0f;
     }
 }
@@ -452,7 +467,7 @@ struct Cache {
 struct CudaEngine::Impl {
     int dev, d, nb, h, dh, r, f1, f2, c0, c1, maxSpan;
     float etaMax, eps;
-    std::vector<float> lr1, lr2;
+    std::vector<float> lr1, lr2, decay1, decay2;
     std::vector<int> plastic;
     bool debugSync;
     DeviceMemory mem;  // first: destroyed last, and also when the constructor throws
@@ -473,10 +488,19 @@ struct CudaEngine::Impl {
 
     Impl(int device, int dModel, int nBlocks, int nHeads, int headDim, int memRows, int midHidden, int fastHidden,
          int chunk0, int chunk1, int span_, float etaMax_, float eps_, const float* lr1_, const float* lr2_,
-         const int* plastic_)
+         const int* plastic_, const float* decay1_, const float* decay2_)
         : dev(device), d(dModel), nb(nBlocks), h(nHeads), dh(headDim), r(memRows), f1(fastHidden), f2(midHidden),
           c0(chunk0), c1(chunk1), maxSpan(span_), etaMax(etaMax_), eps(eps_), lr1(lr1_, lr1_ + nBlocks),
-          lr2(lr2_, lr2_ + nBlocks), plastic(plastic_, plastic_ + nBlocks), debugSync(syncEveryKernel()), stream(mem.stream) {
+          lr2(lr2_, lr2_ + nBlocks), decay1(nBlocks > 0 ? nBlocks : 0, 0.0f), decay2(nBlocks > 0 ? nBlocks : 0, 0.0f),
+          plastic(plastic_, plastic_ + nBlocks), debugSync(syncEveryKernel()), stream(mem.stream) {
+        for (int b = 0; b < nBlocks; b++) {  // null: no decay to the prior (every lambda 0)
+            decay1[b] = decay1_ ? decay1_[b] : 0.0f;
+            decay2[b] = decay2_ ? decay2_[b] : 0.0f;
+            if (!(decay1[b] >= 0.0f && decay1[b] < 1.0f) || !(decay2[b] >= 0.0f && decay2[b] < 1.0f)) {
+                throw std::runtime_error("CudaEngine: decay of block " + std::to_string(b) + " must lie in [0, 1), found L1 "
+                                         + std::to_string(decay1[b]) + ", L2 " + std::to_string(decay2[b]));
+            }
+        }
         if (d <= 0 || nb <= 0 || h <= 0 || dh <= 0 || r != 3 * dh + 2 * TYPES || f1 <= 0 || f2 <= 0 || c0 <= 0 || c1 <= 0
             || maxSpan <= 0 || h * dh != d) {
             throw std::runtime_error("CudaEngine: inconsistent shapes d=" + std::to_string(d) + " blocks=" + std::to_string(nb)
@@ -801,18 +825,30 @@ struct CudaEngine::Impl {
         launched("axpyClearKernel", what, {n});
     }
 
+    /** w = w - lambda (w - w0) - lr g; g = 0; lambda = 0 is the plain step (axpyClearKernel). */
+    void stepClear(float* w, const float* w0, float* g, float lr, float lambda, long long n, const char* what) {
+        if (lambda == 0.0f) {
+            axpyClear(w, g, lr, n, what);
+            return;
+        }
+        decayStepClearKernel<<<blocksOf(n), 256, 0, stream>>>(w, w0, g, lr, lambda, (int)n);
+        launched("decayStepClearKernel", what, {n});
+    }
+
     void step(bool l1, bool l2) {
         for (int b = 0; b < nb; b++) {
             if (!plastic[b]) {
                 continue;
             }
-            if (l1) {  // Eq. 71: theta <- theta - eta * sum of the chunk's per-position gradients
-                axpyClear(up1[b], gUp1[b], lr1[b], (long long)f1 * d, "L1 up");
-                axpyClear(down1[b], gDown1[b], lr1[b], (long long)d * f1, "L1 down");
+            // Eq. 71 with decay to the prior: theta <- theta - lambda (theta - theta0) - eta * sum of the chunk's
+            // per-position gradients; theta0 = the initial values kept on the GPU for resetLevel
+            if (l1) {
+                stepClear(up1[b], up1I[b], gUp1[b], lr1[b], decay1[b], (long long)f1 * d, "L1 up");
+                stepClear(down1[b], down1I[b], gDown1[b], lr1[b], decay1[b], (long long)d * f1, "L1 down");
             }
             if (l2) {
-                axpyClear(up2[b], gUp2[b], lr2[b], (long long)f2 * d, "L2 up");
-                axpyClear(down2[b], gDown2[b], lr2[b], (long long)d * f2, "L2 down");
+                stepClear(up2[b], up2I[b], gUp2[b], lr2[b], decay2[b], (long long)f2 * d, "L2 up");
+                stepClear(down2[b], down2I[b], gDown2[b], lr2[b], decay2[b], (long long)d * f2, "L2 down");
             }
         }
         sync("step: l1, l2", {l1 ? 1 : 0, l2 ? 1 : 0});
@@ -960,10 +996,10 @@ void useDevice(int dev) {
 
 CudaEngine::CudaEngine(int device, int dModel, int nBlocks, int nHeads, int headDim, int memRows, int midHidden,
                        int fastHidden, int c0, int c1, int maxSpan, float etaMax, float eps, const float* lr1,
-                       const float* lr2, const int* plastic)
+                       const float* lr2, const int* plastic, const float* decay1, const float* decay2)
     : impl(nullptr) {
     impl = new Impl(device, dModel, nBlocks, nHeads, headDim, memRows, midHidden, fastHidden, c0, c1, maxSpan, etaMax, eps,
-                    lr1, lr2, plastic);
+                    lr1, lr2, plastic, decay1, decay2);
 }
 
 CudaEngine::~CudaEngine() {

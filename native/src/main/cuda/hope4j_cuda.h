@@ -35,7 +35,7 @@ class CudaEngine {
 public:
     CudaEngine(int device, int dModel, int nBlocks, int nHeads, int headDim, int memRows, int midHidden,
                int fastHidden, int c0, int c1, int maxSpan, float etaMax, float eps,
-               const float* lr1, const float* lr2, const int* plastic);
+               const float* lr1, const float* lr2, const int* plastic, const float* decay1, const float* decay2);
     ~CudaEngine();
 
     /** Values of tensor {@code tensor} of {@code block} (ignored for model tensors). */
@@ -57,7 +57,11 @@ public:
     void holdPending();
     /** The held position's gradients for next byte {@code target} (0..255). */
     void accumulatePending(int target, bool l1, bool l2);
-    /** One Eq. 71 step of L1 and/or L2 along the summed gradients; clears the sums. */
+    /**
+     * One Eq. 71 step of L1 and/or L2 along the summed gradients, with decay to the prior
+     * (theta <- theta - decay[b] (theta - theta0) - lr[b] G, theta0 = the level's initial value, ids 25-28);
+     * clears the sums. decay1/decay2 of the constructor: per block in [0, 1), null = all 0.
+     */
     void step(bool l1, bool l2);
     /** Resets level 0, 1 or 2 of every block to its initial value (and clears its sums). */
     void resetLevel(int level);

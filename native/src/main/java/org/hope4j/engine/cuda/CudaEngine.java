@@ -58,7 +58,7 @@ final class CudaEngine implements Engine {
         }
         try {
             gpu = new CudaNative.Engine(device, d, nb, h, dh, r, f2, f1, spec.c0(), spec.c1(), maxSpan, spec.etaMax(), spec.eps(),
-                    spec.lr1(), spec.lr2(), plasticInts);
+                    spec.lr1(), spec.lr2(), plasticInts, spec.decay1(), spec.decay2());
         } catch (RuntimeException e) {
             throw new BackendException("cuda: could not open an engine for " + spec + " on device " + device + ": " + e.getMessage(), e);
         }

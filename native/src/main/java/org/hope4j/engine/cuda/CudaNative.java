@@ -45,14 +45,16 @@ final class CudaNative {
     @Name("CudaEngine")
     static final class Engine extends Pointer {
         Engine(int device, int dModel, int nBlocks, int nHeads, int headDim, int memRows, int midHidden, int fastHidden,
-               int c0, int c1, int maxSpan, float etaMax, float eps, float[] lr1, float[] lr2, int[] plastic) {
+               int c0, int c1, int maxSpan, float etaMax, float eps, float[] lr1, float[] lr2, int[] plastic, float[] decay1,
+               float[] decay2) {
             allocate(device, dModel, nBlocks, nHeads, headDim, memRows, midHidden, fastHidden, c0, c1, maxSpan, etaMax, eps,
-                    lr1, lr2, plastic);
+                    lr1, lr2, plastic, decay1, decay2);
         }
 
         private native void allocate(int device, int dModel, int nBlocks, int nHeads, int headDim, int memRows, int midHidden,
                                      int fastHidden, int c0, int c1, int maxSpan, float etaMax, float eps,
-                                     @Const float[] lr1, @Const float[] lr2, @Const int[] plastic);
+                                     @Const float[] lr1, @Const float[] lr2, @Const int[] plastic, @Const float[] decay1,
+                                     @Const float[] decay2);
 
         native long tensorSize(int tensor);
 

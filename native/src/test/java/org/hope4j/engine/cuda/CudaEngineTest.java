@@ -63,6 +63,17 @@ class CudaEngineTest {
 
     @Test
     void everyLevelCallMatchesTheCpuEngine() {
+        callByCall(spec);
+    }
+
+    @Test
+    void everyLevelCallMatchesTheCpuEngineWithDecayToThePrior() {
+        // lambda per block and level (the default bundle has none); steps after the first start away from theta0
+        EngineSpec decayed = spec.withDecay(new float[] {0.05f, 0.1f, 0.2f, 0.02f}, new float[] {0.03f, 0.3f, 0.0f, 0.08f});
+        callByCall(decayed);
+    }
+
+    static void callByCall(EngineSpec spec) {
         int d = spec.dModel();
         int v = EngineSpec.VOCAB;
         int c1 = spec.c1();
