@@ -393,6 +393,7 @@ class EpisodicLevel:
         self.match_shift = 64 - cfg.match_bits
         self._x = [0] * INPUTS
         self._slot = [0] * CONTEXTS
+        self._ctx_apm_idx = [0] * CONTEXTS
         self._ctx_hash = [0] * CONTEXTS
         self._cum = [0.0] * 257
         self._set_a = self._set_b = self._match_ctx = self._pA = self._pB = self._p_mix = 0
@@ -412,6 +413,7 @@ class EpisodicLevel:
         self.hist = bytearray(self.hist_size)
         self.apm1 = apm * 256
         self.apm3 = apm * (MATCH_CONTEXTS + 1)
+        self.ctx_apm = apm * (CONTEXTS * 16)
         self.wA = list(self.prior.weights_a)
         self.wB = list(self.prior.weights_b)
         self.match_map = list(self.prior.match_map)
@@ -522,6 +524,8 @@ class EpisodicLevel:
         sh = 64 - tb
         slot = self._slot
         ctx = self._ctx_hash
+        ctx_apm = self.ctx_apm
+        ctx_apm_idx = self._ctx_apm_idx
         for i in range(CONTEXTS):
             h = (ctx[i] + c0h) & M64
             h ^= h >> 29
@@ -529,7 +533,15 @@ class EpisodicLevel:
             h ^= h >> 32
             s = (i << tb) + (h >> sh)
             slot[i] = s
-            x[1 + i] = STRETCH[(big[s] & M32) >> 14]
+            # the slot's probability, calibrated by an adaptive map per context and count
+            e = big[s] & M32
+            st = STRETCH[e >> 14] + 2048
+            lo = st >> 7
+            w = st & 127
+            a = ((i << 4) + min(e & 1023, 15)) * APM_KNOTS + lo
+            pc = (ctx_apm[a] * (128 - w) + ctx_apm[a + 1] * w) >> 11
+            ctx_apm_idx[i] = a if w < 64 else a + 1
+            x[1 + i] = STRETCH[clamp(pc, 1, 4095)]
         depth = 0
         while depth < 5 and (big[slot[depth]] & 1023) != 0:
             depth += 1
@@ -619,6 +631,9 @@ class EpisodicLevel:
         limit = self.cfg.counter_limit
         for s in self._slot:
             big[s] = counter(big[s], y, limit)
+        ctx_apm = self.ctx_apm
+        for i in self._ctx_apm_idx:
+            ctx_apm[i] += (target - ctx_apm[i]) >> rate
         mc = self._match_ctx
         if mc >= 0:
             self.match_map[mc] = counter(self.match_map[mc], y, 1023)
@@ -692,7 +707,7 @@ class EpisodicLevel:
     # persistence -------------------------------------------------------------------------------
 
     def _int_arrays(self) -> tuple[list[int], ...]:
-        return self.wA, self.wB, self.apm1, self.apm3, self.match_map, self.big
+        return self.wA, self.wB, self.apm1, self.apm3, self.ctx_apm, self.match_map, self.big
 
     def state_size(self) -> int:
         """The length of write_state()."""
@@ -744,7 +759,7 @@ class EpisodicLevel:
             off += 4 * len(a)
         if self._txn is not None:
             raise RuntimeError("episodic level: restore inside a transaction")
-        self.wA, self.wB, self.apm1, self.apm3, self.match_map, self.big = arrays
+        self.wA, self.wB, self.apm1, self.apm3, self.ctx_apm, self.match_map, self.big = arrays
         self.hist = bytearray(data[off:off + self.hist_size])
         for k, val in zip(_SCALARS, v):
             setattr(self, k, val & M64 if k in ("word_hash", "prev_word_hash") else val)
@@ -755,7 +770,7 @@ class EpisodicLevel:
     def begin(self) -> None:
         if self._txn is not None:
             raise RuntimeError("episodic level: a transaction is already open")
-        self._txn = {k: copy.copy(getattr(self, k)) for k in ("wA", "wB", "apm1", "apm3", "match_map", "big", "hist", *_SCALARS)}
+        self._txn = {k: copy.copy(getattr(self, k)) for k in ("wA", "wB", "apm1", "apm3", "ctx_apm", "match_map", "big", "hist", *_SCALARS)}
         self._txn["_ctx_hash"] = list(self._ctx_hash)
 
     def rollback(self) -> None:

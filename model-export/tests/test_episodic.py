@@ -130,7 +130,7 @@ def test_write_state_length_and_layout() -> None:
         lvl.code(None, b)
     state = lvl.write_state()
     big = (E.CONTEXTS << SMALL.table_bits) + (1 << SMALL.match_bits) + E.APM2_SLOTS
-    ints = E.SETS_A * E.INPUTS + E.SETS_B * E.INPUTS + 256 * E.APM_KNOTS + (E.MATCH_CONTEXTS + 1) * E.APM_KNOTS + E.MATCH_CONTEXTS + big
+    ints = E.SETS_A * E.INPUTS + E.SETS_B * E.INPUTS + 256 * E.APM_KNOTS + (E.MATCH_CONTEXTS + 1) * E.APM_KNOTS + E.CONTEXTS * 16 * E.APM_KNOTS + E.MATCH_CONTEXTS + big
     expected = 3 * 4 + 10 * 8 + 4 * ints + (1 << SMALL.history_bits)
     assert len(state) == expected == lvl.state_size()
     assert struct.unpack_from(">3i", state, 0) == (SMALL.table_bits, SMALL.history_bits, SMALL.match_bits)

@@ -142,6 +142,29 @@ public final class Learner implements AutoCloseable {
         }
     }
 
+    /**
+     * As {@link #observe(byte[])}, handing the surprise of every scored byte (its bits under the
+     * learner's prediction, before learning from it) to {@code surprise} as {@code (position, bits)}:
+     * an unusual log line or a typo stands out as a run of high values.
+     */
+    public Score observe(byte[] data, HopeStream.BitsSink surprise) {
+        touch();
+        synchronized (this) {
+            open();
+            stream.setBitsSink(surprise);
+            try {
+                long l1 = stream.counts()[1];
+                version++;
+                Score s = read(data, 0, data.length, learning());
+                experience.append(data, 0, data.length);
+                boundary(l1);
+                return s;
+            } finally {
+                stream.setBitsSink(null);
+            }
+        }
+    }
+
     /** The paper's trigger: tells an attached scheduler that L1 reached an update boundary. */
     private void boundary(long l1Before) {
         SleepScheduler s = scheduler;

@@ -231,4 +231,23 @@ class EpisodicLearnerTest {
             assertEquals(null, st.episodic());
         }
     }
+
+    @Test
+    void everyScoredByteHasItsSurprise() {
+        byte[] text = Arrays.copyOf(filler, 3000);
+        try (Learner a = learner(); Learner b = learner()) {
+            double[] sum = {0};
+            long[] n = {0};
+            long[] last = {-1};
+            Score s = a.observe(text, (pos, bits) -> {
+                assertEquals(last[0] + 1 == 0 ? 1 : last[0] + 1, pos, "positions in order, from the first scored byte");
+                last[0] = pos;
+                sum[0] += bits;
+                n[0]++;
+            });
+            assertEquals(s.scoredBytes(), n[0]);
+            assertEquals(s.bits(), sum[0], 1e-9);
+            assertEquals(s.bits(), b.observe(text).bits(), 0.0, "the sink changes nothing");
+        }
+    }
 }

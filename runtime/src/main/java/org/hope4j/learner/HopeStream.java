@@ -77,9 +77,27 @@ public final class HopeStream {
         return episodic;
     }
 
+    /** Receives the bits of every scored byte of {@link #read}, in stream order. */
+    @FunctionalInterface
+    public interface BitsSink {
+        /** Byte {@code position} of the stream cost {@code bits} under the learner's prediction. */
+        void accept(long position, double bits);
+    }
+
+    private BitsSink bitsSink;
+
+    /** Hands the bits of every byte {@link #read} scores to {@code sink} from now on ({@code null}: none). */
+    public void setBitsSink(BitsSink sink) {
+        bitsSink = sink;
+    }
+
     /** Bits of {@code next} under the learner's distribution (the mixture when E is on), E learning from it. */
-    private double code(float[] lg, int off, byte next) {
-        return episodic == null ? bitsOf(lg, off, next) : episodic.code(lg, off, next & 0xff);
+    private double code(float[] lg, int off, byte next, long position) {
+        double bits = episodic == null ? bitsOf(lg, off, next) : episodic.code(lg, off, next & 0xff);
+        if (bitsSink != null) {
+            bitsSink.accept(position, bits);
+        }
+        return bits;
     }
 
     /** Positions read so far. */
@@ -124,7 +142,7 @@ public final class HopeStream {
                 }
             }
             if (haveLast) {
-                bits += code(lastLogits, 0, data[off + i]);
+                bits += code(lastLogits, 0, data[off + i], pos);
                 scored++;
             } else if (episodic != null) {
                 episodic.code(null, 0, data[off + i] & 0xff); // the stream's first byte: nothing predicted it
@@ -153,7 +171,7 @@ public final class HopeStream {
             }
             engine.head(x, m, logits);
             for (int t = 0; t < m - 1; t++) {
-                bits += code(logits, t * vocab, data[off + i + t + 1]);
+                bits += code(logits, t * vocab, data[off + i + t + 1], pos + t + 1);
                 scored++;
             }
             if (sink != null) {

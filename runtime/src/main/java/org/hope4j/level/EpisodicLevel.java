@@ -13,7 +13,9 @@ import java.util.Arrays;
  *   <li>seven hashed context tables (orders 1, 2, 3, 4 and 6, the current and previous word, the
  *       byte above in the previous line with the byte to the left), each slot an adaptive
  *       probability with a count: {@code p += (bit - p) · 2/(2n + 3)}, n capped at
- *       {@code counterLimit} (the write rule of this memory: exact counts of what followed);</li>
+ *       {@code counterLimit} (the write rule of this memory: exact counts of what followed); the
+ *       slot's probability enters the mixer through an adaptive map per context and count (so
+ *       "seen once, always followed by 1" in an order-6 context can mean 0.99);</li>
  *   <li>a match model: the longest earlier occurrence of the last {@code matchMin}+ bytes (found
  *       through a hash index over the history, verified backwards) predicts its next byte with a
  *       confidence learned per match length;</li>
@@ -74,6 +76,9 @@ public final class EpisodicLevel {
     /** The third APM, on the match model's state (length bucket and expected bit; 64: no match). */
     private final int[] apm3 = new int[(MATCH_CONTEXTS + 1) * APM_KNOTS];
     private final int[] matchMap = new int[MATCH_CONTEXTS];
+    /** Per context and count bucket: an APM from the slot's probability to a calibrated one. */
+    private final int[] ctxApm = new int[EpisodicConfig.CONTEXTS * 16 * APM_KNOTS];
+    private final int[] ctxApmIdx = new int[EpisodicConfig.CONTEXTS];
     private long pos;
     private int c0 = 1;
     private int bitIndex;
@@ -216,7 +221,7 @@ public final class EpisodicLevel {
         }
     }
 
-    private record Small(int[] wA, int[] wB, int[] apm1, int[] apm3, int[] matchMap, long[] scalars, long[] ctxHash) {
+    private record Small(int[] wA, int[] wB, int[] apm1, int[] apm3, int[] ctxApm, int[] matchMap, long[] scalars, long[] ctxHash) {
     }
 
     public EpisodicLevel(EpisodicConfig cfg, Prior prior) {
@@ -275,6 +280,9 @@ public final class EpisodicLevel {
         }
         for (int c = 0; c <= MATCH_CONTEXTS; c++) {
             initApm(apm3, c * APM_KNOTS);
+        }
+        for (int c = 0; c < EpisodicConfig.CONTEXTS * 16; c++) {
+            initApm(ctxApm, c * APM_KNOTS);
         }
         System.arraycopy(prior.weightsA, 0, wA, 0, wA.length);
         System.arraycopy(prior.weightsB, 0, wB, 0, wB.length);
@@ -391,7 +399,14 @@ public final class EpisodicLevel {
         long c0h = (long) c0 * GOLDEN;
         for (int i = 0; i < EpisodicConfig.CONTEXTS; i++) {
             slot[i] = (i << tableBits) + (int) (mix(ctxHash[i] + c0h) >>> (64 - tableBits));
-            x[1 + i] = Logistic.stretch(big[slot[i]] >>> 14);
+            int e = big[slot[i]];
+            int st = Logistic.stretch(e >>> 14) + 2048;
+            int lo = st >> 7;
+            int w = st & 127;
+            int a = ((i << 4) + Math.min(e & 1023, 15)) * APM_KNOTS + lo;
+            int pc = (ctxApm[a] * (128 - w) + ctxApm[a + 1] * w) >> 11;
+            ctxApmIdx[i] = w < 64 ? a : a + 1;
+            x[1 + i] = Logistic.stretch(Logistic.clamp(pc, 1, 4095));
         }
         int depth = 0;
         while (depth < 5 && (big[slot[depth]] & 1023) != 0) {
@@ -457,6 +472,7 @@ public final class EpisodicLevel {
         put(apm2Idx, big[apm2Idx] + ((target - big[apm2Idx]) >> cfg.apmRate()));
         for (int i = 0; i < EpisodicConfig.CONTEXTS; i++) {
             put(slot[i], counter(big[slot[i]], y, cfg.counterLimit()));
+            ctxApm[ctxApmIdx[i]] += (target - ctxApm[ctxApmIdx[i]]) >> cfg.apmRate();
         }
         if (matchCtx >= 0) {
             matchMap[matchCtx] = counter(matchMap[matchCtx], y, 1023);
@@ -578,7 +594,7 @@ public final class EpisodicLevel {
         for (long v : new long[] {pos, c0, bitIndex, wordHash, prevWordHash, lineStart, prevLineStart, matchPtr, matchLen, expected}) {
             out.writeLong(v);
         }
-        for (int[] a : new int[][] {wA, wB, apm1, apm3, matchMap, big}) {
+        for (int[] a : new int[][] {wA, wB, apm1, apm3, ctxApm, matchMap, big}) {
             writeInts(out, a);
         }
         out.write(hist);
@@ -623,7 +639,7 @@ public final class EpisodicLevel {
                 || v[5] > v[0] || v[6] > v[5] || v[7] < 0 || v[7] > v[0]) {
             throw new java.io.IOException("episodic scalars out of range: " + Arrays.toString(v));
         }
-        int[][] arrays = {new int[wA.length], new int[wB.length], new int[apm1.length], new int[apm3.length], new int[matchMap.length], new int[big.length]};
+        int[][] arrays = {new int[wA.length], new int[wB.length], new int[apm1.length], new int[apm3.length], new int[ctxApm.length], new int[matchMap.length], new int[big.length]};
         byte[] raw = new byte[1 << 16];
         for (int[] a : arrays) {
             for (int i = 0; i < a.length; ) {
@@ -637,11 +653,12 @@ public final class EpisodicLevel {
         }
         byte[] h = new byte[hist.length];
         in.readFully(h);
-        checkCounters(arrays[4], 0, arrays[4].length, "match map");
-        checkCounters(arrays[5], 0, ctxSlots, "context tables");
+        checkCounters(arrays[5], 0, arrays[5].length, "match map");
+        checkCounters(arrays[6], 0, ctxSlots, "context tables");
         checkRange(arrays[2], 0, arrays[2].length, "APM");
         checkRange(arrays[3], 0, arrays[3].length, "APM");
-        checkRange(arrays[5], apm2Base, arrays[5].length, "APM");
+        checkRange(arrays[4], 0, arrays[4].length, "APM");
+        checkRange(arrays[6], apm2Base, arrays[6].length, "APM");
         if (in.read() != -1) {
             throw new java.io.IOException("episodic state has trailing data");
         }
@@ -655,8 +672,9 @@ public final class EpisodicLevel {
         System.arraycopy(arrays[1], 0, wB, 0, wB.length);
         System.arraycopy(arrays[2], 0, apm1, 0, apm1.length);
         System.arraycopy(arrays[3], 0, apm3, 0, apm3.length);
-        System.arraycopy(arrays[4], 0, matchMap, 0, matchMap.length);
-        System.arraycopy(arrays[5], 0, big, 0, big.length);
+        System.arraycopy(arrays[4], 0, ctxApm, 0, ctxApm.length);
+        System.arraycopy(arrays[5], 0, matchMap, 0, matchMap.length);
+        System.arraycopy(arrays[6], 0, big, 0, big.length);
         System.arraycopy(h, 0, hist, 0, hist.length);
         pos = v[0];
         c0 = (int) v[1];
@@ -709,7 +727,7 @@ public final class EpisodicLevel {
             throw new IllegalStateException("episodic level: a transaction is already open");
         }
         inTxn = true;
-        savedSmall = new Small(wA.clone(), wB.clone(), apm1.clone(), apm3.clone(), matchMap.clone(),
+        savedSmall = new Small(wA.clone(), wB.clone(), apm1.clone(), apm3.clone(), ctxApm.clone(), matchMap.clone(),
                 new long[] {pos, c0, bitIndex, wordHash, prevWordHash, lineStart, prevLineStart, matchPtr, matchLen, expected},
                 ctxHash.clone());
     }
@@ -734,6 +752,7 @@ public final class EpisodicLevel {
         System.arraycopy(s.wB, 0, wB, 0, wB.length);
         System.arraycopy(s.apm1, 0, apm1, 0, apm1.length);
         System.arraycopy(s.apm3, 0, apm3, 0, apm3.length);
+        System.arraycopy(s.ctxApm, 0, ctxApm, 0, ctxApm.length);
         System.arraycopy(s.matchMap, 0, matchMap, 0, matchMap.length);
         long[] v = s.scalars;
         pos = v[0];

@@ -38,7 +38,7 @@ public final class NotesService implements AutoCloseable {
     private final Learner learner;
     private final SleepScheduler scheduler;
 
-    private NotesService(Path stateDir, DevicePolicy policy, SchedulerOptions when) {
+    private NotesService(Path stateDir, DevicePolicy policy, SchedulerOptions when, SleepConfig sleep) {
         this.stateDir = stateDir;
         this.learner = Hope.loadDefault();
         try {
@@ -46,7 +46,7 @@ public final class NotesService implements AutoCloseable {
                 learner.restore(stateDir); // continue where the last session stopped, sleeps included
             }
             // each committed sleep is saved into stateDir in the same critical section as the swap
-            scheduler = new SleepScheduler(learner.sleeper(SleepConfig.defaults(), stateDir), policy, when);
+            scheduler = new SleepScheduler(learner.sleeper(sleep, stateDir), policy, when);
         } catch (RuntimeException e) {
             learner.close();
             throw e;
@@ -62,12 +62,17 @@ public final class NotesService implements AutoCloseable {
     /** A service that sleeps after 5 idle minutes when {@link LinuxDevicePolicy} allows it. */
     public static NotesService open(Path stateDir) {
         return new NotesService(stateDir, new LinuxDevicePolicy(PolicyOptions.defaults()),
-                SchedulerOptions.defaults().withIdleAfter(Duration.ofMinutes(5)).withMinGap(Duration.ofMinutes(10)));
+                SchedulerOptions.defaults().withIdleAfter(Duration.ofMinutes(5)).withMinGap(Duration.ofMinutes(10)), SleepConfig.defaults());
     }
 
     /** A service with its own device policy and schedule (tests, other platforms). */
     public static NotesService open(Path stateDir, DevicePolicy policy, SchedulerOptions when) {
-        return new NotesService(stateDir, policy, when);
+        return new NotesService(stateDir, policy, when, SleepConfig.defaults());
+    }
+
+    /** As {@link #open(Path, DevicePolicy, SchedulerOptions)} with its own sleep configuration (e.g. a fixed step count). */
+    public static NotesService open(Path stateDir, DevicePolicy policy, SchedulerOptions when, SleepConfig sleep) {
+        return new NotesService(stateDir, policy, when, sleep);
     }
 
     /** Learns a note and saves the state (atomically). Returns its bits/byte, scored before learning it. */
