@@ -3,8 +3,9 @@
 # reference (pytest). Installs the Debian packages the Python tests need when run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# torch, onnx, pytest, OpenBLAS: the Python tests; perl-modules, python stdlib: domains of the continual benchmark
-PKGS="python3-torch python3-onnx python3-pytest python3-numpy libopenblas0-pthread perl-modules-5.36 libpython3.11-stdlib"
+# torch, onnx, pytest, OpenBLAS: the Python tests; perl-modules, python stdlib: domains of the continual benchmark;
+# 7zip, zpaq: the classical peers (PPMd, zpaq -m5) measured beside the learner
+PKGS="python3-torch python3-onnx python3-pytest python3-numpy libopenblas0-pthread perl-modules-5.36 libpython3.11-stdlib 7zip zpaq"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
