@@ -70,7 +70,8 @@ GO_MAX_BYTES = 7_000_000
 DOC_SEP = "\n\n"
 # evaluation / benchmark domains: never a training source
 FORBIDDEN_DEBIAN = ("base-files", "libpython3.11-minimal", "libpython3.11-stdlib", "perl-modules-5.36", "linux-libc-dev",
-                    "iso-codes", "fortunes", "bash", "bash-doc", "developers-reference", "dpkg")
+                    "iso-codes", "fortunes", "bash", "bash-doc", "developers-reference", "dpkg", "logstalgia",
+                    "node-commander", "zim")
 # Gutenberg prose books re-flowed to one line per paragraph (about half of the books' bytes)
 UNWRAPPED_BOOKS = ("austen-emma", "austen-sense", "burgess-busterbrown", "carroll-alice", "chesterton-ball",
                    "chesterton-thursday", "edgeworth-parents", "melville-moby_dick")

@@ -83,10 +83,12 @@ final class Continual implements Callable<Integer> {
     }
 
     /**
-     * name, frozen levels, timescales ("multi" = the bundle's levels; "single" = naive fine-tuning),
+     * name, frozen levels (the frozen and L0-only arms are neural baselines: their episodic level E is
+     * frozen too, so it learns within a call and keeps nothing), timescales ("multi" = the bundle's
+     * levels; "single" = naive fine-tuning),
      * whether the learner sleeps after each stage.
      */
-    static final String[][] ARMS = {{"frozen", "L0,L1,L2", "multi", "awake"}, {"l0_only", "L1,L2", "multi", "awake"},
+    static final String[][] ARMS = {{"frozen", "L0,L1,L2,E", "multi", "awake"}, {"l0_only", "L1,L2,E", "multi", "awake"},
         {"online", "", "multi", "awake"}, {"online_sleep", "", "multi", "sleep"}, {"naive_finetune", "", "single", "awake"}};
 
     @Override
