@@ -74,6 +74,8 @@ final class Demo implements Callable<Integer> {
             System.out.println("backend: " + l.backendInfo().description() + "; frozen graphs on ONNX Runtime (" + l.graphProvider() + ")");
             ref.freeze(Level.L1);
             ref.freeze(Level.L2);
+            ref.freeze(Level.E); // the episodic level reads each window in context and keeps nothing
+
             Main.Progress progress = new Main.Progress("learning", learn.length, System.err);
             for (int off = 0; off < learn.length; off += window) {
                 byte[] part = Arrays.copyOfRange(learn, off, Math.min(learn.length, off + window));
@@ -106,7 +108,7 @@ final class Demo implements Callable<Integer> {
         XYChart chart = new XYChartBuilder().width(1000).height(500).title("Hope4J learning the GPL v3 on this device")
                 .xAxisTitle("bytes read").yAxisTitle("bits/byte (per " + window + "-byte window)").build();
         chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
-        chart.addSeries("frozen levels (pretrained weights; L0 memory reads in context)", xs, frozenCurve);
+        chart.addSeries("frozen levels (pretrained weights; L0 and E read in context)", xs, frozenCurve);
         chart.addSeries("learning (L1 and L2 take their steps too)", xs, learnCurve);
         BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
         System.out.println("learning curve written to " + png);
