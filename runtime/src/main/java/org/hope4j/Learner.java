@@ -810,21 +810,6 @@ public final class Learner implements AutoCloseable {
      * {@code rateScale} multiplies the L1 and L2 rates.
      */
     static EngineSpec specOf(Bundle b, boolean singleTimescale, double rateScale) {
-        var mf = b.manifest();
-        var mc = mf.model();
-        int nb = mc.nBlocks();
-        float[] lr1 = new float[nb];
-        float[] lr2 = new float[nb];
-        for (int i = 0; i < nb; i++) {
-            lr1[i] = (float) (rateScale * mf.levels().get(1).learningRate().get(i).doubleValue());
-            lr2[i] = singleTimescale ? lr1[i] : (float) (rateScale * mf.levels().get(2).learningRate().get(i).doubleValue());
-        }
-        boolean[] plastic = new boolean[nb];
-        for (int blk : mf.plasticBlocks()) {
-            plastic[blk] = true;
-        }
-        return new EngineSpec(mc.dModel(), nb, mc.nHeads(), mc.headDim(), mc.memRows(), mc.midHidden(), mc.fastHidden(),
-                mf.levels().get(0).period(), mf.levels().get(1).period(), singleTimescale ? mf.levels().get(1).period() : mf.levels().get(2).period(),
-                (float) mc.etaMax(), (float) mc.normEps(), lr1, lr2, plastic);
+        return EngineSpec.of(b.manifest(), singleTimescale, rateScale);
     }
 }
