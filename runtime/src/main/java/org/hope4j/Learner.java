@@ -130,22 +130,13 @@ public final class Learner implements AutoCloseable {
 
     /** Reads {@code data} and learns from it. Each byte is scored before anything learns from it (prequential). */
     public Score observe(byte[] data) {
-        touch();
-        synchronized (this) {
-            open();
-            long l1 = stream.counts()[1];
-            version++;
-            Score s = read(data, 0, data.length, learning());
-            experience.append(data, 0, data.length);
-            boundary(l1);
-            return s;
-        }
+        return observe(data, null);
     }
 
     /**
      * As {@link #observe(byte[])}, handing the surprise of every scored byte (its bits under the
      * learner's prediction, before learning from it) to {@code surprise} as {@code (position, bits)}:
-     * an unusual log line or a typo stands out as a run of high values.
+     * an unusual log line or a typo stands out as a run of high values ({@code null}: no sink).
      */
     public Score observe(byte[] data, HopeStream.BitsSink surprise) {
         touch();
