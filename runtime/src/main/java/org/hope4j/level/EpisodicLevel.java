@@ -48,6 +48,8 @@ public final class EpisodicLevel {
     /** The {@code format} of a prior file. */
     public static final String PRIOR_FORMAT = "hope4j-episodic-prior";
     private static final int MAX_MATCH = 65535;
+    /** The orders of the first five context tables. */
+    private static final int[] ORDERS = {1, 2, 3, 4, 6};
     /** Mixer weights stay within ±128 (fixed point 2^16 = 1). */
     static final int MAX_WEIGHT = 1 << 23;
     private static final long GOLDEN = 0x9E3779B97F4A7C15L;
@@ -561,10 +563,9 @@ public final class EpisodicLevel {
     }
 
     private void contextHashes() {
-        int[] orders = {1, 2, 3, 4, 6};
-        for (int i = 0; i < orders.length; i++) {
+        for (int i = 0; i < ORDERS.length; i++) {
             long h = (i + 1) * GOLDEN;
-            for (int j = 1; j <= orders[i]; j++) {
+            for (int j = 1; j <= ORDERS[i]; j++) {
                 h = (h + (pos - j >= 0 ? byteAt(pos - j) : 256) + 1) * MUL;
             }
             ctxHash[i] = h;
