@@ -162,9 +162,11 @@ class DecayParityTest {
         assertArrayEquals(base.decay1(), single.decay2());
         assertArrayEquals(base.lr1(), single.lr2());
         assertEquals(base.c1(), single.c2());
-        // a bundle without decay: every lambda 0
-        EngineSpec plain = EngineSpec.of(Bundle.loadDefault().manifest(), false, 1.0);
+        // a bundle without decay (the sleep fixture's): every lambda 0
+        EngineSpec plain = EngineSpec.of(Bundle.load(BundleSource.directory(Path.of("src/test/resources/org/hope4j/sleep-golden"))).manifest(), false, 1.0);
         assertTrue(!plain.hasDecay());
         assertArrayEquals(new float[plain.nBlocks()], plain.decay1());
+        // the default model was pre-trained with the decay to the prior, and its manifest carries it
+        assertTrue(EngineSpec.of(Bundle.loadDefault().manifest(), false, 1.0).hasDecay());
     }
 }
