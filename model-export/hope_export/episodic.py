@@ -22,23 +22,31 @@ integers p in 0..4095 (p / 4096), logits ("stretch") 8-fractional-bit integers i
     stretch(p) = min { d in -2047..2047 : squash(d) >= p }   (2047 when none)
     cost(k)    = -log2(k / 4096)                            (bits of an event of probability k/4096)
 
-Inputs of decision k (x_0..x_9):
+Inputs of decision k (x_0..x_11):
 
     x_0 = stretch(pn),  pn = clamp(floor(4096 P(y = 1 | c0) + 0.5), 1, 4095), P from the neural byte
           distribution summed in double precision (cum[j] = sum_{i<j} probs[i];
           P = (cum[hi] - cum[mid]) / (cum[hi] - cum[lo]) over the 2^(8-k) bytes that extend c0;
           pn = 2048 when that mass is not > 0)
-    x_{1+i} = stretch(T[slot_i] >> 14), i = 0..6, slot_i = (i << tableBits)
-          + (mix(H_i + c0 * GOLDEN) >>> (64 - tableBits)); H_i hashes the contexts: the last 1, 2,
-          3, 4 and 6 bytes, the current and previous word (letters a-z, A-Z case-folded, and bytes
-          >= 128), and (the byte above in the previous line, the byte to the left)
-    x_8 = stretch(M[2 bucket(len) + e] >> 14) while a match is alive (e: the bit the match
-          predicts), else 0
-    x_9 = 256 (bias)
+    x_{1+i} = stretch(clamp(C_i(e_i), 1, 4095)), i = 0..7: the slot e_i of context i, calibrated by
+          the adaptive map C_i of its count bucket and last bits. slot_i = (i << tableBits)
+          + (h >>> (64 - tableBits)), h = mix(H_i + c0 * GOLDEN); H_i hashes the contexts: the last
+          1, 2, 3, 4 and 6 bytes, the current and previous word (letters a-z, A-Z case-folded, and
+          bytes >= 128), (the byte above in the previous line, the byte to the left), and the last
+          5 bytes with every digit read as '0'. The slot's top 6 bits are a check (h & 63): when
+          they differ the slot reads as unseen, e_i = p 32768, no bits, n 0.
+    x_9 = stretch(M[2 bucket(len) + e] >> 14) while a match is alive (e: the bit the match
+          predicts), else 0;  x_11 = +-(min(len, 32) * 64 - 1) (the sign of e), else 0
+    x_10 = 256 (bias)
 
-A slot T[s] = (p << 10) | n holds a 16-bit probability p of a 1 and a count n (the "counter"):
+A slot T[s] = check << 26 | p << 10 | hh << 5 | n holds a 16-bit probability p of a 1, the last
+bits seen in it hh (up to 4, after a leading 1; 0 = none, read as 1) and a count n:
 
-    p += ((65535 y - p) * RATE[n]) >> 16,  RATE[n] = floor(131072 / (2 n + 3)),  n += (n < limit)
+    p += ((65535 y - p) * RATE[n]) >> 16,  RATE[n] = floor(131072 / (2 n + 3)),  n += (n < limit),
+    hh = 2 hh + y, and when hh >= 32: hh = (hh & 15) | 16
+
+Its map C_i has 128 sets: 32 (bucket(n): n < 4, < 8, < 16, else) + hh, each 33 knots over
+stretch(p >> 4) like the maps below.
 
 Two gated mixers, weights wA[c0] and wB[set], set = (bucket * 6 + depth) * 4 + conf, bucket = 0
 (no match), 1 (len < 16), 2 (len < 32), 3; depth = the number of leading order-1..6 slots with
@@ -47,18 +55,20 @@ n > 0 (0..5); conf = [|x_0| >= 256] + [|x_0| >= 512] + [|x_0| >= 1024]:
     dA = clamp((sum_i x_i wA_i) >> 16, -2047, 2047),  pA = squash(dA)   (same for B)
     pMix = clamp(squash((dA + dB) >> 1), 1, 4095)
 
-Two adaptive probability maps (33 knots of 16-bit probabilities, over stretch(pMix)), one on c0,
-one on (c0, previous byte), interpolated at s = stretch(pMix) + 2048 (lo = s >> 7, w = s & 127):
+Three adaptive probability maps (33 knots of 16-bit probabilities, over stretch(pMix)), on c0, on
+(c0, previous byte) and on the match state (2 bucket(len) + e, 64 without a match), interpolated
+at s = stretch(pMix) + 2048 (lo = s >> 7, w = s & 127):
 
-    p1 = (A1[c0][lo] (128 - w) + A1[c0][lo+1] w) >> 11   (p2 likewise from A2[c0 | prev << 8])
-    p  = clamp((pMix + p1 + 2 p2 + 2) >> 2, 1, 4095)      (the probability that y = 1)
+    p1 = (A1[c0][lo] (128 - w) + A1[c0][lo+1] w) >> 11   (p2 from A2[c0 | prev << 8], p3 from A3)
+    p  = clamp((pMix + p1 + p2 + p3 + 2) >> 2, 1, 4095)   (the probability that y = 1)
 
 The cost of the decision is cost(p) if y = 1 else cost(4096 - p). Then every part learns:
 
     wA_i += (x_i ((y << 12) - pA)) >> mixerShift          (int, wraps like Java's)
     wB_i += (x_i ((y << 12) - pB)) >> mixerShift
-    A1[c0][nearer knot] += ((y << 16) - A1) >> apmRate    (A2 likewise)
-    T[slot_i] = counter(T[slot_i], y, counterLimit);  M[ctx] = counter(M[ctx], y, 1023)
+    A1[c0][nearer knot] += ((y << 16) - A1) >> apmRate    (A2, A3 likewise)
+    T[slot_i] = check_i << 26 | ctx_counter(e_i, y, counterLimit);  C_i[nearer knot] likewise;
+    M[ctx] = counter(M[ctx], y, 1023)
 
 After the 8th decision the byte enters the history (a ring of 2^historyBits bytes); the match
 model extends a live match (len + 1, up to 65535; pointer + 1), else looks up the position cand
@@ -68,7 +78,7 @@ and before pos that agree, backwards, at most min(65535, cand, 2^historyBits - (
 follows cand when at least matchMin agree. The position is stored under that hash in any case.
 Before each decision a match whose predicted byte disagrees with the bits seen so far is dropped
 (so a disagreement in the last bit of a byte is noticed only if the next byte disagrees too).
-The reset state: context slots p = 32768, n = 0; match index 0; maps at squash(128 (j - 16)) * 16
+The reset state: context slots p = 32768, no bits, n = 0, check 0; match index 0; maps at squash(128 (j - 16)) * 16
 for knot j; mixers and M from the prior (neutral: neural 0.6, contexts 0.2, match 0.4, bias 0 in
 16-bit fixed point; M at P(predicted bit) = 1 - 1/(L + 2) for the bucket's length L).
 
@@ -96,7 +106,7 @@ from typing import Sequence
 M64 = (1 << 64) - 1
 M32 = (1 << 32) - 1
 
-CONTEXTS = 7
+CONTEXTS = 8
 INPUTS = CONTEXTS + 4
 IN_NEURAL = 0
 IN_MATCH = CONTEXTS + 1
@@ -107,6 +117,7 @@ SETS_B = 96
 APM_KNOTS = 33
 APM2_SLOTS = 65536 * APM_KNOTS
 MATCH_CONTEXTS = 64
+CTX_APM_SETS = 128  # per context: 4 count buckets x the slot's last bits (up to 4, after a leading 1)
 PRIOR_FORMAT = "hope4j-episodic-prior"
 MAX_MATCH = 65535
 MAX_WEIGHT = 1 << 23  # mixer weights stay within +-128 (fixed point 2^16 = 1)
@@ -214,6 +225,21 @@ def counter(e: int, y: int, limit: int) -> int:
     return to_int32((p << 10) | n)
 
 
+def ctx_counter(e: int, y: int, limit: int) -> int:
+    """A context slot (without its check): 16-bit p in bits 10..25, the last bits seen (up to 4,
+    after a leading 1; 0 = none) in bits 5..9, the count n in bits 0..4."""
+    p = e >> 10
+    n = e & 31
+    hh = max((e >> 5) & 31, 1)
+    p += (((65535 if y == 1 else 0) - p) * RATE[n]) >> 16
+    if n < limit:
+        n += 1
+    hh = (hh << 1) | y
+    if hh >= 32:
+        hh = (hh & 15) | 16
+    return (p << 10) | (hh << 5) | n
+
+
 def mix(h: int) -> int:
     """The 64-bit finaliser of the hashes (h unsigned, as Java's long bits)."""
     h ^= h >> 29
@@ -246,7 +272,7 @@ class EpisodicConfig:
     def __post_init__(self) -> None:
         for name, jname, lo, hi in (("table_bits", "tableBits", 10, 26), ("history_bits", "historyBits", 12, 30),
                                     ("match_bits", "matchBits", 10, 26), ("match_min", "matchMin", 2, 32),
-                                    ("counter_limit", "counterLimit", 1, 1023), ("mixer_shift", "mixerShift", 8, 24),
+                                    ("counter_limit", "counterLimit", 1, 31), ("mixer_shift", "mixerShift", 8, 24),
                                     ("apm_rate", "apmRate", 1, 14)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < lo or v > hi:
@@ -254,7 +280,7 @@ class EpisodicConfig:
 
     @staticmethod
     def defaults() -> EpisodicConfig:
-        return EpisodicConfig(19, 22, 20, 4, 30, 10, 6)
+        return EpisodicConfig(19, 22, 19, 4, 30, 10, 6)
 
     def bytes(self) -> int:
         """Bytes the level's tables take (Java's bytes())."""
@@ -393,6 +419,8 @@ class EpisodicLevel:
         self.match_shift = 64 - cfg.match_bits
         self._x = [0] * INPUTS
         self._slot = [0] * CONTEXTS
+        self._cur = [0] * CONTEXTS
+        self._chk = [0] * CONTEXTS
         self._ctx_apm_idx = [0] * CONTEXTS
         self._ctx_hash = [0] * CONTEXTS
         self._cum = [0.0] * 257
@@ -408,12 +436,12 @@ class EpisodicLevel:
         if self._txn is not None:
             raise RuntimeError("episodic level: reset inside a transaction")
         apm = [squash((j - 16) * 128) * 16 for j in range(APM_KNOTS)]
-        # big = [context tables (7 << tableBits) | match index (1 << matchBits) | map A2 (65536 x 33)]
+        # big = [context tables (8 << tableBits) | match index (1 << matchBits) | map A2 (65536 x 33)]
         self.big = [COUNTER_INIT] * self.ctx_slots + [0] * (1 << self.cfg.match_bits) + apm * 65536
         self.hist = bytearray(self.hist_size)
         self.apm1 = apm * 256
         self.apm3 = apm * (MATCH_CONTEXTS + 1)
-        self.ctx_apm = apm * (CONTEXTS * 16)
+        self.ctx_apm = apm * (CONTEXTS * CTX_APM_SETS)
         self.wA = list(self.prior.weights_a)
         self.wB = list(self.prior.weights_b)
         self.match_map = list(self.prior.match_map)
@@ -526,6 +554,8 @@ class EpisodicLevel:
         ctx = self._ctx_hash
         ctx_apm = self.ctx_apm
         ctx_apm_idx = self._ctx_apm_idx
+        cur = self._cur
+        chk = self._chk
         for i in range(CONTEXTS):
             h = (ctx[i] + c0h) & M64
             h ^= h >> 29
@@ -533,17 +563,24 @@ class EpisodicLevel:
             h ^= h >> 32
             s = (i << tb) + (h >> sh)
             slot[i] = s
-            # the slot's probability, calibrated by an adaptive map per context and count
-            e = big[s] & M32
+            # a slot that another context wrote (its check bits differ) reads as unseen
+            check = h & 63
+            raw = big[s] & M32
+            e = raw & 0x3FFFFFF if (raw >> 26) == check else COUNTER_INIT
+            cur[i] = e
+            chk[i] = check << 26
+            # the slot's probability, calibrated by an adaptive map per context, count bucket and last bits
             st = STRETCH[e >> 14] + 2048
             lo = st >> 7
             w = st & 127
-            a = ((i << 4) + min(e & 1023, 15)) * APM_KNOTS + lo
+            n = e & 31
+            hh = max((e >> 5) & 31, 1)
+            a = ((((i << 2) + (0 if n < 4 else 1 if n < 8 else 2 if n < 16 else 3)) * 32) + hh) * APM_KNOTS + lo
             pc = (ctx_apm[a] * (128 - w) + ctx_apm[a + 1] * w) >> 11
             ctx_apm_idx[i] = a if w < 64 else a + 1
             x[1 + i] = STRETCH[clamp(pc, 1, 4095)]
         depth = 0
-        while depth < 5 and (big[slot[depth]] & 1023) != 0:
+        while depth < 5 and (cur[depth] & 31) != 0:
             depth += 1
         # match model: follows the earlier occurrence while its bits agree with this byte so far
         bi = self.bit_index
@@ -629,8 +666,8 @@ class EpisodicLevel:
         i = self._apm2_idx
         big[i] = big[i] + ((target - big[i]) >> rate)
         limit = self.cfg.counter_limit
-        for s in self._slot:
-            big[s] = counter(big[s], y, limit)
+        for s, e, c in zip(self._slot, self._cur, self._chk):
+            big[s] = to_int32(c | ctx_counter(e, y, limit))
         ctx_apm = self.ctx_apm
         for i in self._ctx_apm_idx:
             ctx_apm[i] += (target - ctx_apm[i]) >> rate
@@ -688,7 +725,7 @@ class EpisodicLevel:
         self.context_hashes()
 
     def context_hashes(self) -> None:
-        """The hashes of the seven contexts of the next byte (derived state, not saved)."""
+        """The hashes of the eight contexts of the next byte (derived state, not saved)."""
         hist = self.hist
         mask = self.hist_mask
         pos = self.pos
@@ -703,6 +740,12 @@ class EpisodicLevel:
         above = hist[(self.prev_line_start + col) & mask] if self.prev_line_start + col < self.line_start else 256
         left = hist[(pos - 1) & mask] if pos > 0 else 256
         ctx[6] = (((above + 1) * 1024 + left + 7) * MUL) & M64
+        # the last 5 bytes with every digit read as '0'
+        h = (8 * GOLDEN) & M64
+        for j in range(1, 6):
+            c = hist[(pos - j) & mask] if pos - j >= 0 else 256
+            h = ((h + (48 if 48 <= c <= 57 else c) + 1) * MUL) & M64
+        ctx[7] = h
 
     # persistence -------------------------------------------------------------------------------
 

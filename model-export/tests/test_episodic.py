@@ -85,6 +85,35 @@ def test_counter_update() -> None:
     assert abs((65535 - (e >> 10)) / 32768 - 1 / 41) < 0.01
 
 
+def test_ctx_counter_keeps_the_last_bits() -> None:
+    init = E.COUNTER_INIT
+    e = E.ctx_counter(init, 1, 30)
+    assert e >> 10 == 54612 and e & 31 == 1 and (e >> 5) & 31 == 0b11  # a leading 1, then the bit
+    for y, want in ((0, 0b110), (1, 0b1101), (1, 0b11011), (0, 0b10110), (0, 0b11100)):
+        e = E.ctx_counter(e, y, 30)
+        assert (e >> 5) & 31 == want  # up to 4 bits after the leading 1
+    for _ in range(40):
+        e = E.ctx_counter(e, 1, 30)
+    assert e & 31 == 30 and (e >> 5) & 31 == 0b11111 and e >> 26 == 0
+
+
+def test_slot_check_reads_a_foreign_slot_as_unseen() -> None:
+    lvl = E.EpisodicLevel(SMALL, E.Prior.neutral())
+    for b in text_bytes(200):
+        lvl.code(None, b)
+    lvl.predict_bit()
+    s, check = lvl._slot[3], lvl._chk[3] >> 26
+    value = 60000 << 10 | 0b10101 << 5 | 9
+    lvl.big[s] = E.to_int32(check << 26 | value)  # written under this context's check: read as it is
+    lvl.predict_bit()
+    assert lvl._slot[3] == s and lvl._cur[3] == value
+    lvl.big[s] = E.to_int32(((check + 1) & 63) << 26 | value)  # under another context's: a fresh counter
+    lvl.predict_bit()
+    assert lvl._cur[3] == E.COUNTER_INIT
+    lvl.update_bit(1)
+    assert (lvl.big[s] & E.M32) >> 26 == check and lvl.big[s] & 0x3FFFFFF == E.ctx_counter(E.COUNTER_INIT, 1, SMALL.counter_limit)
+
+
 def test_int_emulation() -> None:
     assert E.to_int32(2**31) == -2**31 and E.to_int32(-2**31 - 1) == 2**31 - 1 and E.to_int32(-5) == -5
     assert E.to_int64(2**64 - 1) == -1
@@ -130,7 +159,7 @@ def test_write_state_length_and_layout() -> None:
         lvl.code(None, b)
     state = lvl.write_state()
     big = (E.CONTEXTS << SMALL.table_bits) + (1 << SMALL.match_bits) + E.APM2_SLOTS
-    ints = E.SETS_A * E.INPUTS + E.SETS_B * E.INPUTS + 256 * E.APM_KNOTS + (E.MATCH_CONTEXTS + 1) * E.APM_KNOTS + E.CONTEXTS * 16 * E.APM_KNOTS + E.MATCH_CONTEXTS + big
+    ints = E.SETS_A * E.INPUTS + E.SETS_B * E.INPUTS + 256 * E.APM_KNOTS + (E.MATCH_CONTEXTS + 1) * E.APM_KNOTS + E.CONTEXTS * E.CTX_APM_SETS * E.APM_KNOTS + E.MATCH_CONTEXTS + big
     expected = 3 * 4 + 10 * 8 + 4 * ints + (1 << SMALL.history_bits)
     assert len(state) == expected == lvl.state_size()
     assert struct.unpack_from(">3i", state, 0) == (SMALL.table_bits, SMALL.history_bits, SMALL.match_bits)
@@ -187,13 +216,13 @@ def test_determinism_reset_and_rollback() -> None:
 
 def test_prior_json_and_learned() -> None:
     n = E.Prior.neutral()
-    assert n.weights_a[:E.INPUTS] == [39321] + [13107] * 7 + [26214, 0, 0]
+    assert n.weights_a[:E.INPUTS] == [39321] + [13107] * E.CONTEXTS + [26214, 0, 0]
     assert n.weights_b[72 * E.INPUTS + E.IN_MATCH_LEN] == 32768 and n.weights_b[24 * E.INPUTS + E.IN_MATCH_LEN] == 0
     assert n.weights_b[24 * E.INPUTS + E.IN_MATCH] == 39321 and n.weights_b[72 * E.INPUTS + E.IN_NEURAL] == 19660
     assert n.match_map[0] == 32768 << 10 and n.match_map[1] == 32767 << 10  # a match of length 0: 1/2
     assert n.match_map[63] == (65535 - 65536 // 138) << 10 and n.match_map[62] == (65536 // 138) << 10  # length 136
     text = n.to_json("fit <a&b>")
-    assert text.startswith('{"format":"hope4j-episodic-prior","format_version":1,"inputs":11,"fitted_on":"fit \\u003ca\\u0026b\\u003e",')
+    assert text.startswith('{"format":"hope4j-episodic-prior","format_version":1,"inputs":12,"fitted_on":"fit \\u003ca\\u0026b\\u003e",')
     assert E.Prior.from_json(text.encode(), "x") == n
     assert '"fitted_on"' not in n.to_json(None)
     with pytest.raises(ValueError, match="version 1"):

@@ -4,26 +4,26 @@ package org.hope4j.level;
  * Sizes and rates of the episodic level E ({@link EpisodicLevel}). Every table has a fixed size,
  * so the level's memory is bounded whatever it reads ({@link #bytes()}).
  *
- * @param tableBits log2 of the slots of each context table (7 tables of 4-byte slots)
+ * @param tableBits log2 of the slots of each context table (8 tables of 4-byte slots)
  * @param historyBits log2 of the bytes of history the match model can point into
  * @param matchBits log2 of the slots of the match model's hash index (4-byte slots)
  * @param matchMin the shortest match (bytes) the match model follows
- * @param counterLimit the count at which a context slot's adaptation rate stops falling (1..1023):
+ * @param counterLimit the count at which a context slot's adaptation rate stops falling (1..31):
  *     lower forgets faster
  * @param mixerShift the mixer's learning rate is {@code 2^-mixerShift} in its fixed point (larger = slower)
  * @param apmRate the adaptive probability maps move {@code 2^-apmRate} of the way per update
  */
 public record EpisodicConfig(int tableBits, int historyBits, int matchBits, int matchMin, int counterLimit, int mixerShift,
                              int apmRate) {
-    /** Context tables of the level: orders 1, 2, 3, 4, 6, the word context and the column context. */
-    public static final int CONTEXTS = 7;
+    /** Context tables of the level: orders 1, 2, 3, 4, 6, the word context, the column context and the digit-shape context. */
+    public static final int CONTEXTS = 8;
 
     public EpisodicConfig {
         check("tableBits", tableBits, 10, 26);
         check("historyBits", historyBits, 12, 30);
         check("matchBits", matchBits, 10, 26);
         check("matchMin", matchMin, 2, 32);
-        check("counterLimit", counterLimit, 1, 1023);
+        check("counterLimit", counterLimit, 1, 31);
         check("mixerShift", mixerShift, 8, 24);
         check("apmRate", apmRate, 1, 14);
     }
@@ -34,9 +34,9 @@ public record EpisodicConfig(int tableBits, int historyBits, int matchBits, int 
         }
     }
 
-    /** The defaults (chosen by measurement, README "The episodic level"): 14 MB of context tables, 4 MB of history, a 4 MB match index and 8.6 MB of adaptive probability maps (31 MB in all). */
+    /** The defaults (chosen by measurement, README "The episodic level"): 16 MB of context tables, 4 MB of history, a 2 MB match index and 8.6 MB of adaptive probability maps (31 MB in all). */
     public static EpisodicConfig defaults() {
-        return new EpisodicConfig(19, 22, 20, 4, 30, 10, 6);
+        return new EpisodicConfig(19, 22, 19, 4, 30, 10, 6);
     }
 
     /** Bytes the level's tables take (the bound on its memory, small arrays not counted). */

@@ -10,12 +10,15 @@ import java.util.Arrays;
  * byte with a leading 1. For each decision, inputs in the logistic domain ({@link Logistic}):
  * <ol>
  *   <li>the neural levels: {@code P(bit = 1 | c0)} summed from their byte distribution;</li>
- *   <li>seven hashed context tables (orders 1, 2, 3, 4 and 6, the current and previous word, the
- *       byte above in the previous line with the byte to the left), each slot an adaptive
- *       probability with a count: {@code p += (bit - p) · 2/(2n + 3)}, n capped at
- *       {@code counterLimit} (the write rule of this memory: exact counts of what followed); the
- *       slot's probability enters the mixer through an adaptive map per context and count (so
- *       "seen once, always followed by 1" in an order-6 context can mean 0.99);</li>
+ *   <li>eight hashed context tables (orders 1, 2, 3, 4 and 6, the current and previous word, the
+ *       byte above in the previous line with the byte to the left, the last 5 bytes with digits
+ *       read as '0'), each slot an adaptive probability with a count: {@code p += (bit - p) ·
+ *       2/(2n + 3)}, n capped at {@code counterLimit} (the write rule of this memory: exact counts
+ *       of what followed), the last (up to 4) bits seen in it, and a 6-bit check of its context, so
+ *       that a slot another context wrote reads as unseen; the slot's probability enters the mixer
+ *       through an adaptive map per context, count bucket and last bits (so "seen once, always
+ *       followed by 1" in an order-6 context can mean 0.99, and a context whose last bits broke
+ *       its habit is trusted less);</li>
  *   <li>a match model: the longest earlier occurrence of the last {@code matchMin}+ bytes (found
  *       through a hash index over the history, verified backwards) predicts its next byte with a
  *       confidence learned per match length;</li>
@@ -45,6 +48,8 @@ public final class EpisodicLevel {
     static final int APM_KNOTS = 33;
     static final int APM2_SLOTS = 65536 * APM_KNOTS;
     static final int MATCH_CONTEXTS = 64;
+    /** Sets of each context's APM: 4 count buckets × the slot's last bits (up to 4, with a leading 1). */
+    static final int CTX_APM_SETS = 128;
     /** The {@code format} of a prior file. */
     public static final String PRIOR_FORMAT = "hope4j-episodic-prior";
     private static final int MAX_MATCH = 65535;
@@ -79,7 +84,7 @@ public final class EpisodicLevel {
     private final int[] apm3 = new int[(MATCH_CONTEXTS + 1) * APM_KNOTS];
     private final int[] matchMap = new int[MATCH_CONTEXTS];
     /** Per context and count bucket: an APM from the slot's probability to a calibrated one. */
-    private final int[] ctxApm = new int[EpisodicConfig.CONTEXTS * 16 * APM_KNOTS];
+    private final int[] ctxApm = new int[EpisodicConfig.CONTEXTS * CTX_APM_SETS * APM_KNOTS];
     private final int[] ctxApmIdx = new int[EpisodicConfig.CONTEXTS];
     private long pos;
     private int c0 = 1;
@@ -96,6 +101,8 @@ public final class EpisodicLevel {
     // per-decision scratch
     private final int[] x = new int[INPUTS];
     private final int[] slot = new int[EpisodicConfig.CONTEXTS];
+    private final int[] cur = new int[EpisodicConfig.CONTEXTS];
+    private final int[] chk = new int[EpisodicConfig.CONTEXTS];
     private int setA, setB, matchCtx, pA, pB, pMix, apm1Idx, apm2Idx, apm3Idx;
     private final double[] cum = new double[257];
 
@@ -283,7 +290,7 @@ public final class EpisodicLevel {
         for (int c = 0; c <= MATCH_CONTEXTS; c++) {
             initApm(apm3, c * APM_KNOTS);
         }
-        for (int c = 0; c < EpisodicConfig.CONTEXTS * 16; c++) {
+        for (int c = 0; c < EpisodicConfig.CONTEXTS * CTX_APM_SETS; c++) {
             initApm(ctxApm, c * APM_KNOTS);
         }
         System.arraycopy(prior.weightsA, 0, wA, 0, wA.length);
@@ -400,18 +407,26 @@ public final class EpisodicLevel {
         x[IN_NEURAL] = Logistic.stretch(pn);
         long c0h = (long) c0 * GOLDEN;
         for (int i = 0; i < EpisodicConfig.CONTEXTS; i++) {
-            slot[i] = (i << tableBits) + (int) (mix(ctxHash[i] + c0h) >>> (64 - tableBits));
-            int e = big[slot[i]];
+            long h = mix(ctxHash[i] + c0h);
+            slot[i] = (i << tableBits) + (int) (h >>> (64 - tableBits));
+            int check = (int) h & 63;
+            int raw = big[slot[i]];
+            // a slot that another context wrote (its check bits differ) reads as unseen
+            int e = (raw >>> 26) == check ? raw & 0x3FFFFFF : 32768 << 10;
+            cur[i] = e;
+            chk[i] = check << 26;
             int st = Logistic.stretch(e >>> 14) + 2048;
             int lo = st >> 7;
             int w = st & 127;
-            int a = ((i << 4) + Math.min(e & 1023, 15)) * APM_KNOTS + lo;
+            int n = e & 31;
+            int hh = Math.max((e >>> 5) & 31, 1);
+            int a = (((i << 2) + (n < 4 ? 0 : n < 8 ? 1 : n < 16 ? 2 : 3)) * 32 + hh) * APM_KNOTS + lo;
             int pc = (ctxApm[a] * (128 - w) + ctxApm[a + 1] * w) >> 11;
             ctxApmIdx[i] = w < 64 ? a : a + 1;
             x[1 + i] = Logistic.stretch(Logistic.clamp(pc, 1, 4095));
         }
         int depth = 0;
-        while (depth < 5 && (big[slot[depth]] & 1023) != 0) {
+        while (depth < 5 && (cur[depth] & 31) != 0) {
             depth++;
         }
         // match model: follows the earlier occurrence while its bits agree with this byte so far
@@ -473,7 +488,7 @@ public final class EpisodicLevel {
         apm3[apm3Idx] += (target - apm3[apm3Idx]) >> cfg.apmRate();
         put(apm2Idx, big[apm2Idx] + ((target - big[apm2Idx]) >> cfg.apmRate()));
         for (int i = 0; i < EpisodicConfig.CONTEXTS; i++) {
-            put(slot[i], counter(big[slot[i]], y, cfg.counterLimit()));
+            put(slot[i], chk[i] | ctxCounter(cur[i], y, cfg.counterLimit()));
             ctxApm[ctxApmIdx[i]] += (target - ctxApm[ctxApmIdx[i]]) >> cfg.apmRate();
         }
         if (matchCtx >= 0) {
@@ -488,6 +503,25 @@ public final class EpisodicLevel {
         for (int i = 0; i < INPUTS; i++) {
             w[set + i] = Logistic.clamp(w[set + i] + (int) (((long) x[i] * err) >> shift), -MAX_WEIGHT, MAX_WEIGHT);
         }
+    }
+
+    /**
+     * A context slot: 16-bit p in bits 10..25, the last bits seen (up to 4, after a leading 1) in bits
+     * 5..9, the count n in bits 0..4; p += (y - p)·2/(2n+3).
+     */
+    static int ctxCounter(int e, int y, int limit) {
+        int p = e >>> 10;
+        int n = e & 31;
+        int hh = Math.max((e >>> 5) & 31, 1);
+        p += (int) (((long) ((y == 1 ? 65535 : 0) - p) * RATE[n]) >> 16);
+        if (n < limit) {
+            n++;
+        }
+        hh = (hh << 1) | y;
+        if (hh >= 32) {
+            hh = (hh & 15) | 16;
+        }
+        return (p << 10) | (hh << 5) | n;
     }
 
     /** An adaptive probability slot: 16-bit p in bits 10..25, count n in bits 0..9; p += (y - p)·2/(2n+3). */
@@ -575,6 +609,13 @@ public final class EpisodicLevel {
         int above = prevLineStart + col < lineStart ? byteAt(prevLineStart + col) : 256;
         int left = pos > 0 ? byteAt(pos - 1) : 256;
         ctxHash[6] = ((above + 1) * 1024L + left + 7) * MUL;
+        // the last 5 bytes with every digit read as '0': the shape of numbers, dates, addresses and fields
+        long h = 8 * GOLDEN;
+        for (int j = 1; j <= 5; j++) {
+            int c = pos - j >= 0 ? byteAt(pos - j) : 256;
+            h = (h + (c >= '0' && c <= '9' ? '0' : c) + 1) * MUL;
+        }
+        ctxHash[7] = h;
     }
 
     static long mix(long h) {
@@ -655,7 +696,6 @@ public final class EpisodicLevel {
         byte[] h = new byte[hist.length];
         in.readFully(h);
         checkCounters(arrays[5], 0, arrays[5].length, "match map");
-        checkCounters(arrays[6], 0, ctxSlots, "context tables");
         checkRange(arrays[2], 0, arrays[2].length, "APM");
         checkRange(arrays[3], 0, arrays[3].length, "APM");
         checkRange(arrays[4], 0, arrays[4].length, "APM");

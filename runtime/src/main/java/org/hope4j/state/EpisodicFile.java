@@ -34,7 +34,8 @@ import org.hope4j.level.EpisodicLevel;
  */
 public final class EpisodicFile {
     private static final byte[] MAGIC = "HOPE4J-E".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    private static final int VERSION = 1;
+    /** 2: context slots carry a check and their last bits, 8 contexts (1: 7 contexts, plain counters). */
+    private static final int VERSION = 2;
     private static final String PREFIX = "episodic-";
     private static final String SUFFIX = ".state";
 
