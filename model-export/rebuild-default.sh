@@ -42,27 +42,5 @@ $PY -m hope_export.train --corpus build/corpus --out build/train "${START[@]}" -
 $PY -m hope_export.evaluate --checkpoint build/train/model.pt --corpus build/corpus --baselines build/baselines.json --history build/train/history.json \
   --formats --json build/training.json
 $PY -m hope_export.export --checkpoint build/train/model.pt --out "$BUNDLE" --training-json build/training.json --probe-corpus build/corpus
-# the episodic level's prior for this model: fitted from the neutral prior (the bundle has none yet)
-mkdir -p build/episodic-fit
-$PY - <<'PYEOF'
-from pathlib import Path
-d = Path("build/corpus/train.txt").read_bytes()
-for i in range(8):
-    s = d.index(b"\n", i * len(d) // 8) + 1
-    Path(f"build/episodic-fit/part{i}.txt").write_bytes(d[s:s + 24576])
-PYEOF
-(cd .. && mvn -B -q -DskipTests install && java -jar device/target/hope4j.jar fit-episodic --backend cpu --out model-export/build/episodic.json \
-  --source "the bundle's rehearsal text and 8 x 24 KB of the pre-training split" "model-export/$BUNDLE/rehearsal.txt" model-export/build/episodic-fit/part*.txt)
-$PY - "$BUNDLE" <<'PYEOF'
-import hashlib, json, shutil, sys
-from pathlib import Path
-bundle = Path(sys.argv[1])
-shutil.copy("build/episodic.json", bundle / "episodic.json")
-m = json.loads((bundle / "manifest.json").read_text())
-files = m.pop("files")
-m["episodic"] = {"file": "episodic.json", "source": "fitted by `hope4j fit-episodic` on the bundle's rehearsal text and 8 x 24 KB of the pre-training split (training text only), starting from the neutral prior"}
-files["episodic.json"] = hashlib.sha256((bundle / "episodic.json").read_bytes()).hexdigest()
-m["files"] = files
-(bundle / "manifest.json").write_text(json.dumps(m, indent=1) + "\n")
-PYEOF
-(cd .. && mvn -B -q -DskipTests install)
+# the episodic level's prior for this model (and the Java build that embeds the bundle)
+./refit-episodic.sh

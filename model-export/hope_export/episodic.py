@@ -22,22 +22,22 @@ integers p in 0..4095 (p / 4096), logits ("stretch") 8-fractional-bit integers i
     stretch(p) = min { d in -2047..2047 : squash(d) >= p }   (2047 when none)
     cost(k)    = -log2(k / 4096)                            (bits of an event of probability k/4096)
 
-Inputs of decision k (x_0..x_11):
+Inputs of decision k (x_0..x_12):
 
     x_0 = stretch(pn),  pn = clamp(floor(4096 P(y = 1 | c0) + 0.5), 1, 4095), P from the neural byte
           distribution summed in double precision (cum[j] = sum_{i<j} probs[i];
           P = (cum[hi] - cum[mid]) / (cum[hi] - cum[lo]) over the 2^(8-k) bytes that extend c0;
           pn = 2048 when that mass is not > 0)
-    x_{1+i} = stretch(clamp(C_i(e_i), 1, 4095)), i = 0..7: the slot e_i of context i, calibrated by
+    x_{1+i} = stretch(clamp(C_i(e_i), 1, 4095)), i = 0..8: the slot e_i of context i, calibrated by
           the adaptive map C_i of its count bucket and last bits. slot_i = (i << tableBits)
           + (h >>> (64 - tableBits)), h = mix(H_i + c0 * GOLDEN); H_i hashes the contexts: the last
           1, 2, 3, 4 and 6 bytes, the current and previous word (letters a-z, A-Z case-folded, and
-          bytes >= 128), (the byte above in the previous line, the byte to the left), and the last
-          5 bytes with every digit read as '0'. The slot's top 6 bits are a check (h & 63): when
+          bytes >= 128), (the byte above in the previous line, the byte to the left), the last 5
+          bytes with every digit read as '0', and the current word alone. The slot's top 6 bits are a check (h & 63): when
           they differ the slot reads as unseen, e_i = p 32768, no bits, n 0.
-    x_9 = stretch(M[2 bucket(len) + e] >> 14) while a match is alive (e: the bit the match
-          predicts), else 0;  x_11 = +-(min(len, 32) * 64 - 1) (the sign of e), else 0
-    x_10 = 256 (bias)
+    x_10 = stretch(M[2 bucket(len) + e] >> 14) while a match is alive (e: the bit the match
+          predicts), else 0;  x_12 = +-(min(len, 32) * 64 - 1) (the sign of e), else 0
+    x_11 = 256 (bias)
 
 A slot T[s] = check << 26 | p << 10 | hh << 5 | n holds a 16-bit probability p of a 1, the last
 bits seen in it hh (up to 4, after a leading 1; 0 = none, read as 1) and a count n:
@@ -106,7 +106,7 @@ from typing import Sequence
 M64 = (1 << 64) - 1
 M32 = (1 << 32) - 1
 
-CONTEXTS = 8
+CONTEXTS = 9
 INPUTS = CONTEXTS + 4
 IN_NEURAL = 0
 IN_MATCH = CONTEXTS + 1
@@ -280,7 +280,7 @@ class EpisodicConfig:
 
     @staticmethod
     def defaults() -> EpisodicConfig:
-        return EpisodicConfig(19, 22, 19, 4, 30, 10, 6)
+        return EpisodicConfig(19, 21, 19, 4, 30, 11, 6)
 
     def bytes(self) -> int:
         """Bytes the level's tables take (Java's bytes())."""
@@ -436,7 +436,7 @@ class EpisodicLevel:
         if self._txn is not None:
             raise RuntimeError("episodic level: reset inside a transaction")
         apm = [squash((j - 16) * 128) * 16 for j in range(APM_KNOTS)]
-        # big = [context tables (8 << tableBits) | match index (1 << matchBits) | map A2 (65536 x 33)]
+        # big = [context tables (9 << tableBits) | match index (1 << matchBits) | map A2 (65536 x 33)]
         self.big = [COUNTER_INIT] * self.ctx_slots + [0] * (1 << self.cfg.match_bits) + apm * 65536
         self.hist = bytearray(self.hist_size)
         self.apm1 = apm * 256
@@ -725,7 +725,7 @@ class EpisodicLevel:
         self.context_hashes()
 
     def context_hashes(self) -> None:
-        """The hashes of the eight contexts of the next byte (derived state, not saved)."""
+        """The hashes of the nine contexts of the next byte (derived state, not saved)."""
         hist = self.hist
         mask = self.hist_mask
         pos = self.pos
@@ -746,6 +746,8 @@ class EpisodicLevel:
             c = hist[(pos - j) & mask] if pos - j >= 0 else 256
             h = ((h + (48 if 48 <= c <= 57 else c) + 1) * MUL) & M64
         ctx[7] = h
+        # the current word alone (its letters so far; 0 between words)
+        ctx[8] = (((self.word_hash + 9) * MUL & M64) * MUL) & M64
 
     # persistence -------------------------------------------------------------------------------
 

@@ -222,7 +222,7 @@ def test_prior_json_and_learned() -> None:
     assert n.match_map[0] == 32768 << 10 and n.match_map[1] == 32767 << 10  # a match of length 0: 1/2
     assert n.match_map[63] == (65535 - 65536 // 138) << 10 and n.match_map[62] == (65536 // 138) << 10  # length 136
     text = n.to_json("fit <a&b>")
-    assert text.startswith('{"format":"hope4j-episodic-prior","format_version":1,"inputs":12,"fitted_on":"fit \\u003ca\\u0026b\\u003e",')
+    assert text.startswith('{"format":"hope4j-episodic-prior","format_version":1,"inputs":13,"fitted_on":"fit \\u003ca\\u0026b\\u003e",')
     assert E.Prior.from_json(text.encode(), "x") == n
     assert '"fitted_on"' not in n.to_json(None)
     with pytest.raises(ValueError, match="version 1"):

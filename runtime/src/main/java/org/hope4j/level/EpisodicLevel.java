@@ -10,9 +10,9 @@ import java.util.Arrays;
  * byte with a leading 1. For each decision, inputs in the logistic domain ({@link Logistic}):
  * <ol>
  *   <li>the neural levels: {@code P(bit = 1 | c0)} summed from their byte distribution;</li>
- *   <li>eight hashed context tables (orders 1, 2, 3, 4 and 6, the current and previous word, the
+ *   <li>nine hashed context tables (orders 1, 2, 3, 4 and 6, the current and previous word, the
  *       byte above in the previous line with the byte to the left, the last 5 bytes with digits
- *       read as '0'), each slot an adaptive probability with a count: {@code p += (bit - p) ·
+ *       read as '0', the current word alone), each slot an adaptive probability with a count: {@code p += (bit - p) ·
  *       2/(2n + 3)}, n capped at {@code counterLimit} (the write rule of this memory: exact counts
  *       of what followed), the last (up to 4) bits seen in it, and a 6-bit check of its context, so
  *       that a slot another context wrote reads as unseen; the slot's probability enters the mixer
@@ -36,7 +36,7 @@ import java.util.Arrays;
  * Not thread-safe.
  */
 public final class EpisodicLevel {
-    /** Inputs of the mixer: neural, 7 contexts, match, bias, match length. */
+    /** Inputs of the mixer: neural, 9 contexts, match, bias, match length. */
     public static final int INPUTS = EpisodicConfig.CONTEXTS + 4;
     static final int IN_NEURAL = 0;
     static final int IN_MATCH = EpisodicConfig.CONTEXTS + 1;
@@ -616,6 +616,8 @@ public final class EpisodicLevel {
             h = (h + (c >= '0' && c <= '9' ? '0' : c) + 1) * MUL;
         }
         ctxHash[7] = h;
+        // the current word alone (its letters so far; 0 between words)
+        ctxHash[8] = (wordHash + 9) * MUL * MUL;
     }
 
     static long mix(long h) {
