@@ -5,6 +5,7 @@ golden command writes."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import json
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from hope_export.sleep import (
     SleepConfig,
     SplitMix64,
     _bytes,
+    bits_per_byte,
     commit,
     consolidate,
     distil_gradients,
@@ -29,6 +31,7 @@ from hope_export.sleep import (
     golden_probe,
     logits_of,
     probs,
+    pretrained_levels,
     student_levels,
     write_golden_bundle,
 )
@@ -139,6 +142,10 @@ def test_sleep_lowers_the_kl_on_the_experience_and_commits() -> None:
     after = mean_kl(model, teacher, res.l2_after, EXPERIENCE, 32)
     assert after < 0.9 * before, (before, after)
     assert res.recent_after < res.recent_reset_only
+    # the guard's reference is the pretrained model (L1, L2 as the model ships them), not the teacher
+    assert res.probe_pretrained == bits_per_byte(model, pretrained_levels(model, teacher.up2[0].dtype), PROBE)
+    assert res.probe_pretrained != res.probe_before
+    assert res.probe_after <= max(res.probe_pretrained, res.probe_reset_only) * (1 + cfg.probe_bound)
     st = commit(model, live, res, pool)
     assert pool.sleeps == 1 and pool.experts[0] is res.expert
     assert torch.equal(st.blocks[0].up1[0], model.up1[0]) and torch.equal(st.blocks[1].up2[0], res.l2_after.up2[1])
@@ -153,8 +160,16 @@ def test_guard_rolls_back() -> None:
     model = tiny()
     live = observed(model, EXPERIENCE)
     pool = ExpertPool(2, 3)
-    res = consolidate(model, live, pool, EXPERIENCE, PROBE, dataclasses.replace(DET, learning_rate=10.0), max_seconds=120)
-    assert not res.accepted and ("probe rose" in res.reason or "NaN" in res.reason), res.reason
+    # a sleep that makes the probe worse than the teacher's, but still better than the pretrained model's, commits:
+    # the guard's reference is the pretrained model (this random model's probe improves by learning the experience)
+    wild = consolidate(model, live, pool, EXPERIENCE, PROBE, dataclasses.replace(DET, learning_rate=10.0), max_seconds=120)
+    assert wild.accepted and wild.probe_before < wild.probe_after <= max(wild.probe_pretrained, wild.probe_reset_only) * 1.01, wild.reason
+    # an expert that makes a probe the experience never resembles (high bytes) worse than both the pretrained model and
+    # L1 reset alone leave it: the sleep rolls back and says against what
+    alien = bytes(160 + (i * 37) % 96 for i in range(512))
+    res = consolidate(model, live, pool, EXPERIENCE, alien, dataclasses.replace(DET, learning_rate=0.1, steps=8), max_seconds=120)
+    assert not res.accepted and "retention probe" in res.reason and "pretrained model" in res.reason, res.reason
+    assert res.probe_after > max(res.probe_pretrained, res.probe_reset_only) * 1.01 or math.isnan(res.probe_after)
     with pytest.raises(ValueError):
         commit(model, live, res, pool)
     assert pool.sleeps == 0 and pool.free_slot() == 0
@@ -190,6 +205,6 @@ def test_golden_fixture_round_trips(tmp_path: Path) -> None:
     assert set(old) == set(new)
     for k in old:
         torch.testing.assert_close(new[k], old[k], rtol=1e-5, atol=1e-6)
-    for k in ("recentBefore", "recentResetOnly", "recentAfter", "probeBefore", "probeAfter"):
+    for k in ("recentBefore", "recentResetOnly", "recentAfter", "probeBefore", "probeAfter", "probePretrained", "probeResetOnly"):
         assert abs(float(meta[k]) - float(old_meta[k])) < 1e-6
     assert {k: v for k, v in meta.items() if k.startswith("config.")} == {k: v for k, v in old_meta.items() if k.startswith("config.")}

@@ -30,11 +30,16 @@ final class Sleep implements Callable<Integer> {
     Main.Common common = new Main.Common();
     @Option(names = "--state", paramLabel = "DIR", required = true, description = "state directory written by observe (saved again on commit)")
     Path state;
-    @Option(names = "--seconds", defaultValue = "60", description = "time budget of the sleep (default: ${DEFAULT-VALUE})")
+    @Option(names = "--steps", defaultValue = "600", description = "distillation steps (the budget, the same on any machine;"
+            + " the sleep may stop earlier when its checkpoints stop improving) (default: ${DEFAULT-VALUE})")
+    int steps;
+    @Option(names = "--seconds", defaultValue = "900", description = "upper bound on the time the steps may take; measuring does not count"
+            + " (default: ${DEFAULT-VALUE})")
     int seconds;
     @Option(names = "--bytes", defaultValue = "65536", description = "most bytes of experience to consolidate (default: ${DEFAULT-VALUE})")
     int bytes;
-    @Option(names = "--probe-bound", defaultValue = "0.01", description = "largest relative rise of the probe's bits/byte (default: ${DEFAULT-VALUE})")
+    @Option(names = "--probe-bound", defaultValue = "0.01", description = "largest relative rise of the probe's bits/byte against the"
+            + " larger of the pretrained model's and L1 reset's without the sleep (default: ${DEFAULT-VALUE})")
     double probeBound;
     @Option(names = "--no-dream", description = "skip dreaming")
     boolean noDream;
@@ -43,6 +48,9 @@ final class Sleep implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (steps < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--steps must be >= 1, found " + steps);
+        }
         if (seconds < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--seconds must be >= 1, found " + seconds);
         }
@@ -56,7 +64,7 @@ final class Sleep implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--state: " + state
                     + " holds no saved learner (learner.state); run hope4j observe --state " + state + " FILE first");
         }
-        SleepConfig config = SleepConfig.defaults().withProbeBound(probeBound).withDream(!noDream);
+        SleepConfig config = SleepConfig.defaults().withProbeBound(probeBound).withDream(!noDream).withSteps(steps);
         try (Learner l = common.open(state)) {
             SleepReport r = l.sleep(new SleepBudget(bytes, Duration.ofSeconds(seconds)), config, () -> false, e -> {
                 if (!json && e instanceof SleepEvent.Phase p) {
@@ -79,6 +87,8 @@ final class Sleep implements Callable<Integer> {
         if (x != null && !x.preempted()) {
             o.addProperty("recent_bits_per_byte_reset_only", Double.isFinite(x.recentResetOnly()) ? x.recentResetOnly() : null);
             o.addProperty("steps", x.steps());
+            o.addProperty("probe_bits_per_byte_pretrained", Double.isFinite(x.probePretrained()) ? x.probePretrained() : null);
+            o.addProperty("probe_bits_per_byte_reset_only", Double.isFinite(x.probeResetOnly()) ? x.probeResetOnly() : null);
             o.addProperty("dreams_kept", x.dreamsKept());
             o.addProperty("dreams_tried", x.dreamsTried());
         }

@@ -84,11 +84,12 @@ public record SleepConfig(int poolSize, int rank, int windowBytes, double learni
     /**
      * 4 experts of rank 8, windows of 128 bytes, Adam at 0.001, a tenth of the windows sampled,
      * half of them anchor windows (64 of them), 4 dreams of 2 steps judged on the newest 2 KiB,
-     * recent bits/byte over at most 16 KiB, a 1 % probe bound, fold when full, the budget decides
-     * the steps, a check every 100 steps with a patience of 4 checks, the experience is kept, seed 1.
+     * recent bits/byte over at most 16 KiB, a 1 % probe bound, fold when full, 600 steps (the
+     * budget's time is only an upper bound), a check every 25 steps with a patience of 8 checks (the
+     * expert's first steps often hold the most that general text allows), the experience is kept, seed 1.
      */
     public static SleepConfig defaults() {
-        return new SleepConfig(4, 8, 128, 1e-3, 0.1, 0.5, 64, 32, true, 4, 2, 2048, 16384, 0.01, false, 0, 100, 4, false, 1);
+        return new SleepConfig(4, 8, 128, 1e-3, 0.1, 0.5, 64, 32, true, 4, 2, 2048, 16384, 0.01, false, 600, 25, 8, false, 1);
     }
 
     public SleepConfig withPoolSize(int value) {

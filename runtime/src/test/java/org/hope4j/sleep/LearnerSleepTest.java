@@ -55,7 +55,7 @@ class LearnerSleepTest {
     }
 
     @Test
-    void consolidationKeepsMostOfTheOnlineGainWithL1Reset() {
+    void consolidationKeepsPartOfTheOnlineGainWithL1ResetAndGeneralTextWithinBound() {
         double pretrained;
         try (Learner fresh = learner()) {
             byte[] eval = java.util.Arrays.copyOfRange(EXPERIENCE, Math.max(0, EXPERIENCE.length - SleepConfig.defaults().evalBytes()), EXPERIENCE.length);
@@ -68,16 +68,25 @@ class LearnerSleepTest {
             SleepReport r = l.sleep(new SleepBudget(1 << 20, Duration.ofMinutes(30)), SleepConfig.defaults().withSteps(500), () -> false,
                     events::add, null);
             Consolidation.Result x = l.lastSleep();
-            System.out.printf("sleep: pretrained %.4f, online %.4f, L1 reset without sleep %.4f, after sleep %.4f; probe %.4f -> %.4f;"
-                    + " %d steps, dreams %d/%d, %.1f s%n", pretrained, x.recentBefore(), x.recentResetOnly(), x.recentAfter(),
-                    x.probeBefore(), x.probeAfter(), x.steps(), x.dreamsKept(), x.dreamsTried(), r.seconds());
+            System.out.printf("sleep: pretrained %.4f, online %.4f, L1 reset without sleep %.4f, after sleep %.4f; probe %.4f -> %.4f"
+                    + " (pretrained model %.4f, L1 reset without sleep %.4f); %d steps, dreams %d/%d, %.1f s%n", pretrained, x.recentBefore(),
+                    x.recentResetOnly(), x.recentAfter(), x.probeBefore(), x.probeAfter(), x.probePretrained(), x.probeResetOnly(), x.steps(),
+                    x.dreamsKept(), x.dreamsTried(), r.seconds());
             assertInstanceOf(SleepReport.Committed.class, r, r.reason());
             double gain = pretrained - x.recentBefore();
             assertTrue(gain > 1.0, "online learning gains on the fixture: " + gain);
             assertTrue(x.recentResetOnly() > x.recentBefore() + 0.5 * gain, "resetting L1 alone loses most of the gain");
-            assertTrue(pretrained - x.recentAfter() >= 0.5 * gain, "after the sleep, with L1 reset, most of the gain is kept: "
+            // a good part of the gain is kept with L1 reset, while general text stays within 1 % of what L1 reset alone leaves
+            // (measured: 37 %; the guard against the teacher this replaced let the expert keep 61 % by damaging general text)
+            assertTrue(pretrained - x.recentAfter() >= 0.25 * gain, "after the sleep, with L1 reset, a good part of the gain is kept: "
                     + (pretrained - x.recentAfter()) / gain);
-            assertTrue(x.probeAfter() <= x.probeBefore() * 1.01, "probe within 1 %");
+            assertTrue(x.recentAfter() < x.recentResetOnly() - 0.2, "the sleep keeps more than resetting L1 alone");
+            // the guard's reference is the pretrained model (the bundle's L1 and L2), which the fresh learner's probe score is
+            // the guard's references: the pretrained model, and L1 reset without the sleep (the expert adds no damage)
+            assertTrue(x.probeAfter() <= Math.max(x.probePretrained(), x.probeResetOnly()) * 1.01, "probe within 1 %");
+            try (Learner fresh = learner()) {
+                assertEquals(fresh.score(bundle.probe()).bitsPerByte(), x.probePretrained(), 1e-4, "the pretrained model's probe");
+            }
             assertEquals(x.recentAfter(), r instanceof SleepReport.Committed c ? c.recentBitsPerByteAfter() : 0, 0);
             // the live learner now runs the student: L1 at its pretrained value, one expert in use
             Map<String, Tensor> init = bundle.plastic();
@@ -99,7 +108,7 @@ class LearnerSleepTest {
             Map<String, Tensor> before = state(l);
             SleepReport r = sleep(l, QUICK.withSteps(20).withLearningRate(0.5), LONG, null);
             assertInstanceOf(SleepReport.RolledBack.class, r, r.reason());
-            assertTrue(r.reason().contains("retention probe rose") || r.reason().contains("NaN"), r.reason());
+            assertTrue(r.reason().contains("retention probe at") || r.reason().contains("NaN"), r.reason());
             assertEquals(before, state(l));
             assertArrayEquals(new int[] {0, 4}, l.expertsInUse());
         }
@@ -112,7 +121,7 @@ class LearnerSleepTest {
             Map<String, Tensor> before = state(l);
             SleepReport r = sleep(l, QUICK.withSteps(3).withLearningRate(1e30), LONG, null);
             assertInstanceOf(SleepReport.RolledBack.class, r, r.reason());
-            assertTrue(r.reason().contains("NaN or infinite") || r.reason().contains("probe rose"), r.reason());
+            assertTrue(r.reason().contains("NaN or infinite") || r.reason().contains("retention probe at"), r.reason());
             assertEquals(before, state(l));
         }
     }

@@ -162,8 +162,9 @@ class SleepParityTest {
     @Test
     void bitsPerByteMatch() {
         Map<String, String> m = golden.metadata();
-        double[] actual = {result.recentBefore(), result.recentResetOnly(), result.recentAfter(), result.probeBefore(), result.probeAfter()};
-        String[] names = {"recentBefore", "recentResetOnly", "recentAfter", "probeBefore", "probeAfter"};
+        double[] actual = {result.recentBefore(), result.recentResetOnly(), result.recentAfter(), result.probeBefore(), result.probeAfter(),
+                result.probePretrained(), result.probeResetOnly()};
+        String[] names = {"recentBefore", "recentResetOnly", "recentAfter", "probeBefore", "probeAfter", "probePretrained", "probeResetOnly"};
         StringBuilder sb = new StringBuilder();
         double worst = 0;
         for (int k = 0; k < names.length; k++) {
