@@ -56,8 +56,10 @@ final class RealText implements Callable<Integer> {
         }
         JsonObject manifest = JsonParser.parseString(Files.readString(mf, StandardCharsets.UTF_8)).getAsJsonObject();
         Map<String, JsonObject> peerRows = new LinkedHashMap<>();
+        JsonObject peersTop = null;
         if (peers != null) {
             JsonElement p = JsonParser.parseString(Files.readString(peers, StandardCharsets.UTF_8));
+            peersTop = p.isJsonObject() ? p.getAsJsonObject() : null;
             JsonArray rows = p.isJsonArray() ? p.getAsJsonArray() : p.getAsJsonObject().getAsJsonArray("files");
             for (JsonElement r : rows) {
                 JsonObject o = r.getAsJsonObject();
@@ -99,11 +101,7 @@ final class RealText implements Callable<Integer> {
             row.put("observe_episodic_alone", bits / (data.length - 1));
             JsonObject pr = peerRows.get(name);
             if (pr != null) {
-                for (String k : pr.keySet()) {
-                    if (!row.containsKey(k) && pr.get(k).isJsonPrimitive() && pr.get(k).getAsJsonPrimitive().isNumber()) {
-                        row.put(k, pr.get(k).getAsDouble());
-                    }
-                }
+                mergePeers(row, pr);
             }
             LOG.log(System.Logger.Level.INFO, "realtext {0}: {1}", name, row);
             System.err.printf("%s: observe %.3f (neural %.3f, E alone %.3f), score %.3f, %.1f s CPU%n", name, row.get("observe"), row.get("observe_neural"),
@@ -113,10 +111,76 @@ final class RealText implements Callable<Integer> {
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("cpu", cpuModel());
         result.put("set", dir.toString());
+        result.put("learner", (common.model == null ? "the embedded default bundle" : "the bundle " + common.model)
+                + (common.noEpisodic ? ", neural levels alone" : " with the episodic level E (" + org.hope4j.level.EpisodicConfig.defaults()
+                        + ", " + org.hope4j.level.EpisodicConfig.defaults().bytes() + " bytes of tables)")
+                + "; observe = prequential with every level learning, score = CMS frozen (L0 and E learn within the call),"
+                + " E alone = the episodic level with a uniform neural input and the neutral prior");
+        if (peersTop != null) {
+            for (String k : new String[] {"methods", "tools", "primers"}) {
+                if (peersTop.has(k)) {
+                    result.put("peers_" + k, peersTop.get(k));
+                }
+            }
+            result.put("observe_beats", beats(rows));
+        }
         result.put("files", rows);
         Gson g = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
         Files.writeString(out, g.toJson(result) + "\n", StandardCharsets.UTF_8);
         return 0;
+    }
+
+    /**
+     * Copies a peers row (hope_export.peers) into the learner's row: its strings and numbers as they
+     * are, its cold figures as {@code peers_cold} ({@code {tool: bits/byte}}), its primed ones as
+     * {@code peers_primed} ({@code {primer: {tool: bits/byte}}}).
+     */
+    static void mergePeers(Map<String, Object> row, JsonObject pr) {
+        for (String k : pr.keySet()) {
+            JsonElement v = pr.get(k);
+            if (k.equals("cold") && v.isJsonObject()) {
+                row.put("peers_cold", v);
+            } else if (k.equals("primed") && v.isJsonObject()) {
+                row.put("peers_primed", v);
+            } else if (!row.containsKey(k) && v.isJsonPrimitive()) {
+                row.put(k, v.getAsJsonPrimitive().isNumber() ? (Object) v.getAsDouble() : v.getAsString());
+            }
+        }
+    }
+
+    /**
+     * For every peer figure ("zpaq cold", "zpaq primed all", ...): on how many files the learner's
+     * prequential code ({@code observe}) is smaller, as {@code "wins/files"}.
+     */
+    static Map<String, String> beats(List<Map<String, Object>> rows) {
+        Map<String, int[]> n = new LinkedHashMap<>();
+        for (Map<String, Object> row : rows) {
+            double mine = ((Number) row.get("observe")).doubleValue();
+            if (row.get("peers_cold") instanceof JsonObject cold) {
+                for (String tool : cold.keySet()) {
+                    count(n, tool + " cold", mine, cold.get(tool));
+                }
+            }
+            if (row.get("peers_primed") instanceof JsonObject primed) {
+                for (String label : primed.keySet()) {
+                    JsonObject byTool = primed.getAsJsonObject(label);
+                    for (String tool : byTool.keySet()) {
+                        count(n, tool + " primed " + label, mine, byTool.get(tool));
+                    }
+                }
+            }
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        n.forEach((k, v) -> out.put(k, v[0] + "/" + v[1]));
+        return out;
+    }
+
+    private static void count(Map<String, int[]> n, String key, double mine, JsonElement peer) {
+        if (peer != null && peer.isJsonPrimitive() && peer.getAsJsonPrimitive().isNumber()) {
+            int[] c = n.computeIfAbsent(key, k -> new int[2]);
+            c[0] += mine < peer.getAsDouble() ? 1 : 0;
+            c[1]++;
+        }
     }
 
     /** The CPU model from /proc/cpuinfo ("unknown" elsewhere): every figure names the CPU that ran it. */
