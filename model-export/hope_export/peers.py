@@ -357,6 +357,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--primer", type=Path, help="training text that primes the peers (e.g. build/corpus/train.txt)")
     p.add_argument("--primer-bytes", default="1000000",
                    help="comma-separated leading byte counts of the primer to use, 0 = all of it (default 1000000)")
+    p.add_argument("--primer-slices", metavar="N:K", default=None,
+                   help="prime with N slices of about K bytes spread evenly over the primer (each from a line start to a line end)"
+                        " instead of its leading bytes: every part of a training split that concatenates its sources, in N*K bytes")
     p.add_argument("--tools", default=",".join(TOOLS), help=f"peers to run (default {','.join(TOOLS)})")
     p.add_argument("--json", type=Path, help="write the result here (it is printed on stdout too)")
     a = p.parse_args(argv)
@@ -375,6 +378,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--primer-bytes: not a list of integers: {a.primer_bytes}")
     if any(n < 0 for n in a.primer_bytes):
         p.error("--primer-bytes must be >= 0")
+    if a.primer_slices is not None:
+        try:
+            n, k = (int(x) for x in a.primer_slices.split(":"))
+        except ValueError:
+            p.error(f"--primer-slices: not N:K (two integers): {a.primer_slices}")
+        if n < 1 or k < 1:
+            p.error(f"--primer-slices: N and K must be >= 1, found {a.primer_slices}")
+        a.primer_slices = (n, k)
     a.tools = [t for t in a.tools.split(",") if t]
     try:
         check_tools(a.tools)
@@ -383,6 +394,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if a.json is not None and (a.json.is_dir() or not a.json.absolute().parent.is_dir()):
         p.error(f"--json: cannot write {a.json}")
     return a
+
+
+def slices(data: bytes, n: int, k: int) -> bytes:
+    """n slices spread evenly over data, each from the first line start after i * len / n (so the
+    first line is skipped) to the end of the line that reaches k bytes (the whole of data when it is
+    not longer than n * k)."""
+    if len(data) <= n * k:
+        return data
+    out = bytearray()
+    for i in range(n):
+        nl = data.find(b"\n", i * len(data) // n)
+        s = nl + 1 if nl >= 0 else len(data)
+        e = data.find(b"\n", s + k)
+        out += data[s:(e + 1 if e >= 0 else len(data))]
+    return bytes(out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -404,7 +430,13 @@ def main(argv: list[str] | None = None) -> int:
     primer_info = []
     if a.primer is not None:
         full = a.primer.read_bytes()
-        for n in a.primer_bytes:
+        if a.primer_slices is not None:
+            n, k = a.primer_slices
+            p = slices(full, n, k)
+            label = f"{n} slices of {k:,} bytes"
+            primers.append((label, p))
+            primer_info.append({"label": label, "path": str(a.primer), "bytes": len(p), "sha256": hashlib.sha256(p).hexdigest()})
+        for n in ([] if a.primer_slices is not None else a.primer_bytes):
             p = full[:n] if n else full
             label = "all" if len(p) == len(full) else f"first {len(p):,} bytes"
             primers.append((label, p))

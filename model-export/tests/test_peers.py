@@ -170,3 +170,13 @@ def test_cli_errors(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit):
         peers.main(["--target", str(t), "--primer-bytes", "1MB"])
     assert "--primer-bytes" in capsys.readouterr().err
+
+
+def test_primer_slices_cover_the_whole_split_at_line_boundaries() -> None:
+    data = b"".join(f"line {i:04d} of the source {i // 250}\n".encode() for i in range(1000))
+    s = peers.slices(data, 4, 100)
+    assert s.endswith(b"\n") and s.startswith(b"line 0001")  # the first line is skipped: slices start after a line end
+    for src in range(4):
+        assert f"of the source {src}\n".encode() in s  # every quarter of the data is represented
+    assert 4 * 100 <= len(s) <= 4 * (100 + 40)  # each slice ends at the line end that reaches 100 bytes
+    assert peers.slices(data[:300], 4, 100) == data[:300]  # not longer than n * k: all of it
