@@ -61,7 +61,8 @@ public final class Learner implements AutoCloseable {
     private static final int READ_BLOCK = 1 << 16;
     static final String STATE_FILE = "learner.state";
     static final String STATE_FORMAT = "hope4j-state";
-    static final int STATE_VERSION = 1;
+    /** 2: the metadata is under a checksum too ({@code metadata_sha256}); 1: only the tensors were. */
+    static final int STATE_VERSION = 2;
 
     private final Bundle bundle;
     private final FrozenGraphs graphs;
@@ -461,12 +462,19 @@ public final class Learner implements AutoCloseable {
         meta.put("frozen", String.join(",", frozen.stream().map(Enum::name).toList()));
         Map<String, Tensor> all = new TreeMap<>(s.tensors());
         all.putAll(pool.toTensors());
+        String bad = firstNonFinite(all);
+        if (bad != null) {
+            // never let a poisoned state reach the disk: the state saved before stays as it was
+            throw new StateException(dir + ": the learner's state holds NaN or infinite values (tensor " + bad
+                    + "); nothing was saved, the state on disk is unchanged (reset or restore the learner)");
+        }
         EpisodicFile.Saved eps = episodic == null ? null : EpisodicFile.save(episodic, dir);
         if (eps != null) {
             meta.put("episodic_file", eps.file());
             meta.put("episodic_sha256", eps.sha256());
         }
         meta.put("data_sha256", dataSha(all));
+        meta.put("metadata_sha256", metaSha(meta));
         // owner-only: the state holds what the user's own text taught the model
         AtomicFiles.write(dir.resolve(STATE_FILE), Safetensors.toBytes(all, meta), AtomicFiles.Access.OWNER_ONLY);
         // the experience buffer is auxiliary: a crash between the two writes leaves a consistent state
@@ -515,6 +523,15 @@ public final class Learner implements AutoCloseable {
         if (!found.equals(want)) {
             throw new StateException(file + ": data_sha256 mismatch (expected " + want + ", found " + found + "): the file is corrupt");
         }
+        String wantMeta = meta.get("metadata_sha256");
+        String foundMeta = metaSha(meta);
+        if (!foundMeta.equals(wantMeta)) {
+            throw new StateException(file + ": metadata_sha256 mismatch (expected " + wantMeta + ", found " + foundMeta + "): the file is corrupt");
+        }
+        String poisoned = firstNonFinite(sf.tensors());
+        if (poisoned != null) {
+            throw new StateException(file + ": tensor " + poisoned + " holds NaN or infinite values; the state is refused");
+        }
         long[] counts = new long[3];
         long position;
         try {
@@ -524,6 +541,21 @@ public final class Learner implements AutoCloseable {
             counts[2] = Long.parseLong(meta.get("count_l2"));
         } catch (RuntimeException e) {
             throw new StateException(file + ": metadata position/count_* must be integers: " + e.getMessage(), e);
+        }
+        if (position < 0 || counts[0] < 0 || counts[1] < 0 || counts[2] < 0) {
+            throw new StateException(file + ": metadata position/count_* must be >= 0, found " + position + " / " + java.util.Arrays.toString(counts));
+        }
+        // every field is checked before anything changes
+        java.util.EnumSet<Level> restoredFrozen = java.util.EnumSet.noneOf(Level.class);
+        for (String name : meta.getOrDefault("frozen", "").split(",")) {
+            if (!name.isBlank()) {
+                try {
+                    restoredFrozen.add(Level.valueOf(name));
+                } catch (IllegalArgumentException e) {
+                    throw new StateException(file + ": metadata frozen names an unknown level " + name + " (levels: "
+                            + java.util.Arrays.toString(Level.values()) + ")", e);
+                }
+            }
         }
         Path expFile = dir.resolve(EXPERIENCE_FILE);
         ExperienceBuffer exp = Files.exists(expFile) ? ExperienceBuffer.load(expFile, experience.capacity()) : new ExperienceBuffer(experience.capacity());
@@ -559,12 +591,7 @@ public final class Learner implements AutoCloseable {
         pool = restoredPool;
         experience = exp;
         frozen.clear();
-        String fz = meta.getOrDefault("frozen", "");
-        for (String name : fz.split(",")) {
-            if (!name.isBlank()) {
-                frozen.add(Level.valueOf(name));
-            }
-        }
+        frozen.addAll(restoredFrozen);
         LOG.log(System.Logger.Level.DEBUG, "restored state of {0} positions from {1}", position, file);
     }
 
@@ -578,6 +605,33 @@ public final class Learner implements AutoCloseable {
     private String bundlePlasticSha() {
         String sha = bundle.manifest().files().get(bundle.manifest().plastic());
         return sha == null ? "unknown" : sha;
+    }
+
+    /** The name of the first tensor (in name order) holding a NaN or an infinity, or null. */
+    static String firstNonFinite(Map<String, Tensor> tensors) {
+        for (String name : new TreeMap<>(tensors).keySet()) {
+            for (float v : tensors.get(name).data()) {
+                if (!Float.isFinite(v)) {
+                    return name;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** SHA-256 over every metadata entry but itself ("key=value\n", in key order). */
+    static String metaSha(Map<String, String> meta) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (Map.Entry<String, String> e : new TreeMap<>(meta).entrySet()) {
+                if (!e.getKey().equals("metadata_sha256")) {
+                    md.update((e.getKey() + "=" + e.getValue() + "\n").getBytes(StandardCharsets.UTF_8));
+                }
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** SHA-256 over every tensor's name, shape and little-endian data, in name order. */

@@ -117,6 +117,83 @@ class LearnerTest {
         }
     }
 
+    /** Rewrites the saved state's metadata and tensors, recomputing both checksums when {@code reseal}. */
+    static void tamper(Path file, java.util.function.Consumer<Map<String, String>> meta, java.util.function.Consumer<Map<String, Tensor>> data,
+            boolean reseal) throws Exception {
+        org.hope4j.bundle.Safetensors.File sf = org.hope4j.bundle.Safetensors.read(Files.readAllBytes(file), file.toString());
+        Map<String, String> m = new java.util.LinkedHashMap<>(sf.metadata());
+        Map<String, Tensor> t = new java.util.TreeMap<>(sf.tensors());
+        meta.accept(m);
+        data.accept(t);
+        if (reseal) {
+            m.put("data_sha256", Learner.dataSha(t));
+            m.put("metadata_sha256", Learner.metaSha(m));
+        }
+        Files.write(file, org.hope4j.bundle.Safetensors.toBytes(t, m));
+    }
+
+    @Test
+    void aStateIsCheckedWhollyBeforeAnythingChanges() throws Exception {
+        Path dir = tmp.resolve("state");
+        try (Learner l = learner()) {
+            l.observe(A);
+            l.save(dir);
+            Path file = dir.resolve("learner.state");
+            byte[] good = Files.readAllBytes(file);
+            l.observe(B);
+            long position = l.position();
+            long[] counts = l.updateCounts().values().stream().mapToLong(Long::longValue).toArray();
+            Score before = l.score(B);
+            // an unknown level in "frozen", checksums resealed: refused, naming the field, and nothing moved
+            tamper(file, m -> m.put("frozen", "L9"), t -> { }, true);
+            StateException e1 = assertThrows(StateException.class, () -> l.restore(dir));
+            assertTrue(e1.getMessage().contains("frozen") && e1.getMessage().contains("L9"), e1.getMessage());
+            assertEquals(position, l.position());
+            assertArrayEquals(counts, l.updateCounts().values().stream().mapToLong(Long::longValue).toArray());
+            // metadata edited without its checksum (a moved position): refused
+            Files.write(file, good);
+            tamper(file, m -> m.put("position", "5"), t -> { }, false);
+            StateException e2 = assertThrows(StateException.class, () -> l.restore(dir));
+            assertTrue(e2.getMessage().contains("metadata_sha256"), e2.getMessage());
+            // a negative count, resealed: refused
+            Files.write(file, good);
+            tamper(file, m -> m.put("count_l1", "-3"), t -> { }, true);
+            assertTrue(assertThrows(StateException.class, () -> l.restore(dir)).getMessage().contains("count_"));
+            // a NaN in a tensor, both checksums resealed: refused, naming the tensor
+            Files.write(file, good);
+            tamper(file, m -> { }, t -> {
+                String name = t.keySet().iterator().next();
+                float[] d = t.get(name).data().clone();
+                d[0] = Float.NaN;
+                t.put(name, new Tensor(name, t.get(name).shape(), d));
+            }, true);
+            StateException e3 = assertThrows(StateException.class, () -> l.restore(dir));
+            assertTrue(e3.getMessage().contains("NaN"), e3.getMessage());
+            assertEquals(position, l.position());
+            assertEquals(before.bits(), l.score(B).bits(), 0.0, "a refused restore changes nothing");
+            Files.write(file, good);
+            l.restore(dir);
+            assertEquals(A.length, l.position());
+        }
+    }
+
+    @Test
+    void aPoisonedStateIsNeverSaved() throws Exception {
+        Path dir = tmp.resolve("state");
+        try (Learner l = learner()) {
+            l.observe(A);
+            l.save(dir);
+        }
+        byte[] good = Files.readAllBytes(dir.resolve("learner.state"));
+        // inner rates scaled by 1e30: the first CMS step overflows
+        try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu").withEpisodic(null).withRateScale(1e30))) {
+            l.observe(B.length > 0 ? (new String(B, StandardCharsets.UTF_8).repeat(8)) : "");
+            StateException e = assertThrows(StateException.class, () -> l.save(dir));
+            assertTrue(e.getMessage().contains("NaN or infinite") && e.getMessage().contains("nothing was saved"), e.getMessage());
+        }
+        assertArrayEquals(good, Files.readAllBytes(dir.resolve("learner.state")), "the state saved before stays as it was");
+    }
+
     @Test
     void corruptOrTruncatedStateIsRefusedAndLosesNothing() throws Exception {
         Path dir = tmp.resolve("state");
