@@ -39,7 +39,9 @@ public interface Engine extends AutoCloseable {
 
     /**
      * Adds the gradients of the first {@code k} positions of the current span (targets = their next
-     * bytes, {@code targets[off..off+k)}) to the gradient sums of the levels that learn.
+     * bytes, {@code targets[off..off+k)}) to the gradient sums of the levels that learn. Gradients are
+     * taken over at most one L1 chunk: {@code k <= min(span, spec().c1())} on every engine, else an
+     * {@link IllegalArgumentException} naming both bounds.
      */
     void accumulate(int k, byte[] targets, int off, boolean l1, boolean l2);
 
@@ -47,7 +49,7 @@ public interface Engine extends AutoCloseable {
      * Adds the gradient of any loss of the first {@code k} positions of the current span, given as
      * d loss / d logits ({@code dLogits[0, k * 256)}), to the gradient sums of the levels that learn,
      * through the same teach signal as {@link #accumulate}. Sleep distils with it (the gradient of
-     * a KL divergence is {@code p_student - p_teacher}).
+     * a KL divergence is {@code p_student - p_teacher}). The same bound on {@code k} as {@link #accumulate}.
      */
     void accumulateLogitGradient(int k, float[] dLogits, boolean l1, boolean l2);
 

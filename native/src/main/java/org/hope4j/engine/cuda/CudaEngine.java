@@ -195,8 +195,9 @@ final class CudaEngine implements Engine {
     @Override
     public void accumulate(int k, byte[] targets, int off, boolean l1, boolean l2) {
         open();
-        if (k > spanRows) {
-            throw new IllegalArgumentException("accumulate " + k + " positions of a span of " + spanRows);
+        if (k > spanRows || k > spec.c1()) {
+            throw new IllegalArgumentException("accumulate " + k + " positions of a span of " + spanRows + " (at most " + spec.c1()
+                    + " per call: one L1 chunk, as on every engine)");
         }
         if (k == 0 || !(l1 || l2)) {
             return;
@@ -212,9 +213,9 @@ final class CudaEngine implements Engine {
     @Override
     public void accumulateLogitGradient(int k, float[] dLogits, boolean l1, boolean l2) {
         open();
-        if (k > spanRows) {
+        if (k > spanRows || k > spec.c1()) {
             throw new IllegalArgumentException("accumulateLogitGradient of " + k + " positions of a span of " + spanRows
-                    + " (at most " + maxSpan + " per call)");
+                    + " (at most " + spec.c1() + " per call: one L1 chunk, as on every engine)");
         }
         if (dLogits.length < k * V) {
             throw new IllegalArgumentException("dLogits holds " + dLogits.length + " values, expected at least " + k * V);

@@ -369,8 +369,9 @@ final class CpuEngine implements Engine {
     @Override
     public void accumulate(int k, byte[] targets, int off, boolean l1, boolean l2) {
         open();
-        if (k > spanRows) {
-            throw new IllegalArgumentException("accumulate " + k + " positions of a span of " + spanRows);
+        if (k > spanRows || k > dl.length / v) {
+            throw new IllegalArgumentException("accumulate " + k + " positions of a span of " + spanRows + " (at most " + dl.length / v
+                    + " per call: one L1 chunk)");
         }
         accumulate(span, k, targets, off, l1, l2);
     }
@@ -392,7 +393,7 @@ final class CpuEngine implements Engine {
         open();
         if (k > spanRows || k > dl.length / v) {
             throw new IllegalArgumentException("accumulateLogitGradient of " + k + " positions of a span of " + spanRows
-                    + " (at most " + dl.length / v + " per call)");
+                    + " (at most " + dl.length / v + " per call: one L1 chunk)");
         }
         if (dLogits.length < k * v) {
             throw new IllegalArgumentException("dLogits holds " + dLogits.length + " values, expected at least " + k * v);

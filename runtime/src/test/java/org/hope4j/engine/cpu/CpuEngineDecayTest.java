@@ -149,4 +149,31 @@ class CpuEngineDecayTest {
         }
         assertTrue(dist[0] < dist[1], "with decay " + dist[0] + ", without " + dist[1]);
     }
+
+    @Test
+    void gradientsOverMoreThanOneL1ChunkAreRefusedWithTheBound() {
+        // a read-only span longer than an L1 chunk (score reads up to maxSpan positions at once)
+        int m = Math.min(spec.maxSpan(), 3 * spec.c1() + 8);
+        int d = spec.dModel();
+        Random r = new Random(3);
+        try (Engine e = new CpuEngine(spec, plastic, new JavaBlas())) {
+            float[] out = new float[m * d];
+            for (int b = 0; b < spec.nBlocks(); b++) {
+                float[] x = new float[m * d];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) r.nextGaussian();
+                }
+                e.cms(b, x, m, out);
+            }
+            e.head(out, m, new float[m * EngineSpec.VOCAB]);
+            IllegalArgumentException ex = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> e.accumulate(m, new byte[m], 0, true, true));
+            assertTrue(ex.getMessage().contains("at most " + spec.c1()), ex.getMessage());
+            IllegalArgumentException ex2 = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> e.accumulateLogitGradient(m, new float[m * EngineSpec.VOCAB], true, true));
+            assertTrue(ex2.getMessage().contains("at most " + spec.c1()), ex2.getMessage());
+            // within one chunk it works on the same span
+            e.accumulate(spec.c1(), new byte[spec.c1()], 0, true, true);
+        }
+    }
 }
