@@ -700,8 +700,12 @@ public final class Learner implements AutoCloseable {
     public SleepReport sleep(SleepBudget budget, SleepConfig config, BooleanSupplier preempted, SleepListener listener,
             Path stateDir) {
         long t0 = System.nanoTime();
+        if (closing) {
+            return new SleepReport.Preempted("the learner is closing", 0);
+        }
         if (!sleepLock.tryLock()) {
-            return new SleepReport.Preempted("another sleep of this learner is running", 0);
+            // close() holds the lock while it frees the learner: say so rather than blame another sleep
+            return new SleepReport.Preempted(closing ? "the learner is closing" : "another sleep of this learner is running", 0);
         }
         try {
             Map<String, Tensor> live;

@@ -102,6 +102,16 @@ class LearnerSleepTest {
     }
 
     @Test
+    void aSleepAgainstAClosingLearnerSaysSo() {
+        Learner l = learner();
+        l.observe(EXPERIENCE);
+        l.close();
+        SleepReport r = sleep(l, QUICK, LONG, null);
+        assertInstanceOf(SleepReport.Preempted.class, r, r.reason());
+        assertTrue(r.reason().contains("closing"), r.reason());
+    }
+
+    @Test
     void aForcedRegressionRollsBackAndChangesNothing() {
         try (Learner l = learner()) {
             l.observe(EXPERIENCE);
