@@ -117,6 +117,50 @@ class LearnerTest {
         }
     }
 
+    /** Bits of every byte (index = stream position) of {@code data} read as one stream with the given levels frozen. */
+    static double[] bitsPerPosition(byte[] data, Level... frozen) {
+        double[] bits = new double[data.length];
+        try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu").withEpisodic(null))) {
+            for (Level f : frozen) {
+                l.freeze(f);
+            }
+            l.observe(data, (pos, b) -> bits[(int) pos] = b);
+        }
+        return bits;
+    }
+
+    /**
+     * Issue 11's property of the memories, in Java: over general text read as one stream (the
+     * bundle's rehearsal text, as written and as one long line), the L0 memories learning never make
+     * 256-byte windows worse than L0 frozen on average (by more than 0.05 bits/byte), with the CMS
+     * levels frozen in both. (model-export's {@code evaluate --l0-stability 65536} checks 64 KB of
+     * every held-out format in Python.)
+     */
+    @Test
+    void theL0MemoriesHelpOverLongStreamsAndLongLines() {
+        byte[] text = bundle.rehearsal();
+        byte[] oneLine = new String(text, StandardCharsets.UTF_8).replace('\n', ' ').getBytes(StandardCharsets.UTF_8);
+        for (byte[] data : new byte[][] {text, oneLine}) {
+            double[] on = bitsPerPosition(data, Level.L1, Level.L2);
+            double[] off = bitsPerPosition(data, Level.L0, Level.L1, Level.L2);
+            int windows = (data.length - 1) / 256;
+            double diff = 0;
+            int worse = 0;
+            for (int w = 0; w < windows; w++) {
+                double a = 0, b = 0;
+                for (int i = 1 + w * 256; i < 1 + (w + 1) * 256; i++) {
+                    a += on[i];
+                    b += off[i];
+                }
+                diff += (a - b) / 256 / windows;
+                worse += (a - b) / 256 > 0.05 ? 1 : 0;
+            }
+            assertTrue(windows >= 40, "windows " + windows);
+            assertTrue(diff <= 0.05, "L0 learning vs frozen, mean over " + windows + " windows: " + diff + " (" + worse + " worse by > 0.05)");
+            assertTrue(diff < -0.2, "L0 learning helps on general text: " + diff);
+        }
+    }
+
     /** Rewrites the saved state's metadata and tensors, recomputing both checksums when {@code reseal}. */
     static void tamper(Path file, java.util.function.Consumer<Map<String, String>> meta, java.util.function.Consumer<Map<String, Tensor>> data,
             boolean reseal) throws Exception {
