@@ -12,8 +12,11 @@ echo "== bench (full budget)"
 java -jar "$JAR" bench --json --seconds 300 --out tests/results/bench-full.json
 echo "== continual"
 java -jar "$JAR" continual --json --out tests/results/continual.json --plot tests/results/continual-online.png > /dev/null
-echo "   tests/results/continual.json"
-java -jar "$JAR" continual --json --rate-scale 0.25 --arms online,online_sleep,naive_finetune --out tests/results/continual-rate-0.25.json > /dev/null
+echo "   tests/results/continual.json (the learner as shipped: every level, E included)"
+java -jar "$JAR" continual --json --no-episodic --peers none --out tests/results/continual-neural.json > /dev/null
+echo "   tests/results/continual-neural.json (the neural levels alone)"
+java -jar "$JAR" continual --json --no-episodic --rate-scale 0.25 --arms online,online_sleep,naive_finetune --peers none \
+  --out tests/results/continual-rate-0.25.json > /dev/null
 echo "   tests/results/continual-rate-0.25.json"
 echo "== JMH kernels"
 bash tests/run-jmh.sh

@@ -22,22 +22,24 @@ integers p in 0..4095 (p / 4096), logits ("stretch") 8-fractional-bit integers i
     stretch(p) = min { d in -2047..2047 : squash(d) >= p }   (2047 when none)
     cost(k)    = -log2(k / 4096)                            (bits of an event of probability k/4096)
 
-Inputs of decision k (x_0..x_12):
+Inputs of decision k (x_0..x_13):
 
     x_0 = stretch(pn),  pn = clamp(floor(4096 P(y = 1 | c0) + 0.5), 1, 4095), P from the neural byte
           distribution summed in double precision (cum[j] = sum_{i<j} probs[i];
           P = (cum[hi] - cum[mid]) / (cum[hi] - cum[lo]) over the 2^(8-k) bytes that extend c0;
           pn = 2048 when that mass is not > 0)
-    x_{1+i} = stretch(clamp(C_i(e_i), 1, 4095)), i = 0..8: the slot e_i of context i, calibrated by
+    x_{1+i} = stretch(clamp(C_i(e_i), 1, 4095)), i = 0..9: the slot e_i of context i, calibrated by
           the adaptive map C_i of its count bucket and last bits. slot_i = (i << tableBits)
           + (h >>> (64 - tableBits)), h = mix(H_i + c0 * GOLDEN); H_i hashes the contexts: the last
           1, 2, 3, 4 and 6 bytes, the current and previous word (letters a-z, A-Z case-folded, and
           bytes >= 128), (the byte above in the previous line, the byte to the left), the last 5
-          bytes with every digit read as '0', and the current word alone. The slot's top 6 bits are a check (h & 63): when
+          bytes with every digit read as '0', the current word alone, and the current token (up to 32 bytes
+          since the last space or newline) with its field number (spaces since the line start, at
+          most 256 bytes back, capped at 31). The slot's top 6 bits are a check (h & 63): when
           they differ the slot reads as unseen, e_i = p 32768, no bits, n 0.
-    x_10 = stretch(M[2 bucket(len) + e] >> 14) while a match is alive (e: the bit the match
-          predicts), else 0;  x_12 = +-(min(len, 32) * 64 - 1) (the sign of e), else 0
-    x_11 = 256 (bias)
+    x_11 = stretch(M[2 bucket(len) + e] >> 14) while a match is alive (e: the bit the match
+          predicts), else 0;  x_13 = +-(min(len, 32) * 64 - 1) (the sign of e), else 0
+    x_12 = 256 (bias)
 
 A slot T[s] = check << 26 | p << 10 | hh << 5 | n holds a 16-bit probability p of a 1, the last
 bits seen in it hh (up to 4, after a leading 1; 0 = none, read as 1) and a count n:
@@ -48,7 +50,8 @@ bits seen in it hh (up to 4, after a leading 1; 0 = none, read as 1) and a count
 Its map C_i has 128 sets: 32 (bucket(n): n < 4, < 8, < 16, else) + hh, each 33 knots over
 stretch(p >> 4) like the maps below.
 
-Two gated mixers, weights wA[c0] and wB[set], set = (bucket * 6 + depth) * 4 + conf, bucket = 0
+Two gated mixers, weights wA[c0 | CLASS8[prev] << 8 | CLASS4[prev2] << 11] and wB[set],
+set = ((bucket * 6 + depth) * 4 + conf) * 2 + [k = 0], bucket = 0
 (no match), 1 (len < 16), 2 (len < 32), 3; depth = the number of leading order-1..6 slots with
 n > 0 (0..5); conf = [|x_0| >= 256] + [|x_0| >= 512] + [|x_0| >= 1024]:
 
@@ -106,14 +109,14 @@ from typing import Sequence
 M64 = (1 << 64) - 1
 M32 = (1 << 32) - 1
 
-CONTEXTS = 9
+CONTEXTS = 10
 INPUTS = CONTEXTS + 4
 IN_NEURAL = 0
 IN_MATCH = CONTEXTS + 1
 IN_BIAS = CONTEXTS + 2
 IN_MATCH_LEN = CONTEXTS + 3  # the expected bit with a strength growing with the match length
-SETS_A = 256
-SETS_B = 96
+SETS_A = 8192  # c0 x the class of the previous byte (8) x the class of the byte before (4)
+SETS_B = 192  # match bucket x depth x neural confidence x first bit of the byte
 APM_KNOTS = 33
 APM2_SLOTS = 65536 * APM_KNOTS
 MATCH_CONTEXTS = 64
@@ -225,6 +228,32 @@ def counter(e: int, y: int, limit: int) -> int:
     return to_int32((p << 10) | n)
 
 
+def _class8(c: int) -> int:
+    if 97 <= c <= 122:
+        return 0
+    if 65 <= c <= 90:
+        return 1
+    if 48 <= c <= 57:
+        return 2
+    if c == 32:
+        return 3
+    if c == 10:
+        return 4
+    if c >= 128:
+        return 5
+    return 6 if c in b".,;:!?" else 7
+
+
+def _class4(c: int) -> int:
+    if 97 <= c <= 122 or 65 <= c <= 90 or c >= 128:
+        return 0
+    return 1 if 48 <= c <= 57 else 2 if c == 32 else 3
+
+
+CLASS8 = tuple(_class8(c) for c in range(256))  # mixer A: a-z, A-Z, digit, space, newline, >= 128, . , ; : ! ?, other
+CLASS4 = tuple(_class4(c) for c in range(256))  # and the byte before: letter (or >= 128), digit, space, other
+
+
 def ctx_counter(e: int, y: int, limit: int) -> int:
     """A context slot (without its check): 16-bit p in bits 10..25, the last bits seen (up to 4,
     after a leading 1; 0 = none) in bits 5..9, the count n in bits 0..4."""
@@ -280,7 +309,7 @@ class EpisodicConfig:
 
     @staticmethod
     def defaults() -> EpisodicConfig:
-        return EpisodicConfig(19, 21, 19, 4, 30, 11, 6)
+        return EpisodicConfig(19, 20, 18, 4, 30, 11, 6)
 
     def bytes(self) -> int:
         """Bytes the level's tables take (Java's bytes())."""
@@ -351,7 +380,7 @@ class Prior:
         b = []
         for s in range(SETS_B):
             ws = list(w)
-            bucket = s // 24  # 0: no match, 1: shorter than 16, 2: shorter than 32, 3: longer
+            bucket = s // 48  # 0: no match, 1: shorter than 16, 2: shorter than 32, 3: longer
             if bucket >= 1:
                 ws[IN_MATCH] = int(0.6 * 65536) if bucket == 1 else 65536
                 ws[IN_NEURAL] = int(0.5 * 65536) if bucket == 1 else int(0.3 * 65536)
@@ -436,7 +465,7 @@ class EpisodicLevel:
         if self._txn is not None:
             raise RuntimeError("episodic level: reset inside a transaction")
         apm = [squash((j - 16) * 128) * 16 for j in range(APM_KNOTS)]
-        # big = [context tables (9 << tableBits) | match index (1 << matchBits) | map A2 (65536 x 33)]
+        # big = [context tables (10 << tableBits) | match index (1 << matchBits) | map A2 (65536 x 33)]
         self.big = [COUNTER_INIT] * self.ctx_slots + [0] * (1 << self.cfg.match_bits) + apm * 65536
         self.hist = bytearray(self.hist_size)
         self.apm1 = apm * 256
@@ -604,8 +633,12 @@ class EpisodicLevel:
         self._match_ctx = mc
         x[IN_BIAS] = 256
         conf = abs(xn)
-        set_a = c0 * INPUTS
-        set_b = ((bucket * 6 + depth) * 4 + (0 if conf < 256 else 1 if conf < 512 else 2 if conf < 1024 else 3)) * INPUTS
+        pos = self.pos
+        prev1 = self.hist[(pos - 1) & self.hist_mask] if pos > 0 else 0
+        prev2 = self.hist[(pos - 2) & self.hist_mask] if pos > 1 else 0
+        set_a = (c0 | CLASS8[prev1] << 8 | CLASS4[prev2] << 11) * INPUTS
+        set_b = (((bucket * 6 + depth) * 4 + (0 if conf < 256 else 1 if conf < 512 else 2 if conf < 1024 else 3)) * 2
+                 + (1 if bi == 0 else 0)) * INPUTS
         self._set_a = set_a
         self._set_b = set_b
         # dot: |x_i| <= 2047 and |w| <= 2^31, so |sum| < 2^46 and Java's (int)(sum >> 16) never wraps
@@ -725,7 +758,7 @@ class EpisodicLevel:
         self.context_hashes()
 
     def context_hashes(self) -> None:
-        """The hashes of the nine contexts of the next byte (derived state, not saved)."""
+        """The hashes of the ten contexts of the next byte (derived state, not saved)."""
         hist = self.hist
         mask = self.hist_mask
         pos = self.pos
@@ -748,6 +781,28 @@ class EpisodicLevel:
         ctx[7] = h
         # the current word alone (its letters so far; 0 between words)
         ctx[8] = (((self.word_hash + 9) * MUL & M64) * MUL) & M64
+        # the current token (up to 32 bytes since the last space or newline) with its field number in the
+        # line (spaces since the line start, looked for at most 256 bytes back, capped at 31)
+        th = 0
+        j = pos - 1
+        n = 0
+        while j >= 0 and n < 32:
+            c = hist[j & mask]
+            if c == 32 or c == 10:
+                break
+            th = ((th + c + 1) * MUL) & M64
+            j -= 1
+            n += 1
+        fields = 0
+        q = j
+        while q >= 0 and q >= pos - 256:
+            c = hist[q & mask]
+            if c == 10:
+                break
+            if c == 32:
+                fields += 1
+            q -= 1
+        ctx[9] = ((((th * 31 + min(fields, 31) + 10) & M64) * MUL & M64) * MUL) & M64
 
     # persistence -------------------------------------------------------------------------------
 

@@ -217,12 +217,12 @@ def test_determinism_reset_and_rollback() -> None:
 def test_prior_json_and_learned() -> None:
     n = E.Prior.neutral()
     assert n.weights_a[:E.INPUTS] == [39321] + [13107] * E.CONTEXTS + [26214, 0, 0]
-    assert n.weights_b[72 * E.INPUTS + E.IN_MATCH_LEN] == 32768 and n.weights_b[24 * E.INPUTS + E.IN_MATCH_LEN] == 0
-    assert n.weights_b[24 * E.INPUTS + E.IN_MATCH] == 39321 and n.weights_b[72 * E.INPUTS + E.IN_NEURAL] == 19660
+    assert n.weights_b[144 * E.INPUTS + E.IN_MATCH_LEN] == 32768 and n.weights_b[48 * E.INPUTS + E.IN_MATCH_LEN] == 0
+    assert n.weights_b[48 * E.INPUTS + E.IN_MATCH] == 39321 and n.weights_b[144 * E.INPUTS + E.IN_NEURAL] == 19660
     assert n.match_map[0] == 32768 << 10 and n.match_map[1] == 32767 << 10  # a match of length 0: 1/2
     assert n.match_map[63] == (65535 - 65536 // 138) << 10 and n.match_map[62] == (65536 // 138) << 10  # length 136
     text = n.to_json("fit <a&b>")
-    assert text.startswith('{"format":"hope4j-episodic-prior","format_version":1,"inputs":13,"fitted_on":"fit \\u003ca\\u0026b\\u003e",')
+    assert text.startswith('{"format":"hope4j-episodic-prior","format_version":1,"inputs":14,"fitted_on":"fit \\u003ca\\u0026b\\u003e",')
     assert E.Prior.from_json(text.encode(), "x") == n
     assert '"fitted_on"' not in n.to_json(None)
     with pytest.raises(ValueError, match="version 1"):

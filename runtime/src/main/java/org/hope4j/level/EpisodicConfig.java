@@ -4,7 +4,7 @@ package org.hope4j.level;
  * Sizes and rates of the episodic level E ({@link EpisodicLevel}). Every table has a fixed size,
  * so the level's memory is bounded whatever it reads ({@link #bytes()}).
  *
- * @param tableBits log2 of the slots of each context table (9 tables of 4-byte slots)
+ * @param tableBits log2 of the slots of each context table (10 tables of 4-byte slots)
  * @param historyBits log2 of the bytes of history the match model can point into
  * @param matchBits log2 of the slots of the match model's hash index (4-byte slots)
  * @param matchMin the shortest match (bytes) the match model follows
@@ -15,8 +15,8 @@ package org.hope4j.level;
  */
 public record EpisodicConfig(int tableBits, int historyBits, int matchBits, int matchMin, int counterLimit, int mixerShift,
                              int apmRate) {
-    /** Context tables of the level: orders 1, 2, 3, 4, 6, the word pair, the column, the digit shape and the current word. */
-    public static final int CONTEXTS = 9;
+    /** Context tables of the level: orders 1, 2, 3, 4, 6, the word pair, the column, the digit shape, the current word and the token in its field. */
+    public static final int CONTEXTS = 10;
 
     public EpisodicConfig {
         check("tableBits", tableBits, 10, 26);
@@ -34,9 +34,9 @@ public record EpisodicConfig(int tableBits, int historyBits, int matchBits, int 
         }
     }
 
-    /** The defaults (chosen by measurement, README "The episodic level"): 18 MiB of context tables, 2 MiB of history, a 2 MiB match index and 8.25 MiB of adaptive probability maps (31.7 MB in all). */
+    /** The defaults (chosen by measurement, model-export/README.md "The episodic level E"): 20 MiB of context tables, 1 MiB of history, a 1 MiB match index and 8.25 MiB of adaptive probability maps (31.7 MB in all; the mixers' weights and the small maps add 0.6 MB). */
     public static EpisodicConfig defaults() {
-        return new EpisodicConfig(19, 21, 19, 4, 30, 11, 6);
+        return new EpisodicConfig(19, 20, 18, 4, 30, 11, 6);
     }
 
     /** Bytes the level's tables take (the bound on its memory, small arrays not counted). */

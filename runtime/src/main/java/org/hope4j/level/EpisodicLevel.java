@@ -10,9 +10,9 @@ import java.util.Arrays;
  * byte with a leading 1. For each decision, inputs in the logistic domain ({@link Logistic}):
  * <ol>
  *   <li>the neural levels: {@code P(bit = 1 | c0)} summed from their byte distribution;</li>
- *   <li>nine hashed context tables (orders 1, 2, 3, 4 and 6, the current and previous word, the
+ *   <li>ten hashed context tables (orders 1, 2, 3, 4 and 6, the current and previous word, the
  *       byte above in the previous line with the byte to the left, the last 5 bytes with digits
- *       read as '0', the current word alone), each slot an adaptive probability with a count: {@code p += (bit - p) ·
+ *       read as '0', the current word alone, the current token with its field number in the line), each slot an adaptive probability with a count: {@code p += (bit - p) ·
  *       2/(2n + 3)}, n capped at {@code counterLimit} (the write rule of this memory: exact counts
  *       of what followed), the last (up to 4) bits seen in it, and a 6-bit check of its context, so
  *       that a slot another context wrote reads as unseen; the slot's probability enters the mixer
@@ -24,8 +24,8 @@ import java.util.Arrays;
  *       confidence learned per match length;</li>
  *   <li>a bias.</li>
  * </ol>
- * Two gated linear mixers (weights selected by {@code c0}, and by match length and the neural
- * input's confidence) combine them, {@code p = squash(Σ w_i x_i)}, each learning online
+ * Two gated linear mixers (weights selected by {@code c0} with the classes of the last two bytes,
+ * and by match length, context depth, the neural input's confidence and the first bit) combine them, {@code p = squash(Σ w_i x_i)}, each learning online
  * {@code w_i += x_i (bit - p) · 2^-mixerShift}; two adaptive probability maps (on {@code c0} and on
  * {@code c0} with the previous byte) refine the result. Everything is integer arithmetic except
  * the conversion of the neural distribution to a 12-bit probability, so the Python reference
@@ -36,15 +36,17 @@ import java.util.Arrays;
  * Not thread-safe.
  */
 public final class EpisodicLevel {
-    /** Inputs of the mixer: neural, 9 contexts, match, bias, match length. */
+    /** Inputs of the mixer: neural, 10 contexts, match, bias, match length. */
     public static final int INPUTS = EpisodicConfig.CONTEXTS + 4;
     static final int IN_NEURAL = 0;
     static final int IN_MATCH = EpisodicConfig.CONTEXTS + 1;
     static final int IN_BIAS = EpisodicConfig.CONTEXTS + 2;
     /** The match model's second input: the expected bit with a strength that grows with the length. */
     static final int IN_MATCH_LEN = EpisodicConfig.CONTEXTS + 3;
-    static final int SETS_A = 256;
-    static final int SETS_B = 96;
+    /** Mixer A's weight sets: c0 × the previous byte's class (8) × the class of the byte before (4). */
+    static final int SETS_A = 8192;
+    /** Mixer B's weight sets: match bucket × context depth × neural confidence × first bit of the byte. */
+    static final int SETS_B = 192;
     static final int APM_KNOTS = 33;
     static final int APM2_SLOTS = 65536 * APM_KNOTS;
     static final int MATCH_CONTEXTS = 64;
@@ -61,6 +63,18 @@ public final class EpisodicLevel {
     private static final long MUL = 0x2127599BF4325C37L;
     private static final int PAGE_BITS = 10;
     private static final int[] RATE = new int[1024];
+    /** The class of the previous byte for mixer A: a-z, A-Z, digit, space, newline, >= 128, . , ; : ! ?, other. */
+    private static final int[] CLASS8 = new int[256];
+    /** The class of the byte before it: letter (or >= 128), digit, space, other. */
+    private static final int[] CLASS4 = new int[256];
+
+    static {
+        for (int c = 0; c < 256; c++) {
+            CLASS8[c] = c >= 'a' && c <= 'z' ? 0 : c >= 'A' && c <= 'Z' ? 1 : c >= '0' && c <= '9' ? 2 : c == ' ' ? 3 : c == '\n' ? 4
+                    : c >= 128 ? 5 : ".,;:!?".indexOf(c) >= 0 ? 6 : 7;
+            CLASS4[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 128 ? 0 : c >= '0' && c <= '9' ? 1 : c == ' ' ? 2 : 3;
+        }
+    }
 
     static {
         for (int n = 0; n < RATE.length; n++) {
@@ -155,7 +169,7 @@ public final class EpisodicLevel {
             }
             for (int s = 0; s < SETS_B; s++) {
                 System.arraycopy(w, 0, b, s * INPUTS, INPUTS);
-                int bucket = s / 24; // 0: no match, 1: shorter than 16, 2: shorter than 32, 3: longer
+                int bucket = s / 48; // 0: no match, 1: shorter than 16, 2: shorter than 32, 3: longer
                 if (bucket >= 1) {
                     b[s * INPUTS + IN_MATCH] = bucket == 1 ? (int) (0.6 * 65536) : 65536;
                     b[s * INPUTS + IN_NEURAL] = bucket == 1 ? (int) (0.5 * 65536) : (int) (0.3 * 65536);
@@ -449,8 +463,10 @@ public final class EpisodicLevel {
         }
         x[IN_BIAS] = 256;
         int conf = Math.abs(x[IN_NEURAL]);
-        setA = c0 * INPUTS;
-        setB = ((bucket * 6 + depth) * 4 + (conf < 256 ? 0 : conf < 512 ? 1 : conf < 1024 ? 2 : 3)) * INPUTS;
+        int prev1 = pos > 0 ? hist[(int) ((pos - 1) & histMask)] & 0xff : 0;
+        int prev2 = pos > 1 ? hist[(int) ((pos - 2) & histMask)] & 0xff : 0;
+        setA = (c0 | CLASS8[prev1] << 8 | CLASS4[prev2] << 11) * INPUTS;
+        setB = (((bucket * 6 + depth) * 4 + (conf < 256 ? 0 : conf < 512 ? 1 : conf < 1024 ? 2 : 3)) * 2 + (bitIndex == 0 ? 1 : 0)) * INPUTS;
         int dA = dot(wA, setA);
         int dB = dot(wB, setB);
         pA = Logistic.squash(dA);
@@ -618,6 +634,28 @@ public final class EpisodicLevel {
         ctxHash[7] = h;
         // the current word alone (its letters so far; 0 between words)
         ctxHash[8] = (wordHash + 9) * MUL * MUL;
+        // the current token (up to 32 bytes since the last space or newline) with its field number in
+        // the line (spaces since the line start, looked for at most 256 bytes back, capped at 31)
+        long th = 0;
+        long j = pos - 1;
+        for (int n = 0; j >= 0 && n < 32; n++, j--) {
+            int c = byteAt(j);
+            if (c == ' ' || c == '\n') {
+                break;
+            }
+            th = (th + c + 1) * MUL;
+        }
+        int fields = 0;
+        for (long q = j; q >= 0 && q >= pos - 256; q--) {
+            int c = byteAt(q);
+            if (c == '\n') {
+                break;
+            }
+            if (c == ' ') {
+                fields++;
+            }
+        }
+        ctxHash[9] = (th * 31 + Math.min(fields, 31) + 10) * MUL * MUL;
     }
 
     static long mix(long h) {
