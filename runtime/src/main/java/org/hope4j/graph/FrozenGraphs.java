@@ -62,6 +62,9 @@ public final class FrozenGraphs implements AutoCloseable {
     }
 
     /** Opens every segment of {@code bundle}; {@code maxRows} bounds the positions of one call. */
+    /** ONNX Runtime sessions opened by any FrozenGraphs and not closed yet (tests check nothing leaks). */
+    static final java.util.concurrent.atomic.AtomicInteger OPEN_SESSIONS = new java.util.concurrent.atomic.AtomicInteger();
+
     public FrozenGraphs(Bundle bundle, Options options, int maxRows) {
         Manifest.ModelConfig mc = bundle.manifest().model();
         d = mc.dModel();
@@ -75,13 +78,21 @@ public final class FrozenGraphs implements AutoCloseable {
         try (OrtSession.SessionOptions so = sessionOptions(options)) {
             chosen = addProvider(so, options);
             embed = env.createSession(bundle.bytes("embed.onnx"), so);
+            OPEN_SESSIONS.incrementAndGet();
             for (int b = 0; b < nb; b++) {
                 mixerIn[b] = env.createSession(bundle.bytes(fileOf(bundle, "mixer_in_" + b)), so);
+                OPEN_SESSIONS.incrementAndGet();
                 mixerOut[b] = env.createSession(bundle.bytes(fileOf(bundle, "mixer_out_" + b)), so);
+                OPEN_SESSIONS.incrementAndGet();
             }
         } catch (OrtException e) {
             close();
             throw new BackendException("ONNX Runtime could not open the segments of " + bundle.describe() + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // a later segment missing from the manifest (BundleException) or unreadable: the sessions
+            // opened so far are closed, not leaked
+            close();
+            throw e;
         }
         provider = chosen;
         bufX = direct(maxRows * d);
@@ -256,6 +267,7 @@ public final class FrozenGraphs implements AutoCloseable {
         all.addAll(java.util.Arrays.asList(mixerOut));
         for (OrtSession s : all) {
             if (s != null) {
+                OPEN_SESSIONS.decrementAndGet();
                 try {
                     s.close();
                 } catch (OrtException e) {

@@ -1,0 +1,56 @@
+package org.hope4j.graph;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.hope4j.bundle.Bundle;
+import org.hope4j.bundle.BundleSource;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Opening the frozen segments: every session opened is closed again, also when a later segment fails. */
+class FrozenGraphsTest {
+    static final Path DEFAULT = Path.of("src/main/resources/org/hope4j/default-bundle");
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aFailingLaterSegmentClosesTheSessionsAlreadyOpened() throws Exception {
+        try (Stream<Path> files = Files.walk(DEFAULT)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Path to = tmp.resolve(DEFAULT.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(to);
+                } else {
+                    Files.copy(f, to);
+                }
+            }
+        }
+        // the last segment's file replaced by bytes ONNX Runtime cannot parse, its checksum updated, so the
+        // bundle loads and only opening that last session fails
+        Path mf = tmp.resolve("manifest.json");
+        JsonObject m = JsonParser.parseString(Files.readString(mf)).getAsJsonObject();
+        String last = null;
+        for (JsonElement e : m.getAsJsonArray("segments")) {
+            last = e.getAsJsonObject().get("file").getAsString();
+        }
+        byte[] junk = "not an ONNX model".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        Files.write(tmp.resolve(last), junk);
+        m.getAsJsonObject("files").addProperty(last, java.util.HexFormat.of().formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest(junk)));
+        Files.writeString(mf, m.toString());
+        Bundle b = Bundle.load(BundleSource.directory(tmp));
+        int before = FrozenGraphs.OPEN_SESSIONS.get();
+        RuntimeException e = assertThrows(RuntimeException.class, () -> new FrozenGraphs(b, FrozenGraphs.Options.defaults(), 64));
+        assertTrue(e.getMessage().contains("could not open the segments"), e.getMessage());
+        assertEquals(before, FrozenGraphs.OPEN_SESSIONS.get(), "the sessions opened before the failure were closed");
+    }
+}
