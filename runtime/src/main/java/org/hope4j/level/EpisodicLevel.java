@@ -127,8 +127,20 @@ public final class EpisodicLevel {
     private int[] dirtyBig = new int[16];
     private int nDirtyBig;
     private int[] dirtyHist = new int[16];
+    /**
+     * Undo log of the table writes of a transaction ({@code index << 32 | old value}): a short call
+     * (score of a few KB) writes slots all over the tables, and copying a 4 KB page per slot would
+     * copy most of them. Past {@link #logLimit} entries the log turns into saved pages, which bound
+     * a long call's undo memory by the table size.
+     */
+    private long[] undoLog = new long[1024];
+    private int nLog;
+    private boolean pageMode;
+    /** Log entries before a transaction switches to page copies (8 bytes each); settable by tests. */
+    static int logLimit = 1 << 20;
     private int nDirtyHist;
     private Small savedSmall;
+    private Small spareSmall;
 
     /**
      * The initial values the mixer and the match model's confidences start from (fitted on the
@@ -808,15 +820,40 @@ public final class EpisodicLevel {
             throw new IllegalStateException("episodic level: a transaction is already open");
         }
         inTxn = true;
-        savedSmall = new Small(wA.clone(), wB.clone(), apm1.clone(), apm3.clone(), ctxApm.clone(), matchMap.clone(),
-                new long[] {pos, c0, bitIndex, wordHash, prevWordHash, lineStart, prevLineStart, matchPtr, matchLen, expected},
-                ctxHash.clone());
+        // the small arrays' copies are kept from one transaction to the next (score calls come often)
+        if (spareSmall == null) {
+            spareSmall = new Small(new int[wA.length], new int[wB.length], new int[apm1.length], new int[apm3.length],
+                    new int[ctxApm.length], new int[matchMap.length], new long[10], new long[ctxHash.length]);
+        }
+        Small s = spareSmall;
+        System.arraycopy(wA, 0, s.wA, 0, wA.length);
+        System.arraycopy(wB, 0, s.wB, 0, wB.length);
+        System.arraycopy(apm1, 0, s.apm1, 0, apm1.length);
+        System.arraycopy(apm3, 0, s.apm3, 0, apm3.length);
+        System.arraycopy(ctxApm, 0, s.ctxApm, 0, ctxApm.length);
+        System.arraycopy(matchMap, 0, s.matchMap, 0, matchMap.length);
+        long[] v = s.scalars;
+        v[0] = pos;
+        v[1] = c0;
+        v[2] = bitIndex;
+        v[3] = wordHash;
+        v[4] = prevWordHash;
+        v[5] = lineStart;
+        v[6] = prevLineStart;
+        v[7] = matchPtr;
+        v[8] = matchLen;
+        v[9] = expected;
+        System.arraycopy(ctxHash, 0, s.ctxHash, 0, ctxHash.length);
+        savedSmall = s;
     }
 
     /** Undoes every change since {@link #begin()}. */
     public void rollback() {
         if (!inTxn) {
             throw new IllegalStateException("episodic level: no transaction to roll back");
+        }
+        for (int k = nLog - 1; k >= 0; k--) {
+            big[(int) (undoLog[k] >>> 32)] = (int) undoLog[k];
         }
         for (int i = 0; i < nDirtyBig; i++) {
             int page = dirtyBig[i];
@@ -866,11 +903,27 @@ public final class EpisodicLevel {
             savedHist[dirtyHist[i]] = null;
         }
         nDirtyBig = nDirtyHist = 0;
+        nLog = 0;
+        pageMode = false;
+        if (undoLog.length > 1 << 16) {
+            undoLog = new long[1024]; // a long call's log is not kept
+        }
         savedSmall = null;
         inTxn = false;
     }
 
     private void put(int i, int v) {
+        if (inTxn && !pageMode) {
+            if (nLog < logLimit) {
+                if (nLog == undoLog.length) {
+                    undoLog = Arrays.copyOf(undoLog, Math.min(2 * nLog, logLimit));
+                }
+                undoLog[nLog++] = ((long) i << 32) | (big[i] & 0xffffffffL);
+                big[i] = v;
+                return;
+            }
+            logToPages();
+        }
         if (inTxn) {
             int page = i >>> PAGE_BITS;
             if (savedBig[page] == null) {
@@ -883,6 +936,26 @@ public final class EpisodicLevel {
             }
         }
         big[i] = v;
+    }
+
+    /** Turns the undo log into saved pages: each touched page as it was before the transaction. */
+    private void logToPages() {
+        for (int k = nLog - 1; k >= 0; k--) {
+            int i = (int) (undoLog[k] >>> 32);
+            int page = i >>> PAGE_BITS;
+            int from = page << PAGE_BITS;
+            if (savedBig[page] == null) {
+                savedBig[page] = Arrays.copyOfRange(big, from, Math.min(from + (1 << PAGE_BITS), big.length));
+                if (nDirtyBig == dirtyBig.length) {
+                    dirtyBig = Arrays.copyOf(dirtyBig, 2 * nDirtyBig);
+                }
+                dirtyBig[nDirtyBig++] = page;
+            }
+            // newest to oldest: the last value written back is the one from before the transaction
+            savedBig[page][i - from] = (int) undoLog[k];
+        }
+        nLog = 0;
+        pageMode = true;
     }
 
     private void put(byte[] h, long p, byte v) {

@@ -103,6 +103,29 @@ class EpisodicLevelTest {
     }
 
     @Test
+    void rollbackIsExactWhetherTheUndoLogOverflowsIntoPagesOrNot() {
+        int limit = EpisodicLevel.logLimit;
+        try {
+            for (int l : new int[] {1 << 20, 5000, 1}) {
+                EpisodicLevel.logLimit = l;
+                EpisodicLevel e = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
+                code(e, prose(11, 3000));
+                String before = e.digest();
+                e.begin();
+                code(e, concat(prose(12, 20_000), base64(13, 2000)));
+                e.rollback();
+                assertEquals(before, e.digest(), "log limit " + l);
+                e.begin();
+                code(e, prose(14, 500)); // a short call: log only (or pages from the first write when the limit is 1)
+                e.rollback();
+                assertEquals(before, e.digest(), "log limit " + l + ", short call");
+            }
+        } finally {
+            EpisodicLevel.logLimit = limit;
+        }
+    }
+
+    @Test
     void savedStateContinuesExactly() throws IOException {
         EpisodicLevel a = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
         code(a, prose(10, 20_000));
