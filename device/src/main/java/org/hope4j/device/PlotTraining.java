@@ -41,8 +41,16 @@ final class PlotTraining implements Callable<Integer> {
     record Point(long step, double megabytes, double heldout, Map<String, Double> formats) {
     }
 
+    /** The evaluated rows of a history file, and the compute (seconds) of its last row (NaN if absent). */
+    record History(List<Point> points, double computeSeconds) {
+    }
+
     /** The evaluated rows of a history file; errors name the file and the field. */
     static List<Point> read(Path file) throws IOException {
+        return readHistory(file).points();
+    }
+
+    static History readHistory(Path file) throws IOException {
         JsonObject root;
         try {
             root = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();
@@ -73,7 +81,8 @@ final class PlotTraining implements Callable<Integer> {
         if (pts.isEmpty()) {
             throw new IOException(file + ": no history row has heldout_bits_per_byte");
         }
-        return pts;
+        JsonObject last = rows.get(rows.size() - 1).getAsJsonObject();
+        return new History(pts, last.has("compute_s") ? last.get("compute_s").getAsDouble() : Double.NaN);
     }
 
     @Override
@@ -81,11 +90,9 @@ final class PlotTraining implements Callable<Integer> {
         if (!Files.isRegularFile(history)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--history: " + history + " is not a file");
         }
-        List<Point> pts = read(history);
-        JsonObject root = JsonParser.parseString(Files.readString(history, StandardCharsets.UTF_8)).getAsJsonObject();
-        JsonArray rows = root.getAsJsonArray("history");
-        JsonObject last = rows.get(rows.size() - 1).getAsJsonObject();
-        double compute = last.has("compute_s") ? last.get("compute_s").getAsDouble() : Double.NaN;
+        History h = readHistory(history);
+        List<Point> pts = h.points();
+        double compute = h.computeSeconds();
         XYChart chart = new XYChartBuilder().width(900).height(500).title("Hope4J pre-training: held-out bits/byte")
                 .xAxisTitle("MB of training text seen").yAxisTitle("bits/byte (learning on)").build();
         double[] xs = pts.stream().mapToDouble(Point::megabytes).toArray();
