@@ -50,7 +50,7 @@ public final class Hope {
         FrozenGraphs graphs = new FrozenGraphs(bundle, go, spec.maxSpan());
         Engine engine;
         try {
-            engine = sel.backend().open(spec, bundle.plastic());
+            engine = sel.backend().open(spec, bundle.plastic(), options.deviceId());
         } catch (RuntimeException e) {
             graphs.close();
             throw e;
@@ -63,6 +63,7 @@ public final class Hope {
             graphs.close();
             throw e;
         }
-        return new Learner(bundle, graphs, engine, sel.info(), options.experienceBytes(), sel.backend(), go, episodic);
+        var sleeps = new org.hope4j.sleep.SleepSession(bundle, sel.backend(), go, spec, options.deviceId());
+        return new Learner(bundle, graphs, engine, sel.info(), options.experienceBytes(), sleeps, episodic);
     }
 }

@@ -11,7 +11,7 @@ import java.util.List;
  * @param graphProvider ONNX Runtime execution provider for the frozen segments: "cpu", "cuda" or
  *     "tensorrt" (falls back to CPU with one log line)
  * @param graphThreads ONNX Runtime intra-op threads
- * @param deviceId GPU device id for CUDA/TensorRT
+ * @param deviceId GPU device id of the CUDA engine and of CUDA/TensorRT graphs (default: {@code -Dhope4j.cuda.device}, else 0)
  * @param experienceBytes how many of the most recently observed bytes the learner keeps (in memory
  *     and, on {@link Learner#save}, on disk with owner-only permissions) for sleep to consolidate;
  *     0 keeps none
@@ -48,9 +48,10 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
         }
     }
 
-    /** auto backend, CPU graphs, one thread, 64 KiB of recent experience, the bundle's rates, the episodic level on. */
+    /** auto backend, CPU graphs, one thread, device {@code -Dhope4j.cuda.device} (else 0), 64 KiB of recent experience, the bundle's rates, E on. */
     public static LearnerOptions defaults() {
-        return new LearnerOptions("auto", "cpu", 1, 0, 65536, false, 1.0, org.hope4j.level.EpisodicConfig.defaults());
+        return new LearnerOptions("auto", "cpu", 1, Integer.getInteger("hope4j.cuda.device", 0), 65536, false, 1.0,
+                org.hope4j.level.EpisodicConfig.defaults());
     }
 
     /** The episodic level's sizes and rates; {@code null}: no episodic level (the neural levels alone). */

@@ -1,5 +1,8 @@
 package org.hope4j;
 
+import java.util.Arrays;
+import java.util.Random;
+
 /**
  * How {@link Learner#generate} picks each byte.
  *
@@ -37,5 +40,48 @@ public record Sampling(double temperature, int topK, long seed) {
 
     public Sampling withSeed(long value) {
         return new Sampling(temperature, topK, value);
+    }
+
+    /** Picks a byte from {@code logits} [256]: greedy at temperature 0, else from the tempered top-k softmax. */
+    public int pick(float[] logits, Random rnd) {
+        int n = logits.length;
+        if (temperature == 0) {
+            int best = 0;
+            for (int i = 1; i < n; i++) {
+                if (logits[i] > logits[best]) {
+                    best = i;
+                }
+            }
+            return best;
+        }
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : logits) {
+            max = Math.max(max, v);
+        }
+        double cutoff = Double.NEGATIVE_INFINITY;
+        if (topK > 0 && topK < n) {
+            float[] sorted = logits.clone();
+            Arrays.sort(sorted);
+            cutoff = sorted[n - topK];
+        }
+        double[] p = new double[n];
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            p[i] = logits[i] < cutoff ? 0 : Math.exp((logits[i] - max) / temperature);
+            sum += p[i];
+        }
+        double u = rnd.nextDouble() * sum;
+        for (int i = 0; i < n; i++) {
+            u -= p[i];
+            if (u <= 0 && p[i] > 0) {
+                return i;
+            }
+        }
+        for (int i = n - 1; i >= 0; i--) {
+            if (p[i] > 0) {
+                return i;
+            }
+        }
+        return 0;
     }
 }

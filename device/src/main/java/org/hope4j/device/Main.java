@@ -84,7 +84,7 @@ public final class Main implements Runnable {
         /** Opens a learner and restores {@code state} if it holds a saved state. */
         Learner open(Path state) {
             Learner l = open();
-            if (state != null && Files.exists(state.resolve("learner.state"))) {
+            if (state != null && Learner.hasSavedState(state)) {
                 try {
                     l.restore(state);
                 } catch (RuntimeException e) {

@@ -2,7 +2,6 @@ package org.hope4j.device;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -60,7 +59,7 @@ final class Sleep implements Callable<Integer> {
         if (!(probeBound >= 0)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--probe-bound must be >= 0, found " + probeBound);
         }
-        if (!Files.isRegularFile(state.resolve("learner.state"))) {
+        if (!Learner.hasSavedState(state)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--state: " + state
                     + " holds no saved learner (learner.state); run hope4j observe --state " + state + " FILE first");
         }

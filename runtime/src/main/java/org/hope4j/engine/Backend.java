@@ -23,6 +23,14 @@ public interface Backend {
     /** Opens an engine holding the initial plastic tensors of a bundle (names as in plastic.safetensors). */
     Engine open(EngineSpec spec, Map<String, Tensor> plastic);
 
+    /**
+     * As {@link #open(EngineSpec, Map)} on accelerator {@code deviceId} ({@code LearnerOptions.deviceId});
+     * a backend without devices ignores it, one with devices refuses an id it does not have.
+     */
+    default Engine open(EngineSpec spec, Map<String, Tensor> plastic, int deviceId) {
+        return open(spec, plastic);
+    }
+
     /** One line describing the implementation (e.g. which BLAS kernel it uses). */
     default String describe() {
         return name();

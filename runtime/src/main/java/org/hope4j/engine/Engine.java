@@ -1,6 +1,7 @@
 package org.hope4j.engine;
 
 import java.util.Map;
+import org.hope4j.Level;
 import org.hope4j.bundle.Tensor;
 
 /**
@@ -68,13 +69,19 @@ public interface Engine extends AutoCloseable {
     /** One update step (Eq. 71) of L1 and, if {@code l2}, of L2, along the summed gradients; clears the sums. */
     void step(boolean l1, boolean l2);
 
-    /** Resets a level ("L0", "L1" or "L2") of every block to its initial value and clears its sums. */
-    void resetLevel(String level);
+    /**
+     * Resets a neural level ({@link Level#L0}, {@link Level#L1} or {@link Level#L2}) of every block to
+     * its initial value and clears its sums; any other level is an {@link IllegalArgumentException}.
+     */
+    void resetLevel(Level level);
 
     /** A copy of the whole plastic state (memories, levels, gradient sums, the held position). */
     Map<String, Tensor> exportState();
 
-    /** Replaces the plastic state with one from {@link #exportState} (shapes are checked). */
+    /**
+     * Replaces the plastic state with one from {@link #exportState}: every tensor of the
+     * {@link StateLayout} is checked before anything changes.
+     */
     void importState(Map<String, Tensor> state);
 
     @Override

@@ -2,12 +2,14 @@ package org.hope4j.learner;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.hope4j.Level;
 import org.hope4j.StateException;
 import org.hope4j.bundle.Tensor;
 import org.hope4j.engine.Engine;
 import org.hope4j.engine.EngineSpec;
 import org.hope4j.graph.FrozenGraphs;
 import org.hope4j.level.EpisodicLevel;
+import org.hope4j.level.Ops;
 
 /**
  * One Hope model reading one byte stream: the data flow of ARCHITECTURE.md §2, mirroring
@@ -159,17 +161,7 @@ public final class HopeStream {
             }
             // a span shares one value of every CMS level: it ends at the next L1 boundary when they learn
             int m = learning.cms() ? (int) Math.min(len - i, c1 - pos % c1) : Math.min(len - i, spec.maxSpan());
-            graphs.embed(data, off + i, m, x);
-            for (int b = 0; b < nb; b++) {
-                graphs.mixerIn(b, x, m, conv[b], q, u, convTmp);
-                float[] t = conv[b];
-                conv[b] = convTmp;
-                convTmp = t;
-                engine.memory(b, q, u, m, pos, learning.l0(), o);
-                graphs.mixerOut(b, x, o, m, x2);
-                engine.cms(b, x2, m, x);
-            }
-            engine.head(x, m, logits);
+            span(data, off + i, m, learning.l0());
             for (int t = 0; t < m - 1; t++) {
                 bits += code(logits, t * vocab, data[off + i + t + 1], pos + t + 1);
                 scored++;
@@ -198,6 +190,25 @@ public final class HopeStream {
     }
 
     /**
+     * One span of {@code m} positions through every block (ARCHITECTURE.md §2): embedding; per block
+     * the frozen mixer front, L0's memories, the frozen mixer back, L2 then L1; the head. Leaves the
+     * logits [m, 256] in {@code logits} and the span's activations in the engine.
+     */
+    private void span(byte[] data, int off, int m, boolean l0) {
+        graphs.embed(data, off, m, x);
+        for (int b = 0; b < nb; b++) {
+            graphs.mixerIn(b, x, m, conv[b], q, u, convTmp);
+            float[] t = conv[b];
+            conv[b] = convTmp;
+            convTmp = t;
+            engine.memory(b, q, u, m, pos, l0, o);
+            graphs.mixerOut(b, x, o, m, x2);
+            engine.cms(b, x2, m, x);
+        }
+        engine.head(x, m, logits);
+    }
+
+    /**
      * Reads {@code data[off, off+len)} with the CMS levels fixed (not learning) and the L0 memory
      * learning in context if {@code l0}, in spans of at most {@code maxSpan} positions, handing each
      * span's logits to {@code sink}. Sleep distils through it.
@@ -214,17 +225,7 @@ public final class HopeStream {
         int vocab = EngineSpec.VOCAB;
         while (i < len) {
             int m = Math.min(len - i, maxSpan);
-            graphs.embed(data, off + i, m, x);
-            for (int b = 0; b < nb; b++) {
-                graphs.mixerIn(b, x, m, conv[b], q, u, convTmp);
-                float[] t = conv[b];
-                conv[b] = convTmp;
-                convTmp = t;
-                engine.memory(b, q, u, m, pos, l0, o);
-                graphs.mixerOut(b, x, o, m, x2);
-                engine.cms(b, x2, m, x);
-            }
-            engine.head(x, m, logits);
+            span(data, off + i, m, l0);
             sink.span(i, m, logits);
             System.arraycopy(logits, (m - 1) * vocab, lastLogits, 0, vocab);
             haveLast = true;
@@ -241,7 +242,7 @@ public final class HopeStream {
      * value, convolution state zero, position 0, no held position, counts zero.
      */
     public void resetContext() {
-        engine.resetLevel("L0");
+        engine.resetLevel(Level.L0);
         engine.dropPending();
         for (float[] c : conv) {
             java.util.Arrays.fill(c, 0f);
@@ -253,16 +254,7 @@ public final class HopeStream {
 
     /** Bits of {@code next} under the logits {@code lg[off, off + 256)}: -log2 softmax. */
     public static double bitsOf(float[] lg, int off, byte next) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < EngineSpec.VOCAB; j++) {
-            max = Math.max(max, lg[off + j]);
-        }
-        double sum = 0;
-        for (int j = 0; j < EngineSpec.VOCAB; j++) {
-            sum += Math.exp(lg[off + j] - max);
-        }
-        double logp = lg[off + (next & 0xff)] - max - Math.log(sum);
-        return -logp / Math.log(2);
+        return Ops.bits(lg, off, EngineSpec.VOCAB, next & 0xff);
     }
 
     /** The whole stream state: engine state, conv states, last logits; position and counts as metadata. */

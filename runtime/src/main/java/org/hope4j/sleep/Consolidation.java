@@ -8,6 +8,7 @@ import java.util.function.BooleanSupplier;
 import org.hope4j.bundle.Tensor;
 import org.hope4j.engine.EngineSpec;
 import org.hope4j.learner.HopeStream;
+import org.hope4j.level.Ops;
 
 /**
  * One sleep's work, Hope4J's variant of the sleep paper (HOPE-MODEL.md §3), on a workspace of its
@@ -136,7 +137,7 @@ public final class Consolidation {
         // teacher = the live model; student = live with L1 reset and L2 = base (+ the expert)
         teacher.engine().importState(live);
         student.engine().importState(live);
-        student.engine().resetLevel("L1");
+        student.engine().resetLevel(org.hope4j.Level.L1);
         Map<String, Tensor> studentState = student.engine().exportState();
         zeroGradients(studentState);
         setStudentL2(studentState, base, expert);
@@ -147,8 +148,8 @@ public final class Consolidation {
         double recentBefore = bitsPerByte(teacher, eval, preempted);
         double probeBefore = bitsPerByte(teacher, probe, preempted);
         // the guard's reference: the bundle's pretrained model (L1 and L2 as shipped, no expert)
-        teacher.engine().resetLevel("L1");
-        teacher.engine().resetLevel("L2");
+        teacher.engine().resetLevel(org.hope4j.Level.L1);
+        teacher.engine().resetLevel(org.hope4j.Level.L2);
         double probePretrained = bitsPerByte(teacher, probe, preempted);
         double recentResetOnly = bitsPerByte(student, eval, preempted);
         double probeResetOnly = bitsPerByte(student, probe, preempted);
@@ -415,22 +416,9 @@ public final class Consolidation {
         return bits[0] / (data.length - 1);
     }
 
-    /** Softmax of row {@code row} of {@code lg} into {@code out[oo, oo+256)}. */
+    /** Softmax of the row at {@code off} of {@code lg} into {@code out[oo, oo+256)}. */
     private void softmax(float[] lg, int off, float[] out, int oo) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < vocab; j++) {
-            max = Math.max(max, lg[off + j]);
-        }
-        double sum = 0;
-        for (int j = 0; j < vocab; j++) {
-            float e = (float) Math.exp(lg[off + j] - max);
-            out[oo + j] = e;
-            sum += e;
-        }
-        float inv = (float) (1 / sum);
-        for (int j = 0; j < vocab; j++) {
-            out[oo + j] *= inv;
-        }
+        Ops.softmax(lg, off, out, oo, vocab);
     }
 
     /** A model's next-byte distributions over a window read from a fresh context. */

@@ -1,6 +1,5 @@
 package org.hope4j.samples;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -42,7 +41,7 @@ public final class NotesService implements AutoCloseable {
         this.stateDir = stateDir;
         this.learner = Hope.loadDefault();
         try {
-            if (Files.exists(stateDir.resolve("learner.state"))) {
+            if (Learner.hasSavedState(stateDir)) {
                 learner.restore(stateDir); // continue where the last session stopped, sleeps included
             }
             // each committed sleep is saved into stateDir in the same critical section as the swap

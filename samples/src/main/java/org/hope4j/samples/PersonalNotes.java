@@ -25,7 +25,7 @@ public final class PersonalNotes {
     /** Learns every note file, saves, and optionally completes a prompt. Returns the learned score. */
     public static Score run(Path stateDir, Iterable<Path> notes, String prompt, StringBuilder completion) throws IOException {
         try (Learner learner = Hope.loadDefault()) {
-            if (Files.exists(stateDir.resolve("learner.state"))) {
+            if (Learner.hasSavedState(stateDir)) {
                 learner.restore(stateDir); // continue where the last session stopped
             }
             Score total = Score.empty();

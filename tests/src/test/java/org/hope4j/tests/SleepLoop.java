@@ -1,7 +1,6 @@
 package org.hope4j.tests;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -11,7 +10,12 @@ import org.hope4j.sleep.SleepBudget;
 import org.hope4j.sleep.SleepConfig;
 import org.hope4j.sleep.SleepReport;
 
-/** Child process for {@link CrashDuringSleepTest}: observes, sleeps and commits into its state directory until it is killed. */
+/**
+ * Child process for {@link CrashDuringSleepIT}: observes, sleeps and commits into its state directory
+ * until it is killed. Prints (stdout, flushed) {@code phase <name>} for every phase of a sleep and,
+ * after each sleep, {@code committed <experts in use>} (the commit is saved before the sleep returns)
+ * or {@code not-committed}.
+ */
 public final class SleepLoop {
     private SleepLoop() {
     }
@@ -20,9 +24,10 @@ public final class SleepLoop {
         Path dir = Path.of(args[0]);
         SleepConfig quick = SleepConfig.defaults().withSteps(25).withDreams(1, 1).withAnchor(0.3, 2).withEvalBytes(1024)
                 .withHeldOutBytes(512);
-        SleepBudget budget = new SleepBudget(1 << 16, Duration.ofSeconds(30));
+        // steps bound this sleep; the time bound is a generous ceiling it never reaches
+        SleepBudget budget = new SleepBudget(1 << 16, Duration.ofMinutes(10));
         try (Learner l = Hope.loadDefault()) {
-            if (Files.exists(dir.resolve("learner.state"))) {
+            if (Learner.hasSavedState(dir)) {
                 l.restore(dir);
             }
             for (int i = 0; ; i++) {
@@ -30,10 +35,18 @@ public final class SleepLoop {
                         i, i % 7, 10 + i % 50, 90 + i % 20).repeat(30);
                 l.observe(text.getBytes(StandardCharsets.UTF_8));
                 l.save(dir);
-                Files.writeString(dir.resolve("sleeping.txt"), Integer.toString(i + 1));
-                SleepReport r = l.sleep(budget, quick, () -> false, e -> { }, dir);
-                Files.writeString(dir.resolve("slept.txt"), (i + 1) + " " + r.committed());
+                SleepReport r = l.sleep(budget, quick, () -> false, e -> {
+                    if (e instanceof org.hope4j.sleep.SleepEvent.Phase ph) {
+                        say("phase " + ph.name());
+                    }
+                }, dir);
+                say(r.committed() ? "committed " + l.expertsInUse()[0] : "not-committed");
             }
         }
+    }
+
+    private static void say(String line) {
+        System.out.println(line);
+        System.out.flush();
     }
 }

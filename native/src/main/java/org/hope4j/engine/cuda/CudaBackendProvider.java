@@ -14,7 +14,8 @@ import org.hope4j.engine.EngineSpec;
  * a machine without a driver) is kept and becomes the message of the {@link BackendUnavailableException},
  * which {@code Backends} shows as {@code "unavailable: <reason>"}.
  *
- * <p>Properties: {@code hope4j.cuda.device} (default 0) picks the GPU; {@code hope4j.backend.cuda.disabled=true}
+ * <p>The GPU is {@code LearnerOptions.deviceId} (whose default is {@code -Dhope4j.cuda.device}, else 0);
+ * the probe checks the property's device. {@code hope4j.backend.cuda.disabled=true}
  * turns the backend off (handled by {@code Backends}). Nothing is loaded before the first probe.
  */
 public final class CudaBackendProvider implements Backend {
@@ -94,8 +95,17 @@ public final class CudaBackendProvider implements Backend {
 
     @Override
     public Engine open(EngineSpec spec, Map<String, Tensor> plastic) {
+        return open(spec, plastic, device());
+    }
+
+    @Override
+    public Engine open(EngineSpec spec, Map<String, Tensor> plastic, int deviceId) {
         probe();
-        return new CudaEngine(spec, plastic, device());
+        int count = CudaNative.cudaDeviceCount();
+        if (deviceId < 0 || deviceId >= count) {
+            throw new BackendUnavailableException("deviceId " + deviceId + " asked for, but " + count + " CUDA device(s) are present");
+        }
+        return new CudaEngine(spec, plastic, deviceId);
     }
 
     @Override

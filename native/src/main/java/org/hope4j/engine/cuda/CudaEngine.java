@@ -5,10 +5,12 @@ import java.util.Map;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.hope4j.BackendException;
+import org.hope4j.Level;
 import org.hope4j.StateException;
 import org.hope4j.bundle.Tensor;
 import org.hope4j.engine.Engine;
 import org.hope4j.engine.EngineSpec;
+import org.hope4j.engine.StateLayout;
 
 /**
  * The CUDA engine: the same level operations as the CPU engine (runtime's {@code CpuEngine}), run by
@@ -29,7 +31,6 @@ final class CudaEngine implements Engine {
     private static final int W0 = 0, WT = 1, UP1 = 2, DOWN1 = 3, UP2 = 4, DOWN2 = 5, G_UP1 = 6, G_DOWN1 = 7, G_UP2 = 8, G_DOWN2 = 9;
     private static final int P_X2 = 10, P_XF = 18, P_LOGITS = 19, INIT = 20, B_ETA = 21, B_ALPHA = 22, NORM1 = 23, NORM2 = 24;
     private static final int UP1_I = 25, DOWN1_I = 26, UP2_I = 27, DOWN2_I = 28, NORM_F = 29, HEAD = 30;
-    private static final String[] PENDING = {"x2", "z2", "a2", "s2", "x3", "z3", "a1", "s1"};
 
     private final EngineSpec spec;
     private final int device, d, nb, h, r, dh, f1, f2, maxSpan;
@@ -94,18 +95,7 @@ final class CudaEngine implements Engine {
     }
 
     private void upload(int id, int block, Map<String, Tensor> t, String name) {
-        gpu.set(id, block, take(t, name, (int) gpu.tensorSize(id)), gpu.tensorSize(id));
-    }
-
-    private static float[] take(Map<String, Tensor> t, String name, int size) {
-        Tensor x = t.get(name);
-        if (x == null) {
-            throw new StateException("plastic tensor " + name + " is missing");
-        }
-        if (x.data().length != size) {
-            throw new StateException("plastic tensor " + name + " has " + x.data().length + " values, expected " + size);
-        }
-        return x.data();
+        gpu.set(id, block, StateLayout.data(t, name, (int) gpu.tensorSize(id)), gpu.tensorSize(id));
     }
 
     private void open() {
@@ -277,13 +267,13 @@ final class CudaEngine implements Engine {
     }
 
     @Override
-    public void resetLevel(String level) {
+    public void resetLevel(Level level) {
         open();
         int id = switch (level) {
-            case "L0" -> 0;
-            case "L1" -> 1;
-            case "L2" -> 2;
-            default -> throw new IllegalArgumentException("level must be L0, L1 or L2, found " + level);
+            case L0 -> 0;
+            case L1 -> 1;
+            case L2 -> 2;
+            default -> throw new IllegalArgumentException("the engine holds L0, L1 and L2, not " + level);
         };
         try {
             gpu.resetLevel(id);
@@ -292,35 +282,17 @@ final class CudaEngine implements Engine {
         }
     }
 
-    // state: the same tensor names and shapes as the CPU engine, so states move between backends
+    // state: the StateLayout every engine shares, so states move between backends
 
     @Override
     public Map<String, Tensor> exportState() {
         open();
         Map<String, Tensor> s = new LinkedHashMap<>();
         try {
-            for (int b = 0; b < nb; b++) {
-                String p = "blocks." + b + ".";
-                put(s, p + "l0.w0", new int[] {h, r, dh}, W0, b);
-                put(s, p + "l0.wt", new int[] {h, r, dh}, WT, b);
-                put(s, p + "l1.up", new int[] {f1, d}, UP1, b);
-                put(s, p + "l1.down", new int[] {d, f1}, DOWN1, b);
-                put(s, p + "l2.up", new int[] {f2, d}, UP2, b);
-                put(s, p + "l2.down", new int[] {d, f2}, DOWN2, b);
-                put(s, p + "l1.g_up", new int[] {f1, d}, G_UP1, b);
-                put(s, p + "l1.g_down", new int[] {d, f1}, G_DOWN1, b);
-                put(s, p + "l2.g_up", new int[] {f2, d}, G_UP2, b);
-                put(s, p + "l2.g_down", new int[] {d, f2}, G_DOWN2, b);
-                if (hasPending) {
-                    for (int i = 0; i < PENDING.length; i++) {
-                        int id = P_X2 + i;
-                        put(s, p + "pending." + PENDING[i], new int[] {(int) gpu.tensorSize(id)}, id, b);
-                    }
-                }
-            }
-            if (hasPending) {
-                put(s, "pending.xf", new int[] {d}, P_XF, 0);
-                put(s, "pending.logits", new int[] {V}, P_LOGITS, 0);
+            for (StateLayout.Entry e : StateLayout.of(spec, hasPending)) {
+                float[] data = new float[e.size()];
+                gpu.get(idOf(e.key()), Math.max(e.block(), 0), data, data.length);
+                s.put(e.name(), new Tensor(e.name(), e.shape(), data));
             }
         } catch (RuntimeException e) {
             throw failed("exportState", e);
@@ -328,58 +300,24 @@ final class CudaEngine implements Engine {
         return s;
     }
 
-    private void put(Map<String, Tensor> s, String name, int[] shape, int id, int block) {
-        float[] data = new float[(int) gpu.tensorSize(id)];
-        gpu.get(id, block, data, data.length);
-        s.put(name, new Tensor(name, shape, data));
-    }
-
     @Override
     public void importState(Map<String, Tensor> s) {
         open();
-        boolean pending = s.containsKey("pending.xf");
-        // check every tensor before changing anything
-        for (int b = 0; b < nb; b++) {
-            String p = "blocks." + b + ".";
-            for (String n : new String[] {"l0.w0", "l0.wt", "l1.up", "l1.down", "l2.up", "l2.down", "l1.g_up", "l1.g_down", "l2.g_up", "l2.g_down"}) {
-                take(s, p + n, (int) gpu.tensorSize(idOf(n)));
-            }
-            if (pending) {
-                for (int i = 0; i < PENDING.length; i++) {
-                    take(s, p + "pending." + PENDING[i], (int) gpu.tensorSize(P_X2 + i));
-                }
-            }
-        }
-        if (pending) {
-            take(s, "pending.xf", d);
-            take(s, "pending.logits", V);
-        }
+        var layout = StateLayout.check(spec, s); // every tensor before anything changes
         try {
-            for (int b = 0; b < nb; b++) {
-                String p = "blocks." + b + ".";
-                for (String n : new String[] {"l0.w0", "l0.wt", "l1.up", "l1.down", "l2.up", "l2.down", "l1.g_up", "l1.g_down", "l2.g_up", "l2.g_down"}) {
-                    float[] data = s.get(p + n).data();
-                    gpu.set(idOf(n), b, data, data.length);
-                }
-                if (pending) {
-                    for (int i = 0; i < PENDING.length; i++) {
-                        float[] data = s.get(p + "pending." + PENDING[i]).data();
-                        gpu.set(P_X2 + i, b, data, data.length);
-                    }
-                }
-            }
-            if (pending) {
-                gpu.set(P_XF, 0, s.get("pending.xf").data(), d);
-                gpu.set(P_LOGITS, 0, s.get("pending.logits").data(), V);
+            for (StateLayout.Entry e : layout) {
+                float[] data = s.get(e.name()).data();
+                gpu.set(idOf(e.key()), Math.max(e.block(), 0), data, data.length);
             }
         } catch (RuntimeException e) {
             throw failed("importState", e);
         }
-        hasPending = pending;
+        hasPending = StateLayout.hasPending(s);
     }
 
-    private static int idOf(String n) {
-        return switch (n) {
+    /** The tensor id (hope4j_cuda.h) of a state entry. */
+    private static int idOf(String key) {
+        return switch (key) {
             case "l0.w0" -> W0;
             case "l0.wt" -> WT;
             case "l1.up" -> UP1;
@@ -390,7 +328,15 @@ final class CudaEngine implements Engine {
             case "l1.g_down" -> G_DOWN1;
             case "l2.g_up" -> G_UP2;
             case "l2.g_down" -> G_DOWN2;
-            default -> throw new IllegalArgumentException(n);
+            case "pending.xf" -> P_XF;
+            case "pending.logits" -> P_LOGITS;
+            default -> {
+                int i = key.startsWith("pending.") ? StateLayout.PENDING.indexOf(key.substring("pending.".length())) : -1;
+                if (i < 0) {
+                    throw new IllegalArgumentException(key);
+                }
+                yield P_X2 + i;
+            }
         };
     }
 

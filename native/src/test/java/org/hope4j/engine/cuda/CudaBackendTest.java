@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import org.hope4j.BackendException;
@@ -101,9 +102,7 @@ class CudaBackendTest {
 
     @Test
     void withoutADeviceAnEngineFailsWithABackendExceptionNotACrash() {
-        if (unavailableReason() == null) {
-            return; // a device is here: CudaEngineTest covers the engine
-        }
+        assumeTrue(unavailableReason() != null, "a CUDA device is here: CudaEngineTest covers the engine on it");
         try (Learner l = org.hope4j.Hope.open(Golden.BUNDLE, org.hope4j.LearnerOptions.defaults().withBackend("cpu"))) {
             EngineSpec spec = l.stream().engine().spec();
             BackendException e = assertThrows(BackendException.class, () -> new CudaEngine(spec, Golden.BUNDLE.plastic(), 0));

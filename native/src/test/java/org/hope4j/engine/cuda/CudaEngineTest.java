@@ -1,15 +1,11 @@
 package org.hope4j.engine.cuda;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.util.Map;
 import java.util.Random;
 import org.hope4j.Hope;
 import org.hope4j.Learner;
 import org.hope4j.LearnerOptions;
+import org.hope4j.Level;
 import org.hope4j.bundle.Tensor;
 import org.hope4j.engine.Engine;
 import org.hope4j.engine.EngineSpec;
@@ -17,6 +13,11 @@ import org.hope4j.engine.cpu.CpuBackend;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The CUDA engine against the CPU engine call by call, on synthetic inputs that exercise what the
@@ -134,13 +135,13 @@ class CudaEngineTest {
                 sameState(gpu, cpu, 1e-4, "after span " + si);
                 pos += m;
             }
-            gpu.resetLevel("L1");
-            cpu.resetLevel("L1");
+            gpu.resetLevel(Level.L1);
+            cpu.resetLevel(Level.L1);
             sameState(gpu, cpu, 1e-4, "after resetting L1");
             // a state moves between backends
             gpu.importState(cpu.exportState());
             sameState(gpu, cpu, 0, "after importing the CPU state");
-            assertThrows(IllegalArgumentException.class, () -> gpu.resetLevel("L3"));
+            assertThrows(IllegalArgumentException.class, () -> gpu.resetLevel(Level.E));
             assertThrows(IllegalArgumentException.class, () -> gpu.cms(0, new float[d], spec.maxSpan() + 1, new float[d]));
         }
     }

@@ -5,6 +5,7 @@ import org.hope4j.bundle.Tensor;
 import org.hope4j.engine.Backend;
 import org.hope4j.engine.Engine;
 import org.hope4j.engine.EngineSpec;
+import org.hope4j.level.Blas;
 
 /**
  * The always-present CPU backend. Matrix products go through OpenBLAS (JavaCPP) on

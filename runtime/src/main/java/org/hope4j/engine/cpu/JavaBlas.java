@@ -1,5 +1,7 @@
 package org.hope4j.engine.cpu;
 
+import org.hope4j.level.Blas;
+
 /** Plain-Java fallback of {@link Blas}: loops the JIT vectorises (inner loop over contiguous rows). */
 final class JavaBlas implements Blas {
     @Override

@@ -2,6 +2,7 @@ package org.hope4j.engine.cpu;
 
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.openblas.global.openblas;
+import org.hope4j.level.Blas;
 
 /** {@link Blas} through OpenBLAS (JavaCPP presets); float arrays are pinned, not copied. */
 final class OpenBlas implements Blas {

@@ -1,11 +1,9 @@
 package org.hope4j.engine.cpu;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Random;
+import org.hope4j.Level;
 import org.hope4j.bundle.Bundle;
 import org.hope4j.bundle.BundleSource;
 import org.hope4j.bundle.Tensor;
@@ -13,6 +11,9 @@ import org.hope4j.engine.Engine;
 import org.hope4j.engine.EngineSpec;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The CPU engine's L1/L2 step with decay to the prior, element by element against its formula
@@ -143,7 +144,7 @@ class CpuEngineDecayTest {
                 for (int i = 0; i < w.length; i++) {
                     dist[k] += (w[i] - w0[i]) * (double) (w[i] - w0[i]);
                 }
-                e.resetLevel("L1");
+                e.resetLevel(Level.L1);
                 assertEquals(0, java.util.Arrays.compare(w0, data(e.exportState(), "blocks.1.l1.down")));
             }
         }

@@ -1,5 +1,7 @@
 package org.hope4j.engine.cpu;
 
+import org.hope4j.level.Blas;
+
 /**
  * Test-side door to the CPU engine's package-private matrix products ({@link OpenBlas}, {@link JavaBlas}),
  * so the JMH benchmarks in {@code org.hope4j.tests.jmh} can time them directly (same package on the

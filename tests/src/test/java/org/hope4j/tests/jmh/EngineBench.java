@@ -60,7 +60,7 @@ public class EngineBench {
         /** The memories learn from the same chunk over and over: each iteration starts again from their initial value. */
         @Setup(Level.Iteration)
         public void resetMemories() {
-            engine.resetLevel("L0");
+            engine.resetLevel(org.hope4j.Level.L0);
             pos = 0;
         }
 

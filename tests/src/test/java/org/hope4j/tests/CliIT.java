@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** The hope4j program end to end, in process: JSON outputs, state on disk, bad arguments. */
-class CliTest {
+class CliIT {
     @TempDir
     Path tmp;
 

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code hope4j continual} on a small budget: R matrices of every arm, their metrics, the plot. */
-class ContinualTest {
+class ContinualIT {
     @TempDir
     Path tmp;
 

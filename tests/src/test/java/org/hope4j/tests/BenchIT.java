@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** {@code hope4j bench --json} in process on a small budget: every figure present, sane, or null with a reason. No timing assertions. */
-class BenchTest {
+class BenchIT {
     @TempDir
     Path tmp;
 

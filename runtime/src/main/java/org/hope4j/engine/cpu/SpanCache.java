@@ -1,0 +1,85 @@
+package org.hope4j.engine.cpu;
+
+import org.hope4j.engine.EngineSpec;
+
+/** What the error signal of a run of positions needs, kept from the forward pass (per block and level). */
+final class SpanCache {
+    final int rows;
+    /** L2's input, normalised input, pre-activation, activation; L1's the same (x3 = L2's output). */
+    final float[][] x2, z2, a2, s2, x3, z3, a1, s1;
+    /** Sigmoid of a1 and a2, kept from the forward pass so the error signal needs no exp. */
+    final float[][] g2, g1;
+    /** The head's input and the logits. */
+    final float[] xf, logits;
+    private final int d, f1, f2;
+
+    SpanCache(int rows, int nb, int d, int f1, int f2) {
+        this.rows = rows;
+        this.d = d;
+        this.f1 = f1;
+        this.f2 = f2;
+        x2 = new float[nb][rows * d];
+        z2 = new float[nb][rows * d];
+        a2 = new float[nb][rows * f2];
+        s2 = new float[nb][rows * f2];
+        x3 = new float[nb][rows * d];
+        z3 = new float[nb][rows * d];
+        a1 = new float[nb][rows * f1];
+        s1 = new float[nb][rows * f1];
+        g2 = new float[nb][rows * f2];
+        g1 = new float[nb][rows * f1];
+        xf = new float[rows * d];
+        logits = new float[rows * EngineSpec.VOCAB];
+    }
+
+    /** Copies row {@code row} of {@code c} into row 0 of this cache. */
+    void takeRow(SpanCache c, int row) {
+        for (int b = 0; b < x2.length; b++) {
+            copy(c.x2[b], x2[b], row, d);
+            copy(c.z2[b], z2[b], row, d);
+            copy(c.a2[b], a2[b], row, f2);
+            copy(c.s2[b], s2[b], row, f2);
+            copy(c.x3[b], x3[b], row, d);
+            copy(c.z3[b], z3[b], row, d);
+            copy(c.a1[b], a1[b], row, f1);
+            copy(c.s1[b], s1[b], row, f1);
+            copy(c.g2[b], g2[b], row, f2);
+            copy(c.g1[b], g1[b], row, f1);
+        }
+        copy(c.xf, xf, row, d);
+        copy(c.logits, logits, row, EngineSpec.VOCAB);
+    }
+
+    private static void copy(float[] from, float[] to, int row, int width) {
+        System.arraycopy(from, row * width, to, 0, width);
+    }
+
+    /** The array of a held-position tensor ({@code pending.x2} ... of block {@code b}, or {@code pending.xf/logits}). */
+    float[] pending(String key, int b) {
+        return switch (key) {
+            case "pending.x2" -> x2[b];
+            case "pending.z2" -> z2[b];
+            case "pending.a2" -> a2[b];
+            case "pending.s2" -> s2[b];
+            case "pending.x3" -> x3[b];
+            case "pending.z3" -> z3[b];
+            case "pending.a1" -> a1[b];
+            case "pending.s1" -> s1[b];
+            case "pending.xf" -> xf;
+            case "pending.logits" -> logits;
+            default -> throw new IllegalArgumentException(key);
+        };
+    }
+
+    /** Recomputes the sigmoids of row 0 after the activations were replaced (a restored held position). */
+    void refreshGates() {
+        for (int b = 0; b < x2.length; b++) {
+            for (int i = 0; i < f2; i++) {
+                g2[b][i] = org.hope4j.level.Ops.sigmoid(a2[b][i]);
+            }
+            for (int i = 0; i < f1; i++) {
+                g1[b][i] = org.hope4j.level.Ops.sigmoid(a1[b][i]);
+            }
+        }
+    }
+}

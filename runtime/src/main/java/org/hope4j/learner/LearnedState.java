@@ -1,0 +1,185 @@
+package org.hope4j.learner;
+
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import org.hope4j.HopeException;
+import org.hope4j.Level;
+import org.hope4j.StateException;
+import org.hope4j.bundle.Tensor;
+import org.hope4j.level.EpisodicLevel;
+import org.hope4j.sleep.Consolidation;
+import org.hope4j.sleep.ExperienceBuffer;
+import org.hope4j.sleep.ExpertPool;
+import org.hope4j.sleep.SleepConfig;
+import org.hope4j.sleep.SleepSession;
+import org.hope4j.state.StateStore;
+
+/**
+ * Everything a learner has learned, beyond its stream's position: the engine's levels and E (through
+ * the stream), the frozen levels, L2's expert pool, the recent experience, and a version bumped by
+ * every change. Saves and restores it (through {@link StateStore}) and is what a sleep reads at its
+ * start and swaps at its end ({@link SleepSession.Host}).
+ *
+ * <p>Not thread-safe by itself: every method runs under the learner's monitor ({@code lock}), which
+ * {@link #start} and {@link #commit} take themselves since a sleep calls them from its own thread.
+ */
+public final class LearnedState implements SleepSession.Host {
+    private final Object lock;
+    private final HopeStream stream;
+    private final EpisodicLevel episodic;
+    private final String bundleSha;
+    private final Set<Level> frozen = EnumSet.noneOf(Level.class);
+    private ExperienceBuffer experience;
+    private ExpertPool pool;
+    private volatile long version;
+    private volatile boolean closing;
+
+    /**
+     * @param lock the learner's monitor
+     * @param episodic E, or null
+     * @param bundleSha the SHA-256 of the bundle's plastic weights, which a saved state is tied to
+     */
+    public LearnedState(Object lock, HopeStream stream, EpisodicLevel episodic, int experienceBytes, String bundleSha) {
+        this.lock = lock;
+        this.stream = stream;
+        this.episodic = episodic;
+        this.bundleSha = bundleSha;
+        experience = new ExperienceBuffer(experienceBytes);
+        pool = emptyPool(SleepConfig.defaults());
+    }
+
+    private ExpertPool emptyPool(SleepConfig c) {
+        var s = stream.engine().spec();
+        return new ExpertPool(c.poolSize(), s.nBlocks(), s.dModel(), s.midHidden(), c.rank());
+    }
+
+    /** The levels that do not learn (the live set). */
+    public Set<Level> frozen() {
+        return frozen;
+    }
+
+    /** Which neural levels learn now. */
+    public Learning learning() {
+        return new Learning(!frozen.contains(Level.L0), !frozen.contains(Level.L1), !frozen.contains(Level.L2));
+    }
+
+    /** The recent experience (what sleep consolidates from). */
+    public ExperienceBuffer experience() {
+        return experience;
+    }
+
+    /** Records a change of the learned state: a running sleep will not commit onto it. */
+    public void changed() {
+        version++;
+    }
+
+    /** Stops running sleeps from committing, for good. */
+    public void closing() {
+        closing = true;
+    }
+
+    /** Resets {@code level} to its pretrained value (E: empty tables). */
+    public void reset(Level level) {
+        changed();
+        if (level != Level.E) {
+            stream.engine().resetLevel(level);
+        } else if (episodic != null) {
+            episodic.reset();
+        }
+    }
+
+    /** Update counts of L0, L1, L2 (and the bytes E has read, when it is on). */
+    public Map<Level, Long> updateCounts() {
+        long[] c = stream.counts();
+        Map<Level, Long> m = new LinkedHashMap<>();
+        m.put(Level.L0, c[0]);
+        m.put(Level.L1, c[1]);
+        m.put(Level.L2, c[2]);
+        if (episodic != null) {
+            m.put(Level.E, episodic.position());
+        }
+        return m;
+    }
+
+    /** Experts of L2's pool in use and the pool's size. */
+    public int[] expertsInUse() {
+        return new int[] {pool.used(), pool.slots()};
+    }
+
+    /** Saves everything into {@code dir} ({@link StateStore#save}). */
+    public void save(Path dir) {
+        StateStore.save(dir, new StateStore.Contents(stream.snapshot(), frozen, pool, experience, episodic, bundleSha));
+    }
+
+    /** Replaces everything with the state in {@code dir}, all or nothing ({@link StateStore#read} verifies it first). */
+    public void restore(Path dir) {
+        var es = stream.engine().spec();
+        StateStore.Loaded l = StateStore.read(dir, bundleSha, pool, es.nBlocks(), es.dModel(), es.midHidden(), experience.capacity());
+        HopeStream.Snapshot before = stream.snapshot();
+        try {
+            stream.restore(l.snapshot());
+            if (episodic != null) {
+                l.loadEpisodic(episodic, dir);
+            }
+        } catch (RuntimeException e) {
+            stream.restore(before);
+            throw e instanceof HopeException ? e : new StateException(l.file() + ": " + e.getMessage(), e);
+        }
+        changed();
+        pool = l.pool();
+        experience = l.experience();
+        frozen.clear();
+        frozen.addAll(l.frozen());
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // what a sleep sees
+
+    @Override
+    public SleepSession.Start start(SleepConfig config) {
+        synchronized (lock) {
+            if (pool.used() == 0 && (pool.slots() != config.poolSize() || pool.rank() != config.rank())) {
+                pool = emptyPool(config);
+            }
+            return new SleepSession.Start(stream.snapshot().tensors(), pool.copy(), experience.contents(), version);
+        }
+    }
+
+    @Override
+    public boolean isClosing() {
+        return closing;
+    }
+
+    @Override
+    public long version() {
+        return version;
+    }
+
+    @Override
+    public String commit(long v0, Map<String, Tensor> live, Consolidation.Result r, SleepConfig config, Path stateDir) {
+        synchronized (lock) {
+            if (closing || version != v0) {
+                return "the learner's state changed before the commit";
+            }
+            // the swap: L2 takes the consolidated weights, the pool the expert, L1 its pretrained value
+            Map<String, Tensor> next = new LinkedHashMap<>(live);
+            next.putAll(r.l2After());
+            ExpertPool nextPool = pool.copy();
+            nextPool.commit(r.slot(), r.evictedSlot(), r.expert());
+            stream.restore(new HopeStream.Snapshot(next, stream.position(), stream.counts()));
+            stream.engine().resetLevel(Level.L1);
+            pool = nextPool;
+            changed();
+            if (config.clearExperience()) {
+                experience.clear();
+            }
+            if (stateDir != null) {
+                save(stateDir);
+            }
+            return null;
+        }
+    }
+}

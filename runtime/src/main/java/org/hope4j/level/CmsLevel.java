@@ -1,0 +1,130 @@
+package org.hope4j.level;
+
+import java.util.Arrays;
+
+/**
+ * One CMS level (L1 fast or L2 mid) of one block: {@code y = x + down silu(up RMSNorm(x))} (Eq. 70),
+ * with its gradient sums and its update step (Eq. 71 with the decay to the prior of dynamic
+ * evaluation). The level only updates at its period: {@link #accumulate} sums the gradients of the
+ * positions of a chunk, taken at the level's current value; {@link #step} applies them.
+ *
+ * <p>Mirrors model.py's {@code cms_forward}, {@code _accumulate} and {@code _apply_updates}. The
+ * caller keeps the forward activations a span's error signal needs. Not thread-safe.
+ */
+public final class CmsLevel {
+    private final Blas blas;
+    private final int d, f;
+    private final float eps, lr, lambda;
+    private final float[] norm;
+    /** The weights [f, d] and [d, f], their pretrained values (the prior), and their gradient sums. */
+    private final float[] up, down, upInit, downInit, gUp, gDown;
+
+    /**
+     * @param lr the level's learning rate; {@code lambda} its decay to the prior (0: the plain step)
+     */
+    public CmsLevel(Blas blas, int dModel, int hidden, float eps, float lr, float lambda, float[] norm, float[] up, float[] down) {
+        this.blas = blas;
+        d = dModel;
+        f = hidden;
+        this.eps = eps;
+        this.lr = lr;
+        this.lambda = lambda;
+        this.norm = norm;
+        upInit = up;
+        downInit = down;
+        this.up = up.clone();
+        this.down = down.clone();
+        gUp = new float[f * d];
+        gDown = new float[d * f];
+    }
+
+    /** Hidden width. */
+    public int hidden() {
+        return f;
+    }
+
+    /**
+     * {@code out = x + down silu(up z)}, {@code z = RMSNorm(x)} over {@code m} rows, keeping the
+     * normalised input {@code z} [m, d], the pre-activation {@code a}, its sigmoid {@code g} and the
+     * activation {@code s} [m, f] for the error signal.
+     */
+    public void forward(float[] x, int m, float[] z, float[] a, float[] g, float[] s, float[] out) {
+        Ops.rmsnorm(x, m, d, norm, eps, z);
+        blas.sgemm(false, true, m, f, d, 1f, z, up, 0f, a);
+        for (int i = 0; i < m * f; i++) {
+            g[i] = Ops.sigmoid(a[i]);
+            s[i] = a[i] * g[i]; // silu
+        }
+        System.arraycopy(x, 0, out, 0, m * d);
+        blas.sgemm(false, true, m, d, f, 1f, s, down, 1f, out);
+    }
+
+    /** The error at the hidden pre-activation: {@code da = (dy down) * silu'(a)} [k, f], through {@code ds}. */
+    public void hiddenError(float[] dy, int k, float[] a, float[] g, float[] ds, float[] da) {
+        blas.sgemm(false, false, k, f, d, 1f, dy, down, 0f, ds);
+        for (int i = 0; i < k * f; i++) {
+            da[i] = ds[i] * Ops.siluGrad(a[i], g[i]);
+        }
+    }
+
+    /** Adds the gradients of {@code k} positions to the sums: {@code gDown += dy^T s}, {@code gUp += da^T z}. */
+    public void accumulate(float[] dy, float[] da, int k, float[] s, float[] z) {
+        blas.sgemm(true, false, d, f, k, 1f, dy, s, 1f, gDown);
+        blas.sgemm(true, false, f, d, k, 1f, da, z, 1f, gUp);
+    }
+
+    /**
+     * The error at the level's input through the MLP branch (the caller adds the residual):
+     * {@code dx = RMSNorm'(x)(da up)}, through {@code dz} [k, d].
+     */
+    public void inputError(float[] da, int k, float[] x, float[] dz, float[] dx) {
+        blas.sgemm(false, false, k, d, f, 1f, da, up, 0f, dz);
+        Ops.rmsnormBackward(x, k, d, norm, eps, dz, dx);
+    }
+
+    /** Eq. 71 with decay to the prior: {@code w <- w - lambda (w - w0) - lr g}; clears the sums. */
+    public void step() {
+        step(up, upInit, gUp, lr, lambda);
+        step(down, downInit, gDown, lr, lambda);
+    }
+
+    /**
+     * {@code w <- w - lambda (w - w0) - lr g; g <- 0}, in model.py's order of operations; lambda = 0 is
+     * the plain step {@code w -= lr g} exactly (no decay term is computed).
+     */
+    static void step(float[] w, float[] w0, float[] g, float lr, float lambda) {
+        if (lambda == 0f) {
+            for (int i = 0; i < w.length; i++) {
+                w[i] -= lr * g[i];
+                g[i] = 0f;
+            }
+            return;
+        }
+        for (int i = 0; i < w.length; i++) {
+            w[i] = w[i] - lambda * (w[i] - w0[i]) - lr * g[i];
+            g[i] = 0f;
+        }
+    }
+
+    /** Back to the pretrained weights, sums cleared. */
+    public void reset() {
+        System.arraycopy(upInit, 0, up, 0, up.length);
+        System.arraycopy(downInit, 0, down, 0, down.length);
+        Arrays.fill(gUp, 0f);
+        Arrays.fill(gDown, 0f);
+    }
+
+    /**
+     * The level's live arrays by state name ({@code up}, {@code down}, {@code g_up}, {@code g_down});
+     * callers copy in and out.
+     */
+    public float[] tensor(String name) {
+        return switch (name) {
+            case "up" -> up;
+            case "down" -> down;
+            case "g_up" -> gUp;
+            case "g_down" -> gDown;
+            default -> throw new IllegalArgumentException("a CMS level holds up, down, g_up and g_down, not " + name);
+        };
+    }
+}

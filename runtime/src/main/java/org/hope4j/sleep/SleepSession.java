@@ -1,0 +1,190 @@
+package org.hope4j.sleep;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
+import org.hope4j.bundle.Bundle;
+import org.hope4j.bundle.Tensor;
+import org.hope4j.engine.Backend;
+import org.hope4j.engine.Engine;
+import org.hope4j.engine.EngineSpec;
+import org.hope4j.graph.FrozenGraphs;
+import org.hope4j.learner.HopeStream;
+
+/**
+ * The sleeps of one learner (ARCHITECTURE.md §3, HOPE-MODEL.md §3): one at a time, each on a private
+ * copy of the learned state in the session's own workspace (frozen graphs and two engines, teacher
+ * and student, opened at the first sleep), then one atomic swap through the {@link Host}.
+ *
+ * <p>The learner stays usable while a sleep runs: any change of its state, its closing, or the
+ * caller's preemption stops the sleep within one step and leaves the state exactly as it was.
+ */
+public final class SleepSession implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(SleepSession.class.getName());
+
+    /** What a sleep needs from its learner; {@link #start} and {@link #commit} run under the learner's lock. */
+    public interface Host {
+        /** A copy of what the sleep consolidates, and the state's version it was taken at. */
+        Start start(SleepConfig config);
+
+        /** Whether the learner is closing. */
+        boolean isClosing();
+
+        /** The version of the learner's state (bumped by every change). */
+        long version();
+
+        /**
+         * Swaps {@code r} in if the state is still at {@code version}: L2 and the pool take the new
+         * expert, L1 is reset, the experience is cleared if the config says so, and the state is saved
+         * into {@code stateDir} unless it is null. Returns null on success, else why nothing was committed.
+         */
+        String commit(long version, Map<String, Tensor> live, Consolidation.Result r, SleepConfig config, Path stateDir);
+    }
+
+    /** A sleep's private copy: the stream's tensors, the expert pool, the recent experience, the version. */
+    public record Start(Map<String, Tensor> live, ExpertPool pool, byte[] experience, long version) {
+    }
+
+    private final Bundle bundle;
+    private final Backend backend;
+    private final FrozenGraphs.Options graphOptions;
+    private final EngineSpec spec;
+    private final int deviceId;
+    private final ReentrantLock lock = new ReentrantLock();
+    private Workspace workspace;
+    private volatile Consolidation.Result last;
+    private boolean closed;
+
+    public SleepSession(Bundle bundle, Backend backend, FrozenGraphs.Options graphOptions, EngineSpec spec, int deviceId) {
+        this.bundle = bundle;
+        this.backend = backend;
+        this.graphOptions = graphOptions;
+        this.spec = spec;
+        this.deviceId = deviceId;
+    }
+
+    /** What the last sleep measured and did (figures beyond {@link SleepReport}), or {@code null}. */
+    public Consolidation.Result last() {
+        return last;
+    }
+
+    /**
+     * One sleep on the calling thread: consolidation of the recent experience from L1 into a new
+     * expert of L2, dreaming, the retention-probe guard, then the swap (saved into {@code stateDir}
+     * in the same critical section, unless it is null).
+     */
+    public SleepReport sleep(Host host, SleepBudget budget, SleepConfig config, BooleanSupplier preempted, SleepListener listener,
+            Path stateDir) {
+        long t0 = System.nanoTime();
+        if (host.isClosing()) {
+            return new SleepReport.Preempted("the learner is closing", 0);
+        }
+        if (!lock.tryLock()) {
+            // close() holds the lock while it frees the learner: say so rather than blame another sleep
+            return new SleepReport.Preempted(host.isClosing() ? "the learner is closing" : "another sleep of this learner is running", 0);
+        }
+        try {
+            if (closed) {
+                return new SleepReport.Preempted("the learner is closing", 0);
+            }
+            Start s = host.start(config);
+            byte[] probe = bundle.probe();
+            if (probe == null) {
+                return new SleepReport.RolledBack(0, seconds(t0), Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+                        bundle.describe() + " has no retention probe (manifest probe): a sleep cannot be guarded, nothing was committed");
+            }
+            BooleanSupplier stop = () -> host.isClosing() || host.version() != s.version() || preempted.getAsBoolean();
+            Consolidation.Result r = workspace().consolidation.run(s.live(), s.pool(), s.experience(), probe, bundle.rehearsal(), config, budget,
+                    stop, listener);
+            last = r;
+            if (r.preempted()) {
+                return new SleepReport.Preempted(host.isClosing() ? "the learner is closing" : host.version() != s.version()
+                        ? "the learner's state changed" : "a user call came in", seconds(t0));
+            }
+            if (!r.accepted()) {
+                return new SleepReport.RolledBack(r.consolidatedBytes(), seconds(t0), r.recentBefore(), r.recentAfter(),
+                        r.probeBefore(), r.probeAfter(), r.reason());
+            }
+            String refused = host.commit(s.version(), s.live(), r, config, stateDir);
+            if (refused != null) {
+                return new SleepReport.Preempted(refused, seconds(t0));
+            }
+            LOG.log(System.Logger.Level.DEBUG, "sleep committed: {0}", r.reason());
+            return new SleepReport.Committed(r.consolidatedBytes(), seconds(t0), r.recentBefore(), r.recentAfter(),
+                    r.probeBefore(), r.probeAfter(), r.reason() + String.format(Locale.ROOT,
+                            "; recent with L1 reset and no sleep: %.4f bits/byte", r.recentResetOnly()));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static double seconds(long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private Workspace workspace() {
+        if (workspace == null) {
+            workspace = new Workspace();
+        }
+        return workspace;
+    }
+
+    /** The sleep's own copy of the model: frozen graphs and two engines (teacher and student). */
+    private final class Workspace {
+        final FrozenGraphs g;
+        final Engine teacher;
+        final Engine student;
+        final Consolidation consolidation;
+
+        Workspace() {
+            g = new FrozenGraphs(bundle, graphOptions, spec.maxSpan());
+            Engine t = null;
+            try {
+                t = backend.open(spec, bundle.plastic(), deviceId);
+                teacher = t;
+                student = backend.open(spec, bundle.plastic(), deviceId);
+            } catch (RuntimeException e) {
+                if (t != null) {
+                    t.close();
+                }
+                g.close();
+                throw e;
+            }
+            int conv = bundle.manifest().model().convWidth();
+            consolidation = new Consolidation(new HopeStream(g, teacher, conv), new HopeStream(g, student, conv));
+        }
+
+        void close() {
+            teacher.close();
+            student.close();
+            g.close();
+        }
+    }
+
+    /**
+     * Waits for a running sleep to stop (the host reports {@link Host#closing}), then runs
+     * {@code release} and frees the workspace; later sleeps are refused.
+     */
+    public void close(Runnable release) {
+        lock.lock();
+        try {
+            release.run();
+            if (!closed) {
+                closed = true;
+                if (workspace != null) {
+                    workspace.close();
+                    workspace = null;
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void close() {
+        close(() -> { });
+    }
+}

@@ -1,0 +1,256 @@
+package org.hope4j.state;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import org.hope4j.HopeException;
+import org.hope4j.Level;
+import org.hope4j.StateException;
+import org.hope4j.bundle.Safetensors;
+import org.hope4j.bundle.Tensor;
+import org.hope4j.learner.HopeStream;
+import org.hope4j.level.EpisodicLevel;
+import org.hope4j.sleep.ExperienceBuffer;
+import org.hope4j.sleep.ExpertPool;
+
+/**
+ * The learner's state on disk: {@code learner.state} (safetensors: the stream's tensors and L2's
+ * expert pool; metadata with the position, the update counts, the frozen levels, the bundle it was
+ * learned on and two SHA-256 checksums, one over the tensors and one over the metadata), the
+ * experience buffer {@code experience.bin}, and the episodic level's tables ({@link EpisodicFile}).
+ *
+ * <p>Every file is written atomically and owner-only. {@link #read} verifies every field before it
+ * returns, so a caller that applies a {@link Loaded} changes nothing on a bad file.
+ */
+public final class StateStore {
+    private static final System.Logger LOG = System.getLogger(StateStore.class.getName());
+    /** The state file in a state directory. */
+    public static final String STATE_FILE = "learner.state";
+    /** The experience buffer's file in a state directory. */
+    public static final String EXPERIENCE_FILE = "experience.bin";
+    static final String FORMAT = "hope4j-state";
+    /** 2: the metadata is under a checksum too ({@code metadata_sha256}); 1: only the tensors were. */
+    static final int VERSION = 2;
+
+    private StateStore() {
+    }
+
+    /** Whether {@code dir} holds a saved state (its state file exists). */
+    public static boolean exists(Path dir) {
+        return Files.isRegularFile(dir.resolve(STATE_FILE));
+    }
+
+    /**
+     * What a learner saves.
+     *
+     * @param bundleSha the SHA-256 of the bundle's plastic weights (a state loads only onto them)
+     * @param episodic the episodic level, or null
+     */
+    public record Contents(HopeStream.Snapshot snapshot, Set<Level> frozen, ExpertPool pool, ExperienceBuffer experience,
+            EpisodicLevel episodic, String bundleSha) {
+    }
+
+    /**
+     * A verified state, not yet applied: the stream's snapshot, the frozen levels, the expert pool,
+     * the experience buffer and where the episodic tables are ({@code episodicFile} null: none saved).
+     */
+    public record Loaded(Path file, HopeStream.Snapshot snapshot, Set<Level> frozen, ExpertPool pool, ExperienceBuffer experience,
+            String episodicFile, String episodicSha) {
+        /** Loads the episodic tables into {@code level} (verified by their checksum), or empties it when none were saved. */
+        public void loadEpisodic(EpisodicLevel level, Path dir) {
+            if (episodicFile == null) {
+                LOG.log(System.Logger.Level.INFO, "{0}: the state has no episodic tables; the episodic level starts empty", file);
+                level.reset();
+            } else {
+                EpisodicFile.load(level, dir, episodicFile, episodicSha);
+            }
+        }
+    }
+
+    /**
+     * Saves {@code c} into {@code dir} (created if needed). A state holding NaN or an infinity is
+     * refused and the state on disk stays as it was.
+     */
+    public static void save(Path dir, Contents c) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new StateException(dir + ": cannot create the state directory: " + e.getMessage(), e);
+        }
+        HopeStream.Snapshot s = c.snapshot();
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", FORMAT);
+        meta.put("format_version", Integer.toString(VERSION));
+        meta.put("bundle_plastic_sha256", c.bundleSha());
+        meta.put("position", Long.toString(s.position()));
+        long[] counts = s.counts();
+        meta.put("count_l0", Long.toString(counts[0]));
+        meta.put("count_l1", Long.toString(counts[1]));
+        meta.put("count_l2", Long.toString(counts[2]));
+        meta.put("frozen", String.join(",", c.frozen().stream().map(Enum::name).toList()));
+        Map<String, Tensor> all = new TreeMap<>(s.tensors());
+        all.putAll(c.pool().toTensors());
+        String bad = firstNonFinite(all);
+        if (bad != null) {
+            throw new StateException(dir + ": the learner's state holds NaN or infinite values (tensor " + bad
+                    + "); nothing was saved, the state on disk is unchanged (reset or restore the learner)");
+        }
+        EpisodicFile.Saved eps = c.episodic() == null ? null : EpisodicFile.save(c.episodic(), dir);
+        if (eps != null) {
+            meta.put("episodic_file", eps.file());
+            meta.put("episodic_sha256", eps.sha256());
+        }
+        meta.put("data_sha256", dataSha(all));
+        meta.put("metadata_sha256", metaSha(meta));
+        // owner-only: the state holds what the user's own text taught the model
+        AtomicFiles.write(dir.resolve(STATE_FILE), Safetensors.toBytes(all, meta), AtomicFiles.Access.OWNER_ONLY);
+        // the experience buffer is auxiliary: a crash between the two writes leaves a consistent state
+        // with the previous buffer, which is still text the user wrote
+        c.experience().save(dir.resolve(EXPERIENCE_FILE));
+        if (eps != null) {
+            EpisodicFile.deleteOthers(dir, eps.file());
+        }
+    }
+
+    /**
+     * Reads and verifies the state in {@code dir}: format, version, bundle, both checksums, finite
+     * values, every metadata field, the expert pool's shapes and the experience buffer. The stream's
+     * tensor shapes are checked by the engine when the snapshot is applied.
+     *
+     * @param bundleSha the plastic weights' SHA-256 of the running bundle
+     * @param pool the running pool (its slots, rank and shapes)
+     * @throws StateException naming the file and the field
+     */
+    public static Loaded read(Path dir, String bundleSha, ExpertPool pool, int blocks, int dModel, int midHidden, int experienceCapacity) {
+        Path file = dir.resolve(STATE_FILE);
+        byte[] raw;
+        try {
+            raw = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new StateException(file + ": no saved state here", e);
+        } catch (IOException e) {
+            throw new StateException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        Safetensors.File sf;
+        try {
+            sf = Safetensors.read(raw, file.toString());
+        } catch (HopeException e) {
+            throw new StateException(file + ": not a readable state file: " + e.getMessage(), e);
+        }
+        Map<String, String> meta = sf.metadata();
+        require(file, meta, "format", FORMAT);
+        require(file, meta, "format_version", Integer.toString(VERSION));
+        require(file, meta, "bundle_plastic_sha256", bundleSha);
+        check(file, "data_sha256", meta.get("data_sha256"), dataSha(sf.tensors()));
+        check(file, "metadata_sha256", meta.get("metadata_sha256"), metaSha(meta));
+        String poisoned = firstNonFinite(sf.tensors());
+        if (poisoned != null) {
+            throw new StateException(file + ": tensor " + poisoned + " holds NaN or infinite values; the state is refused");
+        }
+        long[] counts = new long[3];
+        long position;
+        try {
+            position = Long.parseLong(meta.get("position"));
+            counts[0] = Long.parseLong(meta.get("count_l0"));
+            counts[1] = Long.parseLong(meta.get("count_l1"));
+            counts[2] = Long.parseLong(meta.get("count_l2"));
+        } catch (RuntimeException e) {
+            throw new StateException(file + ": metadata position/count_* must be integers: " + e.getMessage(), e);
+        }
+        if (position < 0 || counts[0] < 0 || counts[1] < 0 || counts[2] < 0) {
+            throw new StateException(file + ": metadata position/count_* must be >= 0, found " + position + " / " + Arrays.toString(counts));
+        }
+        EnumSet<Level> frozen = EnumSet.noneOf(Level.class);
+        for (String name : meta.getOrDefault("frozen", "").split(",")) {
+            if (!name.isBlank()) {
+                try {
+                    frozen.add(Level.valueOf(name));
+                } catch (IllegalArgumentException e) {
+                    throw new StateException(file + ": metadata frozen names an unknown level " + name + " (levels: "
+                            + Arrays.toString(Level.values()) + ")", e);
+                }
+            }
+        }
+        Path expFile = dir.resolve(EXPERIENCE_FILE);
+        ExperienceBuffer exp = Files.exists(expFile) ? ExperienceBuffer.load(expFile, experienceCapacity) : new ExperienceBuffer(experienceCapacity);
+        ExpertPool restoredPool;
+        try {
+            restoredPool = ExpertPool.fromTensors(sf.tensors(), pool.slots(), blocks, dModel, midHidden, pool.rank());
+        } catch (RuntimeException e) {
+            throw new StateException(file + ": " + e.getMessage(), e);
+        }
+        return new Loaded(file, new HopeStream.Snapshot(sf.tensors(), position, counts), frozen, restoredPool, exp, meta.get("episodic_file"),
+                meta.get("episodic_sha256"));
+    }
+
+    private static void require(Path file, Map<String, String> meta, String key, String want) {
+        String found = meta.get(key);
+        if (!want.equals(found)) {
+            throw new StateException(file + ": metadata " + key + " must be " + want + ", found " + found);
+        }
+    }
+
+    private static void check(Path file, String key, String want, String found) {
+        if (!found.equals(want)) {
+            throw new StateException(file + ": " + key + " mismatch (expected " + want + ", found " + found + "): the file is corrupt");
+        }
+    }
+
+    /** The name of the first tensor (in name order) holding a NaN or an infinity, or null. */
+    public static String firstNonFinite(Map<String, Tensor> tensors) {
+        for (String name : new TreeMap<>(tensors).keySet()) {
+            for (float v : tensors.get(name).data()) {
+                if (!Float.isFinite(v)) {
+                    return name;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** SHA-256 over every metadata entry but itself ("key=value\n", in key order). */
+    public static String metaSha(Map<String, String> meta) {
+        MessageDigest md = sha256();
+        for (Map.Entry<String, String> e : new TreeMap<>(meta).entrySet()) {
+            if (!e.getKey().equals("metadata_sha256")) {
+                md.update((e.getKey() + "=" + e.getValue() + "\n").getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    /** SHA-256 over every tensor's name, shape and little-endian data, in name order. */
+    public static String dataSha(Map<String, Tensor> tensors) {
+        MessageDigest md = sha256();
+        for (String name : new TreeMap<>(tensors).keySet()) {
+            Tensor t = tensors.get(name);
+            md.update(name.getBytes(StandardCharsets.UTF_8));
+            md.update(Arrays.toString(t.shape()).getBytes(StandardCharsets.UTF_8));
+            ByteBuffer bb = ByteBuffer.allocate(t.data().length * 4).order(ByteOrder.LITTLE_ENDIAN);
+            bb.asFloatBuffer().put(t.data());
+            md.update(bb);
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package org.hope4j.tests;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.hope4j.Hope;
+import org.hope4j.Learner;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Fault injection: a process that observes, sleeps and commits in a loop (each run resuming from the
+ * state the last one left) is killed with SIGKILL inside its sleeps — after a random number of sleep
+ * phases (consolidating, dreaming, measuring), or right after a commit was reported. Every time the
+ * state on disk must load and verify, and keep every expert whose commit the child reported (a
+ * commit is saved before the sleep returns). The first run is killed only after its first commit,
+ * so the test also proves that these sleeps do commit. Kills are placed by counting the child's
+ * events, not by the clock.
+ */
+class CrashDuringSleepIT {
+    @TempDir
+    Path tmp;
+
+    @Test
+    @Timeout(value = 20, unit = TimeUnit.MINUTES) // a hang guard only: the test counts events, not seconds
+    void killDashNineDuringASleepKeepsEveryReportedCommitAndALoadableState() throws Exception {
+        Path dir = tmp.resolve("state");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Random rnd = new Random(7);
+        int experts = 0; // experts in use as of the last commit the child reported
+        int commits = 0;
+        for (int round = 0; round < 4; round++) {
+            Process p = new ProcessBuilder(List.of(java, "-cp", System.getProperty("java.class.path"), SleepLoop.class.getName(), dir.toString()))
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            boolean afterCommit = round == 0 || round == 3;
+            int phases = afterCommit ? Integer.MAX_VALUE : 1 + rnd.nextInt(40);
+            int failedSleeps = 0;
+            try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                while (phases > 0) {
+                    String line = out.readLine();
+                    assertNotNull(line, "the sleep loop died on its own");
+                    if (line.startsWith("phase ")) {
+                        phases--;
+                    } else if (line.startsWith("committed ")) {
+                        experts = Integer.parseInt(line.substring("committed ".length()));
+                        commits++;
+                        if (afterCommit) {
+                            break;
+                        }
+                    } else {
+                        assertTrue(line.equals("not-committed"), line);
+                        assertTrue(++failedSleeps < 10 || !afterCommit, "ten sleeps in a row did not commit");
+                    }
+                }
+            } finally {
+                p.destroyForcibly(); // SIGKILL on Linux
+                p.waitFor(60, TimeUnit.SECONDS);
+            }
+            try (Learner l = Hope.loadDefault()) {
+                l.restore(dir); // throws if the state were torn or failed its checksum
+                int[] pool = l.expertsInUse();
+                assertTrue(pool[0] <= pool[1], "the pool is consistent");
+                assertTrue(pool[0] >= experts, "round " + round + ": " + pool[0] + " experts restored, but a commit with " + experts
+                        + " in use was reported");
+                assertTrue(l.position() > 0, "restored state has learned positions");
+                experts = pool[0];
+            }
+        }
+        assertTrue(commits >= 2, "the runs killed after a commit saw one each");
+    }
+}
