@@ -44,3 +44,5 @@ $PY -m hope_export.evaluate --checkpoint build/train/model.pt --corpus build/cor
 $PY -m hope_export.export --checkpoint build/train/model.pt --out "$BUNDLE" --training-json build/training.json --probe-corpus build/corpus
 # the episodic level's prior for this model (and the Java build that embeds the bundle)
 ./refit-episodic.sh
+# the Java LongParityTest's fixture: 64 KiB (1,023 L1 steps) of the new model in the float64 reference
+$PY -m hope_export.long_golden --bundle "$BUNDLE" --out ../runtime/src/test/resources/org/hope4j/long-parity.safetensors

@@ -14,7 +14,7 @@ json=${HOPE4J_JMH_JSON:-tests/results/jmh.json}
 offline=${HOPE4J_MVN_OFFLINE--o}
 # test-compile of tests and the modules it needs (their target/classes stand in for the jars), then
 # the tests module's test class path into tests/target/jmh.classpath
-mvn -B -q $offline -pl tests -am test-compile dependency:build-classpath \
+mvn -B -q $offline -Pjmh -pl tests -am test-compile dependency:build-classpath \
   -Dmdep.includeScope=test -Dmdep.outputFile=target/jmh.classpath
 cp="tests/target/test-classes:tests/target/classes:$(cat tests/target/jmh.classpath)"
 mkdir -p "$(dirname "$json")"

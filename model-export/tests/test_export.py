@@ -177,3 +177,27 @@ def test_decay_golden_fixture_round_trips(tmp_path: Path) -> None:
     assert set(new) == set(old)
     for k in old:
         torch.testing.assert_close(new[k], old[k], rtol=1e-5, atol=1e-6)
+
+
+# -- long parity fixture -------------------------------------------------------------------------------
+
+LONG_FIXTURE = ROOT.parent / "runtime" / "src" / "test" / "resources" / "org" / "hope4j" / "long-parity.safetensors"
+DEFAULT_BUNDLE = ROOT.parent / "runtime" / "src" / "main" / "resources" / "org" / "hope4j" / "default-bundle"
+
+
+def test_long_parity_fixture_is_what_the_default_bundle_computes(tmp_path: Path) -> None:
+    """The committed 64 KiB fixture of the Java LongParityTest covers >= 1,000 L1 steps and is what
+    hope_export.long_golden computes for the committed default bundle (regenerate it after a release)."""
+    from hope_export.long_golden import long_golden, long_stream
+
+    assert LONG_FIXTURE.is_file(), f"the Java fixture is missing: {LONG_FIXTURE}"
+    old, meta = safetensors.load(LONG_FIXTURE)
+    assert int(meta["count_l1"]) >= 1000 and int(meta["stream_bytes"]) == 65536
+    stream = long_stream(DEFAULT_BUNDLE)
+    assert len(stream) == 65536 and stream[:64] == (DEFAULT_BUNDLE / "rehearsal.txt").read_bytes()[:64]
+    new_meta = long_golden(DEFAULT_BUNDLE, tmp_path / "long.safetensors")
+    assert new_meta == meta
+    new, _ = safetensors.load(tmp_path / "long.safetensors")
+    assert set(new) == set(old)
+    for k in old:
+        torch.testing.assert_close(new[k], old[k], rtol=1e-5, atol=1e-6)

@@ -31,6 +31,32 @@ public final class Hope {
         return open(Bundle.load(BundleSource.directory(dir)), options);
     }
 
+    /**
+     * Loads the bundle in {@code dir} and continues from the state saved in {@code stateDir}, if it
+     * holds one (else from the pretrained model): one call for an application that starts again.
+     */
+    public static Learner load(Path dir, Path stateDir) {
+        return resume(load(dir), stateDir);
+    }
+
+    /** The default model, continuing from the state saved in {@code stateDir} if it holds one. */
+    public static Learner loadDefault(Path stateDir) {
+        return resume(loadDefault(), stateDir);
+    }
+
+    /** {@code l} restored from {@code stateDir} when it holds a saved state; closed if the state is refused. */
+    private static Learner resume(Learner l, Path stateDir) {
+        try {
+            if (Learner.hasSavedState(stateDir)) {
+                l.restore(stateDir);
+            }
+            return l;
+        } catch (RuntimeException e) {
+            l.close();
+            throw e;
+        }
+    }
+
     /** Loads the default model embedded in the jar. */
     public static Learner loadDefault() {
         return loadDefault(LearnerOptions.defaults());

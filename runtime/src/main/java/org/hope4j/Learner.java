@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -18,13 +19,14 @@ import org.hope4j.learner.LearnedState;
 import org.hope4j.learner.Reader;
 import org.hope4j.level.EpisodicLevel;
 import org.hope4j.sleep.Consolidation;
+import org.hope4j.sleep.DevicePolicy;
+import org.hope4j.sleep.SchedulerOptions;
 import org.hope4j.sleep.SleepBudget;
 import org.hope4j.sleep.SleepConfig;
 import org.hope4j.sleep.SleepListener;
 import org.hope4j.sleep.SleepReport;
 import org.hope4j.sleep.SleepScheduler;
 import org.hope4j.sleep.SleepSession;
-import org.hope4j.sleep.Sleeper;
 import org.hope4j.state.StateStore;
 
 /**
@@ -52,7 +54,7 @@ public final class Learner implements AutoCloseable {
     private final Reader reader;
     private final LearnedState state;
     private final SleepSession sleeps;
-    private volatile SleepScheduler scheduler;
+    private volatile SleepScheduler scheduler, owned; // the one user calls preempt; the one close() stops
     private volatile boolean closed;
 
     Learner(Bundle bundle, FrozenGraphs graphs, Engine engine, BackendInfo info, int experienceBytes, SleepSession sleeps,
@@ -98,7 +100,7 @@ public final class Learner implements AutoCloseable {
             stream.setBitsSink(surprise);
             try {
                 long l1 = begin();
-                return ended(l1, learn(data, 0, data.length));
+                return ended(l1, state.learn(reader, data, 0, data.length));
             } finally {
                 stream.setBitsSink(null);
             }
@@ -120,7 +122,7 @@ public final class Learner implements AutoCloseable {
             byte[] buf = new byte[READ_BLOCK];
             int n;
             while ((n = in.readNBytes(buf, 0, buf.length)) > 0) {
-                total = total.plus(learn(buf, 0, n));
+                total = total.plus(state.learn(reader, buf, 0, n));
             }
             return ended(l1, total);
         }
@@ -129,12 +131,6 @@ public final class Learner implements AutoCloseable {
     private long begin() {
         state.changed(); // a running sleep will not commit onto this state
         return stream.counts()[1];
-    }
-
-    private Score learn(byte[] data, int off, int len) {
-        double[] r = reader.learn(data, off, len, state.learning(), state.frozen().contains(Level.E));
-        state.experience().append(data, off, len);
-        return new Score(len, (long) r[1], r[0]);
     }
 
     /** The paper's trigger: tells an attached scheduler when L1 reached an update boundary during the call. */
@@ -259,9 +255,9 @@ public final class Learner implements AutoCloseable {
     }
 
     /**
-     * Saves the whole learned state into {@code dir} (created if needed), every file written
-     * atomically (temp file, fsync, rename) and owner-only: a crash leaves either the old state or
-     * the new one. A state holding NaN or an infinity is refused and the old one stays.
+     * Saves the whole learned state into {@code dir} (created if needed), every file written atomically and
+     * owner-only: a crash leaves the old state or the new one. A state holding NaN or an infinity is refused
+     * and the old one stays. The first save locks {@code dir} until {@link #close}: another learner saving there is refused.
      */
     public synchronized void save(Path dir) {
         open();
@@ -283,22 +279,18 @@ public final class Learner implements AutoCloseable {
     }
 
     /**
-     * Lets {@code s} (built with {@link #sleeper}) sleep this learner: every later user call preempts a running sleep
-     * and gets the learner at once; L1 update boundaries are reported to it. {@code null} detaches.
+     * Idle-time sleep in one call: a {@link SleepScheduler} that runs {@link #sleep} with {@code config} when this
+     * learner has been idle per {@code when} and {@code policy} allows, each commit saved into {@code stateDir}
+     * (unless null) in the swap's critical section, so what is on disk is what runs. Every later user call
+     * preempts a running sleep; L1 update boundaries are reported to it. Closing it, or this learner, stops it.
      */
-    public void attach(SleepScheduler s) {
+    public SleepScheduler sleepWhenIdle(DevicePolicy policy, SchedulerOptions when, SleepConfig config, Path stateDir) {
+        Objects.requireNonNull(config, "config");
+        SleepScheduler s = new SleepScheduler((budget, preempted, listener) -> sleep(budget, config, preempted, listener, stateDir), policy, when);
+        s.onClose(() -> scheduler = scheduler == s ? null : scheduler);
         scheduler = s;
-    }
-
-    /**
-     * A {@link Sleeper} for a {@link SleepScheduler}: {@link #sleep} with {@code config}, a commit saved into
-     * {@code stateDir} (unless null) in the same critical section, so what is on disk is what runs.
-     */
-    public Sleeper sleeper(SleepConfig config, Path stateDir) {
-        if (config == null) {
-            throw new IllegalArgumentException("config must not be null");
-        }
-        return (budget, preempted, listener) -> sleep(budget, config, preempted, listener, stateDir);
+        owned = s;
+        return s;
     }
 
     /** One sleep now with the default budget and configuration, on the calling thread; nothing is saved. */
@@ -335,11 +327,16 @@ public final class Learner implements AutoCloseable {
     /** Frees the native resources; a running sleep is stopped first (it leaves the state as it was). */
     @Override
     public void close() {
+        SleepScheduler s = owned;
+        if (s != null) {
+            s.close();
+        }
         state.closing();
         sleeps.close(() -> {
             synchronized (this) {
                 if (!closed) {
                     closed = true;
+                    state.release();
                     engine.close();
                     graphs.close();
                 }

@@ -27,6 +27,9 @@ import java.util.List;
  */
 public record LearnerOptions(String backend, String graphProvider, int graphThreads, int deviceId, int experienceBytes, boolean singleTimescale,
         double rateScale, org.hope4j.level.EpisodicConfig episodic) {
+    /** The largest {@code rateScale}: past it the scaled rates overflow the levels' values within a few steps. */
+    public static final double MAX_RATE_SCALE = 100;
+
     public LearnerOptions {
         if (backend == null || backend.isBlank()) {
             throw new IllegalArgumentException("backend must be auto or a backend name, found " + backend);
@@ -43,8 +46,8 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
         if (experienceBytes < 0) {
             throw new IllegalArgumentException("experienceBytes must be >= 0, found " + experienceBytes);
         }
-        if (!(rateScale >= 0) || Double.isInfinite(rateScale)) {
-            throw new IllegalArgumentException("rateScale must be a finite number >= 0, found " + rateScale);
+        if (!(rateScale >= 0 && rateScale <= MAX_RATE_SCALE)) {
+            throw new IllegalArgumentException("rateScale must be a number in [0, " + (int) MAX_RATE_SCALE + "], found " + rateScale);
         }
     }
 

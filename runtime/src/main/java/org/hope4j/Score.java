@@ -6,8 +6,16 @@ package org.hope4j;
  * @param bytes bytes read
  * @param scoredBytes bytes that had a prediction (all but the very first byte of a fresh stream)
  * @param bits total bits (-log2 of each scored byte's predicted probability)
+ * @param rollbacks updates refused during the call because they would have left NaN or infinite values
+ *     (each rolled back to its chunk-start value and logged), and non-finite predictions replaced by
+ *     the uniform one; 0 in normal use
  */
-public record Score(long bytes, long scoredBytes, double bits) {
+public record Score(long bytes, long scoredBytes, double bits, long rollbacks) {
+    /** A score without rollbacks. */
+    public Score(long bytes, long scoredBytes, double bits) {
+        this(bytes, scoredBytes, bits, 0);
+    }
+
     /** bits / scoredBytes, or NaN when nothing was scored. */
     public double bitsPerByte() {
         return scoredBytes == 0 ? Double.NaN : bits / scoredBytes;
@@ -15,7 +23,7 @@ public record Score(long bytes, long scoredBytes, double bits) {
 
     /** The sum of two scores. */
     public Score plus(Score o) {
-        return new Score(bytes + o.bytes, scoredBytes + o.scoredBytes, bits + o.bits);
+        return new Score(bytes + o.bytes, scoredBytes + o.scoredBytes, bits + o.bits, rollbacks + o.rollbacks);
     }
 
     /** Nothing read. */

@@ -61,7 +61,7 @@ class LearnerTest {
             assertEquals(uninterrupted.scoredBytes(), resumed.scoredBytes());
         }
         try (Stream<Path> files = Files.list(dir)) {
-            assertEquals(java.util.Set.of("learner.state", "experience.bin", "episodic"),
+            assertEquals(java.util.Set.of("learner.state", "experience.bin", "episodic", ".lock"),
                     files.map(f -> f.getFileName().toString()).map(n -> n.matches("episodic-[0-9a-f]{16}\\.state") ? "episodic" : n)
                             .collect(java.util.stream.Collectors.toSet()), "the state, the experience and one episodic file, no temp files");
         } catch (java.io.IOException e) {
@@ -229,9 +229,13 @@ class LearnerTest {
             l.save(dir);
         }
         byte[] good = Files.readAllBytes(dir.resolve("learner.state"));
-        // inner rates scaled by 1e30: the first CMS step overflows
-        try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu").withEpisodic(null).withRateScale(1e30))) {
-            l.observe(B.length > 0 ? (new String(B, StandardCharsets.UTF_8).repeat(8)) : "");
+        // a learner poisoned behind every check (NaN written straight into the engine): the store refuses it
+        try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu").withEpisodic(null))) {
+            l.observe(B);
+            var engine = l.stream().engine();
+            Map<String, Tensor> s = engine.exportState();
+            s.get("blocks.2.l1.up").data()[11] = Float.NaN;
+            engine.importState(s);
             StateException e = assertThrows(StateException.class, () -> l.save(dir));
             assertTrue(e.getMessage().contains("NaN or infinite") && e.getMessage().contains("nothing was saved"), e.getMessage());
         }

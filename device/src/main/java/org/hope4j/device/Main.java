@@ -102,6 +102,27 @@ public final class Main implements Runnable {
         }
     }
 
+    /** A {@code --state} to read from (score, generate) must hold a saved learner: never silently the pretrained model. */
+    static void checkSavedState(CommandLine.Model.CommandSpec spec, Path state) {
+        if (state != null && !Learner.hasSavedState(state)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--state: " + state + (Files.isRegularFile(state) ? " is a file, not a state directory"
+                    : " holds no saved learner (learner.state)") + "; leave --state out to use the pretrained model");
+        }
+    }
+
+    /** A {@code --state} to save into (observe) must be a directory this process can write, checked before any learning. */
+    static void checkWritableState(CommandLine.Model.CommandSpec spec, Path state) {
+        try {
+            Files.createDirectories(state);
+        } catch (IOException | RuntimeException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--state: " + state + (Files.exists(state) && !Files.isDirectory(state)
+                    ? " is a file, not a state directory" : " cannot be created: " + e.getMessage()));
+        }
+        if (!Files.isWritable(state)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--state: " + state + " is not writable");
+        }
+    }
+
     static String num(double x) {
         return Double.isFinite(x) ? String.format(Locale.ROOT, "%.4f", x) : "null";
     }
@@ -122,6 +143,7 @@ public final class Main implements Runnable {
         @Override
         public Integer call() throws IOException {
             checkFile(spec, file);
+            checkSavedState(spec, state);
             try (Learner l = common.open(state); InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
                 l.freeze(org.hope4j.Level.L1);
                 l.freeze(org.hope4j.Level.L2);
@@ -149,6 +171,10 @@ public final class Main implements Runnable {
         boolean json;
         @Option(names = "--chunk", defaultValue = "65536", description = "bytes per chunk (default: ${DEFAULT-VALUE})")
         int chunk;
+        @Option(names = "--save-every", paramLabel = "BYTES", defaultValue = "1048576",
+                description = "also save the state after every BYTES learned (rounded up to whole chunks), so a kill loses at most that much;"
+                        + " 0: only at the end (default: ${DEFAULT-VALUE})")
+        long saveEvery;
         @Parameters(paramLabel = "FILE", description = "any bytes, any size (streamed)")
         Path file;
 
@@ -158,6 +184,11 @@ public final class Main implements Runnable {
             if (chunk < 1) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--chunk must be >= 1, found " + chunk);
             }
+            if (saveEvery < 0) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--save-every must be >= 0, found " + saveEvery);
+            }
+            checkWritableState(spec, state);
+            int saves = 0;
             long total = Files.size(file);
             long t0 = System.nanoTime();
             Score learned = Score.empty();
@@ -174,15 +205,22 @@ public final class Main implements Runnable {
                     byte[] part = n == buf.length ? buf : java.util.Arrays.copyOf(buf, n);
                     frozen = frozen.plus(ref.observe(part));
                     learned = learned.plus(l.observe(part));
+                    long before = done;
                     done += n;
                     progress.update(done, learned.bitsPerByte());
+                    if (saveEvery > 0 && done < total && done / saveEvery > before / saveEvery) {
+                        l.save(state); // durable progress: a kill loses at most --save-every bytes of learning
+                        saves++;
+                    }
                 }
                 l.save(state);
+                saves++;
             }
             double secs = (System.nanoTime() - t0) / 1e9;
             if (json) {
                 System.out.println("{\"bytes\": " + learned.bytes() + ", \"frozen_bits_per_byte\": " + num(frozen.bitsPerByte())
-                        + ", \"prequential_bits_per_byte\": " + num(learned.bitsPerByte()) + ", \"seconds\": " + num(secs) + "}");
+                        + ", \"prequential_bits_per_byte\": " + num(learned.bitsPerByte()) + ", \"seconds\": " + num(secs)
+                        + ", \"saves\": " + saves + ", \"rollbacks\": " + learned.rollbacks() + "}");
             } else {
                 System.out.printf(Locale.ROOT, "%d bytes: frozen %.4f bits/byte, learning %.4f bits/byte, %.1f s; state saved to %s%n",
                         learned.bytes(), frozen.bitsPerByte(), learned.bitsPerByte(), secs, state);
@@ -193,6 +231,10 @@ public final class Main implements Runnable {
 
     @Command(name = "generate", mixinStandardHelpOptions = true, description = "Continue a prompt, streaming the bytes to standard output.")
     static final class GenerateCmd implements Callable<Integer> {
+        /** The most bytes one generate call makes (they are also kept in memory). */
+        static final int MAX_BYTES = 1 << 24;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
         @CommandLine.Mixin
         Common common = new Common();
         @Option(names = "--state", paramLabel = "DIR", description = "learner state to generate with (default: the pretrained model)")
@@ -210,6 +252,10 @@ public final class Main implements Runnable {
 
         @Override
         public Integer call() {
+            checkSavedState(spec, state);
+            if (bytes < 0 || bytes > MAX_BYTES) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--bytes must be in 0.." + MAX_BYTES + ", found " + bytes);
+            }
             Sampling s = new Sampling(temperature, topK, seed);
             PrintStream out = System.out;
             try (Learner l = common.open(state)) {

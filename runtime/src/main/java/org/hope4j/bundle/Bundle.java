@@ -18,8 +18,10 @@ import org.hope4j.BundleException;
  * A loaded, verified model bundle (ARCHITECTURE.md §5): the validated {@link Manifest}, and the bytes
  * of every file it lists, each checked against its SHA-256.
  *
- * <p>{@link #load} reads everything eagerly (the bundled model is about 12 MB), so once a bundle is
- * loaded nothing can go missing or change underneath it. It also parses
+ * <p>{@link #load} reads every file the model runs on eagerly (about 5 MB for the bundled model), so
+ * once a bundle is loaded nothing it runs on can go missing or change underneath it. The golden
+ * test vectors ({@value #GOLDEN}) are read only when asked for, verified against their SHA-256 then,
+ * and not kept: the runtime jar leaves them out (they ship in its test jar). It also parses
  * {@code plastic.safetensors} once and checks that every expected tensor is there with the right
  * shape. A {@code Bundle} is immutable and safe to share between threads and learners.
  */
@@ -28,6 +30,8 @@ public final class Bundle {
     public static final String DEFAULT_PREFIX = "org/hope4j/default-bundle/";
     /** The manifest's file name. */
     public static final String MANIFEST = "manifest.json";
+    /** The folder of the golden test vectors: verified when read, never loaded eagerly. */
+    public static final String GOLDEN = "golden/";
 
     private final BundleSource source;
     private final Manifest manifest;
@@ -65,13 +69,9 @@ public final class Bundle {
         Manifest manifest = Manifest.parse(text, manifestOrigin);
         Map<String, byte[]> files = new LinkedHashMap<>();
         for (Map.Entry<String, String> f : manifest.files().entrySet()) {
-            byte[] bytes = source.read(f.getKey());
-            String found = sha256(bytes);
-            if (!found.equalsIgnoreCase(f.getValue())) {
-                throw new BundleException(source.describe() + ": file " + f.getKey() + " is corrupt: SHA-256 must be " + f.getValue()
-                        + " (from " + MANIFEST + "), found " + found);
+            if (!f.getKey().startsWith(GOLDEN)) {
+                files.put(f.getKey(), verified(source, f.getKey(), f.getValue()));
             }
-            files.put(f.getKey(), bytes);
         }
         Bundle bundle = new Bundle(source, manifest, Collections.unmodifiableMap(files));
         bundle.checkPlastic(bundle.plastic());
@@ -124,11 +124,31 @@ public final class Bundle {
      * @throws BundleException if the manifest does not list the file
      */
     public byte[] bytes(String file) {
-        byte[] b = files.get(file);
-        if (b == null) {
+        String sha = manifest.files().get(file);
+        if (sha == null) {
             throw new BundleException(describe() + ": " + file + " is not a file of this bundle (not listed in " + MANIFEST + " files)");
         }
-        return b.clone();
+        byte[] b = files.get(file);
+        if (b != null) {
+            return b.clone();
+        }
+        try {
+            return verified(source, file, sha);
+        } catch (BundleException e) {
+            throw new BundleException(e.getMessage() + " (golden test vectors are not part of the runtime jar: they ship in its"
+                    + " test jar, hope4j-runtime-<version>-tests.jar, and in the source tree)", e);
+        }
+    }
+
+    /** The bytes of {@code file} from {@code source}, checked against {@code sha}. */
+    private static byte[] verified(BundleSource source, String file, String sha) {
+        byte[] bytes = source.read(file);
+        String found = sha256(bytes);
+        if (!found.equalsIgnoreCase(sha)) {
+            throw new BundleException(source.describe() + ": file " + file + " is corrupt: SHA-256 must be " + sha
+                    + " (from " + MANIFEST + "), found " + found);
+        }
+        return bytes;
     }
 
     /**

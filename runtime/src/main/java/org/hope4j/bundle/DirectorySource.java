@@ -1,8 +1,6 @@
 package org.hope4j.bundle;
 
-import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Objects;
 import org.hope4j.BundleException;
@@ -28,13 +26,7 @@ final class DirectorySource implements BundleSource {
         if (!file.startsWith(dir)) {
             throw new BundleException(dir + ": \"" + relativePath + "\" leaves the bundle directory");
         }
-        try {
-            return Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new BundleException(dir + ": file " + relativePath + " is missing", e);
-        } catch (IOException e) {
-            throw new BundleException(dir + ": cannot read " + relativePath + ": " + e, e);
-        }
+        return RegularFiles.read(file, dir, RegularFiles.MAX_BUNDLE_FILE, (what, cause) -> new BundleException(dir + ": file " + relativePath + " " + what, cause));
     }
 
     @Override

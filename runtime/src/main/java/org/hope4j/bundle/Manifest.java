@@ -67,6 +67,13 @@ public record Manifest(String format, int formatVersion, ModelConfig model, List
     public static final int MEMORY_TYPES = 5;
     /** The level names, in order. */
     public static final List<String> LEVEL_NAMES = List.of("L0", "L1", "L2", "L3");
+    /**
+     * The largest period of L0, L1 and L2 a bundle may declare: an engine's working arrays grow with the
+     * L0 chunk squared and with the L1 chunk, so no manifest can make the runtime allocate without bound.
+     */
+    static final int[] MAX_PERIOD = {1024, 4096, 1 << 20};
+    /** The largest inner learning rate (L1, L2) and L0 rate bound (eta_max) a bundle may declare. */
+    static final double MAX_RATE = 1.0;
 
     private static final String GOLDEN_DIR = "golden/";
     private static final Pattern SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
@@ -538,8 +545,8 @@ public record Manifest(String format, int formatVersion, ModelConfig model, List
         if (!(Double.isFinite(m.normEps()) && m.normEps() > 0)) {
             throw c.fail("model.norm_eps must be a finite number > 0, found " + m.normEps());
         }
-        if (!(Double.isFinite(m.etaMax()) && m.etaMax() > 0)) {
-            throw c.fail("model.eta_max must be a finite number > 0, found " + m.etaMax());
+        if (!(Double.isFinite(m.etaMax()) && m.etaMax() > 0 && m.etaMax() <= MAX_RATE)) {
+            throw c.fail("model.eta_max must be a number in (0, " + MAX_RATE + "], found " + m.etaMax());
         }
     }
 
@@ -556,8 +563,8 @@ public record Manifest(String format, int formatVersion, ModelConfig model, List
             }
             c.notNull(l.what(), where + ".what");
             if (i < 3) {
-                if (l.period() == null || l.period() <= 0) {
-                    throw c.fail(where + ".period must be a positive integer, found " + l.period());
+                if (l.period() == null || l.period() <= 0 || l.period() > MAX_PERIOD[i]) {
+                    throw c.fail(where + ".period must be an integer in 1.." + MAX_PERIOD[i] + ", found " + l.period());
                 }
             } else if (l.period() != null) {
                 throw c.fail(where + ".period must be null (L3 never changes on the device), found " + l.period());
@@ -574,8 +581,8 @@ public record Manifest(String format, int formatVersion, ModelConfig model, List
                 }
                 for (int b = 0; b < lr.size(); b++) {
                     Double r = lr.get(b);
-                    if (r == null || !Double.isFinite(r) || r < 0) {
-                        throw c.fail(where + ".learning_rate[" + b + "] must be a finite number >= 0, found " + r);
+                    if (r == null || !Double.isFinite(r) || r < 0 || r > MAX_RATE) {
+                        throw c.fail(where + ".learning_rate[" + b + "] must be a number in [0, " + MAX_RATE + "], found " + r);
                     }
                 }
             } else if (l.learningRate() != null) {

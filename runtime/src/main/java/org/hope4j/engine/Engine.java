@@ -75,6 +75,16 @@ public interface Engine extends AutoCloseable {
      */
     void resetLevel(Level level);
 
+    /**
+     * Updates this engine refused because they would have left NaN or infinite values (rolled back to the
+     * chunk-start value, logged), plus predictions that were not finite and were replaced by the uniform
+     * one, since it was opened. The CPU engine checks every L0 commit, L1/L2 step and prediction; an
+     * engine that does not check returns 0.
+     */
+    default long rollbacks() {
+        return 0;
+    }
+
     /** A copy of the whole plastic state (memories, levels, gradient sums, the held position). */
     Map<String, Tensor> exportState();
 

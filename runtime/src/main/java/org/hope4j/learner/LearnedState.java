@@ -2,11 +2,13 @@ package org.hope4j.learner;
 
 import java.nio.file.Path;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import org.hope4j.HopeException;
 import org.hope4j.Level;
+import org.hope4j.Score;
 import org.hope4j.StateException;
 import org.hope4j.bundle.Tensor;
 import org.hope4j.level.EpisodicLevel;
@@ -15,6 +17,7 @@ import org.hope4j.sleep.ExperienceBuffer;
 import org.hope4j.sleep.ExpertPool;
 import org.hope4j.sleep.SleepConfig;
 import org.hope4j.sleep.SleepSession;
+import org.hope4j.state.StateLock;
 import org.hope4j.state.StateStore;
 
 /**
@@ -36,6 +39,7 @@ public final class LearnedState implements SleepSession.Host {
     private ExpertPool pool;
     private volatile long version;
     private volatile boolean closing;
+    private final Map<Path, StateLock> locks = new HashMap<>();
 
     /**
      * @param lock the learner's monitor
@@ -69,6 +73,14 @@ public final class LearnedState implements SleepSession.Host {
     /** The recent experience (what sleep consolidates from). */
     public ExperienceBuffer experience() {
         return experience;
+    }
+
+    /** Learns {@code data[off, off+len)} through {@code reader} (a frozen E keeps its tables) and keeps it as experience. */
+    public Score learn(Reader reader, byte[] data, int off, int len) {
+        long refused = stream.engine().rollbacks();
+        double[] r = reader.learn(data, off, len, learning(), frozen.contains(Level.E));
+        experience.append(data, off, len);
+        return new Score(len, (long) r[1], r[0], stream.engine().rollbacks() - refused);
     }
 
     /** Records a change of the learned state: a running sleep will not commit onto it. */
@@ -109,9 +121,22 @@ public final class LearnedState implements SleepSession.Host {
         return new int[] {pool.used(), pool.slots()};
     }
 
-    /** Saves everything into {@code dir} ({@link StateStore#save}). */
+    /**
+     * Saves everything into {@code dir} ({@link StateStore#save}). The first save into a directory
+     * takes its {@link StateLock}, held until {@link #release}: one writer per state.
+     */
     public void save(Path dir) {
+        Path key = StateStore.directory(dir).toAbsolutePath().normalize();
+        if (!locks.containsKey(key)) {
+            locks.put(key, StateLock.acquire(key));
+        }
         StateStore.save(dir, new StateStore.Contents(stream.snapshot(), frozen, pool, experience, episodic, bundleSha));
+    }
+
+    /** Releases the state directories this learner saved into (it is closing: no save follows). */
+    public void release() {
+        locks.values().forEach(StateLock::close);
+        locks.clear();
     }
 
     /** Replaces everything with the state in {@code dir}, all or nothing ({@link StateStore#read} verifies it first). */

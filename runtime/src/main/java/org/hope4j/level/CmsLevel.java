@@ -18,6 +18,8 @@ public final class CmsLevel {
     private final float[] norm;
     /** The weights [f, d] and [d, f], their pretrained values (the prior), and their gradient sums. */
     private final float[] up, down, upInit, downInit, gUp, gDown;
+    /** The next values, checked before they replace the weights. */
+    private final float[] nextUp, nextDown;
 
     /**
      * @param lr the level's learning rate; {@code lambda} its decay to the prior (0: the plain step)
@@ -36,6 +38,8 @@ public final class CmsLevel {
         this.down = down.clone();
         gUp = new float[f * d];
         gDown = new float[d * f];
+        nextUp = new float[f * d];
+        nextDown = new float[d * f];
     }
 
     /** Hidden width. */
@@ -67,10 +71,27 @@ public final class CmsLevel {
         }
     }
 
-    /** Adds the gradients of {@code k} positions to the sums: {@code gDown += dy^T s}, {@code gUp += da^T z}. */
-    public void accumulate(float[] dy, float[] da, int k, float[] s, float[] z) {
+    /**
+     * Adds the gradients of {@code k} positions to the sums: {@code gDown += dy^T s}, {@code gUp += da^T z}.
+     * Sums that turn non-finite are dropped (back to their chunk-start value, 0) and this returns false.
+     */
+    public boolean accumulate(float[] dy, float[] da, int k, float[] s, float[] z) {
         blas.sgemm(true, false, d, f, k, 1f, dy, s, 1f, gDown);
         blas.sgemm(true, false, f, d, k, 1f, da, z, 1f, gUp);
+        if (finite(gDown) && finite(gUp)) {
+            return true;
+        }
+        Arrays.fill(gUp, 0f);
+        Arrays.fill(gDown, 0f);
+        return false;
+    }
+
+    private static boolean finite(float[] a) {
+        float z = 0f; // stays 0 unless some value is NaN or infinite
+        for (float x : a) {
+            z += x - x;
+        }
+        return z == 0f;
     }
 
     /**
@@ -82,28 +103,40 @@ public final class CmsLevel {
         Ops.rmsnormBackward(x, k, d, norm, eps, dz, dx);
     }
 
-    /** Eq. 71 with decay to the prior: {@code w <- w - lambda (w - w0) - lr g}; clears the sums. */
-    public void step() {
-        step(up, upInit, gUp, lr, lambda);
-        step(down, downInit, gDown, lr, lambda);
+    /**
+     * Eq. 71 with decay to the prior: {@code w <- w - lambda (w - w0) - lr g}, then clears the sums. An
+     * update that would leave a non-finite value (an overflowing rate, a poisoned gradient) is not
+     * applied: the level keeps its value (the chunk-start value) and this returns false.
+     */
+    public boolean step() {
+        boolean finite = next(up, upInit, gUp, nextUp) & next(down, downInit, gDown, nextDown);
+        if (finite) {
+            System.arraycopy(nextUp, 0, up, 0, up.length);
+            System.arraycopy(nextDown, 0, down, 0, down.length);
+        }
+        Arrays.fill(gUp, 0f);
+        Arrays.fill(gDown, 0f);
+        return finite;
     }
 
     /**
-     * {@code w <- w - lambda (w - w0) - lr g; g <- 0}, in model.py's order of operations; lambda = 0 is
-     * the plain step {@code w -= lr g} exactly (no decay term is computed).
+     * {@code out = w - lambda (w - w0) - lr g} in model.py's order of operations (lambda = 0: exactly
+     * {@code w - lr g}, no decay term computed); whether every value is finite.
      */
-    static void step(float[] w, float[] w0, float[] g, float lr, float lambda) {
+    private boolean next(float[] w, float[] w0, float[] g, float[] out) {
+        float z = 0f; // stays 0 unless some value is NaN or infinite
         if (lambda == 0f) {
             for (int i = 0; i < w.length; i++) {
-                w[i] -= lr * g[i];
-                g[i] = 0f;
+                out[i] = w[i] - lr * g[i];
+                z += out[i] - out[i];
             }
-            return;
+        } else {
+            for (int i = 0; i < w.length; i++) {
+                out[i] = w[i] - lambda * (w[i] - w0[i]) - lr * g[i];
+                z += out[i] - out[i];
+            }
         }
-        for (int i = 0; i < w.length; i++) {
-            w[i] = w[i] - lambda * (w[i] - w0[i]) - lr * g[i];
-            g[i] = 0f;
-        }
+        return z == 0f;
     }
 
     /** Back to the pretrained weights, sums cleared. */

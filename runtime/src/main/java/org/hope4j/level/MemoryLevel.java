@@ -9,14 +9,17 @@ import java.util.Arrays;
  * chunk of {@code c0} positions reads the memory as it stood at the chunk start ({@code w0}) plus the
  * closed-form effect of the chunk's own writes so far; the chunk end commits {@code wt}.
  *
- * <p>Mirrors model.py's {@code memory_chunk} line by line. Not thread-safe.
+ * <p>Mirrors model.py's {@code memory_chunk} line by line. A write that leaves a non-finite value is
+ * rolled back to the chunk-start value and counted ({@link #rollbacks}). Not thread-safe.
  */
 public final class MemoryLevel {
     /** Memory types of a head: key, value, main memory, rate (eta), retention (alpha). */
     static final int TYPES = 5;
     private static final int MEM = 2;
 
+    private static final System.Logger LOG = System.getLogger(MemoryLevel.class.getName());
     private final Blas blas;
+    private long rollbacks;
     private final int d, h, dh, r, c0;
     private final float etaMax, eps;
     private final int[] rowType;
@@ -187,6 +190,21 @@ public final class MemoryLevel {
             }
         }
         blas.sgemm(true, false, r, dh, mm, -1f, coef, kk, 1f, wT);
+        float z = 0f; // stays 0 unless the commit left a NaN or an infinity
+        for (int i = 0; i < r * dh; i++) {
+            z += wT[i] - wT[i];
+        }
+        if (z != 0f) {
+            // a non-finite write (an overflowing rate): the head goes back to its chunk-start value
+            System.arraycopy(w0[hh], 0, wT, 0, r * dh);
+            rollbacks++;
+            LOG.log(System.Logger.Level.WARNING, "L0: a memory update was not finite and was rolled back to the chunk start");
+        }
+    }
+
+    /** Updates rolled back because they were not finite, since this level was made. */
+    public long rollbacks() {
+        return rollbacks;
     }
 
     /** Writes head {@code hh}'s reads [mm, dh] into o [., D] at positions start... */

@@ -1,13 +1,13 @@
 package org.hope4j.sleep;
 
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.zip.CRC32C;
 import org.hope4j.StateException;
+import org.hope4j.bundle.RegularFiles;
 import org.hope4j.state.AtomicFiles;
 
 /**
@@ -99,14 +99,11 @@ public final class ExperienceBuffer {
      * bytes if it is smaller). Every field is checked; errors name the file and the field.
      */
     public static ExperienceBuffer load(Path file, int capacity) {
-        byte[] raw;
-        try {
-            raw = Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new StateException(file + ": no experience file here", e);
-        } catch (IOException e) {
-            throw new StateException(file + ": cannot read: " + e.getMessage(), e);
+        if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+            throw new StateException(file + ": no experience file here");
         }
+        byte[] raw = RegularFiles.read(file, file.toAbsolutePath().getParent(), RegularFiles.MAX_STATE_FILE,
+                (what, cause) -> new StateException(file + " " + what, cause));
         if (raw.length < HEADER) {
             throw new StateException(file + ": truncated: " + raw.length + " bytes, the header alone needs " + HEADER);
         }

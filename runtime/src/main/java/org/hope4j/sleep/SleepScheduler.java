@@ -59,6 +59,7 @@ public final class SleepScheduler implements AutoCloseable {
     private final AtomicLong activity = new AtomicLong();
     private final AtomicReference<SleepReport> lastReport = new AtomicReference<>();
     private final AtomicBoolean closeCalled = new AtomicBoolean();
+    private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
     private final AtomicBoolean boundaryPending = new AtomicBoolean();
     private final ScheduledExecutorService executor;
     private volatile long lastActivityNanos;
@@ -109,6 +110,19 @@ public final class SleepScheduler implements AutoCloseable {
     public void touch() {
         lastActivityNanos = options.ticker().getAsLong();
         activity.incrementAndGet();
+    }
+
+    /** Whether {@link #close()} was called. */
+    public boolean isClosed() {
+        return closeCalled.get();
+    }
+
+    /** Runs {@code hook} once when this scheduler is closed, before it stops (e.g. to detach it from its learner). */
+    public void onClose(Runnable hook) {
+        if (hook == null) {
+            throw new IllegalArgumentException("hook must not be null");
+        }
+        closeHooks.add(hook);
     }
 
     /** Adds a listener for sleep events. */
@@ -198,6 +212,7 @@ public final class SleepScheduler implements AutoCloseable {
         if (!closeCalled.compareAndSet(false, true)) {
             return;
         }
+        closeHooks.forEach(Runnable::run);
         closed = true; // the running sleep's preempted flag now reads true
         executor.shutdown();
         Thread t = thread;

@@ -129,6 +129,26 @@ public final class AtomicFiles {
         }
     }
 
+    /**
+     * Deletes every temp file this class names in {@code dir} ({@code .<target>.<12 hex digits>.tmp}),
+     * whatever its age. Only for a caller that holds the directory's {@link StateLock}: then no other
+     * writer exists and each such file is the litter of one that died mid-write.
+     */
+    static void removeTemps(Path dir) {
+        try (var stream = Files.newDirectoryStream(dir, p -> p.getFileName().toString().matches("\\..+\\.[0-9a-f]{12}\\.tmp"))) {
+            for (Path p : stream) {
+                try {
+                    Files.deleteIfExists(p);
+                    LOG.log(System.Logger.Level.INFO, "removed {0}, left by a writer that died mid-write", p);
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.WARNING, "could not remove stale temp file {0}: {1}", p, e);
+                }
+            }
+        } catch (IOException e) {
+            // cleaning is best effort
+        }
+    }
+
     /** Creates an empty temp file next to the target, with the access asked for from the start. */
     private static Path createTemp(Path dir, String targetName, Access access) throws IOException {
         boolean posix = dir.getFileSystem().supportedFileAttributeViews().contains("posix");

@@ -5,7 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -19,6 +19,7 @@ import java.util.TreeMap;
 import org.hope4j.HopeException;
 import org.hope4j.Level;
 import org.hope4j.StateException;
+import org.hope4j.bundle.RegularFiles;
 import org.hope4j.bundle.Safetensors;
 import org.hope4j.bundle.Tensor;
 import org.hope4j.learner.HopeStream;
@@ -46,6 +47,15 @@ public final class StateStore {
     static final int VERSION = 2;
 
     private StateStore() {
+    }
+
+    /** {@code dir}, created if needed (with its parents). */
+    public static Path directory(Path dir) {
+        try {
+            return Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new StateException(dir + ": cannot create the state directory: " + e.getMessage(), e);
+        }
     }
 
     /** Whether {@code dir} holds a saved state (its state file exists). */
@@ -85,11 +95,7 @@ public final class StateStore {
      * refused and the state on disk stays as it was.
      */
     public static void save(Path dir, Contents c) {
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new StateException(dir + ": cannot create the state directory: " + e.getMessage(), e);
-        }
+        directory(dir);
         HopeStream.Snapshot s = c.snapshot();
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", FORMAT);
@@ -136,14 +142,10 @@ public final class StateStore {
      */
     public static Loaded read(Path dir, String bundleSha, ExpertPool pool, int blocks, int dModel, int midHidden, int experienceCapacity) {
         Path file = dir.resolve(STATE_FILE);
-        byte[] raw;
-        try {
-            raw = Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new StateException(file + ": no saved state here", e);
-        } catch (IOException e) {
-            throw new StateException(file + ": cannot read: " + e.getMessage(), e);
+        if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+            throw new StateException(file + ": no saved state here");
         }
+        byte[] raw = RegularFiles.read(file, dir, RegularFiles.MAX_STATE_FILE, (what, cause) -> new StateException(file + " " + what, cause));
         Safetensors.File sf;
         try {
             sf = Safetensors.read(raw, file.toString());

@@ -24,6 +24,8 @@ class BundleTest {
 
     @TempDir
     Path dir;
+    @TempDir
+    Path elsewhere;
 
     @BeforeAll
     static void load() {
@@ -119,8 +121,53 @@ class BundleTest {
     @Test
     void aMissingFileIsNamed() throws IOException {
         copyDefault(dir);
-        Files.delete(dir.resolve("golden/stream.bin"));
-        assertEquals(dir.toAbsolutePath().normalize() + ": file golden/stream.bin is missing", message(dir));
+        Files.delete(dir.resolve("probe.txt"));
+        assertEquals(dir.toAbsolutePath().normalize() + ": file probe.txt is missing", message(dir));
+    }
+
+    @Test
+    void aFifoADeviceLinkOrALinkOutOfTheBundleIsRefusedWithoutReading() throws Exception {
+        copyDefault(dir);
+        Path probe = dir.resolve("probe.txt");
+        Files.delete(probe);
+        assertEquals(0, new ProcessBuilder("mkfifo", probe.toString()).start().waitFor());
+        assertEquals(dir.toAbsolutePath().normalize() + ": file probe.txt is not a regular file (a FIFO, socket or device)", message(dir));
+        Files.delete(probe);
+        Files.createSymbolicLink(probe, Path.of("/dev/zero"));
+        assertTrue(message(dir).contains("probe.txt is a symbolic link out of"), message(dir));
+        Files.delete(probe);
+        Path outside = Files.writeString(elsewhere.resolve("outside.txt"), "x");
+        Files.createSymbolicLink(probe, outside);
+        assertTrue(message(dir).contains("probe.txt is a symbolic link out of"), message(dir));
+    }
+
+    @Test
+    void aFileLargerThanTheLimitIsRefusedBeforeItIsRead() throws Exception {
+        Path big = dir.resolve("big.bin");
+        try (var ch = java.nio.channels.FileChannel.open(big, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[1]), RegularFiles.MAX_BUNDLE_FILE + 10); // sparse: nothing is allocated
+        }
+        var e = assertThrows(BundleException.class, () -> RegularFiles.read(big, dir, RegularFiles.MAX_BUNDLE_FILE,
+                (what, cause) -> new BundleException(big + " " + what, cause)));
+        assertTrue(e.getMessage().contains("more than the " + RegularFiles.MAX_BUNDLE_FILE), e.getMessage());
+    }
+
+    @Test
+    void goldenVectorsAreVerifiedWhenReadAndMayBeAbsent() throws IOException {
+        copyDefault(dir);
+        Path stream = dir.resolve("golden/stream.bin");
+        byte[] good = Files.readAllBytes(stream);
+        byte[] bad = good.clone();
+        bad[0] ^= 1;
+        Files.write(stream, bad);
+        Bundle b = Bundle.load(BundleSource.directory(dir)); // the model loads without reading its golden vectors
+        var e = assertThrows(BundleException.class, () -> b.bytes("golden/stream.bin"));
+        assertTrue(e.getMessage().contains("golden/stream.bin is corrupt"), e.getMessage());
+        Files.delete(stream);
+        e = assertThrows(BundleException.class, () -> b.bytes("golden/stream.bin"));
+        assertTrue(e.getMessage().contains("golden/stream.bin is missing") && e.getMessage().contains("test jar"), e.getMessage());
+        Files.write(stream, good);
+        assertArrayEquals(good, b.bytes("golden/stream.bin"));
     }
 
     @Test

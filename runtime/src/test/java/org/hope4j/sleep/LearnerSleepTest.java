@@ -149,10 +149,9 @@ class LearnerSleepTest {
     @Test
     void aUserCallPreemptsTheSleepAndTheStateIsUntouched() throws Exception {
         try (Learner l = learner();
-                SleepScheduler s = new SleepScheduler(l.sleeper(SleepConfig.defaults(), null), DevicePolicy.always(),
-                        SchedulerOptions.defaults().withBudget(new SleepBudget(1 << 20, Duration.ofMinutes(2))))) {
+                SleepScheduler s = l.sleepWhenIdle(DevicePolicy.always(),
+                        SchedulerOptions.defaults().withBudget(new SleepBudget(1 << 20, Duration.ofMinutes(2))), SleepConfig.defaults(), null)) {
             l.observe(EXPERIENCE);
-            l.attach(s);
             Map<String, Tensor> before = state(l);
             CountDownLatch consolidating = new CountDownLatch(1);
             s.addListener(e -> {
@@ -252,18 +251,15 @@ class LearnerSleepTest {
         try (Learner l = learner()) {
             List<SleepEvent> events = new CopyOnWriteArrayList<>();
             CountDownLatch done = new CountDownLatch(1);
-            try (SleepScheduler s = new SleepScheduler(l.sleeper(QUICK, null), DevicePolicy.always(),
-                    SchedulerOptions.defaults().withSleepAtLevelBoundary(true))) {
+            try (SleepScheduler s = l.sleepWhenIdle(DevicePolicy.always(), SchedulerOptions.defaults().withSleepAtLevelBoundary(true), QUICK, null)) {
                 s.addListener(e -> {
                     events.add(e);
                     if (e instanceof SleepEvent.Finished) {
                         done.countDown();
                     }
                 });
-                l.attach(s);
                 l.observe(EXPERIENCE); // crosses many L1 boundaries; the idle trigger is 5 minutes away
                 assertTrue(done.await(120, TimeUnit.SECONDS), "a boundary sleep ran");
-                l.attach(null);
             }
             assertTrue(events.stream().anyMatch(e -> e instanceof SleepEvent.Started st && st.trigger().equals("level boundary L1")),
                     events.toString());
@@ -277,9 +273,8 @@ class LearnerSleepTest {
             l.observe(EXPERIENCE);
             CountDownLatch done = new CountDownLatch(1);
             AtomicReference<SleepReport> report = new AtomicReference<>();
-            try (SleepScheduler s = new SleepScheduler(l.sleeper(QUICK, dir), DevicePolicy.always(),
-                    SchedulerOptions.defaults().withIdleAfter(Duration.ofMillis(200)).withCheckEvery(Duration.ofMillis(50)))) {
-                l.attach(s);
+            try (SleepScheduler s = l.sleepWhenIdle(DevicePolicy.always(),
+                    SchedulerOptions.defaults().withIdleAfter(Duration.ofMillis(200)).withCheckEvery(Duration.ofMillis(50)), QUICK, dir)) {
                 s.addListener(e -> {
                     if (e instanceof SleepEvent.Finished f) {
                         report.set(f.report());
@@ -287,7 +282,6 @@ class LearnerSleepTest {
                     }
                 });
                 assertTrue(done.await(120, TimeUnit.SECONDS), "an idle sleep ran");
-                l.attach(null);
             }
             assertInstanceOf(SleepReport.Committed.class, report.get(), report.get().reason());
             try (Learner back = learner()) {
@@ -295,5 +289,19 @@ class LearnerSleepTest {
                 assertEquals(state(l), state(back));
             }
         }
+    }
+
+    @Test
+    void closingTheLearnerStopsTheSchedulerItMadeAndClosingTheSchedulerDetachesIt() throws Exception {
+        SleepScheduler kept;
+        try (Learner l = learner()) {
+            SleepScheduler s = l.sleepWhenIdle(DevicePolicy.always(), SchedulerOptions.defaults(), QUICK, null);
+            s.close(); // detaches: user calls no longer reach it
+            l.observe(EXPERIENCE);
+            kept = l.sleepWhenIdle(DevicePolicy.always(), SchedulerOptions.defaults(), QUICK, null);
+        }
+        assertTrue(kept.isClosed(), "the learner's close stops the scheduler it made");
+        kept.touch(); // ignored after close
+        kept.close(); // idempotent
     }
 }

@@ -39,23 +39,14 @@ public final class NotesService implements AutoCloseable {
 
     private NotesService(Path stateDir, DevicePolicy policy, SchedulerOptions when, SleepConfig sleep) {
         this.stateDir = stateDir;
-        this.learner = Hope.loadDefault();
-        try {
-            if (Learner.hasSavedState(stateDir)) {
-                learner.restore(stateDir); // continue where the last session stopped, sleeps included
-            }
-            // each committed sleep is saved into stateDir in the same critical section as the swap
-            scheduler = new SleepScheduler(learner.sleeper(sleep, stateDir), policy, when);
-        } catch (RuntimeException e) {
-            learner.close();
-            throw e;
-        }
+        this.learner = Hope.loadDefault(stateDir); // continue where the last session stopped, sleeps included
+        // every call below preempts a running sleep; each commit is saved into stateDir with the swap
+        scheduler = learner.sleepWhenIdle(policy, when, sleep, stateDir);
         scheduler.addListener(e -> {
             if (e instanceof SleepEvent.Finished f) {
                 LOG.log(System.Logger.Level.INFO, "notes: " + f.report().toJson());
             }
         });
-        learner.attach(scheduler); // every call below preempts a running sleep
     }
 
     /** A service that sleeps after 5 idle minutes when {@link LinuxDevicePolicy} allows it. */
@@ -98,9 +89,7 @@ public final class NotesService implements AutoCloseable {
 
     @Override
     public void close() {
-        learner.attach(null);
-        scheduler.close(); // stops a running sleep; the state it started from stays
-        learner.close();
+        learner.close(); // stops the scheduler first: a running sleep leaves the state it started from
     }
 
     public static void main(String[] args) throws Exception {

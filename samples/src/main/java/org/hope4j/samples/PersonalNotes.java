@@ -24,10 +24,7 @@ public final class PersonalNotes {
 
     /** Learns every note file, saves, and optionally completes a prompt. Returns the learned score. */
     public static Score run(Path stateDir, Iterable<Path> notes, String prompt, StringBuilder completion) throws IOException {
-        try (Learner learner = Hope.loadDefault()) {
-            if (Learner.hasSavedState(stateDir)) {
-                learner.restore(stateDir); // continue where the last session stopped
-            }
+        try (Learner learner = Hope.loadDefault(stateDir)) { // continues where the last session stopped
             Score total = Score.empty();
             for (Path note : notes) {
                 total = total.plus(learner.observe(Files.readAllBytes(note)));

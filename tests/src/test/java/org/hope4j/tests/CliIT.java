@@ -145,4 +145,30 @@ class CliIT {
             assertTrue(r.out().contains("Usage: hope4j " + cmd), r.out());
         }
     }
+
+    @Test
+    void aStateThatIsNotThereIsAnErrorAndObserveSavesAsItGoes() throws Exception {
+        Path f = text("prose.txt", PROSE, 100);
+        Path nowhere = tmp.resolve("nowhere");
+        Path aFile = text("not-a-dir", "x", 1);
+        Cli.Run s = run("score", "--state", nowhere.toString(), f.toString());
+        assertTrue(s.rc() != 0 && s.err().contains("--state") && s.err().contains("holds no saved learner"), s.err());
+        Cli.Run g = run("generate", "--state", aFile.toString(), "--prompt", "The");
+        assertTrue(g.rc() != 0 && g.err().contains("--state") && g.err().contains("is a file"), g.err());
+        Cli.Run big = run("generate", "--bytes", "2147483647", "--prompt", "The");
+        assertTrue(big.rc() != 0 && big.err().contains("--bytes"), big.err());
+        Cli.Run o = run("observe", "--state", aFile.toString(), f.toString());
+        assertTrue(o.rc() != 0 && o.err().contains("--state") && o.err().contains("is a file"), o.err());
+
+        // durable progress: with chunks of 4096 bytes and a save every 8192, a 20,000-byte file is saved at
+        // 8,192 and 16,384 bytes learned and at the end
+        Path part = tmp.resolve("part.txt");
+        Files.write(part, java.util.Arrays.copyOf(Files.readAllBytes(f), 20000));
+        Path state = tmp.resolve("state");
+        Cli.Run ok = run("observe", "--json", "--chunk", "4096", "--save-every", "8192", "--state", state.toString(), part.toString());
+        assertEquals(0, ok.rc(), ok.err());
+        assertEquals(3, lastJson(ok.out()).get("saves").getAsInt(), ok.out());
+        Cli.Run neg = run("observe", "--save-every", "-1", "--state", state.toString(), part.toString());
+        assertTrue(neg.rc() != 0 && neg.err().contains("--save-every"), neg.err());
+    }
 }

@@ -10,12 +10,14 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.hope4j.Hope;
 import org.hope4j.Learner;
+import org.hope4j.StateException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -23,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * last one left) is killed with SIGKILL after a random number of completed saves, often in the
  * middle of the next one. Every time, the state on disk must load and verify, and hold at least
  * everything the last completed save reported: a save that returned is never lost, a torn one never
- * seen. Kills are placed by counting the child's saves, not by the clock.
+ * seen. Kills are placed by counting the child's saves, not by the clock. While the child runs, a save
+ * into its directory from this process is refused (one writer per state).
  */
 class CrashDuringSaveIT {
     @TempDir
@@ -48,6 +51,15 @@ class CrashDuringSaveIT {
                     long pos = Long.parseLong(line.substring(6));
                     assertTrue(pos >= lastSaved, "a resumed run starts from the saved state: " + pos + " < " + lastSaved);
                     lastSaved = pos;
+                }
+                if (round == 0) {
+                    // one writer per state: while the child holds the directory, another process's save is refused
+                    try (Learner other = Hope.loadDefault()) {
+                        other.observe("another writer");
+                        StateException e = assertThrows(StateException.class, () -> other.save(dir));
+                        assertTrue(e.getMessage().contains("another learner is saving into this state directory (process " + p.pid() + ")"),
+                                e.getMessage());
+                    }
                 }
             } finally {
                 p.destroyForcibly(); // SIGKILL on Linux, while the next save may be under way

@@ -22,8 +22,9 @@ public final class SleepLoop {
 
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
+        // this loop tests durability, not the guard: a loose probe bound lets most sleeps commit
         SleepConfig quick = SleepConfig.defaults().withSteps(25).withDreams(1, 1).withAnchor(0.3, 2).withEvalBytes(1024)
-                .withHeldOutBytes(512);
+                .withHeldOutBytes(512).withProbeBound(0.5);
         // steps bound this sleep; the time bound is a generous ceiling it never reaches
         SleepBudget budget = new SleepBudget(1 << 16, Duration.ofMinutes(10));
         try (Learner l = Hope.loadDefault()) {
@@ -40,7 +41,7 @@ public final class SleepLoop {
                         say("phase " + ph.name());
                     }
                 }, dir);
-                say(r.committed() ? "committed " + l.expertsInUse()[0] : "not-committed");
+                say(r.committed() ? "committed " + l.expertsInUse()[0] : "not-committed " + r.reason());
             }
         }
     }

@@ -33,6 +33,8 @@ final class CpuEngine implements Engine {
     private int spanRows;
     private boolean hasPending;
     private boolean closed;
+    private long stepRollbacks, nonFinitePredictions;
+    private static final System.Logger LOG = System.getLogger(CpuEngine.class.getName());
 
     // scratch of the error signal (at most one L1 chunk) and of the head
     private final float[] dl, dh0, delta, ds1, da1, dz3, d3, ds2, da2, zf, zfSmall;
@@ -130,6 +132,17 @@ final class CpuEngine implements Engine {
         System.arraycopy(x, 0, span.xf, 0, m * d);
         Ops.rmsnorm(x, m, d, normF, spec.eps(), z);
         blas.sgemm(false, true, m, v, d, 1f, z, head, 0f, span.logits);
+        for (int t = 0; t < m; t++) {
+            float c = 0f; // stays 0 unless the row holds a NaN or an infinity
+            for (int i = t * v; i < (t + 1) * v; i++) {
+                c += span.logits[i] - span.logits[i];
+            }
+            if (c != 0f) {
+                // a non-finite prediction never reaches the caller (bits, the episodic mixer): uniform instead
+                java.util.Arrays.fill(span.logits, t * v, (t + 1) * v, 0f);
+                nonFinitePredictions++;
+            }
+        }
         System.arraycopy(span.logits, 0, logits, 0, m * v);
         spanRows = m;
     }
@@ -187,8 +200,8 @@ final class CpuEngine implements Engine {
                 continue;
             }
             l1[b].hiddenError(delta, k, c.a1[b], c.g1[b], ds1, da1);
-            if (learn1) {
-                l1[b].accumulate(delta, da1, k, c.s1[b], c.z3[b]);
+            if (learn1 && !l1[b].accumulate(delta, da1, k, c.s1[b], c.z3[b])) {
+                refused("L1 (gradient)", b);
             }
             if (learn2) {
                 l1[b].inputError(da1, k, c.x3[b], dz3, d3);
@@ -196,7 +209,9 @@ final class CpuEngine implements Engine {
                     d3[i] += delta[i];
                 }
                 l2[b].hiddenError(d3, k, c.a2[b], c.g2[b], ds2, da2);
-                l2[b].accumulate(d3, da2, k, c.s2[b], c.z2[b]);
+                if (!l2[b].accumulate(d3, da2, k, c.s2[b], c.z2[b])) {
+                    refused("L2 (gradient)", b);
+                }
             }
         }
     }
@@ -205,7 +220,10 @@ final class CpuEngine implements Engine {
     public void holdPending() {
         open();
         pending.takeRow(span, spanRows - 1);
-        hasPending = true;
+        hasPending = pending.finite();
+        if (!hasPending) {
+            nonFinitePredictions++; // its activations overflowed: it will not be learned from
+        }
     }
 
     @Override
@@ -235,13 +253,27 @@ final class CpuEngine implements Engine {
             if (!plastic[b]) {
                 continue;
             }
-            if (learn1) {
-                l1[b].step();
+            if (learn1 && !l1[b].step()) {
+                refused("L1", b);
             }
-            if (learn2) {
-                l2[b].step();
+            if (learn2 && !l2[b].step()) {
+                refused("L2", b);
             }
         }
+    }
+
+    private void refused(String level, int b) {
+        stepRollbacks++;
+        LOG.log(System.Logger.Level.WARNING, "{0} of block {1}: the update was not finite and was not applied", level, b);
+    }
+
+    @Override
+    public long rollbacks() {
+        long n = stepRollbacks + nonFinitePredictions;
+        for (MemoryLevel m : l0) {
+            n += m.rollbacks();
+        }
+        return n;
     }
 
     @Override

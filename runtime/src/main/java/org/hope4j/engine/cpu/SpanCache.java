@@ -71,6 +71,25 @@ final class SpanCache {
         };
     }
 
+    /** Whether row 0 (a held position) holds only finite values. */
+    boolean finite() {
+        float z = 0f;
+        for (float[][] level : new float[][][] {x2, z2, a2, s2, x3, z3, a1, s1}) {
+            for (float[] row : level) {
+                for (float x : row) {
+                    z += x - x;
+                }
+            }
+        }
+        for (float x : xf) {
+            z += x - x;
+        }
+        for (float x : logits) {
+            z += x - x;
+        }
+        return z == 0f;
+    }
+
     /** Recomputes the sigmoids of row 0 after the activations were replaced (a restored held position). */
     void refreshGates() {
         for (int b = 0; b < x2.length; b++) {
