@@ -90,6 +90,6 @@ public final class Hope {
             throw e;
         }
         var sleeps = new org.hope4j.sleep.SleepSession(bundle, sel.backend(), go, spec, options.deviceId());
-        return new Learner(bundle, graphs, engine, sel.info(), options.experienceBytes(), sleeps, episodic);
+        return new Learner(bundle, graphs, engine, sel.info(), options.experienceBytes(), sleeps, episodic, options.stateKey());
     }
 }

@@ -58,7 +58,7 @@ public final class Learner implements AutoCloseable {
     private volatile boolean closed;
 
     Learner(Bundle bundle, FrozenGraphs graphs, Engine engine, BackendInfo info, int experienceBytes, SleepSession sleeps,
-            EpisodicLevel episodic) {
+            EpisodicLevel episodic, org.hope4j.state.StateKey key) {
         this.bundle = bundle;
         this.graphs = graphs;
         this.engine = engine;
@@ -66,7 +66,8 @@ public final class Learner implements AutoCloseable {
         this.sleeps = sleeps;
         this.stream = new HopeStream(graphs, engine, bundle.manifest().model().convWidth());
         this.reader = new Reader(stream, episodic);
-        this.state = new LearnedState(this, stream, episodic, experienceBytes, bundle.manifest().files().getOrDefault(bundle.manifest().plastic(), "unknown"));
+        this.state = new LearnedState(this, stream, episodic, experienceBytes, bundle.manifest().files().getOrDefault(bundle.manifest().plastic(),
+                "unknown"), key);
     }
 
     private void open() {

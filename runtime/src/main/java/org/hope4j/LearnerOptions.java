@@ -22,11 +22,13 @@ import java.util.List;
  *     pre-training meta-learned on 512-byte sequences; 0 = the CMS levels never step, as if frozen).
  *     The bundle's rates adapt fastest; on long streams that change domain a smaller scale forgets
  *     less (README, "Continual learning across domains", has the measured trade-off)
+ * @param stateKey encrypts everything the learner saves (its state, its experience buffer, its episodic
+ *     tables) with AES-256-GCM, and opens what it restores; {@code null}: plain files (owner-only)
  * @param episodic sizes and rates of the episodic level E, mixed into every prediction; {@code null}
  *     switches it off (the neural levels alone)
  */
 public record LearnerOptions(String backend, String graphProvider, int graphThreads, int deviceId, int experienceBytes, boolean singleTimescale,
-        double rateScale, org.hope4j.level.EpisodicConfig episodic) {
+        double rateScale, org.hope4j.level.EpisodicConfig episodic, org.hope4j.state.StateKey stateKey) {
     /** The largest {@code rateScale}: past it the scaled rates overflow the levels' values within a few steps. */
     public static final double MAX_RATE_SCALE = 100;
 
@@ -54,39 +56,44 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
     /** auto backend, CPU graphs, one thread, device {@code -Dhope4j.cuda.device} (else 0), 64 KiB of recent experience, the bundle's rates, E on. */
     public static LearnerOptions defaults() {
         return new LearnerOptions("auto", "cpu", 1, Integer.getInteger("hope4j.cuda.device", 0), 65536, false, 1.0,
-                org.hope4j.level.EpisodicConfig.defaults());
+                org.hope4j.level.EpisodicConfig.defaults(), null);
     }
 
     /** The episodic level's sizes and rates; {@code null}: no episodic level (the neural levels alone). */
     public LearnerOptions withEpisodic(org.hope4j.level.EpisodicConfig value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, value);
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, value, stateKey);
     }
 
     public LearnerOptions withBackend(String value) {
-        return new LearnerOptions(value, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic);
+        return new LearnerOptions(value, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic, stateKey);
     }
 
     public LearnerOptions withGraphProvider(String value) {
-        return new LearnerOptions(backend, value, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic);
+        return new LearnerOptions(backend, value, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic, stateKey);
     }
 
     public LearnerOptions withGraphThreads(int value) {
-        return new LearnerOptions(backend, graphProvider, value, deviceId, experienceBytes, singleTimescale, rateScale, episodic);
+        return new LearnerOptions(backend, graphProvider, value, deviceId, experienceBytes, singleTimescale, rateScale, episodic, stateKey);
     }
 
     public LearnerOptions withDeviceId(int value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, value, experienceBytes, singleTimescale, rateScale, episodic);
+        return new LearnerOptions(backend, graphProvider, graphThreads, value, experienceBytes, singleTimescale, rateScale, episodic, stateKey);
     }
 
     public LearnerOptions withSingleTimescale(boolean value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, value, rateScale, episodic);
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, value, rateScale, episodic, stateKey);
     }
 
     public LearnerOptions withExperienceBytes(int value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, value, singleTimescale, rateScale, episodic);
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, value, singleTimescale, rateScale, episodic, stateKey);
     }
 
     public LearnerOptions withRateScale(double value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, value, episodic);
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, value, episodic, stateKey);
+    }
+
+    /** Encrypts what the learner saves and opens what it restores with {@code value}; {@code null}: plain files. */
+    public LearnerOptions withStateKey(org.hope4j.state.StateKey value) {
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic, value);
     }
 }

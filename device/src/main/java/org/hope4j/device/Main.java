@@ -14,6 +14,7 @@ import org.hope4j.Learner;
 import org.hope4j.LearnerOptions;
 import org.hope4j.Sampling;
 import org.hope4j.Score;
+import org.hope4j.state.StateKey;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -22,7 +23,7 @@ import picocli.CommandLine.Parameters;
 /** The {@code hope4j} program: score, observe, generate and demo on a Hope4J bundle. */
 @Command(name = "hope4j", mixinStandardHelpOptions = true, version = "hope4j 0.1.0",
         description = "An on-device continual learner: a small Hope language model that keeps learning from your text.",
-        subcommands = {Main.ScoreCmd.class, Main.ObserveCmd.class, Main.GenerateCmd.class, Sleep.class, Demo.class, Info.class, Continual.class, Bench.class, FitEpisodic.class, RealText.class, PlotTraining.class})
+        subcommands = {Main.ScoreCmd.class, Main.ObserveCmd.class, Main.GenerateCmd.class, Main.KeygenCmd.class, Sleep.class, Demo.class, Info.class, Continual.class, Bench.class, FitEpisodic.class, RealText.class, PlotTraining.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -63,6 +64,11 @@ public final class Main implements Runnable {
         @Option(names = "--no-episodic", description = "switch the episodic level E off: the neural levels alone (an ablation)")
         boolean noEpisodic;
 
+        @Option(names = "--key-file", paramLabel = "FILE", description = "encrypt the saved state, experience and episodic tables with the"
+                + " AES-256 key in FILE (owner-only; 32 raw bytes or 64 hex digits; hope4j keygen makes one), and open encrypted ones;"
+                + " default: the key in $" + StateKey.ENVIRONMENT + " if set")
+        Path keyFile;
+
         String graphProvider = "cpu";
         boolean singleTimescale;
 
@@ -71,6 +77,10 @@ public final class Main implements Runnable {
                     .withSingleTimescale(singleTimescale).withRateScale(rateScale);
             if (noEpisodic) {
                 o = o.withEpisodic(null);
+            }
+            StateKey key = keyFile != null ? StateKey.fromFile(keyFile) : StateKey.fromEnvironment(StateKey.ENVIRONMENT);
+            if (key != null) {
+                o = o.withStateKey(key);
             }
             if (model != null) {
                 if (!Files.isDirectory(model)) {
@@ -225,6 +235,25 @@ public final class Main implements Runnable {
                 System.out.printf(Locale.ROOT, "%d bytes: frozen %.4f bits/byte, learning %.4f bits/byte, %.1f s; state saved to %s%n",
                         learned.bytes(), frozen.bitsPerByte(), learned.bitsPerByte(), secs, state);
             }
+            return 0;
+        }
+    }
+
+    @Command(name = "keygen", mixinStandardHelpOptions = true,
+            description = "Write a new random AES-256 state key into FILE (64 hex digits, owner-only) for --key-file or $" + StateKey.ENVIRONMENT + ".")
+    static final class KeygenCmd implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+        @Option(names = "--out", paramLabel = "FILE", required = true, description = "the key file to create (never overwritten)")
+        Path out;
+
+        @Override
+        public Integer call() {
+            if (Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--out: " + out + " exists; a key file is never overwritten");
+            }
+            StateKey.generate(out);
+            System.out.println("wrote a new state key to " + out + " (owner-only); keep a copy: without it the encrypted state cannot be opened");
             return 0;
         }
     }

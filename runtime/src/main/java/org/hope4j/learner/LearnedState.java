@@ -17,6 +17,7 @@ import org.hope4j.sleep.ExperienceBuffer;
 import org.hope4j.sleep.ExpertPool;
 import org.hope4j.sleep.SleepConfig;
 import org.hope4j.sleep.SleepSession;
+import org.hope4j.state.StateKey;
 import org.hope4j.state.StateLock;
 import org.hope4j.state.StateStore;
 
@@ -34,6 +35,7 @@ public final class LearnedState implements SleepSession.Host {
     private final HopeStream stream;
     private final EpisodicLevel episodic;
     private final String bundleSha;
+    private final StateKey key;
     private final Set<Level> frozen = EnumSet.noneOf(Level.class);
     private ExperienceBuffer experience;
     private ExpertPool pool;
@@ -45,9 +47,11 @@ public final class LearnedState implements SleepSession.Host {
      * @param lock the learner's monitor
      * @param episodic E, or null
      * @param bundleSha the SHA-256 of the bundle's plastic weights, which a saved state is tied to
+     * @param key seals every saved file (AES-256-GCM), or null
      */
-    public LearnedState(Object lock, HopeStream stream, EpisodicLevel episodic, int experienceBytes, String bundleSha) {
+    public LearnedState(Object lock, HopeStream stream, EpisodicLevel episodic, int experienceBytes, String bundleSha, StateKey key) {
         this.lock = lock;
+        this.key = key;
         this.stream = stream;
         this.episodic = episodic;
         this.bundleSha = bundleSha;
@@ -126,11 +130,11 @@ public final class LearnedState implements SleepSession.Host {
      * takes its {@link StateLock}, held until {@link #release}: one writer per state.
      */
     public void save(Path dir) {
-        Path key = StateStore.directory(dir).toAbsolutePath().normalize();
-        if (!locks.containsKey(key)) {
-            locks.put(key, StateLock.acquire(key));
+        Path locked = StateStore.directory(dir).toAbsolutePath().normalize();
+        if (!locks.containsKey(locked)) {
+            locks.put(locked, StateLock.acquire(locked));
         }
-        StateStore.save(dir, new StateStore.Contents(stream.snapshot(), frozen, pool, experience, episodic, bundleSha));
+        StateStore.save(dir, new StateStore.Contents(stream.snapshot(), frozen, pool, experience, episodic, bundleSha, key));
     }
 
     /** Releases the state directories this learner saved into (it is closing: no save follows). */
@@ -142,7 +146,7 @@ public final class LearnedState implements SleepSession.Host {
     /** Replaces everything with the state in {@code dir}, all or nothing ({@link StateStore#read} verifies it first). */
     public void restore(Path dir) {
         var es = stream.engine().spec();
-        StateStore.Loaded l = StateStore.read(dir, bundleSha, pool, es.nBlocks(), es.dModel(), es.midHidden(), experience.capacity());
+        StateStore.Loaded l = StateStore.read(dir, bundleSha, pool, es.nBlocks(), es.dModel(), es.midHidden(), experience.capacity(), key);
         HopeStream.Snapshot before = stream.snapshot();
         try {
             stream.restore(l.snapshot());

@@ -9,6 +9,7 @@ import java.util.zip.CRC32C;
 import org.hope4j.StateException;
 import org.hope4j.bundle.RegularFiles;
 import org.hope4j.state.AtomicFiles;
+import org.hope4j.state.StateKey;
 
 /**
  * The learner's recent experience: the last {@code capacity} bytes it observed, oldest first. Sleep
@@ -86,12 +87,17 @@ public final class ExperienceBuffer {
 
     /** Writes the buffer to {@code file} atomically with owner-only permissions. */
     public void save(Path file) {
+        save(file, null);
+    }
+
+    /** As {@link #save(Path)}, sealed with {@code key} (AES-256-GCM) unless it is null. */
+    public void save(Path file, StateKey key) {
         byte[] data = contents();
         CRC32C crc = new CRC32C();
         crc.update(data);
         ByteBuffer b = ByteBuffer.allocate(HEADER + data.length).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(MAGIC).putInt(VERSION).putInt(ring.length).putInt(data.length).putInt((int) crc.getValue()).put(data);
-        AtomicFiles.write(file, b.array(), AtomicFiles.Access.OWNER_ONLY);
+        AtomicFiles.write(file, StateKey.sealIf(key, b.array(), "experience.bin"), AtomicFiles.Access.OWNER_ONLY);
     }
 
     /**
@@ -99,11 +105,16 @@ public final class ExperienceBuffer {
      * bytes if it is smaller). Every field is checked; errors name the file and the field.
      */
     public static ExperienceBuffer load(Path file, int capacity) {
+        return load(file, capacity, null);
+    }
+
+    /** As {@link #load(Path, int)}, opening a sealed file with {@code key}. */
+    public static ExperienceBuffer load(Path file, int capacity, StateKey key) {
         if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
             throw new StateException(file + ": no experience file here");
         }
-        byte[] raw = RegularFiles.read(file, file.toAbsolutePath().getParent(), RegularFiles.MAX_STATE_FILE,
-                (what, cause) -> new StateException(file + " " + what, cause));
+        byte[] raw = StateKey.openFile(RegularFiles.read(file, file.toAbsolutePath().getParent(), RegularFiles.MAX_STATE_FILE,
+                (what, cause) -> new StateException(file + " " + what, cause)), key, file, "experience.bin");
         if (raw.length < HEADER) {
             throw new StateException(file + ": truncated: " + raw.length + " bytes, the header alone needs " + HEADER);
         }

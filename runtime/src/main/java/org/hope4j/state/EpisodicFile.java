@@ -21,6 +21,7 @@ import java.util.zip.DeflaterOutputStream;
 import java.util.zip.Inflater;
 import java.util.zip.InflaterInputStream;
 import org.hope4j.StateException;
+import org.hope4j.bundle.RegularFiles;
 import org.hope4j.level.EpisodicLevel;
 
 /**
@@ -38,6 +39,8 @@ public final class EpisodicFile {
     private static final int VERSION = 2;
     private static final String PREFIX = "episodic-";
     private static final String SUFFIX = ".state";
+    /** The associated data of a sealed episodic file. */
+    private static final String ROLE = "episodic";
 
     private EpisodicFile() {
     }
@@ -47,7 +50,7 @@ public final class EpisodicFile {
     }
 
     /** Saves {@code level} into {@code dir} atomically and returns the file name and digest to record. */
-    public static Saved save(EpisodicLevel level, Path dir) {
+    public static Saved save(EpisodicLevel level, Path dir, StateKey key) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             ByteArrayOutputStream body = new ByteArrayOutputStream(1 << 20);
@@ -66,7 +69,7 @@ public final class EpisodicFile {
             file.write(sha);
             body.writeTo(file);
             String name = PREFIX + hex.substring(0, 16) + SUFFIX;
-            AtomicFiles.write(dir.resolve(name), file.toByteArray(), AtomicFiles.Access.OWNER_ONLY);
+            AtomicFiles.write(dir.resolve(name), StateKey.sealIf(key, file.toByteArray(), ROLE), AtomicFiles.Access.OWNER_ONLY);
             return new Saved(name, hex);
         } catch (IOException | NoSuchAlgorithmException e) {
             throw new StateException(dir + ": cannot save the episodic level: " + e.getMessage(), e);
@@ -77,7 +80,7 @@ public final class EpisodicFile {
      * Reads the episodic file {@code name} of {@code dir}, checks it against {@code sha256} and loads
      * it into {@code level}; on any error {@code level} is unchanged and the exception names the file.
      */
-    public static void load(EpisodicLevel level, Path dir, String name, String sha256) {
+    public static void load(EpisodicLevel level, Path dir, String name, String sha256, StateKey key) {
         if (name == null || !name.startsWith(PREFIX) || !name.endsWith(SUFFIX) || name.contains("/") || name.contains("\\")) {
             throw new StateException(dir + ": metadata episodic_file must name an episodic-*.state file of the state directory, found " + name);
         }
@@ -85,7 +88,9 @@ public final class EpisodicFile {
         if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
             throw new StateException(file + ": the episodic tables of this state are missing (not a regular file)");
         }
-        try (InputStream raw = Files.newInputStream(file)) {
+        byte[] whole = StateKey.openFile(RegularFiles.read(file, dir, RegularFiles.MAX_STATE_FILE, (what, cause) -> new StateException(file + " "
+                + what, cause)), key, file, ROLE);
+        try (InputStream raw = new java.io.ByteArrayInputStream(whole)) {
             byte[] head = raw.readNBytes(MAGIC.length + 4 + 32);
             if (head.length < MAGIC.length + 36 || !Arrays.equals(Arrays.copyOf(head, MAGIC.length), MAGIC)) {
                 throw new StateException(file + ": not an episodic state file (bad magic)");

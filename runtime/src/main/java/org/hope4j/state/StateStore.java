@@ -68,9 +68,10 @@ public final class StateStore {
      *
      * @param bundleSha the SHA-256 of the bundle's plastic weights (a state loads only onto them)
      * @param episodic the episodic level, or null
+     * @param key seals every file (AES-256-GCM), or null: plain files
      */
     public record Contents(HopeStream.Snapshot snapshot, Set<Level> frozen, ExpertPool pool, ExperienceBuffer experience,
-            EpisodicLevel episodic, String bundleSha) {
+            EpisodicLevel episodic, String bundleSha, StateKey key) {
     }
 
     /**
@@ -78,14 +79,14 @@ public final class StateStore {
      * the experience buffer and where the episodic tables are ({@code episodicFile} null: none saved).
      */
     public record Loaded(Path file, HopeStream.Snapshot snapshot, Set<Level> frozen, ExpertPool pool, ExperienceBuffer experience,
-            String episodicFile, String episodicSha) {
+            String episodicFile, String episodicSha, StateKey key) {
         /** Loads the episodic tables into {@code level} (verified by their checksum), or empties it when none were saved. */
         public void loadEpisodic(EpisodicLevel level, Path dir) {
             if (episodicFile == null) {
                 LOG.log(System.Logger.Level.INFO, "{0}: the state has no episodic tables; the episodic level starts empty", file);
                 level.reset();
             } else {
-                EpisodicFile.load(level, dir, episodicFile, episodicSha);
+                EpisodicFile.load(level, dir, episodicFile, episodicSha, key);
             }
         }
     }
@@ -114,7 +115,7 @@ public final class StateStore {
             throw new StateException(dir + ": the learner's state holds NaN or infinite values (tensor " + bad
                     + "); nothing was saved, the state on disk is unchanged (reset or restore the learner)");
         }
-        EpisodicFile.Saved eps = c.episodic() == null ? null : EpisodicFile.save(c.episodic(), dir);
+        EpisodicFile.Saved eps = c.episodic() == null ? null : EpisodicFile.save(c.episodic(), dir, c.key());
         if (eps != null) {
             meta.put("episodic_file", eps.file());
             meta.put("episodic_sha256", eps.sha256());
@@ -122,10 +123,11 @@ public final class StateStore {
         meta.put("data_sha256", dataSha(all));
         meta.put("metadata_sha256", metaSha(meta));
         // owner-only: the state holds what the user's own text taught the model
-        AtomicFiles.write(dir.resolve(STATE_FILE), Safetensors.toBytes(all, meta), AtomicFiles.Access.OWNER_ONLY);
+        AtomicFiles.write(dir.resolve(STATE_FILE), StateKey.sealIf(c.key(), Safetensors.toBytes(all, meta), STATE_FILE),
+                AtomicFiles.Access.OWNER_ONLY);
         // the experience buffer is auxiliary: a crash between the two writes leaves a consistent state
         // with the previous buffer, which is still text the user wrote
-        c.experience().save(dir.resolve(EXPERIENCE_FILE));
+        c.experience().save(dir.resolve(EXPERIENCE_FILE), c.key());
         if (eps != null) {
             EpisodicFile.deleteOthers(dir, eps.file());
         }
@@ -138,14 +140,17 @@ public final class StateStore {
      *
      * @param bundleSha the plastic weights' SHA-256 of the running bundle
      * @param pool the running pool (its slots, rank and shapes)
+     * @param key opens sealed files, or null (a sealed file is then refused)
      * @throws StateException naming the file and the field
      */
-    public static Loaded read(Path dir, String bundleSha, ExpertPool pool, int blocks, int dModel, int midHidden, int experienceCapacity) {
+    public static Loaded read(Path dir, String bundleSha, ExpertPool pool, int blocks, int dModel, int midHidden, int experienceCapacity,
+            StateKey key) {
         Path file = dir.resolve(STATE_FILE);
         if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
             throw new StateException(file + ": no saved state here");
         }
-        byte[] raw = RegularFiles.read(file, dir, RegularFiles.MAX_STATE_FILE, (what, cause) -> new StateException(file + " " + what, cause));
+        byte[] raw = StateKey.openFile(RegularFiles.read(file, dir, RegularFiles.MAX_STATE_FILE, (what, cause) -> new StateException(file + " " + what,
+                cause)), key, file, STATE_FILE);
         Safetensors.File sf;
         try {
             sf = Safetensors.read(raw, file.toString());
@@ -187,7 +192,8 @@ public final class StateStore {
             }
         }
         Path expFile = dir.resolve(EXPERIENCE_FILE);
-        ExperienceBuffer exp = Files.exists(expFile) ? ExperienceBuffer.load(expFile, experienceCapacity) : new ExperienceBuffer(experienceCapacity);
+        ExperienceBuffer exp = Files.exists(expFile) ? ExperienceBuffer.load(expFile, experienceCapacity, key)
+                : new ExperienceBuffer(experienceCapacity);
         ExpertPool restoredPool;
         try {
             restoredPool = ExpertPool.fromTensors(sf.tensors(), pool.slots(), blocks, dModel, midHidden, pool.rank());
@@ -195,7 +201,7 @@ public final class StateStore {
             throw new StateException(file + ": " + e.getMessage(), e);
         }
         return new Loaded(file, new HopeStream.Snapshot(sf.tensors(), position, counts), frozen, restoredPool, exp, meta.get("episodic_file"),
-                meta.get("episodic_sha256"));
+                meta.get("episodic_sha256"), key);
     }
 
     private static void require(Path file, Map<String, String> meta, String key, String want) {

@@ -171,4 +171,21 @@ class CliIT {
         Cli.Run neg = run("observe", "--save-every", "-1", "--state", state.toString(), part.toString());
         assertTrue(neg.rc() != 0 && neg.err().contains("--save-every"), neg.err());
     }
+
+    @Test
+    void keygenAndKeyFileEncryptTheStateAndOnlyThatKeyOpensIt() throws Exception {
+        Path key = tmp.resolve("state.key");
+        Cli.Run k = run("keygen", "--out", key.toString());
+        assertEquals(0, k.rc(), k.err());
+        assertTrue(run("keygen", "--out", key.toString()).err().contains("never overwritten"));
+        Path f = text("prose.txt", PROSE, 12);
+        Path state = tmp.resolve("sealed");
+        Cli.Run o = run("observe", "--json", "--key-file", key.toString(), "--state", state.toString(), f.toString());
+        assertEquals(0, o.rc(), o.err());
+        Cli.Run ok = run("score", "--json", "--key-file", key.toString(), "--state", state.toString(), f.toString());
+        assertEquals(0, ok.rc(), ok.err());
+        Cli.Run noKey = run("score", "--state", state.toString(), f.toString());
+        assertTrue(noKey.rc() != 0 && noKey.err().contains("encrypted"), noKey.err());
+        assertTrue(!noKey.err().contains("Exception"), "one clear line, no stack trace: " + noKey.err());
+    }
 }
