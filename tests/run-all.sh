@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # torch, onnx, pytest, OpenBLAS: the Python tests; perl-modules, python stdlib: domains of the continual benchmark;
-# 7zip, zpaq: the classical peers (PPMd, zpaq -m5) measured beside the learner
-PKGS="python3-torch python3-onnx python3-pytest python3-numpy libopenblas0-pthread perl-modules-5.36 libpython3.11-stdlib 7zip zpaq"
+# 7zip, zpaq: the classical peers (PPMd, zpaq -m5) measured beside the learner; strace: PrivacyIT proves no network use
+PKGS="python3-torch python3-onnx python3-pytest python3-numpy libopenblas0-pthread perl-modules-5.36 libpython3.11-stdlib 7zip zpaq strace"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
