@@ -66,8 +66,7 @@ public final class Learner implements AutoCloseable {
         this.sleeps = sleeps;
         this.stream = new HopeStream(graphs, engine, bundle.manifest().model().convWidth());
         this.reader = new Reader(stream, episodic);
-        this.state = new LearnedState(this, stream, episodic, experienceBytes, bundle.manifest().files().getOrDefault(bundle.manifest().plastic(),
-                "unknown"), key);
+        this.state = new LearnedState(this, stream, episodic, experienceBytes, bundle, key);
     }
 
     private void open() {

@@ -356,7 +356,8 @@ class LearnerTest {
             l.save(dir);
             Path file = dir.resolve("learner.state");
             var sf = org.hope4j.bundle.Safetensors.read(file);
-            for (String[] change : new String[][] {{"bundle_plastic_sha256", "0".repeat(64)}, {"format_version", "99"}, {"format", "something-else"}}) {
+            for (String[] change : new String[][] {{"bundle_plastic_sha256", "0".repeat(64)}, {"bundle_sha256", "1".repeat(64)}, {"format_version", "99"},
+                {"format", "something-else"}}) {
                 var meta = new java.util.LinkedHashMap<>(sf.metadata());
                 meta.put(change[0], change[1]);
                 org.hope4j.bundle.Safetensors.write(file, sf.tensors(), meta);

@@ -36,8 +36,18 @@ public final class Bundle {
     private final BundleSource source;
     private final Manifest manifest;
     private final Map<String, byte[]> files;
+    private final String sha;
 
-    private Bundle(BundleSource source, Manifest manifest, Map<String, byte[]> files) {
+    /**
+     * The bundle's identity: the SHA-256 of its manifest, which holds every other file's SHA-256 and
+     * every rate, period and bound. A saved state records it and loads only onto the same bundle.
+     */
+    public String sha256() {
+        return sha;
+    }
+
+    private Bundle(BundleSource source, Manifest manifest, Map<String, byte[]> files, String sha) {
+        this.sha = sha;
         this.source = source;
         this.manifest = manifest;
         this.files = files;
@@ -57,11 +67,12 @@ public final class Bundle {
         Objects.requireNonNull(source, "source");
         String manifestOrigin = join(source, MANIFEST);
         String text;
+        byte[] manifestBytes = source.read(MANIFEST);
         try {
             text = StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(source.read(MANIFEST)))
+                    .decode(ByteBuffer.wrap(manifestBytes))
                     .toString();
         } catch (CharacterCodingException e) {
             throw new BundleException(manifestOrigin + ": not valid UTF-8", e);
@@ -73,7 +84,7 @@ public final class Bundle {
                 files.put(f.getKey(), verified(source, f.getKey(), f.getValue()));
             }
         }
-        Bundle bundle = new Bundle(source, manifest, Collections.unmodifiableMap(files));
+        Bundle bundle = new Bundle(source, manifest, Collections.unmodifiableMap(files), sha256(manifestBytes));
         bundle.checkPlastic(bundle.plastic());
         return bundle;
     }

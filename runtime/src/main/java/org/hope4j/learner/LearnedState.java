@@ -10,6 +10,7 @@ import org.hope4j.HopeException;
 import org.hope4j.Level;
 import org.hope4j.Score;
 import org.hope4j.StateException;
+import org.hope4j.bundle.Bundle;
 import org.hope4j.bundle.Tensor;
 import org.hope4j.level.EpisodicLevel;
 import org.hope4j.sleep.Consolidation;
@@ -34,7 +35,7 @@ public final class LearnedState implements SleepSession.Host {
     private final Object lock;
     private final HopeStream stream;
     private final EpisodicLevel episodic;
-    private final String bundleSha;
+    private final String bundleSha, plasticSha;
     private final StateKey key;
     private final Set<Level> frozen = EnumSet.noneOf(Level.class);
     private ExperienceBuffer experience;
@@ -46,15 +47,16 @@ public final class LearnedState implements SleepSession.Host {
     /**
      * @param lock the learner's monitor
      * @param episodic E, or null
-     * @param bundleSha the SHA-256 of the bundle's plastic weights, which a saved state is tied to
+     * @param bundle the bundle, which a saved state is tied to (its SHA-256 and its plastic weights')
      * @param key seals every saved file (AES-256-GCM), or null
      */
-    public LearnedState(Object lock, HopeStream stream, EpisodicLevel episodic, int experienceBytes, String bundleSha, StateKey key) {
+    public LearnedState(Object lock, HopeStream stream, EpisodicLevel episodic, int experienceBytes, Bundle bundle, StateKey key) {
         this.lock = lock;
         this.key = key;
         this.stream = stream;
         this.episodic = episodic;
-        this.bundleSha = bundleSha;
+        this.bundleSha = bundle.sha256();
+        this.plasticSha = bundle.manifest().files().getOrDefault(bundle.manifest().plastic(), "unknown");
         experience = new ExperienceBuffer(experienceBytes);
         pool = emptyPool(SleepConfig.defaults());
     }
@@ -134,7 +136,7 @@ public final class LearnedState implements SleepSession.Host {
         if (!locks.containsKey(locked)) {
             locks.put(locked, StateLock.acquire(locked));
         }
-        StateStore.save(dir, new StateStore.Contents(stream.snapshot(), frozen, pool, experience, episodic, bundleSha, key));
+        StateStore.save(dir, new StateStore.Contents(stream.snapshot(), frozen, pool, experience, episodic, bundleSha, plasticSha, key));
     }
 
     /** Releases the state directories this learner saved into (it is closing: no save follows). */
@@ -146,7 +148,7 @@ public final class LearnedState implements SleepSession.Host {
     /** Replaces everything with the state in {@code dir}, all or nothing ({@link StateStore#read} verifies it first). */
     public void restore(Path dir) {
         var es = stream.engine().spec();
-        StateStore.Loaded l = StateStore.read(dir, bundleSha, pool, es.nBlocks(), es.dModel(), es.midHidden(), experience.capacity(), key);
+        StateStore.Loaded l = StateStore.read(dir, bundleSha, plasticSha, pool, es.nBlocks(), es.dModel(), es.midHidden(), experience.capacity(), key);
         HopeStream.Snapshot before = stream.snapshot();
         try {
             stream.restore(l.snapshot());

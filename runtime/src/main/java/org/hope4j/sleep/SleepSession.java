@@ -164,7 +164,7 @@ public final class SleepSession implements AutoCloseable {
     }
 
     /**
-     * Waits for a running sleep to stop (the host reports {@link Host#closing}), then runs
+     * Waits for a running sleep to stop (the host reports {@link Host#isClosing}), then runs
      * {@code release} and frees the workspace; later sleeps are refused.
      */
     public void close(Runnable release) {

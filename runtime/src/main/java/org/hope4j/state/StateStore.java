@@ -43,8 +43,11 @@ public final class StateStore {
     /** The experience buffer's file in a state directory. */
     public static final String EXPERIENCE_FILE = "experience.bin";
     static final String FORMAT = "hope4j-state";
-    /** 2: the metadata is under a checksum too ({@code metadata_sha256}); 1: only the tensors were. */
-    static final int VERSION = 2;
+    /**
+     * 3: the state records the whole bundle it was learned on ({@code bundle_sha256}, the manifest's
+     * SHA-256); 2 (still read): only its plastic weights; the metadata is under a checksum since 2.
+     */
+    static final int VERSION = 3;
 
     private StateStore() {
     }
@@ -66,12 +69,13 @@ public final class StateStore {
     /**
      * What a learner saves.
      *
-     * @param bundleSha the SHA-256 of the bundle's plastic weights (a state loads only onto them)
+     * @param bundleSha the bundle's SHA-256 ({@code Bundle.sha256}: a state loads only onto that bundle)
+     * @param plasticSha the SHA-256 of its plastic weights
      * @param episodic the episodic level, or null
      * @param key seals every file (AES-256-GCM), or null: plain files
      */
     public record Contents(HopeStream.Snapshot snapshot, Set<Level> frozen, ExpertPool pool, ExperienceBuffer experience,
-            EpisodicLevel episodic, String bundleSha, StateKey key) {
+            EpisodicLevel episodic, String bundleSha, String plasticSha, StateKey key) {
     }
 
     /**
@@ -101,7 +105,8 @@ public final class StateStore {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", FORMAT);
         meta.put("format_version", Integer.toString(VERSION));
-        meta.put("bundle_plastic_sha256", c.bundleSha());
+        meta.put("bundle_sha256", c.bundleSha());
+        meta.put("bundle_plastic_sha256", c.plasticSha());
         meta.put("position", Long.toString(s.position()));
         long[] counts = s.counts();
         meta.put("count_l0", Long.toString(counts[0]));
@@ -138,12 +143,13 @@ public final class StateStore {
      * values, every metadata field, the expert pool's shapes and the experience buffer. The stream's
      * tensor shapes are checked by the engine when the snapshot is applied.
      *
-     * @param bundleSha the plastic weights' SHA-256 of the running bundle
+     * @param bundleSha the running bundle's SHA-256
+     * @param plasticSha its plastic weights' SHA-256
      * @param pool the running pool (its slots, rank and shapes)
      * @param key opens sealed files, or null (a sealed file is then refused)
      * @throws StateException naming the file and the field
      */
-    public static Loaded read(Path dir, String bundleSha, ExpertPool pool, int blocks, int dModel, int midHidden, int experienceCapacity,
+    public static Loaded read(Path dir, String bundleSha, String plasticSha, ExpertPool pool, int blocks, int dModel, int midHidden, int experienceCapacity,
             StateKey key) {
         Path file = dir.resolve(STATE_FILE);
         if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
@@ -159,8 +165,18 @@ public final class StateStore {
         }
         Map<String, String> meta = sf.metadata();
         require(file, meta, "format", FORMAT);
-        require(file, meta, "format_version", Integer.toString(VERSION));
-        require(file, meta, "bundle_plastic_sha256", bundleSha);
+        String version = meta.get("format_version");
+        if (!Integer.toString(VERSION).equals(version) && !"2".equals(version)) {
+            throw new StateException(file + ": metadata format_version must be " + VERSION + " (or 2), found " + version);
+        }
+        if ("2".equals(version)) {
+            // a state saved before it recorded its whole bundle: it is still tied to the plastic weights
+            LOG.log(System.Logger.Level.INFO, "{0}: a version 2 state, checked against the plastic weights only", file);
+        } else if (!bundleSha.equals(meta.get("bundle_sha256"))) {
+            throw new StateException(file + ": the state was learned on another bundle (metadata bundle_sha256 " + meta.get("bundle_sha256")
+                    + ", this bundle " + bundleSha + "): it loads only onto the bundle it was learned on");
+        }
+        require(file, meta, "bundle_plastic_sha256", plasticSha);
         check(file, "data_sha256", meta.get("data_sha256"), dataSha(sf.tensors()));
         check(file, "metadata_sha256", meta.get("metadata_sha256"), metaSha(meta));
         String poisoned = firstNonFinite(sf.tensors());
