@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full evaluation suite (about 26 minutes on 2 cores): the performance benchmark with a budget
 # that reaches the 1 MB decode point, the continual-learning benchmark (all five arms, three orders;
-# then the learning arms again at a quarter of the inner rates) and the JMH kernel benchmarks.
+# then the learning arms again at a quarter of the inner rates), the JMH kernel benchmarks and a long
+# fuzzing run of the parsers (FuzzTest).
 # Results go to tests/results/. The paper tasks have their own recipe (model-export/README.md, "Paper tasks": the variants are pre-trained first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,3 +21,5 @@ java -jar "$JAR" continual --json --no-episodic --rate-scale 0.25 --arms online,
 echo "   tests/results/continual-rate-0.25.json"
 echo "== JMH kernels"
 bash tests/run-jmh.sh
+echo "== fuzzing (FuzzTest with 20x the CI tries: the parsers of bundles, states and experience, and restore)"
+mvn -B -q -o test -pl runtime -Dtest=FuzzTest -Dsurefire.failIfNoSpecifiedTests=false -Djqwik.tries.default=20000
