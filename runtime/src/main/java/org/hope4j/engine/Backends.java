@@ -25,6 +25,7 @@ public final class Backends {
 
     /** Selects {@code requested} ("auto" or a backend name). */
     public static Selection select(String requested) {
+        NativeCache.prepare(); // JavaCPP extracts OpenBLAS (and the CUDA engine) into the owner-only cache
         List<Backend> all = new ArrayList<>();
         ServiceLoader.load(Backend.class, Backends.class.getClassLoader()).forEach(all::add);
         all.sort(Comparator.comparingInt(Backend::priority).reversed());

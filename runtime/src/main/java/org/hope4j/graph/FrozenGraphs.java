@@ -61,11 +61,12 @@ public final class FrozenGraphs implements AutoCloseable {
         }
     }
 
-    /** Opens every segment of {@code bundle}; {@code maxRows} bounds the positions of one call. */
     /** ONNX Runtime sessions opened by any FrozenGraphs and not closed yet (tests check nothing leaks). */
     static final java.util.concurrent.atomic.AtomicInteger OPEN_SESSIONS = new java.util.concurrent.atomic.AtomicInteger();
 
+    /** Opens every segment of {@code bundle}; {@code maxRows} bounds the positions of one call. */
     public FrozenGraphs(Bundle bundle, Options options, int maxRows) {
+        org.hope4j.engine.NativeCache.prepare(); // ONNX Runtime's libraries from the owner-only cache
         Manifest.ModelConfig mc = bundle.manifest().model();
         d = mc.dModel();
         convRows = mc.convWidth() - 1;

@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * connect, bind, listen, accept or send on anything but a Unix-domain socket: no byte of its user's
  * text can leave the machine. (The JDK's NIO start-up probes whether IPv6 and SO_REUSEPORT exist by
  * opening sockets it never connects; {@code socket()} alone is not network use.) Every file it writes
- * into the state directory is owner-only.
+ * into the state directory is owner-only. Native libraries load from an owner-only cache, extracted
+ * once, and nothing is left in the temp directory.
  */
 class PrivacyIT {
     @TempDir
@@ -50,6 +51,38 @@ class PrivacyIT {
             for (Path f : files.filter(Files::isRegularFile).toList()) {
                 Set<PosixFilePermission> perms = Files.getPosixFilePermissions(f);
                 assertTrue(perms.stream().noneMatch(x -> x.name().startsWith("GROUP") || x.name().startsWith("OTHERS")), f + ": " + perms);
+            }
+        }
+    }
+
+    @Test
+    void nativeLibrariesLoadFromAnOwnerOnlyCacheAndNothingIsLeftInTheTempDirectory() throws Exception {
+        Path cache = tmp.resolve("cache");
+        Path temp = Files.createDirectories(tmp.resolve("java-tmp"));
+        Path text = Files.writeString(tmp.resolve("t.txt"), "A few bytes to score. ".repeat(20));
+        java.nio.file.attribute.FileTime first = null;
+        for (int run = 0; run < 2; run++) {
+            List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Dhope4j.cache.dir=" + cache,
+                    "-Djava.io.tmpdir=" + temp, "-jar", PackagedJarIT.jar().toString(), "score", "--json", text.toString());
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertTrue(p.waitFor(5, TimeUnit.MINUTES), "timed out");
+            assertEquals(0, p.exitValue(), out);
+            try (Stream<Path> left = Files.list(temp)) {
+                assertEquals(List.of(), left.toList(), "nothing is extracted into (or left in) the temp directory");
+            }
+            Path ort;
+            try (Stream<Path> dirs = Files.list(cache)) {
+                ort = dirs.filter(d -> d.getFileName().toString().startsWith("onnxruntime-")).findFirst().orElseThrow();
+            }
+            for (Path d : List.of(cache, cache.resolve("javacpp"), ort)) {
+                assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(d)), d.toString());
+            }
+            java.nio.file.attribute.FileTime t = Files.getLastModifiedTime(ort.resolve("libonnxruntime.so"));
+            if (first == null) {
+                first = t;
+            } else {
+                assertEquals(first, t, "the second start loads the cached library instead of extracting it again");
             }
         }
     }
