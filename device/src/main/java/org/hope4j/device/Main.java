@@ -185,6 +185,9 @@ public final class Main implements Runnable {
                 description = "also save the state after every BYTES learned (rounded up to whole chunks), so a kill loses at most that much;"
                         + " 0: only at the end (default: ${DEFAULT-VALUE})")
         long saveEvery;
+        @Option(names = "--compare-frozen", description = "also read FILE with a second learner whose L1 and L2 stay frozen and report"
+                + " its bits/byte (frozen_bits_per_byte; it doubles the time; default: off, the field is null)")
+        boolean compareFrozen;
         @Parameters(paramLabel = "FILE", description = "any bytes, any size (streamed)")
         Path file;
 
@@ -203,17 +206,21 @@ public final class Main implements Runnable {
             long t0 = System.nanoTime();
             Score learned = Score.empty();
             Score frozen = Score.empty();
-            try (Learner l = common.open(state); Learner ref = common.open(state);
+            try (Learner l = common.open(state); Learner ref = compareFrozen ? common.open(state) : null;
                  InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
-                ref.freeze(org.hope4j.Level.L1);
-                ref.freeze(org.hope4j.Level.L2);
+                if (ref != null) {
+                    ref.freeze(org.hope4j.Level.L1);
+                    ref.freeze(org.hope4j.Level.L2);
+                }
                 byte[] buf = new byte[chunk];
                 int n;
                 long done = 0;
                 Progress progress = new Progress("observe", total, json ? null : System.err);
                 while ((n = in.readNBytes(buf, 0, chunk)) > 0) {
                     byte[] part = n == buf.length ? buf : java.util.Arrays.copyOf(buf, n);
-                    frozen = frozen.plus(ref.observe(part));
+                    if (ref != null) {
+                        frozen = frozen.plus(ref.observe(part));
+                    }
                     learned = learned.plus(l.observe(part));
                     long before = done;
                     done += n;
@@ -232,8 +239,8 @@ public final class Main implements Runnable {
                         + ", \"prequential_bits_per_byte\": " + num(learned.bitsPerByte()) + ", \"seconds\": " + num(secs)
                         + ", \"saves\": " + saves + ", \"rollbacks\": " + learned.rollbacks() + "}");
             } else {
-                System.out.printf(Locale.ROOT, "%d bytes: frozen %.4f bits/byte, learning %.4f bits/byte, %.1f s; state saved to %s%n",
-                        learned.bytes(), frozen.bitsPerByte(), learned.bitsPerByte(), secs, state);
+                System.out.printf(Locale.ROOT, "%d bytes: %slearning %.4f bits/byte, %.1f s; state saved to %s%n", learned.bytes(),
+                        compareFrozen ? String.format(Locale.ROOT, "frozen %.4f bits/byte, ", frozen.bitsPerByte()) : "", learned.bitsPerByte(), secs, state);
             }
             return 0;
         }

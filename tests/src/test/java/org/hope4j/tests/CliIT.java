@@ -52,7 +52,7 @@ class CliIT {
         assertTrue(before > 0 && Double.isFinite(before), "bits/byte " + before);
 
         Path state = tmp.resolve("state");
-        Cli.Run o = run("observe", "--json", "--chunk", "700", "--state", state.toString(), f.toString());
+        Cli.Run o = run("observe", "--json", "--chunk", "700", "--compare-frozen", "--state", state.toString(), f.toString());
         assertEquals(0, o.rc(), o.err());
         JsonObject oj = lastJson(o.out());
         assertEquals(n, oj.get("bytes").getAsLong());
@@ -168,6 +168,7 @@ class CliIT {
         Cli.Run ok = run("observe", "--json", "--chunk", "4096", "--save-every", "8192", "--state", state.toString(), part.toString());
         assertEquals(0, ok.rc(), ok.err());
         assertEquals(3, lastJson(ok.out()).get("saves").getAsInt(), ok.out());
+        assertTrue(lastJson(ok.out()).get("frozen_bits_per_byte").isJsonNull(), "no frozen comparison unless asked: " + ok.out());
         Cli.Run neg = run("observe", "--save-every", "-1", "--state", state.toString(), part.toString());
         assertTrue(neg.rc() != 0 && neg.err().contains("--save-every"), neg.err());
     }
