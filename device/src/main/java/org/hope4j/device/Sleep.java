@@ -42,6 +42,9 @@ final class Sleep implements Callable<Integer> {
     double probeBound;
     @Option(names = "--no-dream", description = "skip dreaming")
     boolean noDream;
+    @Option(names = "--clear-episodic", description = "a commit also empties the episodic level's tables (E): what the learner keeps"
+            + " of the text is then what L2's new expert holds")
+    boolean clearEpisodic;
     @Option(names = "--json", description = "print one JSON line")
     boolean json;
 
@@ -63,7 +66,7 @@ final class Sleep implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--state: " + state
                     + " holds no saved learner (learner.state); run hope4j observe --state " + state + " FILE first");
         }
-        SleepConfig config = SleepConfig.defaults().withProbeBound(probeBound).withDream(!noDream).withSteps(steps);
+        SleepConfig config = SleepConfig.defaults().withProbeBound(probeBound).withDream(!noDream).withSteps(steps).withClearEpisodic(clearEpisodic);
         try (Learner l = common.open(state)) {
             SleepReport r = l.sleep(new SleepBudget(bytes, Duration.ofSeconds(seconds)), config, () -> false, e -> {
                 if (!json && e instanceof SleepEvent.Phase p) {

@@ -207,6 +207,9 @@ public final class LearnedState implements SleepSession.Host {
             if (config.clearExperience()) {
                 experience.clear();
             }
+            if (config.clearEpisodic() && episodic != null) {
+                episodic.reset(); // the episodes are handed over: what stays is what the neural levels learned
+            }
             if (stateDir != null) {
                 save(stateDir);
             }

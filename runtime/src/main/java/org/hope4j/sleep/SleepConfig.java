@@ -35,11 +35,13 @@ package org.hope4j.sleep;
  *     0 = no checks, the last step is kept
  * @param patience checks without a better checkpoint before the consolidation stops early
  * @param clearExperience whether a committed sleep empties the experience buffer
+ * @param clearEpisodic whether a committed sleep empties the episodic level's tables (E): what stays is
+ *     what the neural levels hold (L2's new expert), as in a hippocampus that hands its episodes over
  * @param seed seed of the windows, samples and expert initialisation
  */
 public record SleepConfig(int poolSize, int rank, int windowBytes, double learningRate, double sampledFraction,
         double anchorFraction, int anchorWindows, int promptBytes, boolean dream, int dreamCandidates, int dreamSteps, int heldOutBytes, int evalBytes,
-        double probeBound, boolean prune, int steps, int checkEvery, int patience, boolean clearExperience, long seed) {
+        double probeBound, boolean prune, int steps, int checkEvery, int patience, boolean clearExperience, boolean clearEpisodic, long seed) {
     public SleepConfig {
         positive(poolSize, "poolSize");
         positive(rank, "rank");
@@ -86,89 +88,95 @@ public record SleepConfig(int poolSize, int rank, int windowBytes, double learni
      * half of them anchor windows (64 of them), 4 dreams of 2 steps judged on the newest 2 KiB,
      * recent bits/byte over at most 16 KiB, a 1 % probe bound, fold when full, 600 steps (the
      * budget's time is only an upper bound), a check every 25 steps with a patience of 8 checks (the
-     * expert's first steps often hold the most that general text allows), the experience is kept, seed 1.
+     * expert's first steps often hold the most that general text allows), the experience and the episodic
+     * tables are kept, seed 1.
      */
     public static SleepConfig defaults() {
-        return new SleepConfig(4, 8, 128, 1e-3, 0.1, 0.5, 64, 32, true, 4, 2, 2048, 16384, 0.01, false, 600, 25, 8, false, 1);
+        return new SleepConfig(4, 8, 128, 1e-3, 0.1, 0.5, 64, 32, true, 4, 2, 2048, 16384, 0.01, false, 600, 25, 8, false, false, 1);
     }
 
     public SleepConfig withPoolSize(int value) {
         return new SleepConfig(value, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
     }
 
     public SleepConfig withRank(int value) {
         return new SleepConfig(poolSize, value, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
     }
 
     public SleepConfig withWindowBytes(int value) {
         return new SleepConfig(poolSize, rank, value, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
     }
 
     public SleepConfig withLearningRate(double value) {
         return new SleepConfig(poolSize, rank, windowBytes, value, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
     }
 
     public SleepConfig withSampledFraction(double value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, value, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
     }
 
     public SleepConfig withAnchor(double fraction, int windows) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, fraction, windows, promptBytes, dream,
-                dreamCandidates, dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
+                dreamCandidates, dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
     }
 
     public SleepConfig withDream(boolean value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, value, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
     }
 
     public SleepConfig withDreams(int candidates, int stepsEach) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, candidates,
-                stepsEach, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
+                stepsEach, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
     }
 
     public SleepConfig withHeldOutBytes(int value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, value, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
+                dreamSteps, value, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
     }
 
     public SleepConfig withEvalBytes(int value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, value, probeBound, prune, steps, checkEvery, patience, clearExperience, seed);
+                dreamSteps, heldOutBytes, value, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
     }
 
     public SleepConfig withProbeBound(double value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, value, prune, steps, checkEvery, patience, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, value, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
     }
 
     public SleepConfig withPrune(boolean value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, value, steps, checkEvery, patience, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, value, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
     }
 
     public SleepConfig withSteps(int value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, value, checkEvery, patience, clearExperience, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, value, checkEvery, patience, clearExperience, clearEpisodic, seed);
     }
 
     public SleepConfig withChecks(int every, int patienceChecks) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream,
-                dreamCandidates, dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, every, patienceChecks, clearExperience, seed);
+                dreamCandidates, dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, every, patienceChecks, clearExperience, clearEpisodic, seed);
     }
 
     public SleepConfig withClearExperience(boolean value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, value, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, value, clearEpisodic, seed);
     }
 
     public SleepConfig withSeed(long value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, value);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, value);
+    }
+
+    public SleepConfig withClearEpisodic(boolean value) {
+        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, value, seed);
     }
 }

@@ -304,4 +304,18 @@ class LearnerSleepTest {
         kept.touch(); // ignored after close
         kept.close(); // idempotent
     }
+
+    @Test
+    void aCommitCanHandTheEpisodesOverAndEmptyTheEpisodicTables() {
+        for (boolean clear : new boolean[] {false, true}) {
+            try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu"))) {
+                l.observe(EXPERIENCE);
+                long read = l.updateCounts().get(org.hope4j.Level.E);
+                assertTrue(read > 0);
+                SleepReport r = sleep(l, QUICK.withProbeBound(1.0).withClearEpisodic(clear), LONG, null);
+                assertInstanceOf(SleepReport.Committed.class, r, r.reason());
+                assertEquals(clear ? 0L : read, l.updateCounts().get(org.hope4j.Level.E), "E " + (clear ? "emptied" : "kept"));
+            }
+        }
+    }
 }
