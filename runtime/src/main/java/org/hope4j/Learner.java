@@ -38,10 +38,12 @@ import org.hope4j.state.StateStore;
  * The work is done by {@link Reader} (reading), {@link LearnedState} (what was learned, saved with
  * {@link StateStore}) and {@link SleepSession}; this class is the public contract and its locking.
  *
- * <p><b>Thread safety:</b> every public method is {@code synchronized}: calls from several threads
- * are safe and run one at a time, in the order they take the lock (a sleep works on a copy outside
- * it). A learner is not a pool: use one learner per stream of text. {@link #close()} frees the
- * native resources; any later call throws {@link IllegalStateException}.
+ * <p><b>Thread safety:</b> every public method that reads or changes the learner takes its lock
+ * ({@code synchronized}, after preempting a running sleep): calls from several threads are safe and
+ * run one at a time. A sleep works on a copy outside the lock and takes it only to commit; the
+ * bundle, backend and provider accessors return fixed values. A learner is not a pool: use one
+ * learner per stream of text. {@link #close()} frees the native resources; any later call throws
+ * {@link IllegalStateException}.
  */
 public final class Learner implements AutoCloseable {
     private static final int READ_BLOCK = 1 << 16; // bytes per engine call of the streaming reader
