@@ -24,7 +24,8 @@ b = Path(sys.argv[1])
 m = json.loads((b / "manifest.json").read_text())
 m.pop("episodic", None)
 m["files"].pop("episodic.json", None)
-(b / "manifest.json").write_text(json.dumps(m, indent=1) + "\n")
+from hope_export.export import write_manifest
+write_manifest(b, m)
 (b / "episodic.json").unlink(missing_ok=True)
 PYEOF
 (cd .. && mvn -B -q -DskipTests install && java -jar device/target/hope4j.jar fit-episodic --backend cpu --out model-export/build/episodic.json \
@@ -39,6 +40,7 @@ files = m.pop("files")
 m["episodic"] = {"file": "episodic.json", "source": "fitted by `hope4j fit-episodic` on the bundle's rehearsal text and 8 x 24 KB of the pre-training split (training text only), starting from the neutral prior"}
 files["episodic.json"] = hashlib.sha256((bundle / "episodic.json").read_bytes()).hexdigest()
 m["files"] = files
-(bundle / "manifest.json").write_text(json.dumps(m, indent=1) + "\n")
+from hope_export.export import write_manifest
+write_manifest(bundle, m)
 PYEOF
 (cd .. && mvn -B -q -DskipTests install)

@@ -203,6 +203,17 @@ def probe_text(heldout: bytes, size: int = PROBE_BYTES, pieces: int = PROBE_PIEC
     return out
 
 
+MANIFEST_SHA = "manifest.sha256"
+
+
+def write_manifest(out: Path, manifest: dict) -> None:
+    """Writes `out/manifest.json` and its own checksum `out/manifest.sha256` (the SHA-256 of the manifest's
+    bytes, which the Java loader verifies before it parses a field). Every writer of a manifest goes through here."""
+    data = (json.dumps(manifest, indent=1) + "\n").encode("utf-8")
+    (out / "manifest.json").write_bytes(data)
+    (out / MANIFEST_SHA).write_text(hashlib.sha256(data).hexdigest() + "\n")
+
+
 def add_text(out: Path, field: str, file: str, text: bytes, source: str) -> None:
     """Writes `text` as the bundle's `field` ("probe": the retention probe; "rehearsal": what sleep
     rehearses) and records it (and its SHA-256) in the manifest."""
@@ -214,7 +225,7 @@ def add_text(out: Path, field: str, file: str, text: bytes, source: str) -> None
     manifest.pop("files")
     manifest[field] = {"file": file, "bytes": len(text), "source": source}
     manifest["files"] = dict(sorted(files.items()))
-    manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+    write_manifest(out, manifest)
 
 
 def add_probe(out: Path, probe: bytes, source: str) -> None:
@@ -290,7 +301,7 @@ def write_bundle(model: HopeModel, out: Path, training: dict | None = None, prob
         "training": training or {},
         "files": files,
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    write_manifest(out, manifest)
     if probe is not None:
         add_probe(out, probe[0], probe[1])
     if rehearsal is not None:

@@ -766,7 +766,7 @@ def write_golden_bundle(out: Path, cfg: SleepConfig = GOLDEN_SLEEP) -> Path:
     files = dict(manifest.pop("files"))
     files["golden/sleep.safetensors"] = export.sha256(path)
     manifest["files"] = dict(sorted(files.items()))
-    manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+    export.write_manifest(out, manifest)
     log.info("sleep golden: %s; KL per step %s", res.reason, ", ".join(f"{k:.5f}" for k in res.kl))
     return out
 

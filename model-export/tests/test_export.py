@@ -53,8 +53,10 @@ def test_manifest_checksums_hold(bundle: tuple[Path, HopeModel]) -> None:
     out, _ = bundle
     manifest = json.loads((out / "manifest.json").read_text())
     listed = set(manifest["files"])
-    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != "manifest.json"}
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name not in ("manifest.json", "manifest.sha256")}
     assert listed == on_disk
+    # the manifest's own checksum, which the Java loader verifies first
+    assert (out / "manifest.sha256").read_text().strip() == hashlib.sha256((out / "manifest.json").read_bytes()).hexdigest()
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest, name
     assert manifest["format_version"] == 1 and manifest["teach"] == "residual"

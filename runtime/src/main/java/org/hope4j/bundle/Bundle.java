@@ -30,6 +30,12 @@ public final class Bundle {
     public static final String DEFAULT_PREFIX = "org/hope4j/default-bundle/";
     /** The manifest's file name. */
     public static final String MANIFEST = "manifest.json";
+    /**
+     * The manifest's own checksum: the SHA-256 of {@value #MANIFEST} in hex (64 digits, a newline allowed).
+     * Every bundle the exporter writes has it; a bundle without it still loads (older exports, hand-made
+     * fixtures) with one log line.
+     */
+    public static final String MANIFEST_SHA = "manifest.sha256";
     /** The folder of the golden test vectors: verified when read, never loaded eagerly. */
     public static final String GOLDEN = "golden/";
 
@@ -68,6 +74,16 @@ public final class Bundle {
         String manifestOrigin = join(source, MANIFEST);
         String text;
         byte[] manifestBytes = source.read(MANIFEST);
+        if (source.has(MANIFEST_SHA)) {
+            String want = new String(source.read(MANIFEST_SHA), StandardCharsets.US_ASCII).strip();
+            String found = sha256(manifestBytes);
+            if (!found.equalsIgnoreCase(want)) {
+                throw new BundleException(manifestOrigin + " is corrupt: its SHA-256 must be " + want + " (from " + MANIFEST_SHA + "), found " + found);
+            }
+        } else {
+            System.getLogger(Bundle.class.getName()).log(System.Logger.Level.DEBUG, "{0} has no {1}: its manifest is checked field by field only",
+                    source.describe(), MANIFEST_SHA);
+        }
         try {
             text = StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)

@@ -19,6 +19,9 @@ public interface BundleSource {
      */
     byte[] read(String relativePath);
 
+    /** Whether the bundle holds {@code relativePath} (a plain relative path). */
+    boolean has(String relativePath);
+
     /**
      * Describes the source for messages.
      *

@@ -35,6 +35,11 @@ final class ClasspathSource implements BundleSource {
     }
 
     @Override
+    public boolean has(String relativePath) {
+        return Manifest.isPlainRelativePath(relativePath) && loader.getResource(prefix + relativePath) != null;
+    }
+
+    @Override
     public String describe() {
         return "classpath:" + prefix;
     }

@@ -30,6 +30,12 @@ final class DirectorySource implements BundleSource {
     }
 
     @Override
+    public boolean has(String relativePath) {
+        return Manifest.isPlainRelativePath(relativePath) && java.nio.file.Files.exists(dir.resolve(relativePath),
+                java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    }
+
+    @Override
     public String describe() {
         return dir.toString();
     }

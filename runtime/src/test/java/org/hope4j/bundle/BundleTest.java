@@ -119,6 +119,21 @@ class BundleTest {
     }
 
     @Test
+    void aFlippedBitOfTheManifestIsCaughtByItsOwnChecksum() throws IOException {
+        copyDefault(dir);
+        BundleSource src = BundleSource.classpath(Bundle.DEFAULT_PREFIX);
+        assertTrue(src.has(Bundle.MANIFEST_SHA), "the default bundle carries its manifest's checksum");
+        Files.write(dir.resolve(Bundle.MANIFEST_SHA), src.read(Bundle.MANIFEST_SHA));
+        Bundle.load(BundleSource.directory(dir)); // whole: loads
+        // eta_max 0.0625 -> 0.0627: within every bound, so only the checksum can see it
+        String m = Files.readString(dir.resolve("manifest.json"));
+        assertTrue(m.contains("\"eta_max\": 0.0625"), "the fixture's eta_max");
+        Files.writeString(dir.resolve("manifest.json"), m.replace("\"eta_max\": 0.0625", "\"eta_max\": 0.0627"));
+        String e = message(dir);
+        assertTrue(e.contains("manifest.json is corrupt: its SHA-256 must be"), e);
+    }
+
+    @Test
     void aMissingFileIsNamed() throws IOException {
         copyDefault(dir);
         Files.delete(dir.resolve("probe.txt"));
