@@ -47,6 +47,7 @@ class FrozenGraphsTest {
         m.getAsJsonObject("files").addProperty(last, java.util.HexFormat.of().formatHex(
                 java.security.MessageDigest.getInstance("SHA-256").digest(junk)));
         Files.writeString(mf, m.toString());
+        Files.writeString(tmp.resolve(Bundle.MANIFEST_SHA), Bundle.sha256(Files.readAllBytes(mf)) + "\n"); // the manifest's own checksum too
         Bundle b = Bundle.load(BundleSource.directory(tmp));
         int before = FrozenGraphs.OPEN_SESSIONS.get();
         RuntimeException e = assertThrows(RuntimeException.class, () -> new FrozenGraphs(b, FrozenGraphs.Options.defaults(), 64));
