@@ -2,8 +2,10 @@
 # Re-create the default bundle that the Java runtime embeds: corpus -> baselines -> pre-training ->
 # evaluation -> export into runtime/src/main/resources/org/hope4j/default-bundle.
 #
-#   ./rebuild-default.sh [resume|bundle|scratch] [MINUTES]
+#   ./rebuild-default.sh [checkpoint|resume|bundle|scratch] [MINUTES]
 #
+# checkpoint  train nothing: release the committed checkpoints/checkpoint.pt as it is (the default
+#         bundle of this commit was made so; `train --resume ... --release`)
 # resume  (default) continue from the committed compact checkpoint checkpoints/checkpoint.pt
 #         (weights + AdamW state; a new warm-up + cosine schedule over MINUTES)
 # bundle  warm start from the embedded default bundle (train.model_from_bundle, checked against its
@@ -30,10 +32,11 @@ BUNDLE=../runtime/src/main/resources/org/hope4j/default-bundle
 $PY -m hope_export.corpus --out build/corpus
 $PY -m hope_export.baselines --corpus build/corpus --json build/baselines.json
 case "$MODE" in
+  checkpoint) START=(--resume checkpoints/checkpoint.pt --release) ;;
   resume) START=(--resume checkpoints/checkpoint.pt) ;;
   bundle) START=(--init-bundle "$BUNDLE") ;;
   scratch) START=() ;;
-  *) echo "usage: $0 [resume|bundle|scratch] [MINUTES]" >&2; exit 2 ;;
+  *) echo "usage: $0 [checkpoint|resume|bundle|scratch] [MINUTES]" >&2; exit 2 ;;
 esac
 rm -rf build/train
 $PY -m hope_export.train --corpus build/corpus --out build/train "${START[@]}" --config '{"decay1_init": 0.003, "decay2_init": 0.003}' \

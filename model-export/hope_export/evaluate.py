@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         hist = json.loads(a.history.read_text())
         if isinstance(hist, dict):  # checkpoints/history.json: {"prior": [...], "history": [...]}
             hist = hist["prior"] + hist["history"]
-        result.update({"steps": hist[-1]["step"], "bytes_seen": hist[-1].get("bytes"), "seconds": round(hist[-1].get("elapsed_s", 0))})
+        result.update({"steps": hist[-1]["step"], "bytes_seen": hist[-1].get("bytes"), "seconds": round(hist[-1].get("compute_s", hist[-1].get("elapsed_s", 0))
+                                                                                                  + (hist[0].get("elapsed_s", 0) if "bundle" in hist[0] and "compute_s" in hist[-1] else 0))})
     if "recipe" in state:
         result["recipe"] = state["recipe"]
     corpus_json = a.corpus / "corpus.json"

@@ -170,6 +170,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--init-from", type=Path, help="start from the weights of this model.pt/checkpoint.pt (fresh optimizer and schedule): a continuation run")
     p.add_argument("--init-bundle", type=Path, help="start from the model of this exported bundle directory (fresh optimizer and schedule); --config may add decay1_init/decay2_init")
     p.add_argument("--resume", type=Path, help="continue from this compact checkpoint (weights, optimizer, step, history) with a new schedule over this run's budget")
+    p.add_argument("--release", action="store_true", help="with --resume: write the checkpoint's weights as --out/model.pt and history.json (what export and evaluate read) and train nothing")
     p.add_argument("--stream-segments", type=int, default=1, help="mean number of consecutive --seq segments a batch row reads with its state carried (default 1: independent sequences)")
     p.add_argument("--ckpt-dir", type=Path, help="also write a compact checkpoint (checkpoint.pt: fp32 weights + AdamW state) and history.json here every --ckpt-minutes")
     p.add_argument("--ckpt-minutes", type=float, default=10.0, help="period of the --ckpt-dir checkpoint in minutes (default 10)")
@@ -205,6 +206,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--init-bundle: {a.init_bundle / 'manifest.json'} not found")
     if a.resume is not None and not a.resume.is_file():
         p.error(f"--resume: {a.resume} not found")
+    if a.release and a.resume is None:
+        p.error("--release needs --resume CHECKPOINT")
     if sum(x is not None for x in (a.init_from, a.init_bundle, a.resume)) > 1:
         p.error("--init-from, --init-bundle and --resume exclude each other")
     if a.format_windows < 0 or a.ckpt_minutes <= 0:
@@ -446,6 +449,16 @@ def run(a: argparse.Namespace, rank: int) -> int:
         compute0 = state.get("compute_s", 0.0)
         gen.manual_seed(a.seed + step)  # new streams, new randomness
         log.info("resumed from %s at step %d (%d bytes seen), new schedule over this run", a.resume, step, bytes_before)
+        if a.release:
+            a.out.mkdir(parents=True, exist_ok=True)
+            lineage = prior.get("prior_history", []) + history
+            legs = 1 + sum(1 for prev, e in zip(history, history[1:]) if e.get("elapsed_s", 0) < prev.get("elapsed_s", 0))
+            rec = (f"state carried across segments, {legs} resumed legs to step {step} ({bytes_before / 1e6:.1f} MB seen in all, {state.get('compute_s', 0) / 3600:.1f} CPU h of one thread"
+                   + (f" after a warm start from a bundle trained on {lineage[0]['bytes'] / 1e6:.1f} MB" if lineage and "bundle" in lineage[0] else "") + "); last leg: " + state.get("recipe", "?"))
+            atomic_save({"config": state["config"], "model": model.state_dict(), "history": lineage, "recipe": rec}, a.out / "model.pt")
+            (a.out / "history.json").write_text(json.dumps(lineage, indent=1))
+            log.info("released step %d of %s as %s (nothing trained)", step, a.resume, a.out / "model.pt")
+            return 0
     sched_step0 = step
     if ckpt.exists():
         state = torch.load(ckpt)
