@@ -527,7 +527,14 @@ def _download_deb(src: Source, path: Path, cache: Path) -> None:
         raise CorpusError(f"{src.key}: {path.name} is not in {cache} and apt-get is not installed (copy the .deb there)")
     log(f"fetching {src.package}={src.version} with apt-get download")
     with tempfile.TemporaryDirectory(dir=cache) as tmpdir:
-        subprocess.run([apt, "download", f"{src.package}={src.version}"], cwd=tmpdir, check=True, stdout=subprocess.DEVNULL)
+        r = subprocess.run([apt, "download", f"{src.package}={src.version}"], cwd=tmpdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            # most often the package lists predate the pinned (security) update, or the mirror dropped it
+            known = subprocess.run(["apt-cache", "madison", src.package], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+            versions = sorted({line.split("|")[1].strip() for line in known.splitlines() if line.count("|") >= 2})
+            raise CorpusError(f"{src.key}: apt-get download {src.package}={src.version} failed ({r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}); "
+                              f"the package lists offer {', '.join(versions) or 'no version'}: run apt-get update (security updates live in "
+                              f"bookworm-security), or copy {path.name} (archive SHA-256 {TARBALL_SHA256.get(src.key) or '<unpinned>'}) into {cache}")
         got = list(Path(tmpdir).glob("*.deb"))
         if len(got) != 1:
             raise CorpusError(f"{src.key}: apt-get download gave {got}")
