@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.hope4j.Learner;
+import org.hope4j.Score;
 import org.hope4j.level.EpisodicLevel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -36,6 +37,9 @@ import picocli.CommandLine.Option;
 final class RealText implements Callable<Integer> {
     private static final System.Logger LOG = System.getLogger(RealText.class.getName());
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @CommandLine.Mixin
     Main.Common common = new Main.Common();
 
@@ -48,11 +52,19 @@ final class RealText implements Callable<Integer> {
     @Option(names = "--json", required = true, paramLabel = "FILE", description = "where to write the results")
     Path out;
 
+    @Option(names = "--slice", paramLabel = "BYTES", defaultValue = "8192",
+            description = "the learner and its neural levels alone observe each file in alternating slices of this size, "
+                    + "so the episodic level's cost is timed under the same load (default: ${DEFAULT-VALUE})")
+    int slice;
+
     @Override
     public Integer call() throws IOException {
+        if (slice < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--slice must be at least 1 byte, found " + slice);
+        }
         Path mf = dir.resolve("manifest.json");
         if (!Files.isRegularFile(mf)) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--dir: " + mf + " does not exist (write the set with python3 -m hope_export.realtext --out " + dir + ")");
+            throw new CommandLine.ParameterException(spec.commandLine(), "--dir: " + mf + " does not exist (write the set with python3 -m hope_export.realtext --out " + dir + ")");
         }
         JsonObject manifest = JsonParser.parseString(Files.readString(mf, StandardCharsets.UTF_8)).getAsJsonObject();
         Map<String, JsonObject> peerRows = new LinkedHashMap<>();
@@ -77,18 +89,30 @@ final class RealText implements Callable<Integer> {
             row.put("file", name);
             row.put("bytes", data.length);
             long t0 = mx.getCurrentThreadCpuTime();
-            try (Learner l = common.open()) {
-                row.put("score_pretrained", l.score(data).bitsPerByte());
-                long t1 = mx.getCurrentThreadCpuTime();
-                row.put("observe", l.observe(data).bitsPerByte());
-                row.put("observe_cpu_s", (mx.getCurrentThreadCpuTime() - t1) / 1e9);
-            }
             Main.Common neural = copyWithoutEpisodic();
-            try (Learner l = neural.open()) {
-                row.put("score_pretrained_neural", l.score(data).bitsPerByte());
-                long t1 = mx.getCurrentThreadCpuTime();
-                row.put("observe_neural", l.observe(data).bitsPerByte());
-                row.put("observe_neural_cpu_s", (mx.getCurrentThreadCpuTime() - t1) / 1e9);
+            try (Learner l = common.open(); Learner n = neural.open()) {
+                row.put("score_pretrained", l.score(data).bitsPerByte());
+                row.put("score_pretrained_neural", n.score(data).bitsPerByte());
+                // the learner and its neural levels alone read the file in alternating slices on this thread, so the
+                // episodic level's cost is measured under the same machine load (thread CPU time, not wall time)
+                Score withE = Score.empty();
+                Score without = Score.empty();
+                long cpuE = 0;
+                long cpuN = 0;
+                for (int off = 0; off < data.length; off += slice) {
+                    byte[] part = java.util.Arrays.copyOfRange(data, off, Math.min(data.length, off + slice));
+                    long a = mx.getCurrentThreadCpuTime();
+                    withE = withE.plus(l.observe(part));
+                    long b = mx.getCurrentThreadCpuTime();
+                    without = without.plus(n.observe(part));
+                    cpuN += mx.getCurrentThreadCpuTime() - b;
+                    cpuE += b - a;
+                }
+                row.put("observe", withE.bitsPerByte());
+                row.put("observe_cpu_s", cpuE / 1e9);
+                row.put("observe_neural", without.bitsPerByte());
+                row.put("observe_neural_cpu_s", cpuN / 1e9);
+                row.put("episodic_cost", cpuN > 0 ? (double) cpuE / cpuN - 1 : Double.NaN);
             }
             EpisodicLevel e = new EpisodicLevel(org.hope4j.level.EpisodicConfig.defaults(), EpisodicLevel.Prior.neutral());
             double bits = 0;
@@ -110,6 +134,11 @@ final class RealText implements Callable<Integer> {
         }
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("cpu", cpuModel());
+        double cpuE = rows.stream().mapToDouble(r -> (double) r.get("observe_cpu_s")).sum();
+        double cpuN = rows.stream().mapToDouble(r -> (double) r.get("observe_neural_cpu_s")).sum();
+        // issue 12: the episodic level and the mixer cost at most 15 % of observe
+        result.put("episodic_cost", cpuN > 0 ? cpuE / cpuN - 1 : Double.NaN);
+        result.put("timing", "thread CPU time of observe, the learner and its neural levels alone alternating every " + slice + " bytes");
         result.put("set", dir.toString());
         result.put("learner", (common.model == null ? "the embedded default bundle" : "the bundle " + common.model)
                 + (common.noEpisodic ? ", neural levels alone" : " with the episodic level E (" + org.hope4j.level.EpisodicConfig.defaults()

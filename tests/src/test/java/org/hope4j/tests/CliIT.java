@@ -41,6 +41,32 @@ class CliIT {
             + "After a long debate, the members agreed to extend the opening hours and to buy more books for children. ";
 
     @Test
+    void realtextTimesTheEpisodicLevelInterleavedAndCodesAsObserveDoes() throws Exception {
+        Path set = Files.createDirectories(tmp.resolve("set"));
+        Files.writeString(set.resolve("a.txt"), PROSE.repeat(9));
+        Files.writeString(set.resolve("b.log"), "2026-12-02 02:00:01 sensor 7 reading 21.5 C ok\n".repeat(40));
+        Files.writeString(set.resolve("manifest.json"), "{\"files\": [{\"format\": \"prose\", \"file\": \"a.txt\"}, {\"format\": \"logs\", \"file\": \"b.log\"}]}");
+        Path out = tmp.resolve("rt.json");
+        Cli.Run r = run("realtext", "--dir", set.toString(), "--slice", "300", "--json", out.toString());
+        assertEquals(0, r.rc(), r.err());
+        JsonObject j = JsonParser.parseString(Files.readString(out)).getAsJsonObject();
+        assertTrue(Double.isFinite(j.get("episodic_cost").getAsDouble()), j.toString());
+        assertTrue(j.get("timing").getAsString().contains("every 300 bytes"), j.toString());
+        for (var el : j.getAsJsonArray("files")) {
+            JsonObject f = el.getAsJsonObject();
+            // the learner read in alternating 300-byte slices codes exactly as one observe call over the file
+            Path state = tmp.resolve("s-" + f.get("file").getAsString());
+            Cli.Run o = run("observe", "--json", "--state", state.toString(), set.resolve(f.get("file").getAsString()).toString());
+            assertEquals(0, o.rc(), o.err());
+            assertEquals(lastJson(o.out()).get("prequential_bits_per_byte").getAsDouble(), f.get("observe").getAsDouble(), 1e-4, f.toString());
+            assertTrue(f.get("observe_cpu_s").getAsDouble() > 0 && f.get("observe_neural_cpu_s").getAsDouble() > 0, f.toString());
+        }
+        Cli.Run bad = run("realtext", "--dir", set.toString(), "--slice", "0", "--json", out.toString());
+        assertEquals(2, bad.rc());
+        assertTrue(bad.err().contains("--slice must be at least 1 byte"), bad.err());
+    }
+
+    @Test
     void scoreObserveGenerateRoundTrip() throws Exception {
         Path f = text("prose.txt", PROSE, 12);
         long n = Files.size(f);
