@@ -20,13 +20,14 @@ fi
 mvn -B -ntp verify
 # The CUDA engine's kernels run on the CPU under the stand-in nvcc of ../shared/tools/cuda-emu (fibers switched
 # in forward, reverse and random order at each barrier, NaN-filled fresh memory, guard pages): the call-by-call
-# comparison with the CPU engine and the decay-to-prior golden parity, in all three orders.
+# comparison with the CPU engine (default model, and ragged shapes with the shared-memory opt-in), the finite-or-
+# rolled-back guards and the decay-to-prior golden parity, in all three orders.
 EMU="$PWD/../shared/tools/cuda-emu/nvcc"
 if [ -x "$EMU" ] && [ -x /usr/local/cuda/bin/nvcc ]; then
   for order in forward reverse random; do
     echo "== CUDA engine under cuda-emu, $order order"
     EMU_ORDER=$order mvn -B -ntp -q verify -pl native -am -Dnvcc="$EMU" -Dhope4j.test.cuda=1 \
-      -Dtest='CudaEngineTest,CudaDecayParityTest' -Dsurefire.failIfNoSpecifiedTests=false -Dit.test=NONE -Dfailsafe.failIfNoSpecifiedTests=false
+      -Dtest='CudaEngineTest,CudaDecayParityTest,CudaRollbackTest,CudaShapesTest' -Dsurefire.failIfNoSpecifiedTests=false -Dit.test=NONE -Dfailsafe.failIfNoSpecifiedTests=false
   done
 else
   echo "== CUDA engine under cuda-emu: skipped (no $EMU or no /usr/local/cuda/bin/nvcc)"

@@ -22,6 +22,29 @@ std::string cudaDescribe(int device);
 /** CUDA runtime version this library was built with (e.g. 13000). */
 int cudaBuiltRuntimeVersion();
 
+/** The kernels this library carries: "SASS;PTX", e.g. "75 80 86 87 89 90;75" (build-kernels.sh). */
+std::string cudaBuiltArchitectures();
+
+/** Compute capability of a device as major * 10 + minor (e.g. 75 for a T4, 90 for an H100). */
+int cudaComputeCapability(int device);
+
+/**
+ * Loads the kernel image on the device (cudaFuncGetAttributes of every kernel the engine launches)
+ * and says which image the driver chose ("sm_86 SASS", "PTX 7.5 compiled for sm_120"); throws with
+ * the CUDA error (209 cudaErrorNoKernelImageForDevice, 222 cudaErrorUnsupportedPtxVersion) where it cannot.
+ */
+std::string cudaKernelImage(int device);
+
+/**
+ * Page-locks host memory for fast, truly asynchronous copies on {@code device} (cudaHostRegister,
+ * portable). Returns false, and leaves the memory pageable, where the driver refuses or under the
+ * CPU emulator; copies work either way.
+ */
+bool cudaPinHost(int device, void* p, long long bytes);
+
+/** Undoes cudaPinHost (before the memory is freed). */
+void cudaUnpinHost(int device, void* p);
+
 /**
  * One model's plastic state on one GPU. Tensor ids for set/get (per block unless noted):
  *  0 l0.w0 [H,R,dh]   1 l0.wt [H,R,dh]   2 l1.up [F1,D]   3 l1.down [D,F1]   4 l2.up [F2,D]
@@ -53,14 +76,17 @@ public:
     void accumulate(int k, const signed char* targets, bool l1, bool l2);
     /** Gradients of any loss given as d loss / d logits [k, 256] into the sums. */
     void accumulateLogits(int k, const float* dLogits, bool l1, bool l2);
-    /** Keeps the span's last position until its next byte is known. */
-    void holdPending();
+    /** Keeps the span's last position until its next byte is known; false (counted) when its activations are not finite. */
+    bool holdPending();
+    /** Updates refused (non-finite step, gradient sums dropped, L0 commits rolled back) and predictions made uniform so far. */
+    long long rollbacks();
     /** The held position's gradients for next byte {@code target} (0..255). */
     void accumulatePending(int target, bool l1, bool l2);
     /**
      * One Eq. 71 step of L1 and/or L2 along the summed gradients, with decay to the prior
      * (theta <- theta - decay[b] (theta - theta0) - lr[b] G, theta0 = the level's initial value, ids 25-28);
-     * clears the sums. decay1/decay2 of the constructor: per block in [0, 1), null = all 0.
+     * clears the sums. decay1/decay2 of the constructor: per block in [0, 1), null = all 0. A level whose new
+     * value would not be finite keeps its value (counted in rollbacks()).
      */
     void step(bool l1, bool l2);
     /** Resets level 0, 1 or 2 of every block to its initial value (and clears its sums). */

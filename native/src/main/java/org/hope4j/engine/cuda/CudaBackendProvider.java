@@ -14,6 +14,10 @@ import org.hope4j.engine.EngineSpec;
  * a machine without a driver) is kept and becomes the message of the {@link BackendUnavailableException},
  * which {@code Backends} shows as {@code "unavailable: <reason>"}.
  *
+ * <p>The probe also checks that the library's kernels run on the device ({@link KernelImages}, then the
+ * driver's {@code cudaFuncGetAttributes}), so a GPU the library carries no image for is a fallback
+ * with its reason, not a failure at the first launch.
+ *
  * <p>The GPU is {@code LearnerOptions.deviceId} (whose default is {@code -Dhope4j.cuda.device}, else 0);
  * the probe checks the property's device. {@code hope4j.backend.cuda.disabled=true}
  * turns the backend off (handled by {@code Backends}). Nothing is loaded before the first probe.
@@ -70,7 +74,13 @@ public final class CudaBackendProvider implements Backend {
         try {
             count = CudaNative.cudaDeviceCount();
         } catch (RuntimeException e) {
-            throw new BackendUnavailableException("no usable CUDA device: " + e.getMessage(), e);
+            String m = e.getMessage();
+            if (m != null && m.contains("(35)")) { // cudaErrorInsufficientDriver: no driver, or one older than the runtime
+                int v = CudaNative.cudaBuiltRuntimeVersion();
+                m += " [this library links the CUDA " + v / 1000 + "." + (v % 1000) / 10 + " runtime statically and needs an NVIDIA driver "
+                        + "that supports it (" + minimumDriver(v) + ")]";
+            }
+            throw new BackendUnavailableException("no usable CUDA device: " + m, e);
         }
         int dev = device();
         if (count == 0) {
@@ -79,11 +89,38 @@ public final class CudaBackendProvider implements Backend {
         if (dev < 0 || dev >= count) {
             throw new BackendUnavailableException("-Dhope4j.cuda.device=" + dev + " but " + count + " CUDA device(s) are present");
         }
+        String described;
+        int cc;
         try {
-            return "cuda (device " + dev + ": " + CudaNative.cudaDescribe(dev) + ")";
+            described = CudaNative.cudaDescribe(dev);
+            cc = CudaNative.cudaComputeCapability(dev);
         } catch (RuntimeException e) {
             throw new BackendUnavailableException("CUDA device " + dev + " cannot be queried: " + e.getMessage(), e);
         }
+        KernelImages built = KernelImages.parse(CudaNative.cudaBuiltArchitectures());
+        if (built.imageFor(cc) == null) {
+            throw new BackendUnavailableException("CUDA device " + dev + " (" + described + ") is sm_" + cc + ", and this library carries "
+                    + built + ": no kernel image runs on it");
+        }
+        String image;
+        try {
+            image = CudaNative.cudaKernelImage(dev);
+        } catch (RuntimeException e) {
+            throw new BackendUnavailableException("CUDA device " + dev + " (sm_" + cc + ") cannot load this library's kernels (" + built + "): "
+                    + e.getMessage(), e);
+        }
+        return "cuda (device " + dev + ": " + described + "; kernels: " + image + ")";
+    }
+
+    /** The oldest Linux driver branch of a CUDA runtime version (NVIDIA's CUDA Toolkit release notes, table 3). */
+    static String minimumDriver(int runtimeVersion) {
+        int major = runtimeVersion / 1000;
+        return switch (major) {
+            case 13 -> "580 or newer";
+            case 12 -> "525 or newer";
+            case 11 -> "450 or newer";
+            default -> "see NVIDIA's release notes for CUDA " + major;
+        };
     }
 
     /** The CUDA runtime version the native library was built with, e.g. "13.0" (loads the library). */

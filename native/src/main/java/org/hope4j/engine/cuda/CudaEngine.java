@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
 import org.hope4j.BackendException;
 import org.hope4j.Level;
 import org.hope4j.StateException;
@@ -40,6 +41,8 @@ final class CudaEngine implements Engine {
     private int spanRows;
     private boolean hasPending;
     private boolean closed;
+    /** Whether the staging buffers are page-locked (false under the emulator or where the driver refused). */
+    private final boolean pinned;
 
     CudaEngine(EngineSpec spec, Map<String, Tensor> plastic, int device) {
         this.spec = spec;
@@ -58,15 +61,40 @@ final class CudaEngine implements Engine {
             plasticInts[b] = pl[b] ? 1 : 0;
         }
         try {
-            gpu = new CudaNative.Engine(device, d, nb, h, dh, r, f2, f1, spec.c0(), spec.c1(), maxSpan, spec.etaMax(), spec.eps(),
+            CudaNative.load(); // an engine opened without the backend's probe: a clear error, not UnsatisfiedLinkError
+        } catch (Throwable t) {
+            throw new BackendException("cuda: the JNI library jnihope4jcuda could not load: " + t, t);
+        }
+        // the staging buffers first and the GPU engine last, so a failure of either leaks neither
+        FloatPointer stageA = null, stageB = null, stageOut = null;
+        BytePointer stageTargets = null;
+        CudaNative.Engine g = null;
+        try {
+            stageA = new FloatPointer((long) maxSpan * d);
+            stageB = new FloatPointer((long) maxSpan * d);
+            stageOut = new FloatPointer((long) maxSpan * Math.max(d, V));
+            stageTargets = new BytePointer(maxSpan);
+            g = new CudaNative.Engine(device, d, nb, h, dh, r, f2, f1, spec.c0(), spec.c1(), maxSpan, spec.etaMax(), spec.eps(),
                     spec.lr1(), spec.lr2(), plasticInts, spec.decay1(), spec.decay2());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | OutOfMemoryError e) {
+            for (Pointer p : new Pointer[] {stageA, stageB, stageOut, stageTargets}) {
+                if (p != null) {
+                    p.close();
+                }
+            }
             throw new BackendException("cuda: could not open an engine for " + spec + " on device " + device + ": " + e.getMessage(), e);
         }
-        bufA = new FloatPointer((long) maxSpan * d);
-        bufB = new FloatPointer((long) maxSpan * d);
-        bufOut = new FloatPointer((long) maxSpan * Math.max(d, V));
-        bufTargets = new BytePointer(maxSpan);
+        bufA = stageA;
+        bufB = stageB;
+        bufOut = stageOut;
+        bufTargets = stageTargets;
+        gpu = g;
+        // page-locked staging: copies run asynchronously at full bus speed (pageable: a bounce through a driver buffer)
+        boolean all = true;
+        for (Pointer p : new Pointer[] {bufA, bufB, bufOut, bufTargets}) {
+            all &= CudaNative.cudaPinHost(device, p, p.capacity() * p.sizeof());
+        }
+        pinned = all;
         try {
             for (int b = 0; b < nb; b++) {
                 String p = "blocks." + b + ".";
@@ -123,6 +151,11 @@ final class CudaEngine implements Engine {
     @Override
     public EngineSpec spec() {
         return spec;
+    }
+
+    /** Whether the host staging buffers are page-locked. */
+    boolean pinnedStaging() {
+        return pinned;
     }
 
     // L0: self-modifying Titans memories (HOPE-MODEL.md §2; kernel memoryKernel)
@@ -225,11 +258,10 @@ final class CudaEngine implements Engine {
     public void holdPending() {
         open();
         try {
-            gpu.holdPending();
+            hasPending = gpu.holdPending(); // false: its activations overflowed, it will not be learned from
         } catch (RuntimeException e) {
             throw failed("holdPending", e);
         }
-        hasPending = true;
     }
 
     @Override
@@ -249,6 +281,16 @@ final class CudaEngine implements Engine {
             throw failed("accumulatePending", e);
         }
         hasPending = false;
+    }
+
+    @Override
+    public long rollbacks() {
+        open();
+        try {
+            return gpu.rollbacks();
+        } catch (RuntimeException e) {
+            throw failed("rollbacks", e);
+        }
     }
 
     @Override
@@ -348,6 +390,9 @@ final class CudaEngine implements Engine {
         }
         closed = true;
         gpu.close();
+        for (Pointer p : new Pointer[] {bufA, bufB, bufOut, bufTargets}) {
+            CudaNative.cudaUnpinHost(device, p); // a no-op for memory that was not pinned
+        }
         bufA.close();
         bufB.close();
         bufOut.close();

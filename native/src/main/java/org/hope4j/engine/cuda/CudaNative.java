@@ -41,6 +41,21 @@ final class CudaNative {
     /** The CUDA runtime version the library was built with (e.g. 13000). */
     static native int cudaBuiltRuntimeVersion();
 
+    /** The kernels the library carries, "SASS;PTX" (e.g. "75 80 86 87 89 90;75"). */
+    static native @StdString String cudaBuiltArchitectures();
+
+    /** Compute capability of a device, major * 10 + minor. */
+    static native int cudaComputeCapability(int device);
+
+    /** Loads the kernel image on the device; says which image runs, or throws with the CUDA error. */
+    static native @StdString String cudaKernelImage(int device);
+
+    /** Page-locks host memory (false: it stays pageable, e.g. under the emulator). */
+    static native @Cast("bool") boolean cudaPinHost(int device, Pointer p, long bytes);
+
+    /** Undoes {@link #cudaPinHost} before the memory is freed. */
+    static native void cudaUnpinHost(int device, Pointer p);
+
     /** One model's plastic state on one GPU (tensor ids: see hope4j_cuda.h and {@link CudaEngine}). */
     @Name("CudaEngine")
     static final class Engine extends Pointer {
@@ -73,7 +88,9 @@ final class CudaNative {
 
         native void accumulateLogits(int k, @Const FloatPointer dLogits, @Cast("bool") boolean l1, @Cast("bool") boolean l2);
 
-        native void holdPending();
+        native @Cast("bool") boolean holdPending();
+
+        native long rollbacks();
 
         native void accumulatePending(int target, @Cast("bool") boolean l1, @Cast("bool") boolean l2);
 

@@ -52,12 +52,16 @@ class CudaBackendTest {
             // e.g. "no usable CUDA device: cudaGetDeviceCount: cudaErrorInsufficientDriver (35): CUDA driver version is insufficient ..."
             assertTrue(reason.contains("cudaGetDeviceCount") || reason.contains("no CUDA device"), reason);
             assertTrue(reason.matches(".*cudaError\\w+ \\(\\d+\\).*") || reason.contains("found 0"), reason);
+            if (reason.contains("(35)")) { // defect 2: the reason names the driver the static runtime needs
+                assertTrue(reason.contains("needs an NVIDIA driver"), reason);
+            }
             // the reason is kept: a second probe says the same
             BackendUnavailableException again = assertThrows(BackendUnavailableException.class, p::probe);
             assertEquals(reason, again.getMessage());
             assertEquals("cuda", p.describe());
         } else {
             assertTrue(p.describe().contains("sm_"), p.describe());
+            assertTrue(p.describe().contains("kernels: "), p.describe());
         }
     }
 
@@ -108,6 +112,19 @@ class CudaBackendTest {
             BackendException e = assertThrows(BackendException.class, () -> new CudaEngine(spec, Golden.BUNDLE.plastic(), 0));
             assertTrue(e.getMessage().contains("cudaSetDevice(0)"), e.getMessage());
             assertTrue(e.getMessage().contains(spec.toString()), e.getMessage());
+        }
+    }
+
+    @Test
+    void anEngineThatCannotOpenLeaksNoStagingMemory() {
+        try (Learner l = org.hope4j.Hope.open(Golden.BUNDLE, org.hope4j.LearnerOptions.defaults().withBackend("cpu"))) {
+            EngineSpec spec = l.stream().engine().spec();
+            long before = org.bytedeco.javacpp.Pointer.totalBytes();
+            for (int i = 0; i < 3; i++) { // device 99 exists nowhere: the GPU engine fails after the staging buffers were made
+                BackendException e = assertThrows(BackendException.class, () -> new CudaEngine(spec, Golden.BUNDLE.plastic(), 99));
+                assertTrue(e.getMessage().contains("device 99"), e.getMessage());
+            }
+            assertEquals(before, org.bytedeco.javacpp.Pointer.totalBytes(), "staging buffers of failed engines were freed");
         }
     }
 

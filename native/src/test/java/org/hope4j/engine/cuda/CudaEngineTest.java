@@ -64,17 +64,17 @@ class CudaEngineTest {
 
     @Test
     void everyLevelCallMatchesTheCpuEngine() {
-        callByCall(spec);
+        callByCall(spec, plastic);
     }
 
     @Test
     void everyLevelCallMatchesTheCpuEngineWithDecayToThePrior() {
         // lambda per block and level (the default bundle has none); steps after the first start away from theta0
         EngineSpec decayed = spec.withDecay(new float[] {0.05f, 0.1f, 0.2f, 0.02f}, new float[] {0.03f, 0.3f, 0.0f, 0.08f});
-        callByCall(decayed);
+        callByCall(decayed, plastic);
     }
 
-    static void callByCall(EngineSpec spec) {
+    static void callByCall(EngineSpec spec, Map<String, Tensor> plastic) {
         int d = spec.dModel();
         int v = EngineSpec.VOCAB;
         int c1 = spec.c1();
@@ -143,6 +143,16 @@ class CudaEngineTest {
             sameState(gpu, cpu, 0, "after importing the CPU state");
             assertThrows(IllegalArgumentException.class, () -> gpu.resetLevel(Level.E));
             assertThrows(IllegalArgumentException.class, () -> gpu.cms(0, new float[d], spec.maxSpan() + 1, new float[d]));
+        }
+    }
+
+    @Test
+    void theStagingBuffersArePageLockedOnAGpu() {
+        CudaBackendProvider p = new CudaBackendProvider();
+        p.probe();
+        try (CudaEngine e = (CudaEngine) p.open(spec, plastic)) {
+            // the emulator has no page-locked memory; a real driver pins the four staging buffers
+            assertEquals(!p.describe().contains("cuda-emu"), e.pinnedStaging(), p.describe());
         }
     }
 
