@@ -2,7 +2,7 @@
 # The full evaluation suite (about 26 minutes on 2 cores): the performance benchmark with a budget
 # that reaches the 1 MB decode point, the continual-learning benchmark (all five arms, three orders;
 # then the learning arms again at a quarter of the inner rates), the JMH kernel benchmarks and a long
-# fuzzing run of the parsers (FuzzTest).
+# fuzzing run of the parsers (FuzzTest) and the kill -9 campaign (200 kills, CrashDuringSaveIT and CrashDuringSleepIT).
 # Results go to tests/results/. The paper tasks have their own recipe (model-export/README.md, "Paper tasks": the variants are pre-trained first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,3 +23,6 @@ echo "== JMH kernels"
 bash tests/run-jmh.sh
 echo "== fuzzing (FuzzTest with 20x the CI tries: the parsers of bundles, states and experience, and restore)"
 mvn -B -q -o test -pl runtime -Dtest=FuzzTest -Dsurefire.failIfNoSpecifiedTests=false -Djqwik.tries.default=20000
+echo "== kill -9 campaign (issue 17, R1): 100 rounds killed mid-observe/save and 100 inside sleeps; every state must load and verify"
+mvn -B -q -o install -DskipTests
+mvn -B -q -o verify -pl tests -Dit.test='CrashDuringSaveIT,CrashDuringSleepIT' -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false -Dhope4j.crash.rounds=100
