@@ -117,6 +117,7 @@ public final class EpisodicLevel {
     private final int[] slot = new int[EpisodicConfig.CONTEXTS];
     private final int[] cur = new int[EpisodicConfig.CONTEXTS];
     private final int[] chk = new int[EpisodicConfig.CONTEXTS];
+    private final int[] raws = new int[EpisodicConfig.CONTEXTS];
     private int setA, setB, matchCtx, pA, pB, pMix, apm1Idx, apm2Idx, apm3Idx;
     private final double[] cum = new double[257];
 
@@ -432,11 +433,16 @@ public final class EpisodicLevel {
         int pn = neuralBit();
         x[IN_NEURAL] = Logistic.stretch(pn);
         long c0h = (long) c0 * GOLDEN;
+        // first every table read (ten independent cache misses the processor can overlap), then the arithmetic
         for (int i = 0; i < EpisodicConfig.CONTEXTS; i++) {
             long h = mix(ctxHash[i] + c0h);
             slot[i] = (i << tableBits) + (int) (h >>> (64 - tableBits));
-            int check = (int) h & 63;
-            int raw = big[slot[i]];
+            chk[i] = (int) h & 63;
+            raws[i] = big[slot[i]];
+        }
+        for (int i = 0; i < EpisodicConfig.CONTEXTS; i++) {
+            int check = chk[i];
+            int raw = raws[i];
             // a slot that another context wrote (its check bits differ) reads as unseen
             int e = (raw >>> 26) == check ? raw & 0x3FFFFFF : 32768 << 10;
             cur[i] = e;
