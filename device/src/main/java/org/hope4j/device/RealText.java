@@ -80,6 +80,8 @@ final class RealText implements Callable<Integer> {
         }
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         List<Map<String, Object>> rows = new ArrayList<>();
+        long allCpuE = 0; // thread CPU nanoseconds of observe over every file, with E and without
+        long allCpuN = 0;
         for (JsonElement el : manifest.getAsJsonArray("files")) {
             JsonObject f = el.getAsJsonObject();
             String name = f.get("file").getAsString();
@@ -113,6 +115,8 @@ final class RealText implements Callable<Integer> {
                 row.put("observe_neural", without.bitsPerByte());
                 row.put("observe_neural_cpu_s", cpuN / 1e9);
                 row.put("episodic_cost", cpuN > 0 ? (double) cpuE / cpuN - 1 : Double.NaN);
+                allCpuE += cpuE;
+                allCpuN += cpuN;
             }
             EpisodicLevel e = new EpisodicLevel(org.hope4j.level.EpisodicConfig.defaults(), EpisodicLevel.Prior.neutral());
             double bits = 0;
@@ -134,10 +138,8 @@ final class RealText implements Callable<Integer> {
         }
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("cpu", cpuModel());
-        double cpuE = rows.stream().mapToDouble(r -> (double) r.get("observe_cpu_s")).sum();
-        double cpuN = rows.stream().mapToDouble(r -> (double) r.get("observe_neural_cpu_s")).sum();
         // issue 12: the episodic level and the mixer cost at most 15 % of observe
-        result.put("episodic_cost", cpuN > 0 ? cpuE / cpuN - 1 : Double.NaN);
+        result.put("episodic_cost", allCpuN > 0 ? (double) allCpuE / allCpuN - 1 : Double.NaN);
         result.put("timing", "thread CPU time of observe, the learner and its neural levels alone alternating every " + slice + " bytes");
         result.put("set", dir.toString());
         result.put("learner", (common.model == null ? "the embedded default bundle" : "the bundle " + common.model)
