@@ -81,15 +81,23 @@ public final class Hope {
             graphs.close();
             throw e;
         }
+        Engine anchor = null;
         org.hope4j.level.EpisodicLevel episodic;
         try {
+            if (options.anchorShare() > 0) {
+                anchor = sel.backend().open(spec, bundle.plastic(), options.deviceId()); // never steps: the pretrained model
+            }
             episodic = options.episodic() == null ? null : new org.hope4j.level.EpisodicLevel(options.episodic(), bundle.episodicPrior());
         } catch (RuntimeException | OutOfMemoryError e) {
             engine.close();
+            if (anchor != null) {
+                anchor.close();
+            }
             graphs.close();
             throw e;
         }
         var sleeps = new org.hope4j.sleep.SleepSession(bundle, sel.backend(), go, spec, options.deviceId());
-        return new Learner(bundle, graphs, engine, sel.info(), options.experienceBytes(), sleeps, episodic, options.stateKey());
+        return new Learner(bundle, graphs, engine, anchor, options.anchorShare(), sel.info(), options.experienceBytes(), sleeps, episodic,
+                options.stateKey());
     }
 }

@@ -51,6 +51,8 @@ public final class Learner implements AutoCloseable {
     private final Bundle bundle;
     private final FrozenGraphs graphs;
     private final Engine engine;
+    /** The pretrained anchor's engine (its CMS levels never learn), or null. */
+    private final Engine anchor;
     private final BackendInfo backendInfo;
     private final HopeStream stream;
     private final Reader reader;
@@ -59,14 +61,18 @@ public final class Learner implements AutoCloseable {
     private volatile SleepScheduler scheduler, owned; // the one user calls preempt; the one close() stops
     private volatile boolean closed;
 
-    Learner(Bundle bundle, FrozenGraphs graphs, Engine engine, BackendInfo info, int experienceBytes, SleepSession sleeps,
-            EpisodicLevel episodic, org.hope4j.state.StateKey key) {
+    Learner(Bundle bundle, FrozenGraphs graphs, Engine engine, Engine anchor, double anchorShare, BackendInfo info, int experienceBytes,
+            SleepSession sleeps, EpisodicLevel episodic, org.hope4j.state.StateKey key) {
         this.bundle = bundle;
         this.graphs = graphs;
         this.engine = engine;
+        this.anchor = anchor;
         this.backendInfo = info;
         this.sleeps = sleeps;
         this.stream = new HopeStream(graphs, engine, bundle.manifest().model().convWidth());
+        if (anchor != null) {
+            stream.setAnchor(new HopeStream(graphs, anchor, bundle.manifest().model().convWidth()), anchorShare);
+        }
         this.reader = new Reader(stream, episodic);
         this.state = new LearnedState(this, stream, episodic, experienceBytes, bundle, key);
     }
@@ -340,6 +346,9 @@ public final class Learner implements AutoCloseable {
                     closed = true;
                     state.release();
                     engine.close();
+                    if (anchor != null) {
+                        anchor.close();
+                    }
                     graphs.close();
                 }
             }

@@ -26,11 +26,18 @@ import java.util.List;
  *     tables) with AES-256-GCM, and opens what it restores; {@code null}: plain files (owner-only)
  * @param episodic sizes and rates of the episodic level E, mixed into every prediction; {@code null}
  *     switches it off (the neural levels alone)
+ * @param anchorShare the switch rate of the pretrained anchor: every prediction mixes what the CMS
+ *     levels learned with the bundle's pretrained model (a second engine whose L1 and L2 never
+ *     learn), the weights following which of the two predicted the recent bytes better (fixed share),
+ *     so that learning one domain cannot make other text much worse than the pretrained model
+ *     (README, "Forgetting"); it costs a second forward pass. 0 switches the anchor off
  */
 public record LearnerOptions(String backend, String graphProvider, int graphThreads, int deviceId, int experienceBytes, boolean singleTimescale,
-        double rateScale, org.hope4j.level.EpisodicConfig episodic, org.hope4j.state.StateKey stateKey) {
+        double rateScale, org.hope4j.level.EpisodicConfig episodic, org.hope4j.state.StateKey stateKey, double anchorShare) {
     /** The largest {@code rateScale}: past it the scaled rates overflow the levels' values within a few steps. */
     public static final double MAX_RATE_SCALE = 100;
+    /** The anchor's switch rate by default: see README, "Forgetting", for the measurement that chose it. */
+    public static final double DEFAULT_ANCHOR_SHARE = 1.0 / 256;
 
     public LearnerOptions {
         if (backend == null || backend.isBlank()) {
@@ -48,52 +55,63 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
         if (experienceBytes < 0) {
             throw new IllegalArgumentException("experienceBytes must be >= 0, found " + experienceBytes);
         }
+        if (!(anchorShare >= 0 && anchorShare <= 0.5)) {
+            throw new IllegalArgumentException("anchorShare must be a number in [0, 0.5], found " + anchorShare);
+        }
         if (!(rateScale >= 0 && rateScale <= MAX_RATE_SCALE)) {
             throw new IllegalArgumentException("rateScale must be a number in [0, " + (int) MAX_RATE_SCALE + "], found " + rateScale);
         }
     }
 
-    /** auto backend, CPU graphs, one thread, device {@code -Dhope4j.cuda.device} (else 0), 64 KiB of recent experience, the bundle's rates, E on. */
+    /**
+     * auto backend, CPU graphs, one thread, device {@code -Dhope4j.cuda.device} (else 0), 64 KiB of recent experience, the bundle's rates,
+     * E on, the pretrained anchor on (share 1/256).
+     */
     public static LearnerOptions defaults() {
         return new LearnerOptions("auto", "cpu", 1, Integer.getInteger("hope4j.cuda.device", 0), 65536, false, 1.0,
-                org.hope4j.level.EpisodicConfig.defaults(), null);
+                org.hope4j.level.EpisodicConfig.defaults(), null, DEFAULT_ANCHOR_SHARE);
     }
 
     /** The episodic level's sizes and rates; {@code null}: no episodic level (the neural levels alone). */
     public LearnerOptions withEpisodic(org.hope4j.level.EpisodicConfig value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, value, stateKey);
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, value, stateKey, anchorShare);
     }
 
     public LearnerOptions withBackend(String value) {
-        return new LearnerOptions(value, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic, stateKey);
+        return new LearnerOptions(value, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic, stateKey, anchorShare);
     }
 
     public LearnerOptions withGraphProvider(String value) {
-        return new LearnerOptions(backend, value, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic, stateKey);
+        return new LearnerOptions(backend, value, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic, stateKey, anchorShare);
     }
 
     public LearnerOptions withGraphThreads(int value) {
-        return new LearnerOptions(backend, graphProvider, value, deviceId, experienceBytes, singleTimescale, rateScale, episodic, stateKey);
+        return new LearnerOptions(backend, graphProvider, value, deviceId, experienceBytes, singleTimescale, rateScale, episodic, stateKey, anchorShare);
     }
 
     public LearnerOptions withDeviceId(int value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, value, experienceBytes, singleTimescale, rateScale, episodic, stateKey);
+        return new LearnerOptions(backend, graphProvider, graphThreads, value, experienceBytes, singleTimescale, rateScale, episodic, stateKey, anchorShare);
     }
 
     public LearnerOptions withSingleTimescale(boolean value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, value, rateScale, episodic, stateKey);
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, value, rateScale, episodic, stateKey, anchorShare);
     }
 
     public LearnerOptions withExperienceBytes(int value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, value, singleTimescale, rateScale, episodic, stateKey);
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, value, singleTimescale, rateScale, episodic, stateKey, anchorShare);
     }
 
     public LearnerOptions withRateScale(double value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, value, episodic, stateKey);
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, value, episodic, stateKey, anchorShare);
     }
 
     /** Encrypts what the learner saves and opens what it restores with {@code value}; {@code null}: plain files. */
     public LearnerOptions withStateKey(org.hope4j.state.StateKey value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic, value);
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic, value, anchorShare);
+    }
+
+    /** The pretrained anchor's switch rate; 0: no anchor (the adapted model alone, half the compute). */
+    public LearnerOptions withAnchorShare(double value) {
+        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic, stateKey, value);
     }
 }

@@ -395,7 +395,8 @@ class LearnerTest {
 
     @Test
     void javaAndOpenBlasEnginesAgree() {
-        try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu").withEpisodic(null))) {
+        // the engines alone: no anchor mixed into the learner's bits
+        try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu").withEpisodic(null).withAnchorShare(0))) {
             var spec = org.hope4j.engine.EngineSpec.of(bundle.manifest(), false, 1.0);
             try (var javaEngine = org.hope4j.engine.cpu.CpuBackend.openJava(spec, bundle.plastic());
                  var graphs = new org.hope4j.graph.FrozenGraphs(bundle, org.hope4j.graph.FrozenGraphs.Options.defaults(), spec.maxSpan())) {

@@ -64,6 +64,10 @@ public final class Main implements Runnable {
         @Option(names = "--no-episodic", description = "switch the episodic level E off: the neural levels alone (an ablation)")
         boolean noEpisodic;
 
+        @Option(names = "--no-anchor", description = "switch the pretrained anchor off: predictions come from the adapted model alone (half"
+                + " the compute; learning one domain then makes other text worse, README \"Forgetting\")")
+        boolean noAnchor;
+
         @Option(names = "--key-file", paramLabel = "FILE", description = "encrypt the saved state, experience and episodic tables with the"
                 + " AES-256 key in FILE (owner-only; 32 raw bytes or 64 hex digits; hope4j keygen makes one), and open encrypted ones;"
                 + " default: the key in $" + StateKey.ENVIRONMENT + " if set")
@@ -77,6 +81,9 @@ public final class Main implements Runnable {
                     .withSingleTimescale(singleTimescale).withRateScale(rateScale);
             if (noEpisodic) {
                 o = o.withEpisodic(null);
+            }
+            if (noAnchor) {
+                o = o.withAnchorShare(0);
             }
             StateKey key = keyFile != null ? StateKey.fromFile(keyFile) : StateKey.fromEnvironment(StateKey.ENVIRONMENT);
             if (key != null) {

@@ -50,6 +50,21 @@ public final class HopeStream {
     private float[] x, x2, q, u, o, convTmp, logits;
     /** The episodic level and mixer (ARCHITECTURE.md §1, level E), or null: the neural levels alone. */
     private EpisodicLevel episodic;
+    /**
+     * The pretrained anchor, or null: a second stream over the bundle's weights whose CMS levels never
+     * learn (its L0 reads in context like ours). Every prediction is the fixed-share mixture
+     * {@code w P_adapted + (1 - w) P_anchor} (Herbster and Warmuth 1998): after each byte w moves to its
+     * posterior and then a share {@code anchorShare} of each expert's weight goes to the other. The
+     * mixture codes any stretch of text within {@code log2(1/share)} bits per switch plus
+     * {@code log2(1/(1-share))} per byte of the better expert on that stretch, so what the CMS levels
+     * learned on one domain cannot make text of another much worse than the pretrained model.
+     */
+    private HopeStream anchor;
+    private double anchorShare;
+    /** The adapted model's weight in the mixture, kept in float so that a saved state continues exactly. */
+    private float adaptedWeight = 0.5f;
+    private final double[] pa = new double[EngineSpec.VOCAB], pb = new double[EngineSpec.VOCAB];
+    private float[] mixedLogits;
 
     public HopeStream(FrozenGraphs graphs, Engine engine, int convWidth) {
         this.graphs = graphs;
@@ -74,6 +89,31 @@ public final class HopeStream {
         episodic = e;
     }
 
+    /**
+     * Mixes the pretrained {@code anchor} (a fresh stream over its own engine holding the bundle's
+     * weights; it must not be read by anyone else) into every prediction from now on, with the switch
+     * rate {@code share} in (0, 0.5]; {@code null} switches the mixture off. The anchor starts aligned
+     * with this stream's position with an empty context.
+     */
+    public void setAnchor(HopeStream anchor, double share) {
+        if (anchor != null && !(share > 0 && share <= 0.5)) {
+            throw new IllegalArgumentException("anchor share must be in (0, 0.5], found " + share);
+        }
+        this.anchor = anchor;
+        this.anchorShare = share;
+        adaptedWeight = 0.5f;
+        if (anchor != null) {
+            anchor.resetContext();
+            anchor.pos = pos;
+            mixedLogits = new float[EngineSpec.VOCAB];
+        }
+    }
+
+    /** The adapted model's weight in the anchor mixture (1 without an anchor). */
+    public double adaptedWeight() {
+        return anchor == null ? 1 : adaptedWeight;
+    }
+
     /** The episodic level, or null. */
     public EpisodicLevel episodic() {
         return episodic;
@@ -93,13 +133,52 @@ public final class HopeStream {
         bitsSink = sink;
     }
 
-    /** Bits of {@code next} under the learner's distribution (the mixture when E is on), E learning from it. */
-    private double code(float[] lg, int off, byte next, long position) {
-        double bits = episodic == null ? bitsOf(lg, off, next) : episodic.code(lg, off, next & 0xff);
+    /**
+     * Bits of {@code next} under the learner's distribution (the mixture when E is on), E learning
+     * from it; with an anchor, the neural distribution is the fixed-share mixture of {@code lg} and the
+     * anchor's {@code alg[aoff, aoff + 256)}, and the mixture's weight learns from {@code next}.
+     */
+    private double code(float[] lg, int off, float[] alg, int aoff, byte next, long position) {
+        double bits;
+        if (anchor == null) {
+            bits = episodic == null ? bitsOf(lg, off, next) : episodic.code(lg, off, next & 0xff);
+        } else {
+            int b = next & 0xff;
+            softmax(lg, off, pa);
+            softmax(alg, aoff, pb);
+            double w = adaptedWeight;
+            double[] p = pa;
+            double pNext = w * pa[b] + (1 - w) * pb[b];
+            double wPost = w * pa[b] / pNext;
+            for (int j = 0; j < EngineSpec.VOCAB; j++) {
+                p[j] = w * pa[j] + (1 - w) * pb[j]; // pa becomes the mixture: pa[b] was used above
+            }
+            bits = episodic == null ? -Math.log(pNext) / Math.log(2) : episodic.codeProbabilities(p, b);
+            if (Double.isFinite(wPost)) {
+                adaptedWeight = (float) ((1 - anchorShare) * wPost + anchorShare * (1 - wPost));
+            }
+        }
         if (bitsSink != null) {
             bitsSink.accept(position, bits);
         }
         return bits;
+    }
+
+    /** {@code p = softmax(x[xo, xo + 256))} in double, max-shifted. */
+    private static void softmax(float[] x, int xo, double[] p) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < EngineSpec.VOCAB; i++) {
+            max = Math.max(max, x[xo + i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < EngineSpec.VOCAB; i++) {
+            p[i] = Math.exp(x[xo + i] - max);
+            sum += p[i];
+        }
+        double inv = 1 / sum;
+        for (int i = 0; i < EngineSpec.VOCAB; i++) {
+            p[i] *= inv;
+        }
     }
 
     /** Positions read so far. */
@@ -117,9 +196,25 @@ public final class HopeStream {
         return engine;
     }
 
-    /** Logits of the last position read (predicting the next byte), or null before the first byte. */
+    /**
+     * Logits of the last position read (predicting the next byte), or null before the first byte;
+     * with an anchor, the log-probabilities of the mixture.
+     */
     public float[] lastLogits() {
-        return haveLast ? lastLogits.clone() : null;
+        if (!haveLast) {
+            return null;
+        }
+        if (anchor == null) {
+            return lastLogits.clone();
+        }
+        softmax(lastLogits, 0, pa);
+        softmax(anchor.lastLogits, 0, pb);
+        float[] out = new float[EngineSpec.VOCAB];
+        double w = adaptedWeight;
+        for (int j = 0; j < EngineSpec.VOCAB; j++) {
+            out[j] = (float) Math.log(w * pa[j] + (1 - w) * pb[j]);
+        }
+        return out;
     }
 
     /**
@@ -144,7 +239,7 @@ public final class HopeStream {
                 }
             }
             if (haveLast) {
-                bits += code(lastLogits, 0, data[off + i], pos);
+                bits += code(lastLogits, 0, anchor == null ? null : anchor.lastLogits, 0, data[off + i], pos);
                 scored++;
             } else if (episodic != null) {
                 episodic.code(null, 0, data[off + i] & 0xff); // the stream's first byte: nothing predicted it
@@ -162,8 +257,13 @@ public final class HopeStream {
             // a span shares one value of every CMS level: it ends at the next L1 boundary when they learn
             int m = learning.cms() ? (int) Math.min(len - i, c1 - pos % c1) : Math.min(len - i, spec.maxSpan());
             span(data, off + i, m, learning.l0());
+            float[] al = null;
+            if (anchor != null) {
+                anchor.follow(m, learning.l0());
+                al = anchor.logits;
+            }
             for (int t = 0; t < m - 1; t++) {
-                bits += code(logits, t * vocab, data[off + i + t + 1], pos + t + 1);
+                bits += code(logits, t * vocab, al, t * vocab, data[off + i + t + 1], pos + t + 1);
                 scored++;
             }
             if (sink != null) {
@@ -190,6 +290,25 @@ public final class HopeStream {
     }
 
     /**
+     * The anchor's part of a span: the same positions through its own CMS levels (fixed) and its own
+     * L0 from block 1 on; block 0's front, the same as the adapted stream's, was copied into x2.
+     */
+    private void follow(int m, boolean l0) {
+        engine.cms(0, x2, m, x);
+        for (int b = 1; b < nb; b++) {
+            front(b, m, l0);
+            engine.cms(b, x2, m, x);
+        }
+        engine.head(x, m, logits);
+        System.arraycopy(logits, (m - 1) * EngineSpec.VOCAB, lastLogits, 0, EngineSpec.VOCAB);
+        haveLast = true;
+        if (l0) {
+            counts[0] += (pos + m) / spec.c0() - pos / spec.c0();
+        }
+        pos += m;
+    }
+
+    /**
      * One span of {@code m} positions through every block (ARCHITECTURE.md §2): embedding; per block
      * the frozen mixer front, L0's memories, the frozen mixer back, L2 then L1; the head. Leaves the
      * logits [m, 256] in {@code logits} and the span's activations in the engine.
@@ -197,15 +316,24 @@ public final class HopeStream {
     private void span(byte[] data, int off, int m, boolean l0) {
         graphs.embed(data, off, m, x);
         for (int b = 0; b < nb; b++) {
-            graphs.mixerIn(b, x, m, conv[b], q, u, convTmp);
-            float[] t = conv[b];
-            conv[b] = convTmp;
-            convTmp = t;
-            engine.memory(b, q, u, m, pos, l0, o);
-            graphs.mixerOut(b, x, o, m, x2);
+            front(b, m, l0);
+            if (b == 0 && anchor != null) {
+                // block 0's front does not depend on any CMS level: the anchor's would be this one
+                System.arraycopy(x2, 0, anchor.x2, 0, m * d);
+            }
             engine.cms(b, x2, m, x);
         }
         engine.head(x, m, logits);
+    }
+
+    /** Block {@code b} before its CMS levels: the frozen mixer front, L0's memories, the mixer back; leaves x2. */
+    private void front(int b, int m, boolean l0) {
+        graphs.mixerIn(b, x, m, conv[b], q, u, convTmp);
+        float[] t = conv[b];
+        conv[b] = convTmp;
+        convTmp = t;
+        engine.memory(b, q, u, m, pos, l0, o);
+        graphs.mixerOut(b, x, o, m, x2);
     }
 
     /**
@@ -226,6 +354,9 @@ public final class HopeStream {
         while (i < len) {
             int m = Math.min(len - i, maxSpan);
             span(data, off + i, m, l0);
+            if (anchor != null) {
+                anchor.follow(m, l0); // stays aligned; the sink sees the adapted model alone
+            }
             sink.span(i, m, logits);
             System.arraycopy(logits, (m - 1) * vocab, lastLogits, 0, vocab);
             haveLast = true;
@@ -250,7 +381,13 @@ public final class HopeStream {
         haveLast = false;
         pos = 0;
         java.util.Arrays.fill(counts, 0);
+        if (anchor != null) {
+            anchor.resetContext();
+        }
     }
+
+    /** The anchor's context tensors (L0 memories, conv, last logits) under {@code anchor.}; its CMS levels are the bundle's. */
+    private static final String ANCHOR = "anchor.";
 
     /** Bits of {@code next} under the logits {@code lg[off, off + 256)}: -log2 softmax. */
     public static double bitsOf(float[] lg, int off, byte next) {
@@ -259,6 +396,22 @@ public final class HopeStream {
 
     /** The whole stream state: engine state, conv states, last logits; position and counts as metadata. */
     public Snapshot snapshot() {
+        Map<String, Tensor> t = new LinkedHashMap<>(snapshotOwn().tensors());
+        if (anchor != null) {
+            for (Map.Entry<String, Tensor> e : anchor.snapshotOwn().tensors().entrySet()) {
+                String k = e.getKey();
+                boolean context = k.endsWith(".l0.w0") || k.endsWith(".l0.wt") || k.endsWith(".conv") || k.equals("last_logits");
+                if (context && !k.startsWith("blocks.0.")) { // block 0's front is the adapted stream's
+                    t.put(ANCHOR + k, new Tensor(ANCHOR + k, e.getValue().shape(), e.getValue().data()));
+                }
+            }
+            t.put(ANCHOR + "weight", new Tensor(ANCHOR + "weight", new int[] {1}, new float[] {adaptedWeight}));
+        }
+        return new Snapshot(t, pos, counts.clone());
+    }
+
+    /** This stream's own state, without the anchor's. */
+    private Snapshot snapshotOwn() {
         Map<String, Tensor> t = new LinkedHashMap<>(engine.exportState());
         for (int b = 0; b < nb; b++) {
             String name = "blocks." + b + ".conv";
@@ -270,8 +423,50 @@ public final class HopeStream {
         return new Snapshot(t, pos, counts.clone());
     }
 
-    /** Restores a {@link #snapshot()}. */
+    /**
+     * Restores a {@link #snapshot()}, all or nothing. Without the anchor's tensors (a state saved
+     * without an anchor) the anchor starts with an empty context at this position, the weight at 1/2.
+     */
     public void restore(Snapshot s) {
+        Map<String, Tensor> mine = new LinkedHashMap<>();
+        Map<String, Tensor> anchored = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : s.tensors().entrySet()) {
+            if (e.getKey().startsWith(ANCHOR)) {
+                String k = e.getKey().substring(ANCHOR.length());
+                anchored.put(k, new Tensor(k, e.getValue().shape(), e.getValue().data()));
+            } else {
+                mine.put(e.getKey(), e.getValue());
+            }
+        }
+        Tensor w = anchored.remove("weight");
+        if (w != null && (w.data().length != 1 || !(w.data()[0] >= 0 && w.data()[0] <= 1))) {
+            throw new StateException("state tensor anchor.weight must be one number in [0, 1]");
+        }
+        Snapshot before = anchor == null ? null : snapshotOwn();
+        restoreOwn(new Snapshot(mine, s.position(), s.counts()));
+        if (anchor == null) {
+            return;
+        }
+        try {
+            if (w == null || anchored.isEmpty()) {
+                anchor.resetContext();
+                adaptedWeight = 0.5f;
+            } else {
+                Map<String, Tensor> full = new LinkedHashMap<>(anchor.snapshotOwn().tensors()); // block 0's context is not the anchor's
+                full.putAll(anchored);
+                anchor.restore(new Snapshot(full, s.position(), new long[3]));
+                adaptedWeight = w.data()[0];
+            }
+            anchor.pos = s.position();
+        } catch (RuntimeException e) {
+            restoreOwn(before);
+            anchor.resetContext();
+            anchor.pos = pos;
+            throw e;
+        }
+    }
+
+    private void restoreOwn(Snapshot s) {
         engine.importState(s.tensors());
         for (int b = 0; b < nb; b++) {
             Tensor c = s.tensors().get("blocks." + b + ".conv");

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
-/** LearnerOptions.deviceId reaches every engine a learner opens: its own and the two of its sleep workspace. */
+/** LearnerOptions.deviceId reaches every engine a learner opens: its own, its pretrained anchor's and the two of its sleep workspace. */
 class DeviceIdTest {
     @Test
     void deviceIdReachesTheEngineAndTheSleepWorkspace() {
@@ -19,10 +19,10 @@ class DeviceIdTest {
         LearnerOptions o = LearnerOptions.defaults().withBackend("recording").withDeviceId(3).withEpisodic(null);
         try (Learner l = Hope.loadDefault(o)) {
             assertEquals("recording", l.backendInfo().selected());
-            assertEquals(List.of(3), RecordingBackend.OPENED);
+            assertEquals(List.of(3, 3), RecordingBackend.OPENED, "the learner's engine and its anchor's");
             l.observe("A few bytes of experience for a short sleep, repeated. ".repeat(20));
             l.sleep(SleepBudget.defaults(), SleepConfig.defaults().withSteps(2), () -> false, e -> { }, null);
-            assertEquals(List.of(3, 3, 3), RecordingBackend.OPENED, "teacher and student of the sleep run on the same device");
+            assertEquals(List.of(3, 3, 3, 3), RecordingBackend.OPENED, "teacher and student of the sleep run on the same device");
         }
     }
 
