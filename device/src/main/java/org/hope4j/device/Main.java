@@ -23,7 +23,7 @@ import picocli.CommandLine.Parameters;
 /** The {@code hope4j} program: score, observe, generate and demo on a Hope4J bundle. */
 @Command(name = "hope4j", mixinStandardHelpOptions = true, version = "hope4j 0.1.0",
         description = "An on-device continual learner: a small Hope language model that keeps learning from your text.",
-        subcommands = {Main.ScoreCmd.class, Main.ObserveCmd.class, Main.GenerateCmd.class, Main.KeygenCmd.class, Sleep.class, Demo.class, Info.class, Continual.class, Bench.class, FitEpisodic.class, RealText.class, PlotTraining.class})
+        subcommands = {Main.ScoreCmd.class, Main.ObserveCmd.class, Main.GenerateCmd.class, Main.KeygenCmd.class, Sleep.class, Demo.class, Info.class, Continual.class, Bench.class, FitEpisodic.class, RealText.class, PlotTraining.class, Serve.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

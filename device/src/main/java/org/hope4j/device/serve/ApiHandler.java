@@ -1,0 +1,444 @@
+package org.hope4j.device.serve;
+
+import com.google.gson.Gson;
+import com.google.gson.JsonObject;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Fields;
+import org.hope4j.HopeException;
+import org.hope4j.Learner;
+import org.hope4j.Sampling;
+import org.hope4j.Score;
+import org.hope4j.sleep.SleepBudget;
+import org.hope4j.sleep.SleepConfig;
+import org.hope4j.sleep.SleepReport;
+
+/**
+ * The HTTP/1.1 + JSON API of {@code hope4j serve} (README, "The local learning service"). Errors are
+ * {@code {"error": {"code": ..., "message": ...}}} with a stable code. Request bodies are bounded by
+ * {@code maxBody}; requests over TCP must carry the bearer token.
+ */
+final class ApiHandler extends Handler.Abstract {
+    private static final Logger LOG = System.getLogger(ApiHandler.class.getName());
+    private static final Gson GSON = new Gson();
+
+    private final Profiles profiles;
+    private final ServeMetrics metrics;
+    private final long maxBody;
+    private final byte[] token;
+    private final long started = System.nanoTime();
+    private final java.util.function.BooleanSupplier stopping;
+
+    /**
+     * @param token the bearer token TCP requests must carry, or null when there is no TCP listener
+     * @param stopping true once the service stops: a running sleep is preempted
+     */
+    ApiHandler(Profiles profiles, ServeMetrics metrics, long maxBody, String token, java.util.function.BooleanSupplier stopping) {
+        this.stopping = stopping;
+        this.profiles = profiles;
+        this.metrics = metrics;
+        this.maxBody = maxBody;
+        this.token = token == null ? null : token.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
+        long t0 = System.nanoTime();
+        String path = Request.getPathInContext(request);
+        String method = request.getMethod();
+        String endpoint = "unknown";
+        int status = 200;
+        try {
+            if (request.getConnectionMetaData().getConnector() instanceof ServerConnector) {
+                checkToken(request);
+            }
+            String[] p = path.split("/", -1);
+            endpoint = endpoint(method, p);
+            status = route(method, p, request, response, callback);
+        } catch (ApiException e) {
+            status = e.status();
+            error(response, callback, e.status(), e.code(), e.getMessage());
+        } catch (HopeException | IllegalArgumentException e) {
+            status = 400;
+            error(response, callback, 400, "refused", e.getMessage());
+        } catch (IllegalStateException e) {
+            status = 409;
+            error(response, callback, 409, "conflict", e.getMessage());
+        } catch (UncheckedIOException e) {
+            if (e.getCause() instanceof org.eclipse.jetty.io.EofException) {
+                status = 400; // the client went away mid-body: what it sent is not learned
+                error(response, callback, 400, "truncated_body", "the request body ended before its announced length (of observe, only whole 64 KiB blocks read before that were learned)");
+            } else {
+                status = 500;
+                LOG.log(Logger.Level.ERROR, method + " " + path + " failed", e);
+                error(response, callback, 500, "internal", e.getMessage());
+            }
+        } catch (RuntimeException | IOException e) {
+            status = 500;
+            LOG.log(Logger.Level.ERROR, method + " " + path + " failed", e);
+            error(response, callback, 500, "internal", e.getClass().getSimpleName() + ": " + e.getMessage());
+        } finally {
+            metrics.request(endpoint, status, System.nanoTime() - t0);
+        }
+        return true;
+    }
+
+    private void checkToken(Request request) {
+        String auth = request.getHeaders().get(HttpHeader.AUTHORIZATION);
+        byte[] given = auth != null && auth.startsWith("Bearer ") ? auth.substring(7).trim().getBytes(StandardCharsets.US_ASCII) : new byte[0];
+        if (token == null || !MessageDigest.isEqual(token, given)) {
+            throw new ApiException(401, "unauthorized", "requests over TCP need the header 'Authorization: Bearer <token>' (the token file)");
+        }
+    }
+
+    /** A low-cardinality name for metrics: the route without profile or snapshot names. */
+    static String endpoint(String method, String[] p) {
+        if (p.length >= 2 && p[1].equals("metrics")) {
+            return "metrics";
+        }
+        if (p.length < 3 || !p[1].equals("v1")) {
+            return "unknown";
+        }
+        if (p[2].equals("status")) {
+            return "status";
+        }
+        if (p.length == 3) {
+            return "profiles";
+        }
+        if (p.length == 4) {
+            return method.toLowerCase(java.util.Locale.ROOT) + "_profile";
+        }
+        if (p.length >= 5 && p[4].equals("snapshots")) {
+            return p.length == 7 ? "snapshot_" + p[6] : method.toLowerCase(java.util.Locale.ROOT) + "_snapshot";
+        }
+        return p[4];
+    }
+
+    private int route(String method, String[] p, Request req, Response res, Callback cb) throws IOException {
+        if (p.length == 2 && p[1].equals("metrics") && method.equals("GET")) {
+            return text(res, cb, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape());
+        }
+        if (p.length < 3 || !p[0].isEmpty() || !p[1].equals("v1")) {
+            throw ApiException.notFound("no such endpoint: " + method + " " + String.join("/", p) + " (the API is under /v1)");
+        }
+        if (p.length == 3 && p[2].equals("status") && method.equals("GET")) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("profiles", profiles.names());
+            o.put("open", profiles.openNames());
+            o.put("sleeping", profiles.sleepingProfile());
+            o.put("saves", profiles.saves());
+            o.put("uptime_s", (System.nanoTime() - started) / 1e9);
+            return json(res, cb, 200, o);
+        }
+        if (p.length == 3 && p[2].equals("profiles") && method.equals("GET")) {
+            return json(res, cb, 200, Map.of("profiles", profiles.names()));
+        }
+        if (p.length < 4 || !p[2].equals("profiles")) {
+            throw ApiException.notFound("no such endpoint: " + method + " " + String.join("/", p));
+        }
+        String name = Profiles.checkName("profile", p[3]);
+        if (p.length == 4) {
+            switch (method) {
+                case "PUT":
+                    boolean made = profiles.create(name);
+                    return json(res, cb, made ? 201 : 200, Map.of("profile", name, "created", made));
+                case "DELETE":
+                    if (!profiles.delete(name)) {
+                        throw ApiException.notFound("no profile '" + name + "'");
+                    }
+                    return json(res, cb, 200, Map.of("profile", name, "deleted", true));
+                case "GET":
+                    return json(res, cb, 200, profiles.with(name, e -> status(e)));
+                default:
+                    throw methodNotAllowed(method, p);
+            }
+        }
+        String action = p[4];
+        if (action.equals("snapshots")) {
+            return snapshots(method, p, name, req, res, cb);
+        }
+        if (p.length != 5) {
+            throw ApiException.notFound("no such endpoint: " + method + " " + String.join("/", p));
+        }
+        switch (action) {
+            case "observe" -> {
+                requirePost(method, p);
+                InputStream in = body(req);
+                Score s = profiles.with(name, e -> {
+                    try {
+                        Score sc = e.learner.observe(in);
+                        profiles.learned(e, sc);
+                        return sc;
+                    } catch (IOException ex) {
+                        throw new UncheckedIOException(ex);
+                    }
+                });
+                return json(res, cb, 200, score(s));
+            }
+            case "score" -> {
+                requirePost(method, p);
+                byte[] data = body(req).readAllBytes();
+                return json(res, cb, 200, score(profiles.with(name, e -> e.learner.score(data))));
+            }
+            case "generate" -> {
+                requirePost(method, p);
+                Fields q = Request.extractQueryParameters(req);
+                int n = intParam(q, "bytes", 64, 0, 1 << 20);
+                Sampling s = Sampling.defaults().withTemperature(doubleParam(q, "temperature", Sampling.defaults().temperature()))
+                        .withTopK(intParam(q, "top_k", Sampling.defaults().topK(), 0, 256)).withSeed(intParam(q, "seed", 0, 0, Integer.MAX_VALUE));
+                byte[] prompt = body(req).readAllBytes();
+                res.setStatus(200);
+                res.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/octet-stream");
+                OutputStream out = Content.Sink.asOutputStream(res);
+                profiles.with(name, e -> e.learner.generate(prompt, n, s, b -> {
+                    try {
+                        out.write(b);
+                        out.flush(); // streamed: each byte as it is chosen
+                    } catch (IOException ex) {
+                        throw new UncheckedIOException("the client went away", ex);
+                    }
+                }));
+                out.close();
+                cb.succeeded();
+                return 200;
+            }
+            case "save" -> {
+                requirePost(method, p);
+                profiles.with(name, e -> {
+                    profiles.save(e);
+                    return null;
+                });
+                return json(res, cb, 200, Map.of("profile", name, "saved", true));
+            }
+            case "sleep" -> {
+                requirePost(method, p);
+                Fields q = Request.extractQueryParameters(req);
+                int steps = intParam(q, "steps", SleepConfig.defaults().steps(), 1, 100_000);
+                return json(res, cb, 200, sleepNow(name, steps));
+            }
+            case "export" -> {
+                if (!method.equals("GET")) {
+                    throw methodNotAllowed(method, p);
+                }
+                byte[] zip = profiles.with(name, e -> StateArchive.export(profiles, e));
+                res.setStatus(200);
+                res.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/zip");
+                res.write(true, java.nio.ByteBuffer.wrap(zip), cb);
+                return 200;
+            }
+            case "import" -> {
+                if (!method.equals("PUT")) {
+                    throw methodNotAllowed(method, p);
+                }
+                byte[] zip = body(req).readAllBytes();
+                StateArchive.importInto(profiles, name, zip);
+                return json(res, cb, 200, Map.of("profile", name, "imported", true));
+            }
+            default -> throw ApiException.notFound("no such endpoint: " + method + " " + String.join("/", p));
+        }
+    }
+
+    private JsonObject sleepNow(String name, int steps) {
+        Profiles.Entry held = profiles.with(name, e -> {
+            e.sleepsRunning++;
+            return e;
+        });
+        try {
+            if (!profiles.holdDevice(name)) {
+                throw new ApiException(409, "device_busy", "profile " + profiles.sleepingProfile() + " is sleeping; one sleep runs at a time");
+            }
+            try {
+                // outside the profile's lock: a request to this profile meanwhile preempts the sleep
+                SleepReport r = held.learner.sleep(SleepBudget.defaults(), SleepConfig.defaults().withSteps(steps), stopping, ev -> { },
+                        profiles.stateDir(name));
+                JsonObject o = com.google.gson.JsonParser.parseString(r.toJson()).getAsJsonObject();
+                o.addProperty("profile", name);
+                return o;
+            } finally {
+                profiles.releaseDevice(name);
+            }
+        } finally {
+            synchronized (held) {
+                held.sleepsRunning--;
+            }
+        }
+    }
+
+    private int snapshots(String method, String[] p, String name, Request req, Response res, Callback cb) {
+        if (p.length == 5 && method.equals("GET")) {
+            if (!profiles.exists(name)) {
+                throw ApiException.notFound("no profile '" + name + "'");
+            }
+            return json(res, cb, 200, Map.of("profile", name, "snapshots", profiles.snapshots(name)));
+        }
+        if (p.length < 6) {
+            throw methodNotAllowed(method, p);
+        }
+        String snap = Profiles.checkName("snapshot", p[5]);
+        if (p.length == 6 && method.equals("PUT")) {
+            profiles.with(name, e -> {
+                profiles.snapshot(e, snap);
+                return null;
+            });
+            return json(res, cb, 200, Map.of("profile", name, "snapshot", snap));
+        }
+        if (p.length == 6 && method.equals("DELETE")) {
+            if (!profiles.exists(name) || !profiles.deleteSnapshot(name, snap)) {
+                throw ApiException.notFound("profile " + name + " has no snapshot '" + snap + "'");
+            }
+            return json(res, cb, 200, Map.of("profile", name, "snapshot", snap, "deleted", true));
+        }
+        if (p.length == 7 && p[6].equals("restore") && method.equals("POST")) {
+            long pos = profiles.with(name, e -> {
+                profiles.restore(e, snap);
+                return e.learner.position();
+            });
+            return json(res, cb, 200, Map.of("profile", name, "restored", snap, "position", pos));
+        }
+        throw methodNotAllowed(method, p);
+    }
+
+    private static Map<String, Object> status(Profiles.Entry e) {
+        Learner l = e.learner;
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("profile", e.name);
+        o.put("position", l.position());
+        Map<String, Long> counts = new LinkedHashMap<>();
+        l.updateCounts().forEach((k, v) -> counts.put(k.name(), v));
+        o.put("update_counts", counts);
+        o.put("recent_bits_per_byte", Double.isNaN(e.recentBitsPerByte) ? null : e.recentBitsPerByte);
+        o.put("unsaved_bytes", e.unsavedBytes);
+        o.put("sleeping", e.scheduler != null && e.scheduler.sleeping());
+        o.put("last_sleep", e.scheduler == null ? null : e.scheduler.lastReport().map(r -> com.google.gson.JsonParser.parseString(r.toJson())).orElse(null));
+        o.put("backend", l.backendInfo().selected());
+        return o;
+    }
+
+    private static Map<String, Object> score(Score s) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("bytes", s.bytes());
+        o.put("scored_bytes", s.scoredBytes());
+        o.put("bits_per_byte", s.scoredBytes() == 0 ? null : s.bitsPerByte());
+        o.put("rollbacks", s.rollbacks());
+        return o;
+    }
+
+    private static void requirePost(String method, String[] p) {
+        if (!method.equals("POST")) {
+            throw methodNotAllowed(method, p);
+        }
+    }
+
+    private static ApiException methodNotAllowed(String method, String[] p) {
+        return new ApiException(405, "method_not_allowed", method + " is not allowed on " + String.join("/", p));
+    }
+
+    private static int intParam(Fields q, String key, int dflt, int min, int max) {
+        String v = q.getValue(key);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            int x = Integer.parseInt(v);
+            if (x < min || x > max) {
+                throw ApiException.badRequest("bad_parameter", key + " must be in " + min + ".." + max + ", found " + x);
+            }
+            return x;
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest("bad_parameter", key + " must be an integer, found '" + v + "'");
+        }
+    }
+
+    private static double doubleParam(Fields q, String key, double dflt) {
+        String v = q.getValue(key);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            return Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest("bad_parameter", key + " must be a number, found '" + v + "'");
+        }
+    }
+
+    /** The request body, refused past {@code maxBody} bytes (413). */
+    private InputStream body(Request req) {
+        long declared = req.getLength();
+        if (declared > maxBody) {
+            throw tooLarge(declared);
+        }
+        return new FilterInputStream(Content.Source.asInputStream(req)) {
+            long seen;
+
+            @Override
+            public int read() throws IOException {
+                int b = super.read();
+                if (b >= 0 && ++seen > maxBody) {
+                    throw tooLarge(seen);
+                }
+                return b;
+            }
+
+            @Override
+            public int read(byte[] buf, int off, int len) throws IOException {
+                int n = super.read(buf, off, len);
+                if (n > 0 && (seen += n) > maxBody) {
+                    throw tooLarge(seen);
+                }
+                return n;
+            }
+        };
+    }
+
+    private ApiException tooLarge(long n) {
+        return new ApiException(413, "body_too_large", "request bodies are limited to " + maxBody + " bytes (--max-body); this one has " + n
+                + (n > maxBody ? "" : "+"));
+    }
+
+    private static int json(Response res, Callback cb, int status, Object body) {
+        return text(res, cb, status, "application/json", GSON.toJson(body));
+    }
+
+    private static int text(Response res, Callback cb, int status, String type, String body) {
+        res.setStatus(status);
+        res.getHeaders().put(HttpHeader.CONTENT_TYPE, type);
+        Content.Sink.write(res, true, body + (type.startsWith("application/json") ? "\n" : ""), cb);
+        return status;
+    }
+
+    private static void error(Response res, Callback cb, int status, String code, String message) {
+        if (res.isCommitted()) {
+            cb.failed(new IOException(code + ": " + message)); // a streamed response already began: cut it
+            return;
+        }
+        JsonObject e = new JsonObject();
+        e.addProperty("code", code);
+        e.addProperty("message", message == null ? code : message);
+        JsonObject o = new JsonObject();
+        o.add("error", e);
+        text(res, cb, status, "application/json", GSON.toJson(o));
+    }
+
+    static List<String> routes() {
+        return List.of("GET /v1/status", "GET /v1/profiles", "PUT|GET|DELETE /v1/profiles/{p}", "POST /v1/profiles/{p}/observe",
+                "POST /v1/profiles/{p}/score", "POST /v1/profiles/{p}/generate?bytes=&temperature=&top_k=&seed=", "POST /v1/profiles/{p}/save",
+                "POST /v1/profiles/{p}/sleep?steps=", "GET /v1/profiles/{p}/snapshots", "PUT|DELETE /v1/profiles/{p}/snapshots/{s}",
+                "POST /v1/profiles/{p}/snapshots/{s}/restore", "GET /v1/profiles/{p}/export", "PUT /v1/profiles/{p}/import", "GET /metrics");
+    }
+}
