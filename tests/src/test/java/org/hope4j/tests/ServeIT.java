@@ -159,6 +159,16 @@ class ServeIT {
         assertTrue(metrics.contains("hope4j_request_seconds_count{endpoint=\"observe\",status=\"200\"}"), metrics);
         assertTrue(metrics.contains("hope4j_level_updates{level=\"L1\",profile=\"alice\"}"), metrics);
 
+        // the notes sample through the service: learns into its own profile, and its import can be undone
+        Path note = tmp.resolve("note.txt");
+        Files.write(note, other);
+        StringBuilder completion = new StringBuilder();
+        String answer = org.hope4j.samples.ServiceNotes.run(c, "notes", List.of(note), "The ", completion);
+        assertEquals(other.length, JsonParser.parseString(answer).getAsJsonObject().get("bytes").getAsLong(), answer);
+        assertFalse(completion.isEmpty(), "the sample completes its prompt");
+        c.undo("notes", "before-import");
+        assertEquals(0, json(c.request("GET", "/v1/profiles/notes", null)).get("position").getAsLong());
+
         // the Python client (standard library only) talks to the same service
         Path client = Path.of(System.getProperty("user.dir")).getParent().resolve("samples/python/hope4j_client.py");
         Process py = new ProcessBuilder("python3", client.toString(), "--socket", root.resolve("s.sock").toString(), "status", "alice")

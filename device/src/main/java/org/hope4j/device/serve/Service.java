@@ -110,6 +110,11 @@ public final class Service {
         LOG.log(Level.INFO, "serving on {0}{1}", socket, tcp == null ? "" : " and 127.0.0.1:" + tcp.getLocalPort());
     }
 
+    /** The profiles this service hosts (benchmarks drive their housekeeping ticks). */
+    public Profiles profiles() {
+        return profiles;
+    }
+
     /** The TCP port actually bound (0 without TCP). */
     public int tcpPort() {
         return tcp == null ? 0 : tcp.getLocalPort();
