@@ -51,7 +51,8 @@ public final class ServeBench {
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("what", "hope4j serve in-process on a Unix socket; each client its own profile; a round = observe 1 KB, score 1 KB, generate 64 bytes;"
-                + " cpu = the service threads' CPU time (ThreadMXBean) per round vs the library's thread CPU for the same three calls in process");
+                + " cpu = the service threads' CPU time (ThreadMXBean) per round vs the library's thread CPU for the same calls in process, on as many"
+                + " learners as the run had clients, round robin");
         result.put("cpu", cpuModel());
         result.put("learner", "default bundle, E on, anchor on, CPU backend");
         result.put("rounds_per_client", rounds);
@@ -111,21 +112,32 @@ public final class ServeBench {
                 c.request("POST", "/v1/profiles/" + p + "/save", null).ok();
             }
         }
-        // the library alone, the same calls on one learner, thread CPU time
-        double lib;
-        try (Learner l = Hope.loadDefault(lo)) {
-            l.observe(slice(text, 0, 1024));
-            long t0 = mx.getCurrentThreadCpuTime();
-            for (int r = 0; r < rounds * 4; r++) {
-                l.observe(slice(text, r + 1, 1024));
-                l.score(slice(text, 7, 1024));
-                l.generate("The ".getBytes(StandardCharsets.UTF_8), 64, Sampling.defaults().withSeed(r), null);
-            }
-            lib = (mx.getCurrentThreadCpuTime() - t0) / 1e9 / (rounds * 4);
-        }
+        service.profiles().close();
+        // the library alone, in this thread: as many learners as the run had clients, the same calls round robin, thread CPU time
         for (Map<String, Object> run : runs) {
-            run.put("library_cpu_s_per_round", lib);
-            run.put("service_throughput_vs_library", lib / (double) run.get("server_cpu_s_per_round"));
+            int clients = (int) run.get("clients");
+            List<Learner> ls = new ArrayList<>();
+            try {
+                for (int i = 0; i < clients; i++) {
+                    Learner l = Hope.loadDefault(lo);
+                    l.observe(slice(text, i, 1024));
+                    ls.add(l);
+                }
+                long t0 = mx.getCurrentThreadCpuTime();
+                for (int r = 0; r < rounds; r++) {
+                    for (int i = 0; i < clients; i++) {
+                        Learner l = ls.get(i);
+                        l.observe(slice(text, i * rounds + r + 1, 1024));
+                        l.score(slice(text, i + 7, 1024));
+                        l.generate("The ".getBytes(StandardCharsets.UTF_8), 64, Sampling.defaults().withSeed(r), null);
+                    }
+                }
+                double lib = (mx.getCurrentThreadCpuTime() - t0) / 1e9 / (clients * rounds);
+                run.put("library_cpu_s_per_round", lib);
+                run.put("service_throughput_vs_library", lib / (double) run.get("server_cpu_s_per_round"));
+            } finally {
+                ls.forEach(Learner::close);
+            }
         }
         result.put("runs", runs);
         // idle profiles: a closed profile keeps no learner; opening and closing 16 more one after another shows what they leave behind

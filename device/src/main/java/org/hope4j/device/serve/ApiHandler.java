@@ -181,20 +181,29 @@ final class ApiHandler extends Handler.Abstract {
                 requirePost(method, p);
                 InputStream in = body(req);
                 Score s = profiles.with(name, e -> {
+                    // 64 KiB blocks: the body is read without a processor's permit, each block learned with one
+                    Score total = Score.empty();
+                    byte[] buf = new byte[1 << 16];
                     try {
-                        Score sc = e.learner.observe(in);
-                        profiles.learned(e, sc);
-                        return sc;
+                        for (int n; (n = in.readNBytes(buf, 0, buf.length)) > 0;) {
+                            byte[] block = n == buf.length ? buf : java.util.Arrays.copyOf(buf, n);
+                            total = total.plus(profiles.compute(() -> e.learner.observe(block)));
+                        }
                     } catch (IOException ex) {
                         throw new UncheckedIOException(ex);
+                    } finally {
+                        if (total.bytes() > 0) {
+                            profiles.learned(e, total);
+                        }
                     }
+                    return total;
                 });
                 return json(res, cb, 200, score(s));
             }
             case "score" -> {
                 requirePost(method, p);
                 byte[] data = body(req).readAllBytes();
-                return json(res, cb, 200, score(profiles.with(name, e -> e.learner.score(data))));
+                return json(res, cb, 200, score(profiles.with(name, e -> profiles.compute(() -> e.learner.score(data)))));
             }
             case "generate" -> {
                 requirePost(method, p);
@@ -206,14 +215,14 @@ final class ApiHandler extends Handler.Abstract {
                 res.setStatus(200);
                 res.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/octet-stream");
                 OutputStream out = Content.Sink.asOutputStream(res);
-                profiles.with(name, e -> e.learner.generate(prompt, n, s, b -> {
+                profiles.with(name, e -> profiles.compute(() -> e.learner.generate(prompt, n, s, b -> {
                     try {
                         out.write(b);
                         out.flush(); // streamed: each byte as it is chosen
                     } catch (IOException ex) {
                         throw new UncheckedIOException("the client went away", ex);
                     }
-                }));
+                })));
                 out.close();
                 cb.succeeded();
                 return 200;

@@ -72,6 +72,12 @@ public final class Profiles implements AutoCloseable {
     private final AtomicReference<String> sleeping = new AtomicReference<>();
     private final ServeMetrics metrics;
     private final AtomicLong saves = new AtomicLong();
+    /**
+     * Learner computations running at once: at most one per processor, first come first served. More
+     * would not finish sooner and would each hold their learner's working set (~120 MB) in the caches at
+     * the same time. Reading a request body does not hold a permit.
+     */
+    private final java.util.concurrent.Semaphore compute = new java.util.concurrent.Semaphore(Runtime.getRuntime().availableProcessors(), true);
 
     public Profiles(Options options, ServeMetrics metrics) {
         this.options = options;
@@ -249,6 +255,16 @@ public final class Profiles implements AutoCloseable {
             LOG.log(Level.INFO, "profile {0} slept: {1}", name, r.toJson());
         } else if (ev instanceof SleepEvent.Skipped) {
             sleeping.compareAndSet(name, null);
+        }
+    }
+
+    /** Runs one learner computation with a processor's permit. */
+    <T> T compute(java.util.function.Supplier<T> work) {
+        compute.acquireUninterruptibly();
+        try {
+            return work.get();
+        } finally {
+            compute.release();
         }
     }
 
