@@ -28,8 +28,10 @@ mvn -B -q -P '!cuda' -Djavacpp.platform=linux-arm64 -pl runtime test-compile dep
 mvn -B -q dependency:get -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.4 > /dev/null
 CONSOLE=$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone/1.14.4/junit-platform-console-standalone-1.14.4.jar
 JAR=$W/main/device/target/hope4j.jar
-unzip -l "$JAR" | grep -q 'ai/onnxruntime/native/linux-aarch64/libonnxruntime.so' || { echo "no aarch64 ONNX Runtime in the jar" >&2; exit 1; }
-unzip -l "$JAR" | grep -q 'org/bytedeco/javacpp/linux-arm64/' || { echo "no arm64 JavaCPP natives in the jar" >&2; exit 1; }
+unzip -l "$JAR" > "$W/jar-list.txt"
+grep -q 'ai/onnxruntime/native/linux-aarch64/libonnxruntime.so' "$W/jar-list.txt" || { echo "no aarch64 ONNX Runtime in the jar" >&2; exit 1; }
+grep -q 'org/bytedeco/javacpp/linux-arm64/' "$W/jar-list.txt" || { echo "no arm64 JavaCPP natives in the jar" >&2; exit 1; }
+grep -q 'org/bytedeco/openblas/linux-arm64/' "$W/jar-list.txt" || { echo "no arm64 OpenBLAS in the jar" >&2; exit 1; }
 export -n OPENBLAS_CORETYPE || true
 unset OPENBLAS_CORETYPE
 echo "== parity tests on arm64 (qemu)"
@@ -52,7 +54,8 @@ $C -X PUT http://x/v1/profiles/jetson > /dev/null || SMOKE=failed
 OBS=$($C --data-binary @"$PROBE" http://x/v1/profiles/jetson/observe) || SMOKE=failed
 $C -X PUT http://x/v1/profiles/jetson/snapshots/s1 > /dev/null || SMOKE=failed
 SC=$($C --data-binary 'The quick brown fox' http://x/v1/profiles/jetson/score) || SMOKE=failed
-GEN=$($C --data-binary 'The ' 'http://x/v1/profiles/jetson/generate?bytes=32' | wc -c) || SMOKE=failed
+$C --data-binary 'The ' 'http://x/v1/profiles/jetson/generate?bytes=32' > "$W/gen.bin" || SMOKE=failed
+GEN=$(stat -c %s "$W/gen.bin")
 [ "$GEN" = 32 ] || SMOKE=failed
 $C --data-binary 'more text' http://x/v1/profiles/jetson/observe > /dev/null || SMOKE=failed
 $C -X POST http://x/v1/profiles/jetson/snapshots/s1/restore > /dev/null || SMOKE=failed
