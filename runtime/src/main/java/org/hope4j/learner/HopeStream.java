@@ -64,7 +64,6 @@ public final class HopeStream {
     /** The adapted model's weight in the mixture, kept in float so that a saved state continues exactly. */
     private float adaptedWeight = 0.5f;
     private final double[] pa = new double[EngineSpec.VOCAB], pb = new double[EngineSpec.VOCAB];
-    private float[] mixedLogits;
 
     public HopeStream(FrozenGraphs graphs, Engine engine, int convWidth) {
         this.graphs = graphs;
@@ -105,7 +104,6 @@ public final class HopeStream {
         if (anchor != null) {
             anchor.resetContext();
             anchor.pos = pos;
-            mixedLogits = new float[EngineSpec.VOCAB];
         }
     }
 
