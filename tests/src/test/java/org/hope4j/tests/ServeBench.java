@@ -108,9 +108,7 @@ public final class ServeBench {
             }
             run.put("rss_mb_per_open_profile", (rssOpen - rssBase) / 1024.0 / clients);
             runs.add(run);
-            for (String p : service.profiles().openNames()) {
-                c.request("POST", "/v1/profiles/" + p + "/save", null).ok();
-            }
+            service.profiles().close(); // saved and closed: the next run opens exactly its own clients' profiles (no eviction inside a run)
         }
         service.profiles().close();
         // the library alone, in this thread: as many learners as the run had clients, the same calls round robin, thread CPU time
