@@ -41,6 +41,7 @@ public final class ServeBench {
     public static void main(String[] args) throws Exception {
         Path out = Path.of(args.length > 0 ? args[0] : "tests/results/serve-bench.json");
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 4;
+        int soakRounds = args.length > 2 ? Integer.parseInt(args[2]) : 0;
         byte[] text = Bundle.loadDefault().bytes("rehearsal.txt");
         Path root = Files.createTempDirectory("hope4j-serve-bench");
         LearnerOptions lo = LearnerOptions.defaults().withBackend("cpu");
@@ -155,10 +156,77 @@ public final class ServeBench {
                 + " engines (the adapted model and the anchor), its ONNX Runtime sessions); an idle profile is closed by housekeeping and keeps no"
                 + " learner: rss_mb_growth_per_idle_profile is what 16 more profiles, each opened, fed 1 KB and closed in turn, left in the"
                 + " process (the JVM reuses the freed memory)");
+        if (soakRounds > 0) {
+            result.put("soak", soak(c, text, soakRounds));
+        }
         service.stop();
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(result) + "\n");
         System.out.println(Files.readString(out));
+    }
+
+    /**
+     * The soak: 4 clients on 4 profiles, each round observe 4 KB, score 1 KB and generate 64 bytes, a
+     * snapshot and an undo every 10th round, an export every 25th; VmRSS after every 4 rounds of each
+     * client. Growth = the last quarter's peak over the first quarter's peak (issue 15: at most 5 %).
+     */
+    static Map<String, Object> soak(ServiceClient c, byte[] text, int rounds) throws Exception {
+        int clients = 4;
+        for (int i = 0; i < clients; i++) {
+            c.createProfile("soak-" + i);
+        }
+        List<Double> rss = java.util.Collections.synchronizedList(new ArrayList<>());
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        List<Future<Integer>> fs = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < clients; i++) {
+            String p = "/v1/profiles/soak-" + i;
+            int k = i;
+            fs.add(pool.submit(() -> {
+                int errors = 0;
+                for (int r = 0; r < rounds; r++) {
+                    errors += c.request("POST", p + "/observe", slice(text, k * 7919 + r, 4096)).status() == 200 ? 0 : 1;
+                    errors += c.request("POST", p + "/score", slice(text, r + 3, 1024)).status() == 200 ? 0 : 1;
+                    errors += c.request("POST", p + "/generate?bytes=64&seed=" + r, "The ".getBytes(StandardCharsets.UTF_8)).status() == 200 ? 0 : 1;
+                    if (r % 10 == 9) {
+                        errors += c.request("PUT", p + "/snapshots/s", null).status() == 200 ? 0 : 1;
+                        c.request("POST", p + "/observe", slice(text, r, 512)).ok();
+                        errors += c.request("POST", p + "/snapshots/s/restore", null).status() == 200 ? 0 : 1;
+                    }
+                    if (r % 25 == 24) {
+                        errors += c.request("GET", p + "/export", null).status() == 200 ? 0 : 1;
+                    }
+                    if (k == 0 && r % 4 == 3) {
+                        rss.add(rssKb() / 1024.0);
+                    }
+                }
+                return errors;
+            }));
+        }
+        int errors = 0;
+        for (Future<Integer> f : fs) {
+            errors += f.get();
+        }
+        pool.shutdown();
+        int q = Math.max(1, rss.size() / 4);
+        double first = peak(rss.subList(0, q));
+        double last = peak(rss.subList(rss.size() - q, rss.size()));
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("clients", clients);
+        o.put("rounds_per_client", rounds);
+        o.put("wall_s", (System.nanoTime() - t0) / 1e9);
+        o.put("errors", errors);
+        o.put("rss_mb_samples", rss);
+        o.put("rss_growth_last_vs_first_quarter", last / first - 1);
+        return o;
+    }
+
+    static double peak(List<Double> xs) {
+        double m = Double.NaN;
+        for (double x : xs) {
+            m = Double.isNaN(m) ? x : Math.max(m, x);
+        }
+        return m;
     }
 
     static Learner resume(Learner l, Path dir) {
