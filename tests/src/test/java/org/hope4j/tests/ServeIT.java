@@ -66,8 +66,14 @@ class ServeIT {
     }
 
     Process serve(Path root, String... extra) throws Exception {
+        return serveWith(List.of("-Xmx512m"), root, extra);
+    }
+
+    Process serveWith(List<String> jvm, Path root, String... extra) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"), "org.hope4j.device.Main", "serve",
+        List<String> cmd = new ArrayList<>(List.of(java));
+        cmd.addAll(jvm);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.hope4j.device.Main", "serve",
                 "--state-root", root.toString(), "--socket", root.resolve("s.sock").toString(), "--no-idle-sleep", "--no-episodic"));
         cmd.addAll(List.of(extra));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("serve-" + started.size() + ".log").toFile()).start();
@@ -319,6 +325,58 @@ class ServeIT {
                 }
             }
         }
+    }
+
+    @Test
+    void aShortSoakRunsWithoutErrorsAndWithoutGrowingMemory() throws Exception {
+        Path root = tmp.resolve("root");
+        // the heap committed and touched up front: what could grow is the service's own native and heap use
+        Process p = serveWith(List.of("-Xms448m", "-Xmx448m", "-XX:+AlwaysPreTouch"), root);
+        ServiceClient c = new ServiceClient(root.resolve("s.sock"));
+        int rounds = 20;
+        List<Long> rss = java.util.Collections.synchronizedList(new ArrayList<>());
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        List<Future<Integer>> fs = new ArrayList<>();
+        for (int k = 0; k < 2; k++) {
+            String prof = "/v1/profiles/soak" + k;
+            c.createProfile("soak" + k);
+            int kk = k;
+            fs.add(pool.submit(() -> {
+                int errors = 0;
+                for (int r = 0; r < rounds; r++) {
+                    int off = (r * 151 + kk * 977) % (prose.length - 1024);
+                    errors += c.request("POST", prof + "/observe", java.util.Arrays.copyOfRange(prose, off, off + 1024)).status() == 200 ? 0 : 1;
+                    errors += c.request("POST", prof + "/score", other).status() == 200 ? 0 : 1;
+                    errors += c.request("POST", prof + "/generate?bytes=32&seed=" + r, null).status() == 200 ? 0 : 1;
+                    if (r % 5 == 4) {
+                        errors += c.request("PUT", prof + "/snapshots/s", null).status() == 200 ? 0 : 1;
+                        errors += c.request("POST", prof + "/snapshots/s/restore", null).status() == 200 ? 0 : 1;
+                    }
+                    if (kk == 0) {
+                        rss.add(rssKb(p.pid()));
+                    }
+                }
+                return errors;
+            }));
+        }
+        int errors = 0;
+        for (Future<Integer> f : fs) {
+            errors += f.get();
+        }
+        pool.shutdown();
+        assertEquals(0, errors);
+        long first = java.util.Collections.max(rss.subList(0, rounds / 4));
+        long last = java.util.Collections.max(rss.subList(rounds - rounds / 4, rounds));
+        assertTrue(last <= first * 1.05 + 16 * 1024, "RSS grew from " + first + " KB to " + last + " KB: " + rss);
+    }
+
+    static long rssKb(long pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        throw new IOException("no VmRSS for " + pid);
     }
 
     private static String http(int port, String token) throws IOException {
