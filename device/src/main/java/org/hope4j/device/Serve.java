@@ -1,6 +1,5 @@
 package org.hope4j.device;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -79,9 +78,6 @@ final class Serve implements Callable<Integer> {
         if (sock == null) {
             String xdg = System.getenv("XDG_RUNTIME_DIR");
             sock = xdg != null && !xdg.isBlank() ? Path.of(xdg, "hope4j", "hope4j.sock") : root.resolve("hope4j.sock");
-        }
-        if (Files.exists(sock) && !Files.isDirectory(sock) && !Files.isRegularFile(sock) && Service.answers(sock)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--socket: another service already answers on " + sock);
         }
         DevicePolicy policy = new LinuxDevicePolicy(PolicyOptions.defaults());
         SchedulerOptions when = SchedulerOptions.defaults().withIdleAfter(Duration.ofSeconds(idleAfterSeconds));

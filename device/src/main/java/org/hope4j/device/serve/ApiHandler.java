@@ -11,7 +11,6 @@ import java.lang.System.Logger;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
@@ -442,12 +441,5 @@ final class ApiHandler extends Handler.Abstract {
         JsonObject o = new JsonObject();
         o.add("error", e);
         text(res, cb, status, "application/json", GSON.toJson(o));
-    }
-
-    static List<String> routes() {
-        return List.of("GET /v1/status", "GET /v1/profiles", "PUT|GET|DELETE /v1/profiles/{p}", "POST /v1/profiles/{p}/observe",
-                "POST /v1/profiles/{p}/score", "POST /v1/profiles/{p}/generate?bytes=&temperature=&top_k=&seed=", "POST /v1/profiles/{p}/save",
-                "POST /v1/profiles/{p}/sleep?steps=", "GET /v1/profiles/{p}/snapshots", "PUT|DELETE /v1/profiles/{p}/snapshots/{s}",
-                "POST /v1/profiles/{p}/snapshots/{s}/restore", "GET /v1/profiles/{p}/export", "PUT /v1/profiles/{p}/import", "GET /metrics");
     }
 }

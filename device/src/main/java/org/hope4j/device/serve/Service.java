@@ -71,7 +71,7 @@ public final class Service {
         prepareSocketDirectory(socket.getParent());
         if (Files.exists(socket)) {
             if (answers(socket)) {
-                throw new IllegalStateException("another service already answers on " + socket);
+                throw new IllegalStateException("--socket: another service already answers on " + socket);
             }
             Files.delete(socket); // a dead service's socket
         }
