@@ -203,6 +203,12 @@ class LearnerTest {
             Files.write(file, good);
             tamper(file, m -> m.put("count_l1", "-3"), t -> { }, true);
             assertTrue(assertThrows(StateException.class, () -> l.restore(dir)).getMessage().contains("count_"));
+            // a position no learner reaches, resealed (MutationIT found Long.MAX_VALUE restored, then failing in the first span)
+            Files.write(file, good);
+            tamper(file, m -> m.put("position", Long.toString(Long.MAX_VALUE)), t -> { }, true);
+            StateException big = assertThrows(StateException.class, () -> l.restore(dir));
+            assertTrue(big.getMessage().contains(file.toString()) && big.getMessage().contains("position"), big.getMessage());
+            assertEquals(position, l.position());
             // a NaN in a tensor, both checksums resealed: refused, naming the tensor
             Files.write(file, good);
             tamper(file, m -> { }, t -> {

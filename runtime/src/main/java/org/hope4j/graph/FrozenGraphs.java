@@ -78,13 +78,10 @@ public final class FrozenGraphs implements AutoCloseable {
         String chosen;
         try (OrtSession.SessionOptions so = sessionOptions(options)) {
             chosen = addProvider(so, options);
-            embed = env.createSession(bundle.bytes("embed.onnx"), so);
-            OPEN_SESSIONS.incrementAndGet();
+            embed = session(bundle, "embed.onnx", so);
             for (int b = 0; b < nb; b++) {
-                mixerIn[b] = env.createSession(bundle.bytes(fileOf(bundle, "mixer_in_" + b)), so);
-                OPEN_SESSIONS.incrementAndGet();
-                mixerOut[b] = env.createSession(bundle.bytes(fileOf(bundle, "mixer_out_" + b)), so);
-                OPEN_SESSIONS.incrementAndGet();
+                mixerIn[b] = session(bundle, fileOf(bundle, "mixer_in_" + b), so);
+                mixerOut[b] = session(bundle, fileOf(bundle, "mixer_out_" + b), so);
             }
         } catch (OrtException e) {
             close();
@@ -103,6 +100,21 @@ public final class FrozenGraphs implements AutoCloseable {
         outB = direct(maxRows * d);
         outConv = direct(convRows * convCols);
         bufTok = ByteBuffer.allocateDirect(maxRows * 8).order(ByteOrder.nativeOrder()).asLongBuffer();
+    }
+
+    /**
+     * One segment's session. The options were accepted already, so a segment ONNX Runtime cannot open
+     * is a bad file of the bundle (its checksum matched, so it was written that way): a
+     * {@link org.hope4j.BundleException} naming it.
+     */
+    private OrtSession session(Bundle bundle, String file, OrtSession.SessionOptions so) {
+        try {
+            OrtSession s = env.createSession(bundle.bytes(file), so);
+            OPEN_SESSIONS.incrementAndGet();
+            return s;
+        } catch (OrtException e) {
+            throw new org.hope4j.BundleException(bundle.describe() + ": file " + file + ": ONNX Runtime cannot open this segment: " + e.getMessage(), e);
+        }
     }
 
     private static String fileOf(Bundle bundle, String segment) {

@@ -157,7 +157,9 @@ public final class LearnedState implements SleepSession.Host {
             }
         } catch (RuntimeException e) {
             stream.restore(before);
-            throw e instanceof HopeException ? e : new StateException(l.file() + ": " + e.getMessage(), e);
+            // every refusal names the file: the engine's checks (a tensor's name or size) do not know it
+            throw e instanceof HopeException && String.valueOf(e.getMessage()).contains(l.file().toString()) ? e
+                    : new StateException(l.file() + ": " + e.getMessage(), e);
         }
         changed();
         pool = l.pool();

@@ -42,6 +42,12 @@ public final class StateStore {
     public static final String STATE_FILE = "learner.state";
     /** The experience buffer's file in a state directory. */
     public static final String EXPERIENCE_FILE = "experience.bin";
+    /**
+     * The largest position or update count a state may hold: 2^53 bytes (9 PB) is more than any learner
+     * reads, and keeps every position arithmetic (spans, chunk phases, counts) far from overflow
+     * (a state claiming {@code Long.MAX_VALUE} restored and then failed in the first span: MutationIT).
+     */
+    public static final long MAX_POSITION = 1L << 53;
     static final String FORMAT = "hope4j-state";
     /**
      * 3: the state records the whole bundle it was learned on ({@code bundle_sha256}, the manifest's
@@ -193,8 +199,10 @@ public final class StateStore {
         } catch (RuntimeException e) {
             throw new StateException(file + ": metadata position/count_* must be integers: " + e.getMessage(), e);
         }
-        if (position < 0 || counts[0] < 0 || counts[1] < 0 || counts[2] < 0) {
-            throw new StateException(file + ": metadata position/count_* must be >= 0, found " + position + " / " + Arrays.toString(counts));
+        for (long v : new long[] {position, counts[0], counts[1], counts[2]}) {
+            if (v < 0 || v > MAX_POSITION) {
+                throw new StateException(file + ": metadata position/count_* must be in [0, 2^53], found " + position + " / " + Arrays.toString(counts));
+            }
         }
         EnumSet<Level> frozen = EnumSet.noneOf(Level.class);
         for (String name : meta.getOrDefault("frozen", "").split(",")) {
