@@ -35,6 +35,10 @@ final class Sleep implements Callable<Integer> {
     @Option(names = "--seconds", defaultValue = "900", description = "upper bound on the time the steps may take; measuring does not count"
             + " (default: ${DEFAULT-VALUE})")
     int seconds;
+    @Option(names = "--deadline", paramLabel = "SECONDS", defaultValue = "1800", description = "wall-clock limit of the whole sleep, every"
+            + " phase included (measuring, consolidating, dreaming, the guard): when it passes the sleep stops and commits nothing"
+            + " (default: ${DEFAULT-VALUE})")
+    int deadline;
     @Option(names = "--bytes", defaultValue = "65536", description = "most bytes of experience to consolidate (default: ${DEFAULT-VALUE})")
     int bytes;
     @Option(names = "--probe-bound", defaultValue = "0.01", description = "largest relative rise of the probe's bits/byte against the"
@@ -56,6 +60,9 @@ final class Sleep implements Callable<Integer> {
         if (seconds < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--seconds must be >= 1, found " + seconds);
         }
+        if (deadline < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--deadline must be >= 1, found " + deadline);
+        }
         if (bytes < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--bytes must be >= 1, found " + bytes);
         }
@@ -68,7 +75,7 @@ final class Sleep implements Callable<Integer> {
         }
         SleepConfig config = SleepConfig.defaults().withProbeBound(probeBound).withDream(!noDream).withSteps(steps).withClearEpisodic(clearEpisodic);
         try (Learner l = common.open(state)) {
-            SleepReport r = l.sleep(new SleepBudget(bytes, Duration.ofSeconds(seconds)), config, () -> false, e -> {
+            SleepReport r = l.sleep(new SleepBudget(bytes, Duration.ofSeconds(seconds), Duration.ofSeconds(deadline)), config, () -> false, e -> {
                 if (!json && e instanceof SleepEvent.Phase p) {
                     System.err.printf(Locale.ROOT, "\rsleep: %s %3.0f%%   ", p.name(), 100 * p.progress());
                     System.err.flush();

@@ -64,6 +64,12 @@ public final class Consolidation {
             Map<String, Tensor> l2After) {
     }
 
+    /**
+     * The clock every time of a sleep is read from ({@link System#nanoTime} but in tests, which move it
+     * to make a deadline pass in a chosen phase without waiting for it).
+     */
+    static volatile java.util.function.LongSupplier clock = System::nanoTime;
+
     /** Thrown inside to unwind when the sleep is preempted. */
     private static final class Stop extends RuntimeException {
         Stop() {
@@ -93,11 +99,27 @@ public final class Consolidation {
      */
     public Result run(Map<String, Tensor> live, ExpertPool pool, byte[] experience, byte[] probe, byte[] rehearsal,
             SleepConfig cfg, SleepBudget budget, BooleanSupplier preempted, SleepListener listener) {
-        long t0 = System.nanoTime();
+        long t0 = clock.getAsLong();
         long deadline = t0 + budget.maxTime().toNanos();
+        // the whole sleep's deadline, looked at wherever a preemption is (every 256 bytes scored, every step)
+        long hard = t0 + budget.deadline().toNanos();
+        boolean[] late = new boolean[1];
+        String[] phase = {"start"};
+        BooleanSupplier stop = () -> preempted.getAsBoolean() || (late[0] = clock.getAsLong() - hard > 0);
+        SleepListener tracked = e -> {
+            if (e instanceof SleepEvent.Phase p) {
+                phase[0] = p.name();
+            }
+            listener.on(e);
+        };
         try {
-            return runInner(live, pool, experience, probe, rehearsal, cfg, budget, preempted, listener, t0, deadline);
+            return runInner(live, pool, experience, probe, rehearsal, cfg, budget, stop, tracked, t0, deadline);
         } catch (Stop s) {
+            if (late[0]) {
+                return new Result(false, false, String.format(Locale.ROOT, "the sleep's deadline (%.1f s) passed in its %s phase; nothing was"
+                        + " committed", budget.deadline().toMillis() / 1e3, phase[0]), 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+                        Double.NaN, Double.NaN, 0, 0, 0, -1, -1, null, null);
+            }
             return new Result(false, true, "preempted", 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
                     0, 0, 0, -1, -1, null, null);
         }
@@ -144,7 +166,7 @@ public final class Consolidation {
 
         byte[] eval = java.util.Arrays.copyOfRange(experience, Math.max(0, n - cfg.evalBytes()), n);
         listener.on(new SleepEvent.Phase("evaluate", 0));
-        long e0 = System.nanoTime();
+        long e0 = clock.getAsLong();
         double recentBefore = bitsPerByte(teacher, eval, preempted);
         double probeBefore = bitsPerByte(teacher, probe, preempted);
         // the guard's reference: the bundle's pretrained model (L1 and L2 as shipped, no expert)
@@ -153,7 +175,7 @@ public final class Consolidation {
         double probePretrained = bitsPerByte(teacher, probe, preempted);
         double recentResetOnly = bitsPerByte(student, eval, preempted);
         double probeResetOnly = bitsPerByte(student, probe, preempted);
-        double evalSeconds = (System.nanoTime() - e0) / 1e9;
+        double evalSeconds = (clock.getAsLong() - e0) / 1e9;
         double bytesPerSecond = (2.0 * eval.length + probe.length) / Math.max(evalSeconds, 1e-6);
         long finalEvalNanos = (long) ((eval.length + probe.length) / bytesPerSecond * 1.3e9);
         listener.on(new SleepEvent.Phase("evaluate", 1));
@@ -180,7 +202,7 @@ public final class Consolidation {
 
         // consolidation: distil the teacher into the expert. The budget's time bounds consolidation,
         // not measurement: what the measuring so far took, and every checkpoint's, moves the deadline.
-        long now = System.nanoTime();
+        long now = clock.getAsLong();
         deadline += now - t0;
         long remaining = deadline - now - finalEvalNanos;
         long consolidateEnd = now + (long) (remaining * (heldOut > 0 ? 0.8 : 1.0));
@@ -199,7 +221,7 @@ public final class Consolidation {
         Checkpoint best = null;
         int checks = 0;
         listener.on(new SleepEvent.Phase("consolidate", 0));
-        while (cfg.steps() > 0 ? steps < cfg.steps() && System.nanoTime() < deadline : System.nanoTime() < consolidateEnd) {
+        while (cfg.steps() > 0 ? steps < cfg.steps() && clock.getAsLong() < deadline : clock.getAsLong() < consolidateEnd) {
             double r = rng.nextDouble();
             if (r < cfg.sampledFraction() / 2) {
                 sampleWindow(teacher, experience, trainStart, trainLen, cfg.promptBytes(), window, rng, preempted);
@@ -222,9 +244,9 @@ public final class Consolidation {
             }
             if (cfg.checkEvery() > 0 && steps % cfg.checkEvery() == 0) {
                 checks++;
-                long c0 = System.nanoTime();
+                long c0 = clock.getAsLong();
                 Checkpoint c = check(val, probe, probeLimit, expert, adam, steps, preempted);
-                long spent = System.nanoTime() - c0;
+                long spent = clock.getAsLong() - c0;
                 deadline += spent;
                 consolidateEnd += spent;
                 if (c.better(best)) {
@@ -235,7 +257,7 @@ public final class Consolidation {
             }
             if (steps % 10 == 0) {
                 double frac = cfg.steps() > 0 ? (double) steps / cfg.steps()
-                        : Math.min(1, (System.nanoTime() - now) / (double) Math.max(1, consolidateEnd - now));
+                        : Math.min(1, (clock.getAsLong() - now) / (double) Math.max(1, consolidateEnd - now));
                 listener.on(new SleepEvent.Phase("consolidate", frac));
                 double kl = klSum / klCount;
                 int st = steps;
@@ -272,7 +294,7 @@ public final class Consolidation {
             byte[] held = java.util.Arrays.copyOfRange(experience, n - heldOut, n);
             double heldBits = bitsPerByte(student, held, preempted);
             listener.on(new SleepEvent.Phase("dream", 0));
-            for (int c = 0; c < cfg.dreamCandidates() && System.nanoTime() < deadline - finalEvalNanos; c++) {
+            for (int c = 0; c < cfg.dreamCandidates() && clock.getAsLong() < deadline - finalEvalNanos; c++) {
                 tried++;
                 sampleWindow(teacher, experience, trainStart, trainLen, cfg.promptBytes(), window, rng, preempted);
                 probs(teacher, window, pT, preempted);

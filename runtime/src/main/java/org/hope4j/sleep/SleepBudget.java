@@ -6,10 +6,20 @@ import java.time.Duration;
  * How much one sleep may do. Immutable; start from {@link #defaults()} and change with the
  * {@code with…} methods. The {@link Sleeper} keeps within it; the scheduler only hands it over.
  *
+ * <p>Two times, for two purposes. {@code maxTime} is the time for consolidation steps: measuring
+ * (the figures before and after, the guard's references) does not use it up, so a busy machine still
+ * gets its steps (the steps themselves are counted by {@link SleepConfig#steps()}). {@code deadline}
+ * is the wall-clock limit of the whole sleep, honoured in every phase (measuring, consolidating,
+ * dreaming, the guard): when it passes the sleep stops where it is and commits nothing.
+ *
  * @param maxBytes most bytes of recorded experience one sleep consolidates, {@code > 0}
- * @param maxTime most wall time one sleep runs, {@code > 0}
+ * @param maxTime most wall time of consolidation steps (measurement excluded), {@code > 0}
+ * @param deadline most wall time of the whole sleep, every phase included, {@code > 0}
  */
-public record SleepBudget(long maxBytes, Duration maxTime) {
+public record SleepBudget(long maxBytes, Duration maxTime, Duration deadline) {
+    /** The deadline a budget gets when none is given: ten minutes, or twice {@code maxTime} if that is longer. */
+    public static final Duration DEFAULT_DEADLINE = Duration.ofMinutes(10);
+
     public SleepBudget {
         if (maxBytes <= 0) {
             throw new IllegalArgumentException("maxBytes must be > 0, found " + maxBytes);
@@ -17,18 +27,36 @@ public record SleepBudget(long maxBytes, Duration maxTime) {
         if (maxTime == null || maxTime.isNegative() || maxTime.isZero()) {
             throw new IllegalArgumentException("maxTime must be > 0, found " + maxTime);
         }
+        if (deadline == null || deadline.isNegative() || deadline.isZero()) {
+            throw new IllegalArgumentException("deadline must be > 0, found " + deadline);
+        }
     }
 
-    /** 64 KiB, 60 seconds. */
+    /** A budget with the default deadline (ten minutes, or twice {@code maxTime} if that is longer). */
+    public SleepBudget(long maxBytes, Duration maxTime) {
+        this(maxBytes, maxTime, maxTime == null ? null : longer(DEFAULT_DEADLINE, maxTime.multipliedBy(2)));
+    }
+
+    private static Duration longer(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
+    }
+
+    /** 64 KiB, 60 seconds of consolidation, the whole sleep within ten minutes. */
     public static SleepBudget defaults() {
         return new SleepBudget(64 * 1024, Duration.ofSeconds(60));
     }
 
     public SleepBudget withMaxBytes(long value) {
-        return new SleepBudget(value, maxTime);
+        return new SleepBudget(value, maxTime, deadline);
     }
 
+    /** The same budget with another consolidation time (the deadline is kept). */
     public SleepBudget withMaxTime(Duration value) {
-        return new SleepBudget(maxBytes, value);
+        return new SleepBudget(maxBytes, value, deadline);
+    }
+
+    /** The same budget with another deadline for the whole sleep. */
+    public SleepBudget withDeadline(Duration value) {
+        return new SleepBudget(maxBytes, maxTime, value);
     }
 }

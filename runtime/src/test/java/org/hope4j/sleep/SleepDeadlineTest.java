@@ -1,0 +1,99 @@
+package org.hope4j.sleep;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import org.hope4j.Learner;
+import org.hope4j.bundle.Tensor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * A sleep honours its deadline in every phase (issue 17): the clock jumps past the deadline when the
+ * chosen phase begins, and the sleep must stop in that phase, commit nothing and leave the learner as
+ * it was. The clock is the sleep's own (moved by the test), so nothing here waits or depends on time.
+ */
+class SleepDeadlineTest {
+    /** Small but complete sleeps: a few steps, dreaming on (so every phase runs). */
+    static final SleepConfig CONFIG = SleepConfig.defaults().withSteps(6).withEvalBytes(2048).withAnchor(0, 0).withSampledFraction(0)
+            .withDreams(1, 2);
+
+    @org.junit.jupiter.api.BeforeAll
+    static void load() {
+        LearnerSleepTest.load();
+    }
+
+    @AfterEach
+    void realClock() {
+        Consolidation.clock = System::nanoTime;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"evaluate", "consolidate", "dream", "probe"})
+    void theDeadlinePassingInAnyPhaseEndsTheSleepWithNothingCommitted(String phase) {
+        AtomicLong now = new AtomicLong(1_000_000_000L);
+        Consolidation.clock = now::get;
+        SleepBudget budget = new SleepBudget(1 << 20, Duration.ofMinutes(5), Duration.ofSeconds(30));
+        try (Learner l = LearnerSleepTest.learner()) {
+            l.observe(LearnerSleepTest.EXPERIENCE);
+            Map<String, Tensor> before = LearnerSleepTest.state(l);
+            long position = l.position();
+            int[] experts = l.expertsInUse();
+            List<String> phases = new CopyOnWriteArrayList<>();
+            SleepReport r = l.sleep(budget, CONFIG, () -> false, e -> {
+                if (e instanceof SleepEvent.Phase p && p.progress() == 0) {
+                    phases.add(p.name());
+                    if (p.name().equals(phase)) {
+                        now.addAndGet(Duration.ofSeconds(31).toNanos()); // the deadline passes as this phase begins
+                    }
+                }
+            }, null);
+            assertTrue(phases.contains(phase), "the sleep reached the " + phase + " phase: " + phases);
+            assertEquals(phase, phases.get(phases.size() - 1), "no later phase began: " + phases);
+            SleepReport.RolledBack rb = assertInstanceOf(SleepReport.RolledBack.class, r, r.toString());
+            assertTrue(rb.reason().contains("deadline") && rb.reason().contains(phase + " phase"), rb.reason());
+            assertEquals(position, l.position());
+            assertArrayEquals(experts, l.expertsInUse());
+            Map<String, Tensor> after = LearnerSleepTest.state(l);
+            assertEquals(before.keySet(), after.keySet());
+            for (String k : before.keySet()) {
+                assertArrayEquals(before.get(k).data(), after.get(k).data(), k + " changed");
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void withoutTheDeadlineTheSameSleepRunsEveryPhase() {
+        AtomicLong now = new AtomicLong(1_000_000_000L);
+        Consolidation.clock = now::get;
+        try (Learner l = LearnerSleepTest.learner()) {
+            l.observe(LearnerSleepTest.EXPERIENCE);
+            List<String> phases = new CopyOnWriteArrayList<>();
+            SleepReport r = l.sleep(new SleepBudget(1 << 20, Duration.ofMinutes(5), Duration.ofSeconds(30)), CONFIG, () -> false, e -> {
+                if (e instanceof SleepEvent.Phase p && p.progress() == 0) {
+                    phases.add(p.name());
+                }
+            }, null);
+            assertEquals(List.of("evaluate", "consolidate", "dream", "probe"), phases);
+            assertFalse(r.reason().contains("deadline"), r.reason());
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void aBudgetNamesABadDeadlineAndDefaultsToTenMinutesOrTwiceTheConsolidationTime() {
+        assertEquals(SleepBudget.DEFAULT_DEADLINE, SleepBudget.defaults().deadline());
+        assertEquals(Duration.ofMinutes(30), new SleepBudget(1, Duration.ofMinutes(15)).deadline());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SleepBudget.defaults().withDeadline(Duration.ZERO));
+        assertTrue(e.getMessage().contains("deadline"), e.getMessage());
+    }
+}
