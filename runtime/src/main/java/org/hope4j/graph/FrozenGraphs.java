@@ -108,12 +108,63 @@ public final class FrozenGraphs implements AutoCloseable {
      * {@link org.hope4j.BundleException} naming it.
      */
     private OrtSession session(Bundle bundle, String file, OrtSession.SessionOptions so) {
+        OrtSession s;
         try {
-            OrtSession s = env.createSession(bundle.bytes(file), so);
-            OPEN_SESSIONS.incrementAndGet();
-            return s;
+            s = env.createSession(bundle.bytes(file), so);
         } catch (OrtException e) {
             throw new org.hope4j.BundleException(bundle.describe() + ": file " + file + ": ONNX Runtime cannot open this segment: " + e.getMessage(), e);
+        }
+        OPEN_SESSIONS.incrementAndGet();
+        try {
+            for (Manifest.Segment seg : bundle.manifest().segments()) {
+                if (seg.file().equals(file)) {
+                    checkPorts(bundle, seg, "inputs", seg.inputs(), s.getInputInfo());
+                    checkPorts(bundle, seg, "outputs", seg.outputs(), s.getOutputInfo());
+                }
+            }
+        } catch (OrtException | RuntimeException e) {
+            try {
+                s.close();
+                OPEN_SESSIONS.decrementAndGet();
+            } catch (OrtException ignored) {
+                // the refusal below is what matters
+            }
+            throw e instanceof org.hope4j.BundleException be ? be
+                    : new org.hope4j.BundleException(bundle.describe() + ": file " + file + ": cannot read its ports: " + e.getMessage(), e);
+        }
+        return s;
+    }
+
+    /**
+     * A segment's graph must have the ports its manifest entry declares (names in order, element types,
+     * fixed dimensions): a segment file swapped for another, its checksum updated, is refused at load
+     * rather than failing in the first call.
+     */
+    private static void checkPorts(Bundle bundle, Manifest.Segment seg, String what, java.util.List<Manifest.Port> want,
+            java.util.Map<String, ai.onnxruntime.NodeInfo> found) {
+        String where = bundle.describe() + ": file " + seg.file() + ": ";
+        if (!new java.util.ArrayList<>(found.keySet()).equals(want.stream().map(Manifest.Port::name).toList())) {
+            throw new org.hope4j.BundleException(where + "the graph's " + what + " are " + found.keySet() + ", but " + Bundle.MANIFEST
+                    + " segments " + seg.name() + " declares " + want.stream().map(Manifest.Port::name).toList());
+        }
+        for (Manifest.Port p : want) {
+            if (!(found.get(p.name()).getInfo() instanceof ai.onnxruntime.TensorInfo t)) {
+                throw new org.hope4j.BundleException(where + p.name() + " is not a tensor");
+            }
+            String type = switch (t.type) {
+                case FLOAT -> "float32";
+                case INT64 -> "int64";
+                default -> t.type.toString();
+            };
+            long[] shape = t.getShape();
+            boolean same = type.equals(p.type()) && shape.length == p.shape().size();
+            for (int i = 0; same && i < shape.length; i++) {
+                same = p.shape().get(i) < 0 ? shape[i] < 0 : shape[i] < 0 || shape[i] == p.shape().get(i); // -1: the dynamic axis
+            }
+            if (!same) {
+                throw new org.hope4j.BundleException(where + p.name() + " is " + type + " " + java.util.Arrays.toString(shape) + ", but "
+                        + Bundle.MANIFEST + " segments " + seg.name() + " declares " + p.type() + " " + p.shape());
+            }
         }
     }
 

@@ -55,4 +55,35 @@ class FrozenGraphsTest {
         assertTrue(e.getMessage().contains(tmp + ": file " + last + ": ONNX Runtime cannot open this segment"), e.getMessage());
         assertEquals(before, FrozenGraphs.OPEN_SESSIONS.get(), "the sessions opened before the failure were closed");
     }
+
+    @Test
+    void aSegmentSwappedForAnotherWithItsChecksumUpdatedIsRefusedAtLoad() throws Exception {
+        try (Stream<Path> files = Files.walk(DEFAULT)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Path to = tmp.resolve(DEFAULT.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(to);
+                } else {
+                    Files.copy(f, to);
+                }
+            }
+        }
+        // mixer_in_1.onnx and mixer_out_1.onnx swapped, both checksums and the manifest's own updated: every hash
+        // matches, and before the ports were checked the bundle loaded and failed in its first span (found by MutationIT)
+        byte[] in = Files.readAllBytes(tmp.resolve("mixer_in_1.onnx"));
+        byte[] out = Files.readAllBytes(tmp.resolve("mixer_out_1.onnx"));
+        Files.write(tmp.resolve("mixer_in_1.onnx"), out);
+        Files.write(tmp.resolve("mixer_out_1.onnx"), in);
+        Path mf = tmp.resolve("manifest.json");
+        JsonObject m = JsonParser.parseString(Files.readString(mf)).getAsJsonObject();
+        m.getAsJsonObject("files").addProperty("mixer_in_1.onnx", Bundle.sha256(out));
+        m.getAsJsonObject("files").addProperty("mixer_out_1.onnx", Bundle.sha256(in));
+        Files.writeString(mf, m.toString());
+        Files.writeString(tmp.resolve(Bundle.MANIFEST_SHA), Bundle.sha256(Files.readAllBytes(mf)) + "\n");
+        Bundle b = Bundle.load(BundleSource.directory(tmp));
+        int before = FrozenGraphs.OPEN_SESSIONS.get();
+        org.hope4j.BundleException e = assertThrows(org.hope4j.BundleException.class, () -> new FrozenGraphs(b, FrozenGraphs.Options.defaults(), 64));
+        assertTrue(e.getMessage().contains("file mixer_in_1.onnx") && e.getMessage().contains("declares"), e.getMessage());
+        assertEquals(before, FrozenGraphs.OPEN_SESSIONS.get(), "no session is left open");
+    }
 }

@@ -167,7 +167,9 @@ public final class MutationWorker {
             return "FAIL a refusal without a message: " + e.getClass().getName();
         }
         String file = what.contains(" ") ? what.substring(0, what.indexOf(' ')) : what;
-        if (!m.contains(file) && !m.contains(Path.of(file).getFileName().toString())) {
+        // a swap changes two files: naming either is right
+        String other = what.contains(" swapped with ") ? what.split(" swapped with ")[1].split(",")[0] : file;
+        if (!m.contains(file) && !m.contains(Path.of(file).getFileName().toString()) && !m.contains(other)) {
             return "FAIL the refusal does not name " + file + ": " + e.getClass().getSimpleName() + ": " + m;
         }
         return "refused " + e.getClass().getSimpleName() + ": " + m.replace('\n', ' ');
@@ -222,10 +224,22 @@ public final class MutationWorker {
         }
         Path f = d.resolve(name);
         String what;
+        boolean signed = false;
         switch (kind) {
             case 0, 1, 2, 3, 4 -> {
-                replace(f, bytes(f, kind, r));
                 what = "bytes kind " + kind;
+                if (recompute && !bundle && name.equals("experience.bin")) {
+                    experienceBody(f, kind, r);
+                    what = "experience bytes kind " + kind;
+                    signed = true;
+                } else if (recompute && !bundle && name.startsWith("episodic-")) {
+                    name = episodicBody(d, f, kind, r);
+                    f = d.resolve(name);
+                    what = "episodic tables (inflated) bytes kind " + kind;
+                    signed = true;
+                } else {
+                    replace(f, bytes(f, kind, r));
+                }
             }
             case 5 -> what = bundle ? editJson(f, r) : editMetadata(f, r);
             case 6 -> what = editTensorValues(f, r);
@@ -239,27 +253,63 @@ public final class MutationWorker {
                 String b = "mixer_out_" + r.nextInt(4) + ".onnx";
                 byte[] x = Files.readAllBytes(d.resolve(a));
                 byte[] y = Files.readAllBytes(d.resolve(b));
-                Files.delete(d.resolve(a));
-                Files.delete(d.resolve(b));
-                Files.write(d.resolve(a), y);
-                Files.write(d.resolve(b), x);
-                if (recompute) {
-                    resign(d, a);
-                    resign(d, b);
-                }
-                return d.resolve(a) + " swapped with " + b + (recompute ? ", checksums recomputed" : "");
+                replace(d.resolve(a), y);
+                replace(d.resolve(b), x);
+                boolean both = recompute && resign(d, a) && resign(d, b);
+                return d.resolve(a) + " swapped with " + b + (both ? ", checksums recomputed" : "");
             }
             default -> what = editJson(f, r);
         }
         if (recompute) {
-            if (bundle) {
-                resign(d, name);
-            } else {
-                resignState(d, name);
-            }
-            what += ", checksums recomputed";
+            signed |= bundle ? resign(d, name) : resignState(d, name);
         }
-        return f + " " + what;
+        return f + " " + what + (signed ? ", checksums recomputed" : "");
+    }
+
+    /** The experience file's data mutated, its length field and CRC-32C written to match. */
+    static void experienceBody(Path f, int kind, Random r) throws IOException {
+        byte[] raw = Files.readAllBytes(f);
+        int header = 20;
+        byte[] data = new FuzzBytes(kind, r.nextLong()).apply(Arrays.copyOfRange(raw, header, Math.max(header + 1, raw.length)));
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(data);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(header + data.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put(raw, 0, 12).putInt(data.length).putInt((int) crc.getValue()).put(data);
+        replace(f, b.array());
+    }
+
+    /**
+     * E's tables mutated behind their checksums: the file's deflated body inflated, mutated, deflated
+     * again under a new digest and name, which the learner's state then records (its metadata re-signed).
+     * Returns the new file name.
+     */
+    static String episodicBody(Path d, Path f, int kind, Random r) throws Exception {
+        byte[] raw = Files.readAllBytes(f);
+        int head = 8 + 4 + 32; // magic, version, SHA-256 of the inflated body
+        byte[] body;
+        try (var in = new java.util.zip.InflaterInputStream(new java.io.ByteArrayInputStream(raw, head, raw.length - head))) {
+            body = in.readAllBytes();
+        }
+        body = new FuzzBytes(kind, r.nextLong()).apply(body);
+        byte[] sha = MessageDigest.getInstance("SHA-256").digest(body);
+        var out = new java.io.ByteArrayOutputStream();
+        out.write(raw, 0, 12);
+        out.write(sha);
+        try (var z = new java.util.zip.DeflaterOutputStream(out, new java.util.zip.Deflater(1))) {
+            z.write(body);
+        }
+        String hex = HexFormat.of().formatHex(sha);
+        String name = "episodic-" + hex.substring(0, 16) + ".state";
+        Files.delete(f);
+        Files.write(d.resolve(name), out.toByteArray());
+        Path state = d.resolve("learner.state");
+        Safetensors.File sf = Safetensors.read(state);
+        Map<String, String> meta = new LinkedHashMap<>(sf.metadata());
+        meta.put("episodic_file", name);
+        meta.put("episodic_sha256", hex);
+        meta.put("metadata_sha256", StateStore.metaSha(meta));
+        replace(state, Safetensors.toBytes(sf.tensors(), meta));
+        return name;
     }
 
     private static byte[] bytes(Path f, int kind, Random r) throws IOException {
@@ -499,43 +549,57 @@ public final class MutationWorker {
         }
     }
 
-    /** Recomputes a bundle file's SHA-256 in the manifest and the manifest's own checksum. */
-    static void resign(Path d, String name) throws Exception {
+    /**
+     * Recomputes a bundle file's SHA-256 in the manifest (its own entry only) and the manifest's own
+     * checksum. Returns false when there is nothing to sign ({@code manifest.sha256} itself, or a
+     * manifest that no longer parses).
+     */
+    static boolean resign(Path d, String name) throws Exception {
         Path m = d.resolve(Bundle.MANIFEST);
-        if (!name.equals(Bundle.MANIFEST) && !name.equals(Bundle.MANIFEST_SHA)) {
+        if (name.equals(Bundle.MANIFEST_SHA)) {
+            return false;
+        }
+        if (!name.equals(Bundle.MANIFEST)) {
             String text = Files.readString(m);
-            Path orig = d.resolve(name);
             String old;
             try {
-                JsonObject files = JsonParser.parseString(text).getAsJsonObject().getAsJsonObject("files");
-                old = files.get(name).getAsString();
+                old = JsonParser.parseString(text).getAsJsonObject().getAsJsonObject("files").get(name).getAsString();
             } catch (RuntimeException e) {
-                return; // a manifest that no longer parses keeps what it says
+                return false;
             }
-            replace(m, text.replace(old, sha(Files.readAllBytes(orig))).getBytes(StandardCharsets.UTF_8));
+            java.util.regex.Matcher e = java.util.regex.Pattern.compile("(\"" + java.util.regex.Pattern.quote(name) + "\"\\s*:\\s*\")"
+                    + old + "\"").matcher(text);
+            if (!e.find()) {
+                return false;
+            }
+            String updated = text.substring(0, e.start()) + e.group(1) + sha(Files.readAllBytes(d.resolve(name))) + "\"" + text.substring(e.end());
+            replace(m, updated.getBytes(StandardCharsets.UTF_8));
         }
-        if (!name.equals(Bundle.MANIFEST_SHA)) {
-            replace(d.resolve(Bundle.MANIFEST_SHA), (sha(Files.readAllBytes(m)) + "\n").getBytes(StandardCharsets.UTF_8));
-        }
+        replace(d.resolve(Bundle.MANIFEST_SHA), (sha(Files.readAllBytes(m)) + "\n").getBytes(StandardCharsets.UTF_8));
+        return true;
     }
 
-    /** Recomputes a state's checksums after {@code name} changed: the tensors', E's file's and the metadata's. */
-    static void resignState(Path d, String name) throws Exception {
-        Path f = d.resolve("learner.state");
+    /**
+     * Recomputes a state's checksums after {@code learner.state} changed: the tensors' and the
+     * metadata's. Returns false for other files (the experience file and E's tables are re-signed
+     * where they are mutated) or a state file that no longer parses.
+     */
+    static boolean resignState(Path d, String name) throws Exception {
+        if (!name.equals("learner.state")) {
+            return false;
+        }
+        Path f = d.resolve(name);
         Safetensors.File sf;
         try {
             sf = Safetensors.read(f);
         } catch (HopeException e) {
-            return; // a state file that no longer parses cannot be signed again
+            return false;
         }
         Map<String, String> meta = new LinkedHashMap<>(sf.metadata());
-        if (name.equals("learner.state")) {
-            meta.put("data_sha256", StateStore.dataSha(sf.tensors()));
-        } else if (meta.containsKey("episodic_sha256") && name.startsWith("episodic")) {
-            meta.put("episodic_sha256", sha(Files.readAllBytes(d.resolve(name))));
-        }
+        meta.put("data_sha256", StateStore.dataSha(sf.tensors()));
         meta.put("metadata_sha256", StateStore.metaSha(meta));
         replace(f, Safetensors.toBytes(sf.tensors(), meta));
+        return true;
     }
 
     static String sha(byte[] b) throws Exception {
