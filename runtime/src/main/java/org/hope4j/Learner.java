@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -24,6 +25,7 @@ import org.hope4j.sleep.SchedulerOptions;
 import org.hope4j.sleep.SleepBudget;
 import org.hope4j.sleep.SleepConfig;
 import org.hope4j.sleep.SleepListener;
+import org.hope4j.sleep.SleepFigures;
 import org.hope4j.sleep.SleepReport;
 import org.hope4j.sleep.SleepScheduler;
 import org.hope4j.sleep.SleepSession;
@@ -322,14 +324,18 @@ public final class Learner implements AutoCloseable {
         return sleeps.sleep(state, budget, config, preempted, listener, stateDir);
     }
 
-    /** What the last sleep of this learner measured and did (figures beyond {@link SleepReport}), or {@code null}. */
-    public Consolidation.Result lastSleep() {
-        return sleeps.last();
+    /**
+     * The report of this learner's last sleep, whoever started it ({@link #sleep}, or the idle-time
+     * scheduler of {@link #sleepWhenIdle}), with its {@link SleepReport#figures() figures}; empty before
+     * the first.
+     */
+    public Optional<SleepReport> lastSleep() {
+        return Optional.ofNullable(sleeps.lastReport());
     }
 
-    /** Experts of L2's pool in use and the pool's size. */
-    public synchronized int[] expertsInUse() {
-        return state.expertsInUse();
+    /** L2's expert pool: experts in use (one per committed sleep) and the pool's size. */
+    public synchronized SleepFigures.Experts expertsInUse() {
+        return state.experts();
     }
 
     /** Frees the native resources; a running sleep is stopped first (it leaves the state as it was). */

@@ -30,7 +30,7 @@ import org.hope4j.Sampling;
 import org.hope4j.bundle.Manifest;
 import org.hope4j.learner.HopeStream;
 import org.hope4j.learner.Learning;
-import org.hope4j.sleep.Consolidation;
+import org.hope4j.sleep.SleepFigures;
 import org.hope4j.sleep.SleepBudget;
 import org.hope4j.sleep.SleepConfig;
 import org.hope4j.sleep.SleepEvent;
@@ -266,10 +266,10 @@ final class Bench implements Callable<Integer> {
             }
         }, null);
         double total = (System.nanoTime() - s0) / 1e9;
-        Consolidation.Result x = learner.lastSleep();
+        SleepFigures x = r.figures();
         result.put("sleep_committed", r.committed());
         result.put("sleep_seconds", total);
-        if (x == null || x.steps() == 0 || phase[1] <= phase[0]) {
+        if (x.steps() == 0 || phase[1] <= phase[0]) {
             result.put("sleep_seconds_64k", null);
             notes.add("sleep_seconds_64k: null, the sleep took no step (" + r.reason() + ")");
             return;

@@ -13,7 +13,6 @@ import java.util.concurrent.Callable;
 import org.hope4j.Learner;
 import org.hope4j.Level;
 import org.hope4j.Score;
-import org.hope4j.sleep.Consolidation;
 import org.hope4j.sleep.SleepBudget;
 import org.hope4j.sleep.SleepConfig;
 import org.hope4j.sleep.SleepEvent;
@@ -127,11 +126,10 @@ final class Demo implements Callable<Integer> {
                 }
             }, state);
             System.err.println();
-            Consolidation.Result x = l.lastSleep();
             if (r instanceof SleepReport.Committed c) {
                 System.out.printf(Locale.ROOT, "sleep committed in %.1f s: recent text %.3f bits/byte learned -> %.3f with L1 reset"
                         + " (%.3f if L1 were reset without the sleep); probe %.3f -> %.3f bits/byte%n", c.seconds(),
-                        c.recentBitsPerByteBefore(), c.recentBitsPerByteAfter(), x.recentResetOnly(), c.probeBitsPerByteBefore(),
+                        c.recentBitsPerByteBefore(), c.recentBitsPerByteAfter(), c.figures().recentResetOnly(), c.probeBitsPerByteBefore(),
                         c.probeBitsPerByteAfter());
                 System.out.printf(Locale.ROOT, "held-out tail after the sleep (L1 free again, L2 holds what it learned): %.3f bits/byte%n",
                         l.score(tail).bitsPerByte());

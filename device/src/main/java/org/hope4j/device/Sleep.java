@@ -7,7 +7,7 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.hope4j.Learner;
-import org.hope4j.sleep.Consolidation;
+import org.hope4j.sleep.SleepFigures;
 import org.hope4j.sleep.SleepBudget;
 import org.hope4j.sleep.SleepConfig;
 import org.hope4j.sleep.SleepEvent;
@@ -92,8 +92,8 @@ final class Sleep implements Callable<Integer> {
     /** The report's JSON with what else the sleep measured. */
     static String json(SleepReport r, Learner l) {
         JsonObject o = JsonParser.parseString(r.toJson()).getAsJsonObject();
-        Consolidation.Result x = l.lastSleep();
-        if (x != null && !x.preempted()) {
+        SleepFigures x = r.figures();
+        if (x != SleepFigures.NONE) {
             o.addProperty("recent_bits_per_byte_reset_only", Double.isFinite(x.recentResetOnly()) ? x.recentResetOnly() : null);
             o.addProperty("steps", x.steps());
             o.addProperty("probe_bits_per_byte_pretrained", Double.isFinite(x.probePretrained()) ? x.probePretrained() : null);
@@ -101,9 +101,9 @@ final class Sleep implements Callable<Integer> {
             o.addProperty("dreams_kept", x.dreamsKept());
             o.addProperty("dreams_tried", x.dreamsTried());
         }
-        int[] pool = l.expertsInUse();
-        o.addProperty("experts_in_use", pool[0]);
-        o.addProperty("expert_slots", pool[1]);
+        SleepFigures.Experts pool = l.expertsInUse();
+        o.addProperty("experts_in_use", pool.inUse());
+        o.addProperty("expert_slots", pool.slots());
         return new com.google.gson.GsonBuilder().serializeNulls().disableHtmlEscaping().create().toJson(o);
     }
 
@@ -111,7 +111,7 @@ final class Sleep implements Callable<Integer> {
         if (r instanceof SleepReport.Committed c) {
             return String.format(Locale.ROOT, "committed in %.1f s: %d bytes consolidated; recent text %.4f -> %.4f bits/byte"
                     + " with L1 reset (%.4f without the sleep); probe %.4f -> %.4f bits/byte", c.seconds(), c.consolidatedBytes(),
-                    c.recentBitsPerByteBefore(), c.recentBitsPerByteAfter(), l.lastSleep().recentResetOnly(),
+                    c.recentBitsPerByteBefore(), c.recentBitsPerByteAfter(), c.figures().recentResetOnly(),
                     c.probeBitsPerByteBefore(), c.probeBitsPerByteAfter());
         }
         return (r.committed() ? "committed: " : "not committed: ") + r.reason();

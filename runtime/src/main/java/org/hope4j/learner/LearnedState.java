@@ -10,6 +10,7 @@ import org.hope4j.HopeException;
 import org.hope4j.Level;
 import org.hope4j.Score;
 import org.hope4j.StateException;
+import org.hope4j.sleep.SleepFigures;
 import org.hope4j.bundle.Bundle;
 import org.hope4j.bundle.Tensor;
 import org.hope4j.level.EpisodicLevel;
@@ -122,9 +123,12 @@ public final class LearnedState implements SleepSession.Host {
         return m;
     }
 
-    /** Experts of L2's pool in use and the pool's size. */
-    public int[] expertsInUse() {
-        return new int[] {pool.used(), pool.slots()};
+    /** L2's expert pool: experts in use and the pool's size. */
+    @Override
+    public SleepFigures.Experts experts() {
+        synchronized (lock) {
+            return new SleepFigures.Experts(pool.used(), pool.slots());
+        }
     }
 
     /**

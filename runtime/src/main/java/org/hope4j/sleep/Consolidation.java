@@ -60,7 +60,7 @@ public final class Consolidation {
     /** What a sleep produced; {@link #accepted} says whether it may be committed. */
     public record Result(boolean accepted, boolean preempted, String reason, long consolidatedBytes,
             double recentBefore, double recentResetOnly, double recentAfter, double probeBefore, double probeAfter,
-            double probePretrained, double probeResetOnly, int steps, int dreamsKept, int dreamsTried, int slot, int evictedSlot, Expert expert,
+            double probePretrained, double probeResetOnly, int steps, int keptStep, int dreamsKept, int dreamsTried, int slot, int evictedSlot, Expert expert,
             Map<String, Tensor> l2After) {
     }
 
@@ -118,10 +118,10 @@ public final class Consolidation {
             if (late[0]) {
                 return new Result(false, false, String.format(Locale.ROOT, "the sleep's deadline (%.1f s) passed in its %s phase; nothing was"
                         + " committed", budget.deadline().toMillis() / 1e3, phase[0]), 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-                        Double.NaN, Double.NaN, 0, 0, 0, -1, -1, null, null);
+                        Double.NaN, Double.NaN, 0, -1, 0, 0, -1, -1, null, null);
             }
             return new Result(false, true, "preempted", 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-                    0, 0, 0, -1, -1, null, null);
+                    0, -1, 0, 0, -1, -1, null, null);
         }
     }
 
@@ -135,7 +135,7 @@ public final class Consolidation {
         int trainStart = trainEnd - trainLen;
         if (trainLen < cfg.windowBytes()) {
             return new Result(false, false, "nothing to consolidate: " + n + " bytes of experience, a sleep needs at least "
-                    + (cfg.windowBytes() + heldOut), 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0, 0, 0,
+                    + (cfg.windowBytes() + heldOut), 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0, -1, 0, 0,
                     -1, -1, null, null);
         }
         SplitMix64 rng = new SplitMix64(cfg.seed() + 0x9E3779B9L * pool.sleeps());
@@ -278,7 +278,7 @@ public final class Consolidation {
                 return new Result(false, false, String.format(Locale.ROOT, "no checkpoint of %d steps kept the retention probe within"
                         + " %.2f %% of %.4f bits/byte (pretrained model %.4f, L1 reset without the sleep %.4f, the model before the sleep %.4f);"
                         + " nothing was committed", steps, 100 * cfg.probeBound(), probeRef, probePretrained, probeResetOnly, probeBefore), trainLen,
-                        recentBefore, recentResetOnly, Double.NaN, probeBefore, Double.NaN, probePretrained, probeResetOnly, steps, 0, 0, slot, evicted, null, null);
+                        recentBefore, recentResetOnly, Double.NaN, probeBefore, Double.NaN, probePretrained, probeResetOnly, steps, -1, 0, 0, slot, evicted, null, null);
             }
             expert.copyFrom(best.expert);
             adam.copyFrom(best.adam);
@@ -352,7 +352,7 @@ public final class Consolidation {
                     evicted < 0 ? "" : (cfg.prune() ? " (its old expert pruned)" : " (its old expert folded into L2)"));
         }
         return new Result(accepted, false, reason, trainLen, recentBefore, recentResetOnly, recentAfter, probeBefore,
-                probeAfter, probePretrained, probeResetOnly, steps, kept, tried, slot, evicted, expert, l2After);
+                probeAfter, probePretrained, probeResetOnly, steps, keptStep, kept, tried, slot, evicted, expert, l2After);
     }
 
     // ---------------------------------------------------------------------------------------------

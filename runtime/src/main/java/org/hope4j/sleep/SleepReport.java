@@ -17,6 +17,11 @@ public sealed interface SleepReport {
     /** Why the sleep ended the way it did, in words. */
     String reason();
 
+    /** What else the sleep measured and did (steps, the guard's references, dreams, the expert's slot); {@link SleepFigures#NONE} if nothing. */
+    default SleepFigures figures() {
+        return SleepFigures.NONE;
+    }
+
     /** True only for {@link Committed}. */
     default boolean committed() {
         return this instanceof Committed;
@@ -42,13 +47,24 @@ public sealed interface SleepReport {
      * @param probeBitsPerByteBefore bits/byte on the retention probe before the sleep
      * @param probeBitsPerByteAfter bits/byte on the retention probe after the sleep
      * @param reason why it committed
+     * @param figures what else it measured and did
      */
     record Committed(long consolidatedBytes, double seconds, double recentBitsPerByteBefore,
             double recentBitsPerByteAfter, double probeBitsPerByteBefore, double probeBitsPerByteAfter,
-            String reason) implements SleepReport {
+            String reason, SleepFigures figures) implements SleepReport {
         public Committed {
             ReportJson.validate(consolidatedBytes, seconds, reason, recentBitsPerByteBefore,
                     recentBitsPerByteAfter, probeBitsPerByteBefore, probeBitsPerByteAfter);
+            if (figures == null) {
+                throw new IllegalArgumentException("figures must not be null (SleepFigures.NONE if nothing was measured)");
+            }
+        }
+
+        /** A report without further figures ({@link SleepFigures#NONE}). */
+        public Committed(long consolidatedBytes, double seconds, double recentBitsPerByteBefore, double recentBitsPerByteAfter,
+                double probeBitsPerByteBefore, double probeBitsPerByteAfter, String reason) {
+            this(consolidatedBytes, seconds, recentBitsPerByteBefore, recentBitsPerByteAfter, probeBitsPerByteBefore,
+                    probeBitsPerByteAfter, reason, SleepFigures.NONE);
         }
     }
 
@@ -63,13 +79,24 @@ public sealed interface SleepReport {
      * @param probeBitsPerByteBefore bits/byte on the retention probe before the sleep
      * @param probeBitsPerByteAfter bits/byte on the retention probe with the discarded result
      * @param reason why it rolled back, e.g. which bound the probe crossed
+     * @param figures what else it measured and did
      */
     record RolledBack(long consolidatedBytes, double seconds, double recentBitsPerByteBefore,
             double recentBitsPerByteAfter, double probeBitsPerByteBefore, double probeBitsPerByteAfter,
-            String reason) implements SleepReport {
+            String reason, SleepFigures figures) implements SleepReport {
         public RolledBack {
             ReportJson.validate(consolidatedBytes, seconds, reason, recentBitsPerByteBefore,
                     recentBitsPerByteAfter, probeBitsPerByteBefore, probeBitsPerByteAfter);
+            if (figures == null) {
+                throw new IllegalArgumentException("figures must not be null (SleepFigures.NONE if nothing was measured)");
+            }
+        }
+
+        /** A report without further figures ({@link SleepFigures#NONE}). */
+        public RolledBack(long consolidatedBytes, double seconds, double recentBitsPerByteBefore, double recentBitsPerByteAfter,
+                double probeBitsPerByteBefore, double probeBitsPerByteAfter, String reason) {
+            this(consolidatedBytes, seconds, recentBitsPerByteBefore, recentBitsPerByteAfter, probeBitsPerByteBefore,
+                    probeBitsPerByteAfter, reason, SleepFigures.NONE);
         }
     }
 

@@ -41,6 +41,9 @@ public final class SleepSession implements AutoCloseable {
          * into {@code stateDir} unless it is null. Returns null on success, else why nothing was committed.
          */
         String commit(long version, Map<String, Tensor> live, Consolidation.Result r, SleepConfig config, Path stateDir);
+
+        /** L2's expert pool now. */
+        SleepFigures.Experts experts();
     }
 
     /** A sleep's private copy: the stream's tensors, the expert pool, the recent experience, the version. */
@@ -54,7 +57,9 @@ public final class SleepSession implements AutoCloseable {
     private final int deviceId;
     private final ReentrantLock lock = new ReentrantLock();
     private Workspace workspace;
-    private volatile Consolidation.Result last;
+    private volatile SleepReport lastReport;
+    /** The last consolidation run on this thread: the figures and the expert behind a report, for tests of the algorithm. */
+    private static final ThreadLocal<Consolidation.Result> LAST_ON_THREAD = new ThreadLocal<>();
     private boolean closed;
 
     public SleepSession(Bundle bundle, Backend backend, FrozenGraphs.Options graphOptions, EngineSpec spec, int deviceId) {
@@ -65,9 +70,14 @@ public final class SleepSession implements AutoCloseable {
         this.deviceId = deviceId;
     }
 
-    /** What the last sleep measured and did (figures beyond {@link SleepReport}), or {@code null}. */
-    public Consolidation.Result last() {
-        return last;
+    /** The report of the last sleep of this learner (from any thread), or {@code null} before the first. */
+    public SleepReport lastReport() {
+        return lastReport;
+    }
+
+    /** The consolidation behind the last sleep that ran on the calling thread, or {@code null}: its expert, its every figure. */
+    static Consolidation.Result lastOnThisThread() {
+        return LAST_ON_THREAD.get();
     }
 
     /**
@@ -76,6 +86,13 @@ public final class SleepSession implements AutoCloseable {
      * in the same critical section, unless it is null).
      */
     public SleepReport sleep(Host host, SleepBudget budget, SleepConfig config, BooleanSupplier preempted, SleepListener listener,
+            Path stateDir) {
+        SleepReport r = run(host, budget, config, preempted, listener, stateDir);
+        lastReport = r;
+        return r;
+    }
+
+    private SleepReport run(Host host, SleepBudget budget, SleepConfig config, BooleanSupplier preempted, SleepListener listener,
             Path stateDir) {
         long t0 = System.nanoTime();
         if (host.isClosing()) {
@@ -98,14 +115,14 @@ public final class SleepSession implements AutoCloseable {
             BooleanSupplier stop = () -> host.isClosing() || host.version() != s.version() || preempted.getAsBoolean();
             Consolidation.Result r = workspace().consolidation.run(s.live(), s.pool(), s.experience(), probe, bundle.rehearsal(), config, budget,
                     stop, listener);
-            last = r;
+            LAST_ON_THREAD.set(r);
             if (r.preempted()) {
                 return new SleepReport.Preempted(host.isClosing() ? "the learner is closing" : host.version() != s.version()
                         ? "the learner's state changed" : "a user call came in", seconds(t0));
             }
             if (!r.accepted()) {
                 return new SleepReport.RolledBack(r.consolidatedBytes(), seconds(t0), r.recentBefore(), r.recentAfter(),
-                        r.probeBefore(), r.probeAfter(), r.reason());
+                        r.probeBefore(), r.probeAfter(), r.reason(), figures(r, host.experts()));
             }
             String refused = host.commit(s.version(), s.live(), r, config, stateDir);
             if (refused != null) {
@@ -114,10 +131,15 @@ public final class SleepSession implements AutoCloseable {
             LOG.log(System.Logger.Level.DEBUG, "sleep committed: {0}", r.reason());
             return new SleepReport.Committed(r.consolidatedBytes(), seconds(t0), r.recentBefore(), r.recentAfter(),
                     r.probeBefore(), r.probeAfter(), r.reason() + String.format(Locale.ROOT,
-                            "; recent with L1 reset and no sleep: %.4f bits/byte", r.recentResetOnly()));
+                            "; recent with L1 reset and no sleep: %.4f bits/byte", r.recentResetOnly()), figures(r, host.experts()));
         } finally {
             lock.unlock();
         }
+    }
+
+    private static SleepFigures figures(Consolidation.Result r, SleepFigures.Experts experts) {
+        return new SleepFigures(r.steps(), r.keptStep(), r.dreamsKept(), r.dreamsTried(), r.recentResetOnly(), r.probePretrained(), r.probeResetOnly(),
+                r.slot(), r.evictedSlot(), experts);
     }
 
     private static double seconds(long t0) {

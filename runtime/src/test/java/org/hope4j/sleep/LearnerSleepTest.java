@@ -67,7 +67,7 @@ class LearnerSleepTest {
             // a fixed number of steps (time is only an upper bound), so a busy machine gives the same sleep
             SleepReport r = l.sleep(new SleepBudget(1 << 20, Duration.ofMinutes(30)), SleepConfig.defaults().withSteps(500), () -> false,
                     events::add, null);
-            Consolidation.Result x = l.lastSleep();
+            Consolidation.Result x = SleepSession.lastOnThisThread();
             System.out.printf("sleep: pretrained %.4f, online %.4f, L1 reset without sleep %.4f, after sleep %.4f; probe %.4f -> %.4f"
                     + " (pretrained model %.4f, L1 reset without sleep %.4f); %d steps, dreams %d/%d, %.1f s%n", pretrained, x.recentBefore(),
                     x.recentResetOnly(), x.recentAfter(), x.probeBefore(), x.probeAfter(), x.probePretrained(), x.probeResetOnly(), x.steps(),
@@ -95,7 +95,7 @@ class LearnerSleepTest {
                 assertArrayEquals(init.get("blocks." + b + ".l1.up").data(), now.get("blocks." + b + ".l1.up").data());
                 assertArrayEquals(x.l2After().get("blocks." + b + ".l2.up").data(), now.get("blocks." + b + ".l2.up").data());
             }
-            assertArrayEquals(new int[] {1, 4}, l.expertsInUse());
+            assertEquals(new SleepFigures.Experts(1, 4), l.expertsInUse());
             assertTrue(events.stream().anyMatch(e -> e instanceof SleepEvent.Phase p && p.name().equals("consolidate")));
             assertTrue(events.stream().anyMatch(e -> e instanceof SleepEvent.Phase p && p.name().equals("probe") && p.progress() == 1));
         }
@@ -120,7 +120,7 @@ class LearnerSleepTest {
             assertInstanceOf(SleepReport.RolledBack.class, r, r.reason());
             assertTrue(r.reason().contains("retention probe at") || r.reason().contains("NaN"), r.reason());
             assertEquals(before, state(l));
-            assertArrayEquals(new int[] {0, 4}, l.expertsInUse());
+            assertEquals(new SleepFigures.Experts(0, 4), l.expertsInUse());
         }
     }
 
@@ -178,7 +178,7 @@ class LearnerSleepTest {
                     (answered - call) / 1e6, (ended.get() - call) / 1e6);
             assertTrue(ended.get() - call < TimeUnit.SECONDS.toNanos(2), "the sleep stops promptly");
             assertEquals(before, state(l));
-            assertArrayEquals(new int[] {0, 4}, l.expertsInUse());
+            assertEquals(new SleepFigures.Experts(0, 4), l.expertsInUse());
         }
     }
 
@@ -195,7 +195,7 @@ class LearnerSleepTest {
         try (Learner l = learner()) {
             l.restore(dir);
             assertEquals(after, state(l));
-            assertArrayEquals(new int[] {1, 4}, l.expertsInUse());
+            assertEquals(new SleepFigures.Experts(1, 4), l.expertsInUse());
             assertEquals(EXPERIENCE.length, l.recentExperience().length);
         }
     }
@@ -207,16 +207,22 @@ class LearnerSleepTest {
             try (Learner l = learner()) {
                 l.observe(EXPERIENCE);
                 assertInstanceOf(SleepReport.Committed.class, sleep(l, one, LONG, null));
-                Expert first = l.lastSleep().expert();
+                Expert first = SleepSession.lastOnThisThread().expert();
                 Map<String, Tensor> mid = state(l);
                 l.observe(SleepFixture.text(2, 4096));
                 Map<String, Tensor> beforeSecond = state(l);
                 SleepReport r = sleep(l, one.withSeed(9), LONG, null);
                 assertInstanceOf(SleepReport.Committed.class, r, r.reason());
-                Consolidation.Result x = l.lastSleep();
+                Consolidation.Result x = SleepSession.lastOnThisThread();
                 assertEquals(0, x.evictedSlot());
                 assertTrue(r.reason().contains(prune ? "pruned" : "folded"), r.reason());
-                assertArrayEquals(new int[] {1, 1}, l.expertsInUse());
+                assertArrayEquals(new int[] {1, 1}, new int[] {l.expertsInUse().inUse(), l.expertsInUse().slots()});
+                // the public report carries the same figures
+                SleepFigures f = l.lastSleep().orElseThrow().figures();
+                assertEquals(x.steps(), f.steps());
+                assertEquals(0, f.evictedSlot());
+                assertEquals(x.probePretrained(), f.probePretrained());
+                assertEquals(new SleepFigures.Experts(1, 1), f.experts());
                 // L2 after = L2 before the sleep (- the old expert when pruning) + the new expert
                 int nb = bundle.manifest().model().nBlocks();
                 for (int b = 0; b < nb; b++) {

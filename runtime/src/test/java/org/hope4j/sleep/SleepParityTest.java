@@ -64,7 +64,7 @@ class SleepParityTest {
             teacher = learner.stream().snapshot().tensors();
             report = learner.sleep(new SleepBudget(Long.parseLong(m.get("maxBytes")), Duration.ofMinutes(5)), config(m),
                     () -> false, ev -> { }, null);
-            result = learner.lastSleep();
+            result = SleepSession.lastOnThisThread();
             committed = learner.stream().snapshot().tensors();
             plastic = bundle.plastic();
         }

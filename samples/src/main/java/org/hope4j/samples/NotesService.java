@@ -84,7 +84,7 @@ public final class NotesService implements AutoCloseable {
 
     /** Experts of L2's pool in use: one per committed sleep, up to the pool's size. */
     public int expertsInUse() {
-        return learner.expertsInUse()[0];
+        return learner.expertsInUse().inUse();
     }
 
     @Override

@@ -41,7 +41,7 @@ public final class SleepLoop {
                         say("phase " + ph.name());
                     }
                 }, dir);
-                say(r.committed() ? "committed " + l.expertsInUse()[0] : "not-committed " + r.reason());
+                say(r.committed() ? "committed " + l.expertsInUse().inUse() : "not-committed " + r.reason());
             }
         }
     }
