@@ -113,7 +113,9 @@ public final class EpisodicFile {
         } catch (NoSuchFileException e) {
             throw new StateException(file + ": missing", e);
         } catch (IOException e) {
-            throw new StateException(file + ": corrupt episodic tables: " + e.getMessage(), e);
+            // an inflated stream that ends early says EOFException with no message (MutationIT saw "null")
+            throw new StateException(file + ": corrupt episodic tables: " + (e instanceof java.io.EOFException ? "the data ends early"
+                    : e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()), e);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
