@@ -223,6 +223,44 @@ class ServeIT {
     }
 
     @Test
+    void aClientThatTricklesItsBodyDoesNotHoldItsProfile() throws Exception {
+        Path root = tmp.resolve("root");
+        serve(root);
+        ServiceClient c = new ServiceClient(root.resolve("s.sock"));
+        c.createProfile("p1");
+        byte[] slowBody = java.util.Arrays.copyOf(prose, 1000);
+        try (SocketChannel slow = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            slow.connect(UnixDomainSocketAddress.of(root.resolve("s.sock")));
+            // an observe whose body stops after 100 of its 1,000 bytes: the client is slow, not gone
+            slow.write(ByteBuffer.wrap(("POST /v1/profiles/p1/observe HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII)));
+            slow.write(ByteBuffer.wrap(slowBody, 0, 100));
+            // meanwhile another client of the same profile learns and scores (this used to wait for the slow body:
+            // the whole observe held the profile); the bound on get is a hang guard only
+            ExecutorService ex = Executors.newSingleThreadExecutor();
+            try {
+                Future<Long> fast = ex.submit(() -> {
+                    assertEquals(200, c.request("POST", "/v1/profiles/p1/observe", java.util.Arrays.copyOf(other, 500)).status());
+                    assertEquals(200, c.request("POST", "/v1/profiles/p1/score", java.util.Arrays.copyOf(other, 200)).status());
+                    return json(c.request("GET", "/v1/profiles/p1", null)).get("position").getAsLong();
+                });
+                assertEquals(500L, fast.get(10, TimeUnit.MINUTES), "the other client's bytes, and none of the unfinished body's");
+            } finally {
+                ex.shutdownNow();
+            }
+            // the slow client finishes: its whole body is learned too
+            slow.write(ByteBuffer.wrap(slowBody, 100, 900));
+            ByteBuffer answer = ByteBuffer.allocate(4096);
+            while (!new String(answer.array(), 0, answer.position(), StandardCharsets.US_ASCII).contains("}") && slow.read(answer) >= 0) {
+                // the response is one JSON object
+            }
+            String text = new String(answer.array(), 0, answer.position(), StandardCharsets.US_ASCII);
+            assertTrue(text.startsWith("HTTP/1.1 200"), text);
+        }
+        assertEquals(1500L, json(c.request("GET", "/v1/profiles/p1", null)).get("position").getAsLong());
+    }
+
+    @Test
     void clientsInParallelOnSeveralProfilesEachLearnEverythingTheySent() throws Exception {
         Path root = tmp.resolve("root");
         serve(root, "--max-open", "2");

@@ -179,25 +179,25 @@ final class ApiHandler extends Handler.Abstract {
             case "observe" -> {
                 requirePost(method, p);
                 InputStream in = body(req);
-                Score s = profiles.with(name, e -> {
-                    // 64 KiB blocks: the body is read without a processor's permit, each block learned with one
-                    Score total = Score.empty();
-                    byte[] buf = new byte[1 << 16];
-                    try {
-                        for (int n; (n = in.readNBytes(buf, 0, buf.length)) > 0;) {
-                            byte[] block = n == buf.length ? buf : java.util.Arrays.copyOf(buf, n);
-                            total = total.plus(profiles.compute(() -> e.learner.observe(block)));
-                        }
-                    } catch (IOException ex) {
-                        throw new UncheckedIOException(ex);
-                    } finally {
-                        if (total.bytes() > 0) {
-                            profiles.learned(e, total);
-                        }
+                profiles.with(name, e -> null); // 404 for an unknown profile before a byte is read
+                // 64 KiB blocks: each block is read holding neither the profile nor a processor's permit (a client
+                // that trickles its body keeps its own request waiting, not the profile's other clients), then
+                // learned holding both
+                Score total = Score.empty();
+                byte[] buf = new byte[1 << 16];
+                try {
+                    for (int n; (n = in.readNBytes(buf, 0, buf.length)) > 0;) {
+                        byte[] block = n == buf.length ? buf : java.util.Arrays.copyOf(buf, n);
+                        total = total.plus(profiles.with(name, e -> {
+                            Score learned = profiles.compute(() -> e.learner.observe(block));
+                            profiles.learned(e, learned);
+                            return learned;
+                        }));
                     }
-                    return total;
-                });
-                return json(res, cb, 200, score(s));
+                } catch (IOException ex) {
+                    throw new UncheckedIOException(ex);
+                }
+                return json(res, cb, 200, score(total));
             }
             case "score" -> {
                 requirePost(method, p);
