@@ -3,7 +3,7 @@
 # that reaches the 1 MB decode point, the continual-learning benchmark (all five arms, three orders;
 # then the learning arms again at a quarter of the inner rates), the JMH kernel benchmarks, a long
 # fuzzing run of the parsers (FuzzTest), the kill -9 campaign (200 kills, CrashDuringSaveIT and CrashDuringSleepIT), the mutation
-# campaign (MutationIT: 2,500 mutated bundles and states),
+# campaign (MutationIT: 3,000 mutated bundles and states),
 # the concurrency campaign (ConcurrencyIT), the forgetting measurement and the service's benchmark with its soak.
 # Results go to tests/results/. The paper tasks have their own recipe (model-export/README.md, "Paper tasks": the variants are pre-trained first).
 set -euo pipefail
@@ -28,12 +28,12 @@ mvn -B -q -o test -pl runtime -Dtest=FuzzTest -Dsurefire.failIfNoSpecifiedTests=
 echo "== kill -9 campaign (issue 17, R1): 100 rounds killed mid-observe/save and 100 inside sleeps; every state must load and verify"
 mvn -B -q -o install -DskipTests
 mvn -B -q -o verify -pl tests -Dit.test='CrashDuringSaveIT,CrashDuringSleepIT' -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false -Dhope4j.crash.rounds=100
-echo "== mutation campaign (issue 17, R2): 2,500 mutated bundles and 2,500 mutated states, half with checksums recomputed"
-mvn -B -q -o verify -pl tests -Dit.test=MutationIT -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false -Dhope4j.mutation.cases=2500 \
+echo "== mutation campaign (issue 17, R2): 3,000 mutated bundles and 3,000 mutated states, half re-signed where a checksum exists"
+mvn -B -q -o verify -pl tests -Dit.test=MutationIT -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false -Dhope4j.mutation.cases=3000 \
   -Dhope4j.mutation.json="$PWD/tests/results/mutation-campaign.json"
 echo "   tests/results/mutation-campaign.json"
-echo "== concurrency campaign (issue 17, R4): 8 threads on one learner and repeated sleeps, 150 rounds per thread"
-mvn -B -q -o verify -pl tests -Dit.test=ConcurrencyIT -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false -Dhope4j.concurrency.rounds=150
+echo "== concurrency campaign (issue 17, R4): 8 threads on one learner and repeated sleeps, 700 rounds per thread (about 10 minutes)"
+mvn -B -q -o verify -pl tests -Dit.test=ConcurrencyIT -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false -Dhope4j.concurrency.rounds=700
 echo "== forgetting after one new domain (issue 11; the learner with and without the pretrained anchor)"
 bash tests/results/forgetting.sh > /dev/null
 echo "   tests/results/forgetting.json"
