@@ -34,7 +34,16 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        int code;
+        try {
+            code = commandLine().execute(args);
+        } catch (OutOfMemoryError e) {
+            // one line, not a stack trace: the heap is the user's to size (a save is atomic, so what was saved before is intact)
+            System.err.println("hope4j: out of memory (" + e.getMessage() + ") with a Java heap of at most " + (Runtime.getRuntime().maxMemory() >> 20)
+                    + " MB; run java with a larger -Xmx (what was saved before is intact)");
+            code = 3;
+        }
+        System.exit(code);
     }
 
     /** The configured command line (errors become one "hope4j: ..." line and exit code 1). */

@@ -41,6 +41,20 @@ class CliIT {
             + "After a long debate, the members agreed to extend the opening hours and to buy more books for children. ";
 
     @Test
+    void runningOutOfHeapIsOneLineNotAStackTrace() throws Exception {
+        // E's tables alone need about 30 MB: with a 32 MB heap the learner cannot open, and the program says so in one line
+        Path text = tmp.resolve("t.txt");
+        Files.writeString(tmp.resolve("t.txt"), "a few words to score");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx32m", "-cp",
+                System.getProperty("java.class.path"), Main.class.getName(), "score", "--backend", "cpu", text.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(3, p.waitFor(), err);
+        assertTrue(err.contains("hope4j: out of memory") && err.contains("-Xmx"), err);
+        assertTrue(!err.contains("\tat "), "no stack trace: " + err);
+    }
+
+    @Test
     void realtextTimesTheEpisodicLevelInterleavedAndCodesAsObserveDoes() throws Exception {
         Path set = Files.createDirectories(tmp.resolve("set"));
         Files.writeString(set.resolve("a.txt"), PROSE.repeat(9));
