@@ -67,8 +67,22 @@ public final class AtomicFiles {
      *     is then unchanged and the temp file removed
      */
     public static void write(Path target, byte[] data, Access access) {
+        write(target, data, Objects.requireNonNull(data, "data").length, access);
+    }
+
+    /**
+     * As {@link #write(Path, byte[], Access)}, with the first {@code length} bytes of {@code data} as the content
+     * (a buffer written without copying it).
+     *
+     * @param target the file to write; its directory must exist
+     * @param data holds the complete new content in its first {@code length} bytes
+     * @param length how many bytes of {@code data} to write
+     * @param access who may read the new file
+     */
+    public static void write(Path target, byte[] data, int length, Access access) {
         Objects.requireNonNull(target, "target");
         Objects.requireNonNull(data, "data");
+        Objects.checkFromIndexSize(0, length, data.length);
         Objects.requireNonNull(access, "access");
         Path absolute = target.toAbsolutePath();
         Path dir = absolute.getParent();
@@ -83,7 +97,7 @@ public final class AtomicFiles {
         try {
             tmp = createTemp(dir, name.toString(), access);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ByteBuffer buf = ByteBuffer.wrap(data);
+                ByteBuffer buf = ByteBuffer.wrap(data, 0, length);
                 while (buf.hasRemaining()) {
                     ch.write(buf);
                 }

@@ -41,6 +41,19 @@ public final class EpisodicFile {
     private static final String SUFFIX = ".state";
     /** The associated data of a sealed episodic file. */
     private static final String ROLE = "episodic";
+    /** Magic, version (4 bytes, big-endian) and the SHA-256 of the inflated tables. */
+    private static final int HEADER = 8 + 4 + 32;
+
+    /** A byte buffer whose array can be written without a copy. */
+    private static final class Buffer extends ByteArrayOutputStream {
+        Buffer(int size) {
+            super(size);
+        }
+
+        byte[] array() {
+            return buf;
+        }
+    }
 
     private EpisodicFile() {
     }
@@ -53,23 +66,30 @@ public final class EpisodicFile {
     public static Saved save(EpisodicLevel level, Path dir, StateKey key) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            ByteArrayOutputStream body = new ByteArrayOutputStream(1 << 20);
+            // one buffer: room for the header, then the deflated tables; the header is filled in once the digest is
+            // known and the buffer written as it is (it used to be copied twice more: 3x the file on the heap, which
+            // ran a long observe with -Xmx128m out of memory in its first save)
+            Buffer file = new Buffer(1 << 20);
+            file.write(new byte[HEADER]);
             Deflater deflater = new Deflater(1);
             try (DataOutputStream out = new DataOutputStream(new java.security.DigestOutputStream(
-                    new DeflaterOutputStream(body, deflater, 1 << 16), md))) {
+                    new DeflaterOutputStream(file, deflater, 1 << 16), md))) {
                 level.writeTo(out);
             } finally {
                 deflater.end();
             }
             byte[] sha = md.digest();
             String hex = HexFormat.of().formatHex(sha);
-            ByteArrayOutputStream file = new ByteArrayOutputStream(body.size() + 44);
-            file.write(MAGIC);
-            file.write(ByteBuffer.allocate(4).putInt(VERSION).array());
-            file.write(sha);
-            body.writeTo(file);
+            byte[] a = file.array();
+            System.arraycopy(MAGIC, 0, a, 0, MAGIC.length);
+            System.arraycopy(ByteBuffer.allocate(4).putInt(VERSION).array(), 0, a, MAGIC.length, 4);
+            System.arraycopy(sha, 0, a, MAGIC.length + 4, sha.length);
             String name = PREFIX + hex.substring(0, 16) + SUFFIX;
-            AtomicFiles.write(dir.resolve(name), StateKey.sealIf(key, file.toByteArray(), ROLE), AtomicFiles.Access.OWNER_ONLY);
+            if (key == null) {
+                AtomicFiles.write(dir.resolve(name), a, file.size(), AtomicFiles.Access.OWNER_ONLY);
+            } else {
+                AtomicFiles.write(dir.resolve(name), key.seal(Arrays.copyOf(a, file.size()), ROLE), AtomicFiles.Access.OWNER_ONLY);
+            }
             return new Saved(name, hex);
         } catch (IOException | NoSuchAlgorithmException e) {
             throw new StateException(dir + ": cannot save the episodic level: " + e.getMessage(), e);
