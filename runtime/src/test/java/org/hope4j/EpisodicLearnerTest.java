@@ -193,7 +193,7 @@ class EpisodicLearnerTest {
         // the tables cut short behind every checksum (inflated, truncated, deflated under a new digest and name, the state
         // re-signed): the refusal says the data ends early (MutationIT found the message "corrupt episodic tables: null")
         Files.write(file, good(file, raw));
-        Path cut = resealTruncated(dir, file);
+        Path cut = EpisodicFiles.reseal(dir, file, b -> Arrays.copyOf(b, b.length / 2));
         try (Learner l = learner()) {
             StateException e = assertThrows(StateException.class, () -> l.restore(dir));
             assertTrue(e.getMessage().contains(cut.getFileName().toString()) && e.getMessage().contains("ends early"), e.getMessage());
@@ -212,35 +212,6 @@ class EpisodicLearnerTest {
         return b;
     }
 
-    /** Replaces E's file by its tables cut to half, re-deflated under their new digest and name; re-signs the state. */
-    private static Path resealTruncated(Path dir, Path file) throws Exception {
-        byte[] raw = Files.readAllBytes(file);
-        int head = 8 + 4 + 32;
-        byte[] body;
-        try (var in = new java.util.zip.InflaterInputStream(new java.io.ByteArrayInputStream(raw, head, raw.length - head))) {
-            body = in.readAllBytes();
-        }
-        body = Arrays.copyOf(body, body.length / 2);
-        byte[] sha = java.security.MessageDigest.getInstance("SHA-256").digest(body);
-        var out = new java.io.ByteArrayOutputStream();
-        out.write(raw, 0, 12);
-        out.write(sha);
-        try (var z = new java.util.zip.DeflaterOutputStream(out)) {
-            z.write(body);
-        }
-        String hex = java.util.HexFormat.of().formatHex(sha);
-        Path cut = dir.resolve("episodic-" + hex.substring(0, 16) + ".state");
-        Files.delete(file);
-        Files.write(cut, out.toByteArray());
-        Path state = dir.resolve("learner.state");
-        var sf = org.hope4j.bundle.Safetensors.read(state);
-        var meta = new java.util.LinkedHashMap<>(sf.metadata());
-        meta.put("episodic_file", cut.getFileName().toString());
-        meta.put("episodic_sha256", hex);
-        meta.put("metadata_sha256", org.hope4j.state.StateStore.metaSha(meta));
-        Files.write(state, org.hope4j.bundle.Safetensors.toBytes(sf.tensors(), meta));
-        return cut;
-    }
 
     @Test
     void resetAndFreezeOfTheEpisodicLevel() {

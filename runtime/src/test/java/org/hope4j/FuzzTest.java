@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * and a refused restore changes nothing. The default number of tries per property comes from
  * {@code jqwik.tries.default} (junit-platform.properties: 1000 in CI; tests/run-benchmarks.sh runs more).
  */
-class FuzzTest {
+public class FuzzTest {
     static byte[] tensors;
     static String manifest;
     static byte[] experience;
@@ -69,9 +69,13 @@ class FuzzTest {
         }
     }
 
-    /** A mutation of a byte array, reproducible from its seed (jqwik shrinks the seed and the kind). */
-    record Mutation(int kind, long seed) {
-        byte[] apply(byte[] in) {
+    /**
+     * A mutation of a byte array, reproducible from its seed (jqwik shrinks the seed and the kind). Public:
+     * the process-level campaign ({@code MutationIT}) mutates whole files with it.
+     */
+    public record Mutation(int kind, long seed) {
+        /** The mutated copy of {@code in} (which must not be empty). */
+        public byte[] apply(byte[] in) {
             Random r = new Random(seed);
             byte[] b = in.clone();
             switch (kind) {
@@ -82,6 +86,9 @@ class FuzzTest {
                 }
                 case 1 -> b = Arrays.copyOf(b, r.nextInt(b.length)); // truncate
                 case 2 -> { // an absurd length or count in the first 16 bytes (little-endian headers)
+                    if (b.length < 9) {
+                        return Arrays.copyOf(b, b.length + 9);
+                    }
                     int at = r.nextInt(Math.min(16, b.length - 8));
                     long v = switch (r.nextInt(4)) {
                         case 0 -> Long.MAX_VALUE;

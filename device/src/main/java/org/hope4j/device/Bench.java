@@ -251,9 +251,10 @@ final class Bench implements Callable<Integer> {
 
     /**
      * How long a running sleep takes to stop once it is preempted (the idle-time scheduler and the
-     * service preempt a sleep on any user call; issue 15 asks for 50 ms): {@code trials} default sleeps
-     * on another thread, each preempted after a random delay (0.05-4 s, so in any of its phases), timed
-     * from the preemption flag turning true to the sleep's return. Wall time, on a busy machine.
+     * service preempt a sleep on any user call; issue 15 asks for 50 ms): {@code trials} sleeps (default
+     * config, 60 steps) on another thread, each preempted at a random moment of one phase (evaluate,
+     * consolidate, dream, probe in turn), timed from the preemption flag turning true to the sleep's
+     * return. Wall time, on a busy machine.
      */
     private void preemptionBench(Learner learner, int trials) {
         say("sleep preemption: " + trials + " sleeps, each preempted at a random moment of a chosen phase");

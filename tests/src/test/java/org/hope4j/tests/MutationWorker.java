@@ -23,6 +23,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
+import org.hope4j.EpisodicFiles;
+import org.hope4j.FuzzTest;
 import org.hope4j.Hope;
 import org.hope4j.HopeException;
 import org.hope4j.Learner;
@@ -192,7 +194,7 @@ public final class MutationWorker {
         names.add(Bundle.MANIFEST_SHA);
         for (String n : names) {
             if (n.startsWith(Bundle.GOLDEN)) {
-                continue; // read only by the parity tests, never by a load (not on this class path)
+                continue; // read only by the parity tests, never by a load
             }
             Files.createDirectories(b.resolve(n).getParent());
             Files.write(b.resolve(n), src.read(n));
@@ -270,7 +272,7 @@ public final class MutationWorker {
     static void experienceBody(Path f, int kind, Random r) throws IOException {
         byte[] raw = Files.readAllBytes(f);
         int header = 20;
-        byte[] data = new FuzzBytes(kind, r.nextLong()).apply(Arrays.copyOfRange(raw, header, Math.max(header + 1, raw.length)));
+        byte[] data = new FuzzTest.Mutation(kind, r.nextLong()).apply(Arrays.copyOfRange(raw, header, Math.max(header + 1, raw.length)));
         java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
         crc.update(data);
         java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(header + data.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
@@ -284,32 +286,8 @@ public final class MutationWorker {
      * Returns the new file name.
      */
     static String episodicBody(Path d, Path f, int kind, Random r) throws Exception {
-        byte[] raw = Files.readAllBytes(f);
-        int head = 8 + 4 + 32; // magic, version, SHA-256 of the inflated body
-        byte[] body;
-        try (var in = new java.util.zip.InflaterInputStream(new java.io.ByteArrayInputStream(raw, head, raw.length - head))) {
-            body = in.readAllBytes();
-        }
-        body = new FuzzBytes(kind, r.nextLong()).apply(body);
-        byte[] sha = MessageDigest.getInstance("SHA-256").digest(body);
-        var out = new java.io.ByteArrayOutputStream();
-        out.write(raw, 0, 12);
-        out.write(sha);
-        try (var z = new java.util.zip.DeflaterOutputStream(out, new java.util.zip.Deflater(1))) {
-            z.write(body);
-        }
-        String hex = HexFormat.of().formatHex(sha);
-        String name = "episodic-" + hex.substring(0, 16) + ".state";
-        Files.delete(f);
-        Files.write(d.resolve(name), out.toByteArray());
-        Path state = d.resolve("learner.state");
-        Safetensors.File sf = Safetensors.read(state);
-        Map<String, String> meta = new LinkedHashMap<>(sf.metadata());
-        meta.put("episodic_file", name);
-        meta.put("episodic_sha256", hex);
-        meta.put("metadata_sha256", StateStore.metaSha(meta));
-        replace(state, Safetensors.toBytes(sf.tensors(), meta));
-        return name;
+        long seed = r.nextLong();
+        return EpisodicFiles.reseal(d, f, body -> new FuzzTest.Mutation(kind, seed).apply(body)).getFileName().toString();
     }
 
     private static byte[] bytes(Path f, int kind, Random r) throws IOException {
@@ -317,58 +295,7 @@ public final class MutationWorker {
         if (b.length == 0) {
             return new byte[] {1};
         }
-        return new FuzzBytes(kind, r.nextLong()).apply(b);
-    }
-
-    /** The byte mutations of {@code FuzzTest} (flip, truncate, absurd header number, span repeated or cut, junk). */
-    record FuzzBytes(int kind, long seed) {
-        byte[] apply(byte[] in) {
-            Random r = new Random(seed);
-            byte[] b = in.clone();
-            switch (kind) {
-                case 0 -> {
-                    for (int i = 0, n = 1 + r.nextInt(8); i < n; i++) {
-                        b[r.nextInt(b.length)] ^= (byte) (1 + r.nextInt(255));
-                    }
-                }
-                case 1 -> b = Arrays.copyOf(b, r.nextInt(b.length));
-                case 2 -> {
-                    if (b.length < 9) {
-                        return Arrays.copyOf(b, b.length + 9);
-                    }
-                    int at = r.nextInt(Math.min(16, b.length - 8));
-                    long v = switch (r.nextInt(4)) {
-                        case 0 -> Long.MAX_VALUE;
-                        case 1 -> -1L;
-                        case 2 -> 1L << (20 + r.nextInt(40));
-                        default -> r.nextLong();
-                    };
-                    for (int i = 0; i < 8; i++) {
-                        b[at + i] = (byte) (v >>> (8 * i));
-                    }
-                }
-                case 3 -> {
-                    int from = r.nextInt(b.length);
-                    int len = Math.min(b.length - from, 1 + r.nextInt(64));
-                    byte[] out = new byte[b.length + (r.nextBoolean() ? len : -len)];
-                    if (out.length > b.length) {
-                        System.arraycopy(b, 0, out, 0, from + len);
-                        System.arraycopy(b, from, out, from + len, b.length - from);
-                    } else {
-                        System.arraycopy(b, 0, out, 0, from);
-                        System.arraycopy(b, from + len, out, from, b.length - from - len);
-                    }
-                    b = out;
-                }
-                default -> {
-                    byte[] junk = new byte[1 + r.nextInt(32)];
-                    r.nextBytes(junk);
-                    int at = r.nextInt(b.length);
-                    System.arraycopy(junk, 0, b, at, Math.min(junk.length, b.length - at));
-                }
-            }
-            return b;
-        }
+        return new FuzzTest.Mutation(kind, r.nextLong()).apply(b);
     }
 
     /** One leaf or key of a JSON file replaced by an absurd value, removed, or an unknown key added. */
