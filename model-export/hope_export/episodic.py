@@ -56,7 +56,13 @@ set = ((bucket * 6 + depth) * 4 + conf) * 2 + [k = 0], bucket = 0
 n > 0 (0..5); conf = [|x_0| >= 256] + [|x_0| >= 512] + [|x_0| >= 1024]:
 
     dA = clamp((sum_i x_i wA_i) >> 16, -2047, 2047),  pA = squash(dA)   (same for B)
-    pMix = clamp(squash((dA + dB) >> 1), 1, 4095)
+
+and a final mixer, one weight set wF over f = (dA, dB, x_0, 256), starting at (32768, 32768, 0, 0),
+i.e. at the plain average (dA + dB) >> 1 of the two: it learns at every bit, so when the tables'
+statistics stop fitting the text (a new domain after a long one) it moves weight to the neural input
+within a few hundred bytes, where the 8,192 + 192 gated sets would each need their own lesson:
+
+    dF = clamp((sum_i f_i wF_i) >> 16, -2047, 2047),  pF = squash(dF),  pMix = clamp(pF, 1, 4095)
 
 Three adaptive probability maps (33 knots of 16-bit probabilities, over stretch(pMix)), on c0, on
 (c0, previous byte) and on the match state (2 bucket(len) + e, 64 without a match), interpolated
@@ -69,8 +75,11 @@ The cost of the decision is cost(p) if y = 1 else cost(4096 - p). Then every par
 
     wA_i += (x_i ((y << 12) - pA)) >> mixerShift          (int, wraps like Java's)
     wB_i += (x_i ((y << 12) - pB)) >> mixerShift
+    wF_i += (f_i ((y << 12) - pF)) >> mixerShift          (then clamped to +-2^23, as wA and wB)
     A1[c0][nearer knot] += ((y << 16) - A1) >> apmRate    (A2, A3 likewise)
-    T[slot_i] = check_i << 26 | ctx_counter(e_i, y, counterLimit);  C_i[nearer knot] likewise;
+    T[slot_i] = check_i << 26 | ctx_counter(e_i, y, counterLimit);  C_i[nearer knot] likewise
+        (ctx_counter: a bit the slot gave less than 1/4, p < 16384 for y = 1 or p > 49151 for y = 0,
+        first sets n = min(n, 6), so a slot whose statistics went stale adapts fast again);
     M[ctx] = counter(M[ctx], y, 1023)
 
 After the 8th decision the byte enters the history (a ring of 2^historyBits bytes); the match
@@ -82,8 +91,10 @@ follows cand when at least matchMin agree. The position is stored under that has
 Before each decision a match whose predicted byte disagrees with the bits seen so far is dropped
 (so a disagreement in the last bit of a byte is noticed only if the next byte disagrees too).
 The reset state: context slots p = 32768, no bits, n = 0, check 0; match index 0; maps at squash(128 (j - 16)) * 16
-for knot j; mixers and M from the prior (neutral: neural 0.6, contexts 0.2, match 0.4, bias 0 in
-16-bit fixed point; M at P(predicted bit) = 1 - 1/(L + 2) for the bucket's length L).
+for knot j; mixers A, B and M from the prior (neutral: neural 0.6, contexts 0.2, match 0.4, bias 0 in
+16-bit fixed point; M at P(predicted bit) = 1 - 1/(L + 2) for the bucket's length L); the final
+mixer at its start. The state ends with wF, so a state written before the final mixer existed (16
+bytes shorter) reads with wF at its start.
 
 `write_state()` returns exactly the bytes of Java's `EpisodicLevel.writeTo`, `digest()` their
 SHA-256.
@@ -124,6 +135,9 @@ CTX_APM_SETS = 128  # per context: 4 count buckets x the slot's last bits (up to
 PRIOR_FORMAT = "hope4j-episodic-prior"
 MAX_MATCH = 65535
 MAX_WEIGHT = 1 << 23  # mixer weights stay within +-128 (fixed point 2^16 = 1)
+FINAL_INPUTS = 4  # the final mixer's inputs: dA, dB, the neural input, the bias
+FINAL_INIT = (32768, 32768, 0, 0)  # dF = (dA + dB) >> 1 exactly
+SURPRISE_COUNT = 6  # a context slot's count after a surprise
 GOLDEN = 0x9E3779B97F4A7C15
 MUL = 0x2127599BF4325C37
 MIX_MUL = 0xBF58476D1CE4E5B9
@@ -256,10 +270,13 @@ CLASS4 = tuple(_class4(c) for c in range(256))  # and the byte before: letter (o
 
 def ctx_counter(e: int, y: int, limit: int) -> int:
     """A context slot (without its check): 16-bit p in bits 10..25, the last bits seen (up to 4,
-    after a leading 1; 0 = none) in bits 5..9, the count n in bits 0..4."""
+    after a leading 1; 0 = none) in bits 5..9, the count n in bits 0..4. A surprise (the slot gave
+    the bit less than 1/4) first brings n down to at most SURPRISE_COUNT."""
     p = e >> 10
     n = e & 31
     hh = max((e >> 5) & 31, 1)
+    if (p < 16384) if y == 1 else (p > 49151):  # a surprise: the slot gave this bit less than 1/4
+        n = min(n, SURPRISE_COUNT)
     p += (((65535 if y == 1 else 0) - p) * RATE[n]) >> 16
     if n < limit:
         n += 1
@@ -453,7 +470,8 @@ class EpisodicLevel:
         self._ctx_apm_idx = [0] * CONTEXTS
         self._ctx_hash = [0] * CONTEXTS
         self._cum = [0.0] * 257
-        self._set_a = self._set_b = self._match_ctx = self._pA = self._pB = self._p_mix = 0
+        self._set_a = self._set_b = self._match_ctx = self._pA = self._pB = self._pF = self._p_mix = 0
+        self._xF = [0] * FINAL_INPUTS
         self._apm1_idx = self._apm2_idx = self._apm3_idx = 0
         self._txn: dict | None = None
         self.reset()
@@ -474,6 +492,7 @@ class EpisodicLevel:
         self.wA = list(self.prior.weights_a)
         self.wB = list(self.prior.weights_b)
         self.match_map = list(self.prior.match_map)
+        self.wF = list(FINAL_INIT)
         self.pos = 0
         self.c0 = 1
         self.bit_index = 0
@@ -654,7 +673,15 @@ class EpisodicLevel:
         dB = clamp(sb >> 16, -2047, 2047)
         self._pA = squash(dA)
         self._pB = squash(dB)
-        p_mix = clamp(squash((dA + dB) >> 1), 1, 4095)
+        xF = self._xF
+        xF[0] = dA
+        xF[1] = dB
+        xF[2] = x[IN_NEURAL]
+        xF[3] = 256
+        wF = self.wF
+        dF = clamp(sum(xF[i] * wF[i] for i in range(FINAL_INPUTS)) >> 16, -2047, 2047)
+        self._pF = squash(dF)
+        p_mix = clamp(self._pF, 1, 4095)
         self._p_mix = p_mix
         s = STRETCH[p_mix] + 2048
         lo = s >> 7
@@ -687,6 +714,11 @@ class EpisodicLevel:
         """Learns decision y (after predict_bit)."""
         self._train(self.wA, self._set_a, (y << 12) - self._pA)
         self._train(self.wB, self._set_b, (y << 12) - self._pB)
+        err = (y << 12) - self._pF
+        shift = self.cfg.mixer_shift
+        wF = self.wF
+        for i, xi in enumerate(self._xF):
+            wF[i] = clamp(wF[i] + ((xi * err) >> shift), -MAX_WEIGHT, MAX_WEIGHT)
         target = y << 16
         rate = self.cfg.apm_rate
         apm1 = self.apm1
@@ -811,7 +843,7 @@ class EpisodicLevel:
 
     def state_size(self) -> int:
         """The length of write_state()."""
-        return 12 + 8 * len(_SCALARS) + 4 * sum(len(a) for a in self._int_arrays()) + self.hist_size
+        return 12 + 8 * len(_SCALARS) + 4 * sum(len(a) for a in self._int_arrays()) + self.hist_size + 4 * FINAL_INPUTS
 
     def write_state(self) -> bytes:
         """The whole state, exactly as Java's writeTo(DataOutputStream) writes it (big-endian)."""
@@ -824,6 +856,7 @@ class EpisodicLevel:
                 arr.byteswap()
             parts.append(arr.tobytes())
         parts.append(bytes(self.hist))
+        parts.append(struct.pack(">4i", *self.wF))  # last: a state written before the final mixer still reads
         return b"".join(parts)
 
     def digest(self) -> str:
@@ -840,10 +873,17 @@ class EpisodicLevel:
         if (tb, hb, mb) != (cfg.table_bits, cfg.history_bits, cfg.match_bits):
             raise ValueError(f"episodic tables are 2^{tb}/2^{hb}/2^{mb} (table/history/match), this learner's are "
                              f"2^{cfg.table_bits}/2^{cfg.history_bits}/2^{cfg.match_bits}")
-        if len(data) < self.state_size():
+        old = self.state_size() - 4 * FINAL_INPUTS  # written before the final mixer existed
+        if len(data) < old or old < len(data) < self.state_size():
             raise ValueError("episodic state is short")
         if len(data) > self.state_size():
             raise ValueError("episodic state has trailing data")
+        wF = list(FINAL_INIT)
+        if len(data) == self.state_size():
+            wF = list(struct.unpack_from(">4i", data, old))
+            for i, w in enumerate(wF):
+                if not -MAX_WEIGHT <= w <= MAX_WEIGHT:
+                    raise ValueError(f"episodic final mixer weight {i} is out of -2^23..2^23: {w}")
         v = list(struct.unpack_from(">10q", data, 12))
         if (v[0] < 0 or v[1] < 1 or v[1] > 255 or v[2] < 0 or v[2] > 7 or v[8] < 0 or v[8] > MAX_MATCH or v[9] < -1 or v[9] > 255
                 or v[5] > v[0] or v[6] > v[5] or v[7] < 0 or v[7] > v[0]):
@@ -861,6 +901,7 @@ class EpisodicLevel:
             raise RuntimeError("episodic level: restore inside a transaction")
         self.wA, self.wB, self.apm1, self.apm3, self.ctx_apm, self.match_map, self.big = arrays
         self.hist = bytearray(data[off:off + self.hist_size])
+        self.wF = wF
         for k, val in zip(_SCALARS, v):
             setattr(self, k, val & M64 if k in ("word_hash", "prev_word_hash") else val)
         self.context_hashes()
@@ -870,7 +911,7 @@ class EpisodicLevel:
     def begin(self) -> None:
         if self._txn is not None:
             raise RuntimeError("episodic level: a transaction is already open")
-        self._txn = {k: copy.copy(getattr(self, k)) for k in ("wA", "wB", "apm1", "apm3", "ctx_apm", "match_map", "big", "hist", *_SCALARS)}
+        self._txn = {k: copy.copy(getattr(self, k)) for k in ("wA", "wB", "wF", "apm1", "apm3", "ctx_apm", "match_map", "big", "hist", *_SCALARS)}
         self._txn["_ctx_hash"] = list(self._ctx_hash)
 
     def rollback(self) -> None:

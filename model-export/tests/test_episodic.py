@@ -160,13 +160,14 @@ def test_write_state_length_and_layout() -> None:
     state = lvl.write_state()
     big = (E.CONTEXTS << SMALL.table_bits) + (1 << SMALL.match_bits) + E.APM2_SLOTS
     ints = E.SETS_A * E.INPUTS + E.SETS_B * E.INPUTS + 256 * E.APM_KNOTS + (E.MATCH_CONTEXTS + 1) * E.APM_KNOTS + E.CONTEXTS * E.CTX_APM_SETS * E.APM_KNOTS + E.MATCH_CONTEXTS + big
-    expected = 3 * 4 + 10 * 8 + 4 * ints + (1 << SMALL.history_bits)
+    expected = 3 * 4 + 10 * 8 + 4 * ints + (1 << SMALL.history_bits) + 4 * E.FINAL_INPUTS
     assert len(state) == expected == lvl.state_size()
     assert struct.unpack_from(">3i", state, 0) == (SMALL.table_bits, SMALL.history_bits, SMALL.match_bits)
     scalars = struct.unpack_from(">10q", state, 12)
     assert scalars[0] == 300 and scalars[1] == 1 and scalars[2] == 0
     assert struct.unpack_from(">i", state, 92)[0] == lvl.wA[0]
-    assert state[-(1 << SMALL.history_bits):][:300] == text_bytes(300)
+    assert state[-(1 << SMALL.history_bits) - 16:][:300] == text_bytes(300)
+    assert list(struct.unpack(">4i", state[-16:])) == lvl.wF != list(E.FINAL_INIT)  # the final mixer learned
     assert lvl.digest() == hashlib.sha256(state).hexdigest()
 
 
@@ -191,7 +192,44 @@ def test_read_state_round_trip_and_errors() -> None:
     other = E.EpisodicLevel(dataclasses.replace(SMALL, history_bits=13), E.Prior.neutral())
     with pytest.raises(ValueError, match="tables"):
         b.read_state(other.write_state())
+    with pytest.raises(ValueError, match="short"):
+        b.read_state(a.write_state()[:-8])
+    bad = bytearray(a.write_state())
+    bad[-4:] = struct.pack(">i", E.MAX_WEIGHT + 1)
+    with pytest.raises(ValueError, match="final mixer weight 3"):
+        b.read_state(bytes(bad))
     assert b.digest() == before
+
+
+def test_a_state_written_before_the_final_mixer_reads_with_the_mixer_at_its_start() -> None:
+    a = E.EpisodicLevel(SMALL, E.Prior.neutral())
+    for x in text_bytes(300, seed=4):
+        a.code(None, x)
+    old = a.write_state()[:-16]
+    b = E.EpisodicLevel(SMALL, E.Prior.neutral())
+    b.read_state(old)
+    assert b.wF == list(E.FINAL_INIT) and b.write_state()[:-16] == old
+    a.wF = list(E.FINAL_INIT)
+    assert b.digest() == a.digest()
+
+
+def test_the_final_mixer_starts_as_the_average_of_the_two_mixers() -> None:
+    lvl = E.EpisodicLevel(SMALL, E.Prior.neutral())
+    lvl.neural(None)
+    lvl.predict_bit()
+    dA, dB = lvl._xF[0], lvl._xF[1]
+    assert lvl._p_mix == E.clamp(E.squash((dA + dB) >> 1), 1, 4095)
+
+
+def test_a_surprise_cuts_a_context_slots_count_back() -> None:
+    e = E.COUNTER_INIT >> 0 & 0x3FFFFFF
+    for _ in range(40):
+        e = E.ctx_counter(e, 1, 30)
+    assert e & 31 == 30 and e >> 10 > 60000
+    after = E.ctx_counter(e, 0, 30)
+    assert after & 31 == E.SURPRISE_COUNT + 1  # cut to 6, then counted
+    mild = E.ctx_counter(E.ctx_counter(e, 0, 30) & ~31 | 30, 1, 30)  # p still high: a 1 is no surprise
+    assert mild & 31 == 30
 
 
 def test_determinism_reset_and_rollback() -> None:

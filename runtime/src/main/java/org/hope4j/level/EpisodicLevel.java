@@ -26,8 +26,12 @@ import java.util.Arrays;
  * </ol>
  * Two gated linear mixers (weights selected by {@code c0} with the classes of the last two bytes,
  * and by match length, context depth, the neural input's confidence and the first bit) combine them, {@code p = squash(Σ w_i x_i)}, each learning online
- * {@code w_i += x_i (bit - p) · 2^-mixerShift}; two adaptive probability maps (on {@code c0} and on
- * {@code c0} with the previous byte) refine the result. Everything is integer arithmetic except
+ * {@code w_i += x_i (bit - p) · 2^-mixerShift}; a final mixer, one weight set over the two mixers'
+ * outputs, the neural input and a bias (starting as the plain average of the two), learns at every
+ * bit, so that when the tables' statistics stop fitting the text (a new domain) the level leans on
+ * the neural input within a few hundred bytes; a context slot that a bit surprises (it gave the bit
+ * less than 1/4) has its count cut back so it adapts fast again; three adaptive probability maps
+ * (on {@code c0}, on {@code c0} with the previous byte, on the match state) refine the result. Everything is integer arithmetic except
  * the conversion of the neural distribution to a 12-bit probability, so the Python reference
  * ({@code model-export/hope_export/episodic.py}) reproduces the state exactly.
  *
@@ -55,6 +59,9 @@ public final class EpisodicLevel {
     /** The {@code format} of a prior file. */
     public static final String PRIOR_FORMAT = "hope4j-episodic-prior";
     private static final int MAX_MATCH = 65535;
+    private static final int FINAL_INPUTS = 4;
+    /** The count a context slot falls back to after a surprise (see {@link #ctxCounter}). */
+    static final int SURPRISE_COUNT = 6;
     /** The orders of the first five context tables. */
     private static final int[] ORDERS = {1, 2, 3, 4, 6};
     /** Mixer weights stay within ±128 (fixed point 2^16 = 1). */
@@ -93,6 +100,9 @@ public final class EpisodicLevel {
     // small state
     private final int[] wA = new int[SETS_A * INPUTS];
     private final int[] wB = new int[SETS_B * INPUTS];
+    /** The final mixer's weights over (dA, dB, the neural input, the bias); starts as the plain average of A and B. */
+    private final int[] wF = new int[FINAL_INPUTS];
+    private final int[] xF = new int[FINAL_INPUTS];
     private final int[] apm1 = new int[256 * APM_KNOTS];
     /** The third APM, on the match model's state (length bucket and expected bit; 64: no match). */
     private final int[] apm3 = new int[(MATCH_CONTEXTS + 1) * APM_KNOTS];
@@ -118,7 +128,7 @@ public final class EpisodicLevel {
     private final int[] cur = new int[EpisodicConfig.CONTEXTS];
     private final int[] chk = new int[EpisodicConfig.CONTEXTS];
     private final int[] raws = new int[EpisodicConfig.CONTEXTS];
-    private int setA, setB, matchCtx, pA, pB, pMix, apm1Idx, apm2Idx, apm3Idx;
+    private int setA, setB, matchCtx, pA, pB, pF, pMix, apm1Idx, apm2Idx, apm3Idx;
     private final double[] cum = new double[257];
 
     // transaction
@@ -257,7 +267,7 @@ public final class EpisodicLevel {
         }
     }
 
-    private record Small(int[] wA, int[] wB, int[] apm1, int[] apm3, int[] ctxApm, int[] matchMap, long[] scalars, long[] ctxHash) {
+    private record Small(int[] wA, int[] wB, int[] wF, int[] apm1, int[] apm3, int[] ctxApm, int[] matchMap, long[] scalars, long[] ctxHash) {
     }
 
     public EpisodicLevel(EpisodicConfig cfg, Prior prior) {
@@ -323,6 +333,7 @@ public final class EpisodicLevel {
         System.arraycopy(prior.weightsA, 0, wA, 0, wA.length);
         System.arraycopy(prior.weightsB, 0, wB, 0, wB.length);
         System.arraycopy(prior.matchMap, 0, matchMap, 0, matchMap.length);
+        initFinal(wF);
         pos = 0;
         c0 = 1;
         bitIndex = 0;
@@ -332,6 +343,13 @@ public final class EpisodicLevel {
         matchLen = 0;
         expected = -1;
         contextHashes();
+    }
+
+    /** The final mixer's start: dF = (dA + dB) >> 1 exactly, the neural input and the bias at 0. */
+    private static void initFinal(int[] w) {
+        Arrays.fill(w, 0);
+        w[0] = 32768;
+        w[1] = 32768;
     }
 
     private static void initApm(int[] t, int off) {
@@ -489,7 +507,19 @@ public final class EpisodicLevel {
         int dB = dot(wB, setB);
         pA = Logistic.squash(dA);
         pB = Logistic.squash(dB);
-        pMix = Logistic.clamp(Logistic.squash((dA + dB) >> 1), 1, 4095);
+        // the final mixer: one weight set that learns at every bit, so when the tables' statistics stop
+        // fitting the text (a new domain) it leans on the neural input within a few hundred bytes
+        xF[0] = dA;
+        xF[1] = dB;
+        xF[2] = x[IN_NEURAL];
+        xF[3] = 256;
+        long sum = 0;
+        for (int i = 0; i < FINAL_INPUTS; i++) {
+            sum += (long) xF[i] * wF[i];
+        }
+        int dF = Logistic.clamp((int) (sum >> 16), -2047, 2047);
+        pF = Logistic.squash(dF);
+        pMix = Logistic.clamp(pF, 1, 4095);
         int s = Logistic.stretch(pMix) + 2048;
         int lo = s >> 7;
         int w = s & 127;
@@ -517,6 +547,10 @@ public final class EpisodicLevel {
     private void updateBit(int y) {
         train(wA, setA, (y << 12) - pA);
         train(wB, setB, (y << 12) - pB);
+        int errF = (y << 12) - pF;
+        for (int i = 0; i < FINAL_INPUTS; i++) {
+            wF[i] = Logistic.clamp(wF[i] + (int) (((long) xF[i] * errF) >> cfg.mixerShift()), -MAX_WEIGHT, MAX_WEIGHT);
+        }
         int target = y << 16;
         apm1[apm1Idx] += (target - apm1[apm1Idx]) >> cfg.apmRate();
         apm3[apm3Idx] += (target - apm3[apm3Idx]) >> cfg.apmRate();
@@ -541,12 +575,17 @@ public final class EpisodicLevel {
 
     /**
      * A context slot: 16-bit p in bits 10..25, the last bits seen (up to 4, after a leading 1) in bits
-     * 5..9, the count n in bits 0..4; p += (y - p)·2/(2n+3).
+     * 5..9, the count n in bits 0..4; p += (y - p)·2/(2n+3). A bit the slot gave less than 1/4 (a
+     * surprise) first brings n down to at most {@value #SURPRISE_COUNT}, so a slot whose statistics went
+     * stale adapts fast again.
      */
     static int ctxCounter(int e, int y, int limit) {
         int p = e >>> 10;
         int n = e & 31;
         int hh = Math.max((e >>> 5) & 31, 1);
+        if (y == 1 ? p < 16384 : p > 49151) {
+            n = Math.min(n, SURPRISE_COUNT);
+        }
         p += (int) (((long) ((y == 1 ? 65535 : 0) - p) * RATE[n]) >> 16);
         if (n < limit) {
             n++;
@@ -698,6 +737,7 @@ public final class EpisodicLevel {
             writeInts(out, a);
         }
         out.write(hist);
+        writeInts(out, wF); // last, so that a state written before the final mixer existed still reads
     }
 
     private static void writeInts(java.io.DataOutputStream out, int[] a) throws java.io.IOException {
@@ -753,6 +793,21 @@ public final class EpisodicLevel {
         }
         byte[] h = new byte[hist.length];
         in.readFully(h);
+        int[] f = new int[FINAL_INPUTS];
+        int first = in.read();
+        if (first == -1) {
+            initFinal(f); // written before the final mixer existed: it starts as the average it replaced
+        } else {
+            f[0] = first << 24 | in.readUnsignedByte() << 16 | in.readUnsignedByte() << 8 | in.readUnsignedByte();
+            for (int i = 1; i < FINAL_INPUTS; i++) {
+                f[i] = in.readInt();
+            }
+            for (int i = 0; i < FINAL_INPUTS; i++) {
+                if (f[i] < -MAX_WEIGHT || f[i] > MAX_WEIGHT) {
+                    throw new java.io.IOException("episodic final mixer weight " + i + " is out of -2^23..2^23: " + f[i]);
+                }
+            }
+        }
         checkCounters(arrays[5], 0, arrays[5].length, "match map");
         checkRange(arrays[2], 0, arrays[2].length, "APM");
         checkRange(arrays[3], 0, arrays[3].length, "APM");
@@ -775,6 +830,7 @@ public final class EpisodicLevel {
         System.arraycopy(arrays[5], 0, matchMap, 0, matchMap.length);
         System.arraycopy(arrays[6], 0, big, 0, big.length);
         System.arraycopy(h, 0, hist, 0, hist.length);
+        System.arraycopy(f, 0, wF, 0, wF.length);
         pos = v[0];
         c0 = (int) v[1];
         bitIndex = (int) v[2];
@@ -828,12 +884,13 @@ public final class EpisodicLevel {
         inTxn = true;
         // the small arrays' copies are kept from one transaction to the next (score calls come often)
         if (spareSmall == null) {
-            spareSmall = new Small(new int[wA.length], new int[wB.length], new int[apm1.length], new int[apm3.length],
+            spareSmall = new Small(new int[wA.length], new int[wB.length], new int[wF.length], new int[apm1.length], new int[apm3.length],
                     new int[ctxApm.length], new int[matchMap.length], new long[10], new long[ctxHash.length]);
         }
         Small s = spareSmall;
         System.arraycopy(wA, 0, s.wA, 0, wA.length);
         System.arraycopy(wB, 0, s.wB, 0, wB.length);
+        System.arraycopy(wF, 0, s.wF, 0, wF.length);
         System.arraycopy(apm1, 0, s.apm1, 0, apm1.length);
         System.arraycopy(apm3, 0, s.apm3, 0, apm3.length);
         System.arraycopy(ctxApm, 0, s.ctxApm, 0, ctxApm.length);
@@ -874,6 +931,7 @@ public final class EpisodicLevel {
         Small s = savedSmall;
         System.arraycopy(s.wA, 0, wA, 0, wA.length);
         System.arraycopy(s.wB, 0, wB, 0, wB.length);
+        System.arraycopy(s.wF, 0, wF, 0, wF.length);
         System.arraycopy(s.apm1, 0, apm1, 0, apm1.length);
         System.arraycopy(s.apm3, 0, apm3, 0, apm3.length);
         System.arraycopy(s.ctxApm, 0, ctxApm, 0, ctxApm.length);
