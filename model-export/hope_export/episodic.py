@@ -503,6 +503,19 @@ class EpisodicLevel:
         self.expected = -1
         self.context_hashes()
 
+    def age(self, max_count: int) -> None:
+        """Softens the context tables (Java's age): every slot's count n becomes min(n, max_count);
+        its probability and last bits, the history, the match model, the mixers and the maps stay."""
+        if self._txn is not None:
+            raise RuntimeError("episodic level: age inside a transaction")
+        if not 0 <= max_count <= 31:
+            raise ValueError(f"episodic age: maxCount must be in 0..31, found {max_count}")
+        big = self.big
+        for i in range(self.ctx_slots):
+            v = big[i]
+            if v & 31 > max_count:
+                big[i] = (v & ~31) | max_count
+
     def learned(self) -> Prior:
         """What the mixer and the match model have learned so far, as a prior."""
         return Prior(list(self.wA), list(self.wB), list(self.match_map))
@@ -1101,10 +1114,11 @@ def golden_probabilities(data: bytes, i: int) -> list[float]:
     return [float(1 + ((j * 2654435761 + base) % 97) + (hit if j == d else 0) + (30 if j == prev else 0)) for j in range(256)]
 
 
-def run_golden(data: bytes, cfg: EpisodicConfig = GOLDEN_CONFIG, checkpoints: Sequence[int] = GOLDEN_CHECKPOINTS
-               ) -> tuple[list[float], dict[str, str], EpisodicLevel]:
+def run_golden(data: bytes, cfg: EpisodicConfig = GOLDEN_CONFIG, checkpoints: Sequence[int] = GOLDEN_CHECKPOINTS,
+               age_at: int | None = None, age_max: int = 31) -> tuple[list[float], dict[str, str], EpisodicLevel]:
     """Codes data from a neutral prior: the bits of every byte and the digests at the checkpoints
-    (and at the end)."""
+    (and at the end); with age_at, the level is aged to age_max after that many bytes (the digest
+    at that checkpoint is taken after the aging)."""
     lvl = EpisodicLevel(cfg, Prior.neutral())
     marks = set(checkpoints) | {len(data)}
     digests: dict[str, str] = {}
@@ -1113,6 +1127,8 @@ def run_golden(data: bytes, cfg: EpisodicConfig = GOLDEN_CONFIG, checkpoints: Se
         digests["0"] = lvl.digest()
     for i, b in enumerate(data):
         bits.append(lvl.code(None, b) if i == 0 else lvl.code_probabilities(golden_probabilities(data, i), b))
+        if i + 1 == age_at:
+            lvl.age(age_max)
         if i + 1 in marks:
             digests[str(i + 1)] = lvl.digest()
     return bits, digests, lvl
@@ -1126,6 +1142,10 @@ def recall_figures(bits: Sequence[float], recall: dict[str, list[int]]) -> dict[
     return out
 
 
+# a run aged after 3,000 bytes (what a sleep with SleepConfig.episodicAge does)
+GOLDEN_AGE_AT = 3000
+GOLDEN_AGE_MAX = 2
+
 # a second run of the same stream with a history ring smaller than the stream (wrap-around paths)
 GOLDEN_RING_CONFIG = dataclasses.replace(GOLDEN_CONFIG, history_bits=12)
 
@@ -1138,6 +1158,10 @@ def golden_json(cfg: EpisodicConfig = GOLDEN_CONFIG, ring_cfg: EpisodicConfig = 
     total = 0.0
     for b in ring_bits:
         total += b
+    aged_bits, aged_digests, _ = run_golden(data, cfg, (GOLDEN_AGE_AT,), GOLDEN_AGE_AT, GOLDEN_AGE_MAX)
+    aged_total = 0.0
+    for b in aged_bits:
+        aged_total += b
     head = {
         "format": "hope4j-episodic-golden",
         "config": cfg.to_java(),
@@ -1148,6 +1172,7 @@ def golden_json(cfg: EpisodicConfig = GOLDEN_CONFIG, ring_cfg: EpisodicConfig = 
         "recall": recall,
         "recall_bits_per_byte": {k: [round(a, 4), round(b, 4)] for k, (a, b) in recall_figures(bits, recall).items()},
         "ring": {"config": ring_cfg.to_java(), "digests": ring_digests, "bits_sum": total},
+        "aged": {"at": GOLDEN_AGE_AT, "max_count": GOLDEN_AGE_MAX, "digests": aged_digests, "bits_sum": aged_total},
     }
     # one key a line; the bits (shortest round-trip decimal of each double) last, 16 a line
     lines = [f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}," for k, v in head.items()]

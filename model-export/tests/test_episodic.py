@@ -341,3 +341,26 @@ def test_cli_help(capsys) -> None:
         E.main(["--help"])
     assert e.value.code == 0
     assert "--golden DIR" in capsys.readouterr().out
+
+
+def test_aging_caps_the_counts_and_keeps_the_probabilities() -> None:
+    lvl = E.EpisodicLevel(SMALL, E.Prior.neutral())
+    for b in text_bytes(2000, seed=6):
+        lvl.code(None, b)
+    before = list(lvl.big[:lvl.ctx_slots])
+    rest = (list(lvl.big[lvl.ctx_slots:]), bytes(lvl.hist), list(lvl.wA), list(lvl.wF), list(lvl.ctx_apm))
+    d = lvl.digest()
+    lvl.age(31)
+    assert lvl.digest() == d
+    lvl.age(2)
+    after = lvl.big[:lvl.ctx_slots]
+    assert all(v & 31 <= 2 for v in after)
+    assert all((a & ~31) == (b & ~31) for a, b in zip(before, after))  # check, p and last bits kept
+    assert any(b & 31 > 2 for b in before)
+    assert (list(lvl.big[lvl.ctx_slots:]), bytes(lvl.hist), list(lvl.wA), list(lvl.wF), list(lvl.ctx_apm)) == rest
+    lvl.begin()
+    with pytest.raises(RuntimeError, match="transaction"):
+        lvl.age(2)
+    lvl.rollback()
+    with pytest.raises(ValueError, match="0..31"):
+        lvl.age(32)

@@ -49,6 +49,9 @@ final class Sleep implements Callable<Integer> {
     @Option(names = "--clear-episodic", description = "a commit also empties the episodic level's tables (E): what the learner keeps"
             + " of the text is then what L2's new expert holds")
     boolean clearEpisodic;
+    @Option(names = "--age-episodic", paramLabel = "N", description = "a commit caps the count of every context slot of the"
+            + " episodic level (E) at N (0..30): E keeps what it read but new text overrides it fast (default: counts kept)")
+    Integer ageEpisodic;
     @Option(names = "--json", description = "print one JSON line")
     boolean json;
 
@@ -69,11 +72,18 @@ final class Sleep implements Callable<Integer> {
         if (!(probeBound >= 0)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--probe-bound must be >= 0, found " + probeBound);
         }
+        if (ageEpisodic != null && (ageEpisodic < 0 || ageEpisodic > 30)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--age-episodic must be in 0..30, found " + ageEpisodic);
+        }
+        if (ageEpisodic != null && clearEpisodic) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--age-episodic and --clear-episodic exclude each other");
+        }
         if (!Learner.hasSavedState(state)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--state: " + state
                     + " holds no saved learner (learner.state); run hope4j observe --state " + state + " FILE first");
         }
-        SleepConfig config = SleepConfig.defaults().withProbeBound(probeBound).withDream(!noDream).withSteps(steps).withClearEpisodic(clearEpisodic);
+        SleepConfig config = SleepConfig.defaults().withProbeBound(probeBound).withDream(!noDream).withSteps(steps).withClearEpisodic(clearEpisodic)
+                .withEpisodicAge(ageEpisodic == null ? SleepConfig.EPISODIC_KEEP : ageEpisodic);
         try (Learner l = common.open(state)) {
             SleepReport r = l.sleep(new SleepBudget(bytes, Duration.ofSeconds(seconds), Duration.ofSeconds(deadline)), config, () -> false, e -> {
                 if (!json && e instanceof SleepEvent.Phase p) {

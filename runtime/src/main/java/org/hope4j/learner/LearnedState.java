@@ -215,6 +215,8 @@ public final class LearnedState implements SleepSession.Host {
             }
             if (config.clearEpisodic() && episodic != null) {
                 episodic.reset(); // the episodes are handed over: what stays is what the neural levels learned
+            } else if (episodic != null && config.episodicAge() < SleepConfig.EPISODIC_KEEP) {
+                episodic.age(config.episodicAge()); // E keeps its statistics, but new text overrides them fast
             }
             if (stateDir != null) {
                 save(stateDir);

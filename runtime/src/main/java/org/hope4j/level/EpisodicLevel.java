@@ -345,6 +345,30 @@ public final class EpisodicLevel {
         contextHashes();
     }
 
+    /**
+     * Softens what the context tables hold: every slot's count n becomes {@code min(n, maxCount)}; its
+     * probability and last bits stay, and the history, the match model, the mixers and the maps are
+     * untouched. The tables still predict what they learned, but new text overrides it fast (a slot's
+     * rate is 2/(2n+3)) and the maps read it as less sure. A sleep does this on commit when its
+     * {@code SleepConfig.episodicAge} says so.
+     *
+     * @param maxCount 0..31 (31 changes nothing)
+     */
+    public void age(int maxCount) {
+        if (inTxn) {
+            throw new IllegalStateException("episodic level: age inside a transaction");
+        }
+        if (maxCount < 0 || maxCount > 31) {
+            throw new IllegalArgumentException("episodic age: maxCount must be in 0..31, found " + maxCount);
+        }
+        for (int i = 0; i < ctxSlots; i++) {
+            int v = big[i];
+            if ((v & 31) > maxCount) {
+                big[i] = (v & ~31) | maxCount;
+            }
+        }
+    }
+
     /** The final mixer's start: dF = (dA + dB) >> 1 exactly, the neural input and the bias at 0. */
     private static void initFinal(int[] w) {
         Arrays.fill(w, 0);

@@ -37,12 +37,22 @@ package org.hope4j.sleep;
  * @param clearExperience whether a committed sleep empties the experience buffer
  * @param clearEpisodic whether a committed sleep empties the episodic level's tables (E): what stays is
  *     what the neural levels hold (L2's new expert), as in a hippocampus that hands its episodes over
+ * @param episodicAge on a committed sleep that keeps E, every context slot's count is capped at this
+ *     value (its probability and last bits stay; {@link org.hope4j.level.EpisodicLevel#age}): E's
+ *     statistics still predict but new text overrides them fast, so a new domain after the sleep
+ *     meets less stale confidence; {@value #EPISODIC_KEEP} (the default) leaves the counts as they are
  * @param seed seed of the windows, samples and expert initialisation
  */
 public record SleepConfig(int poolSize, int rank, int windowBytes, double learningRate, double sampledFraction,
         double anchorFraction, int anchorWindows, int promptBytes, boolean dream, int dreamCandidates, int dreamSteps, int heldOutBytes, int evalBytes,
-        double probeBound, boolean prune, int steps, int checkEvery, int patience, boolean clearExperience, boolean clearEpisodic, long seed) {
+        double probeBound, boolean prune, int steps, int checkEvery, int patience, boolean clearExperience, boolean clearEpisodic, int episodicAge, long seed) {
+    /** {@code episodicAge} that leaves E's counts as they are (no count reaches it). */
+    public static final int EPISODIC_KEEP = 31;
+
     public SleepConfig {
+        if (episodicAge < 0 || episodicAge > EPISODIC_KEEP) {
+            throw new IllegalArgumentException("episodicAge must be in 0.." + EPISODIC_KEEP + ", found " + episodicAge);
+        }
         positive(poolSize, "poolSize");
         positive(rank, "rank");
         if (windowBytes < 2) {
@@ -92,91 +102,96 @@ public record SleepConfig(int poolSize, int rank, int windowBytes, double learni
      * tables are kept, seed 1.
      */
     public static SleepConfig defaults() {
-        return new SleepConfig(4, 8, 128, 1e-3, 0.1, 0.5, 64, 32, true, 4, 2, 2048, 16384, 0.01, false, 600, 25, 8, false, false, 1);
+        return new SleepConfig(4, 8, 128, 1e-3, 0.1, 0.5, 64, 32, true, 4, 2, 2048, 16384, 0.01, false, 600, 25, 8, false, false, EPISODIC_KEEP, 1);
     }
 
     public SleepConfig withPoolSize(int value) {
         return new SleepConfig(value, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
     }
 
     public SleepConfig withRank(int value) {
         return new SleepConfig(poolSize, value, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
     }
 
     public SleepConfig withWindowBytes(int value) {
         return new SleepConfig(poolSize, rank, value, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
     }
 
     public SleepConfig withLearningRate(double value) {
         return new SleepConfig(poolSize, rank, windowBytes, value, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
     }
 
     public SleepConfig withSampledFraction(double value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, value, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
     }
 
     public SleepConfig withAnchor(double fraction, int windows) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, fraction, windows, promptBytes, dream,
-                dreamCandidates, dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
+                dreamCandidates, dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
     }
 
     public SleepConfig withDream(boolean value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, value, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
     }
 
     public SleepConfig withDreams(int candidates, int stepsEach) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, candidates,
-                stepsEach, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
+                stepsEach, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
     }
 
     public SleepConfig withHeldOutBytes(int value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, value, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
+                dreamSteps, value, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
     }
 
     public SleepConfig withEvalBytes(int value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, value, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
+                dreamSteps, heldOutBytes, value, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
     }
 
     public SleepConfig withProbeBound(double value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, value, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
+                dreamSteps, heldOutBytes, evalBytes, value, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
     }
 
     public SleepConfig withPrune(boolean value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, value, steps, checkEvery, patience, clearExperience, clearEpisodic, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, value, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
     }
 
     public SleepConfig withSteps(int value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, value, checkEvery, patience, clearExperience, clearEpisodic, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, value, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
     }
 
     public SleepConfig withChecks(int every, int patienceChecks) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream,
-                dreamCandidates, dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, every, patienceChecks, clearExperience, clearEpisodic, seed);
+                dreamCandidates, dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, every, patienceChecks, clearExperience, clearEpisodic, episodicAge, seed);
     }
 
     public SleepConfig withClearExperience(boolean value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, value, clearEpisodic, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, value, clearEpisodic, episodicAge, seed);
     }
 
     public SleepConfig withSeed(long value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, value);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, value);
     }
 
     public SleepConfig withClearEpisodic(boolean value) {
         return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, value, seed);
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, value, episodicAge, seed);
+    }
+
+    public SleepConfig withEpisodicAge(int value) {
+        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
+                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, value, seed);
     }
 }

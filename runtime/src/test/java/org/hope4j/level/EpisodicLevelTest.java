@@ -244,6 +244,42 @@ class EpisodicLevelTest {
     }
 
     @Test
+    void agingCapsTheCountsAndKeepsWhatTheTablesPredict() throws IOException {
+        EpisodicLevel a = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
+        code(a, prose(16, 8000));
+        String before = a.digest();
+        a.age(31);
+        assertEquals(before, a.digest(), "31 is above every count: nothing changes");
+        a.age(2);
+        String aged = a.digest();
+        assertNotEquals(before, aged);
+        a.age(2);
+        assertEquals(aged, a.digest(), "aging twice to the same cap is aging once");
+        byte[] st = state(a);
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(st);
+        // writeTo's layout: 3 ints, 10 longs, the mixers, maps and match map, then `big` (context slots first)
+        int small = (EpisodicLevel.SETS_A + EpisodicLevel.SETS_B) * EpisodicLevel.INPUTS + 256 * EpisodicLevel.APM_KNOTS
+                + (EpisodicLevel.MATCH_CONTEXTS + 1) * EpisodicLevel.APM_KNOTS + EpisodicConfig.CONTEXTS * EpisodicLevel.CTX_APM_SETS * EpisodicLevel.APM_KNOTS
+                + EpisodicLevel.MATCH_CONTEXTS;
+        int base = 12 + 80 + 4 * small;
+        int seen = 0;
+        for (int i = 0; i < (EpisodicConfig.CONTEXTS << SMALL.tableBits()); i++) {
+            int v = bb.getInt(base + 4 * i);
+            assertTrue((v & 31) <= 2, "slot " + i + " count " + (v & 31));
+            seen += (v >>> 10 & 0xffff) != 32768 ? 1 : 0;
+        }
+        assertTrue(seen > 1000, "the slots keep their probabilities: " + seen + " differ from the start");
+        EpisodicLevel b = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
+        code(b, prose(16, 8000));
+        byte[] more = prose(17, 2000);
+        assertNotEquals(code(b, more), code(a, more), 0.0);
+        b.begin();
+        assertThrows(IllegalStateException.class, () -> b.age(2));
+        b.rollback();
+        assertThrows(IllegalArgumentException.class, () -> b.age(32));
+    }
+
+    @Test
     void resetForgetsEverything() {
         EpisodicLevel a = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
         String fresh = a.digest();

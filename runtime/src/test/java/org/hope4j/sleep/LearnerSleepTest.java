@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -309,6 +310,26 @@ class LearnerSleepTest {
         assertTrue(kept.isClosed(), "the learner's close stops the scheduler it made");
         kept.touch(); // ignored after close
         kept.close(); // idempotent
+    }
+
+    @Test
+    void aCommitCanAgeTheEpisodicTables() {
+        byte[] again = java.util.Arrays.copyOfRange(EXPERIENCE, 4096, 8192);
+        double[] bits = new double[2];
+        for (int k = 0; k < 2; k++) {
+            int age = k == 0 ? SleepConfig.EPISODIC_KEEP : 0;
+            try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu"))) {
+                l.observe(EXPERIENCE);
+                long read = l.updateCounts().get(org.hope4j.Level.E);
+                SleepReport r = sleep(l, QUICK.withProbeBound(1.0).withEpisodicAge(age), LONG, null);
+                assertInstanceOf(SleepReport.Committed.class, r, r.reason());
+                assertEquals(read, l.updateCounts().get(org.hope4j.Level.E), "E keeps what it read (aged or not)");
+                bits[k] = l.score(again).bitsPerByte();
+            }
+        }
+        // the same sleep (seeded) either way: only E's counts differ, so text E has seen costs a little more
+        assertTrue(bits[1] > bits[0] && bits[1] < 1.25 * bits[0], "aged " + bits[1] + " against kept " + bits[0]);
+        assertThrows(IllegalArgumentException.class, () -> QUICK.withEpisodicAge(32));
     }
 
     @Test

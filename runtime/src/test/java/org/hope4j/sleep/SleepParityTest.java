@@ -85,7 +85,7 @@ class SleepParityTest {
         return new SleepConfig(i(m, "poolSize"), i(m, "rank"), i(m, "windowBytes"), d(m, "learningRate"), d(m, "sampledFraction"),
                 d(m, "anchorFraction"), i(m, "anchorWindows"), i(m, "promptBytes"), b(m, "dream"), i(m, "dreamCandidates"),
                 i(m, "dreamSteps"), i(m, "heldOutBytes"), i(m, "evalBytes"), d(m, "probeBound"), b(m, "prune"), i(m, "steps"),
-                i(m, "checkEvery"), i(m, "patience"), b(m, "clearExperience"), false, Long.parseLong(m.get("config.seed")));
+                i(m, "checkEvery"), i(m, "patience"), b(m, "clearExperience"), false, SleepConfig.EPISODIC_KEEP, Long.parseLong(m.get("config.seed")));
     }
 
     private static int i(Map<String, String> m, String k) {
