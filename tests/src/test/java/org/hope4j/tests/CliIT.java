@@ -150,6 +150,15 @@ class CliIT {
         Cli.Run noSteps = run("sleep", "--state", state.toString(), "--steps", "0");
         assertTrue(noSteps.rc() != 0);
         assertTrue(noSteps.err().contains("--steps"), noSteps.err());
+        byte[] before = Files.readAllBytes(state.resolve("learner.state"));
+        Cli.Run badAge = run("sleep", "--state", state.toString(), "--age-episodic", "31");
+        assertTrue(badAge.rc() != 0 && badAge.err().contains("--age-episodic must be in 0..30"), badAge.err());
+        Cli.Run both = run("sleep", "--state", state.toString(), "--age-episodic", "2", "--clear-episodic");
+        assertTrue(both.rc() != 0 && both.err().contains("exclude each other"), both.err());
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(state.resolve("learner.state"))), "a refused sleep changes nothing");
+        Cli.Run aged = run("sleep", "--json", "--state", state.toString(), "--steps", "10", "--no-dream", "--age-episodic", "0");
+        assertEquals(0, aged.rc(), aged.err());
+        assertTrue(lastJson(aged.out()).has("committed"), aged.out());
     }
 
     @Test
