@@ -715,23 +715,18 @@ class EpisodicLevel:
         self._apm3_idx = a3 if w < 64 else a3 + 1
         return clamp((p_mix + p1 + p2 + p3 + 2) >> 2, 1, 4095)
 
-    def _train(self, w: list[int], base: int, err: int) -> None:
+    def _train(self, x: list[int], w: list[int], base: int, err: int) -> None:
         shift = self.cfg.mixer_shift
-        x = self._x
-        for i in range(INPUTS):
+        for i in range(len(x)):
             # (long) x * err >> shift fits an int; the int += may wrap in Java
             v = w[base + i] + ((x[i] * err) >> shift)
             w[base + i] = -MAX_WEIGHT if v < -MAX_WEIGHT else (MAX_WEIGHT if v > MAX_WEIGHT else v)
 
     def update_bit(self, y: int) -> None:
         """Learns decision y (after predict_bit)."""
-        self._train(self.wA, self._set_a, (y << 12) - self._pA)
-        self._train(self.wB, self._set_b, (y << 12) - self._pB)
-        err = (y << 12) - self._pF
-        shift = self.cfg.mixer_shift
-        wF = self.wF
-        for i, xi in enumerate(self._xF):
-            wF[i] = clamp(wF[i] + ((xi * err) >> shift), -MAX_WEIGHT, MAX_WEIGHT)
+        self._train(self._x, self.wA, self._set_a, (y << 12) - self._pA)
+        self._train(self._x, self.wB, self._set_b, (y << 12) - self._pB)
+        self._train(self._xF, self.wF, 0, (y << 12) - self._pF)
         target = y << 16
         rate = self.cfg.apm_rate
         apm1 = self.apm1
@@ -1150,18 +1145,21 @@ GOLDEN_AGE_MAX = 2
 GOLDEN_RING_CONFIG = dataclasses.replace(GOLDEN_CONFIG, history_bits=12)
 
 
+def _in_order_sum(bits: Sequence[float]) -> float:
+    """The bits added one after the other, as the Java test adds them."""
+    total = 0.0
+    for b in bits:
+        total += b
+    return total
+
+
 def golden_json(cfg: EpisodicConfig = GOLDEN_CONFIG, ring_cfg: EpisodicConfig = GOLDEN_RING_CONFIG) -> tuple[bytes, str]:
     """The stream and the text of golden.json."""
     data, recall = golden_stream()
     bits, digests, _ = run_golden(data, cfg)
     ring_bits, ring_digests, _ = run_golden(data, ring_cfg)
-    total = 0.0
-    for b in ring_bits:
-        total += b
     aged_bits, aged_digests, _ = run_golden(data, cfg, (GOLDEN_AGE_AT,), GOLDEN_AGE_AT, GOLDEN_AGE_MAX)
-    aged_total = 0.0
-    for b in aged_bits:
-        aged_total += b
+    total, aged_total = _in_order_sum(ring_bits), _in_order_sum(aged_bits)
     head = {
         "format": "hope4j-episodic-golden",
         "config": cfg.to_java(),

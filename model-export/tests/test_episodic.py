@@ -122,10 +122,10 @@ def test_int_emulation() -> None:
     lvl = E.EpisodicLevel(SMALL, E.Prior.neutral())
     lvl._x[:] = [2047] * E.INPUTS
     w = [E.MAX_WEIGHT - 1] * E.INPUTS
-    lvl._train(w, 0, 4096)
+    lvl._train(lvl._x, w, 0, 4096)
     assert w[0] == E.MAX_WEIGHT
     w = [-E.MAX_WEIGHT + 1] * E.INPUTS
-    lvl._train(w, 0, -4096)
+    lvl._train(lvl._x, w, 0, -4096)
     assert w[0] == -E.MAX_WEIGHT
 
 

@@ -527,8 +527,8 @@ public final class EpisodicLevel {
         int prev2 = pos > 1 ? hist[(int) ((pos - 2) & histMask)] & 0xff : 0;
         setA = (c0 | CLASS8[prev1] << 8 | CLASS4[prev2] << 11) * INPUTS;
         setB = (((bucket * 6 + depth) * 4 + (conf < 256 ? 0 : conf < 512 ? 1 : conf < 1024 ? 2 : 3)) * 2 + (bitIndex == 0 ? 1 : 0)) * INPUTS;
-        int dA = dot(wA, setA);
-        int dB = dot(wB, setB);
+        int dA = dot(x, wA, setA);
+        int dB = dot(x, wB, setB);
         pA = Logistic.squash(dA);
         pB = Logistic.squash(dB);
         // the final mixer: one weight set that learns at every bit, so when the tables' statistics stop
@@ -537,12 +537,7 @@ public final class EpisodicLevel {
         xF[1] = dB;
         xF[2] = x[IN_NEURAL];
         xF[3] = 256;
-        long sum = 0;
-        for (int i = 0; i < FINAL_INPUTS; i++) {
-            sum += (long) xF[i] * wF[i];
-        }
-        int dF = Logistic.clamp((int) (sum >> 16), -2047, 2047);
-        pF = Logistic.squash(dF);
+        pF = Logistic.squash(dot(xF, wF, 0));
         pMix = Logistic.clamp(pF, 1, 4095);
         int s = Logistic.stretch(pMix) + 2048;
         int lo = s >> 7;
@@ -560,21 +555,19 @@ public final class EpisodicLevel {
         return Logistic.clamp((pMix + p1 + p2 + p3 + 2) >> 2, 1, 4095);
     }
 
-    private int dot(int[] w, int set) {
+    /** {@code clamp((in · w[set..]) >> 16)} over all of {@code in} (the inputs x, or the final mixer's). */
+    private static int dot(int[] in, int[] w, int set) {
         long sum = 0;
-        for (int i = 0; i < INPUTS; i++) {
-            sum += (long) x[i] * w[set + i];
+        for (int i = 0; i < in.length; i++) {
+            sum += (long) in[i] * w[set + i];
         }
         return Logistic.clamp((int) (sum >> 16), -2047, 2047);
     }
 
     private void updateBit(int y) {
-        train(wA, setA, (y << 12) - pA);
-        train(wB, setB, (y << 12) - pB);
-        int errF = (y << 12) - pF;
-        for (int i = 0; i < FINAL_INPUTS; i++) {
-            wF[i] = Logistic.clamp(wF[i] + (int) (((long) xF[i] * errF) >> cfg.mixerShift()), -MAX_WEIGHT, MAX_WEIGHT);
-        }
+        train(x, wA, setA, (y << 12) - pA);
+        train(x, wB, setB, (y << 12) - pB);
+        train(xF, wF, 0, (y << 12) - pF);
         int target = y << 16;
         apm1[apm1Idx] += (target - apm1[apm1Idx]) >> cfg.apmRate();
         apm3[apm3Idx] += (target - apm3[apm3Idx]) >> cfg.apmRate();
@@ -590,10 +583,10 @@ public final class EpisodicLevel {
         bitIndex++;
     }
 
-    private void train(int[] w, int set, int err) {
+    private void train(int[] in, int[] w, int set, int err) {
         int shift = cfg.mixerShift();
-        for (int i = 0; i < INPUTS; i++) {
-            w[set + i] = Logistic.clamp(w[set + i] + (int) (((long) x[i] * err) >> shift), -MAX_WEIGHT, MAX_WEIGHT);
+        for (int i = 0; i < in.length; i++) {
+            w[set + i] = Logistic.clamp(w[set + i] + (int) (((long) in[i] * err) >> shift), -MAX_WEIGHT, MAX_WEIGHT);
         }
     }
 
@@ -818,14 +811,13 @@ public final class EpisodicLevel {
         byte[] h = new byte[hist.length];
         in.readFully(h);
         int[] f = new int[FINAL_INPUTS];
-        int first = in.read();
-        if (first == -1) {
+        byte[] tail = in.readNBytes(4 * FINAL_INPUTS);
+        if (tail.length == 0) {
             initFinal(f); // written before the final mixer existed: it starts as the average it replaced
+        } else if (tail.length < 4 * FINAL_INPUTS) {
+            throw new java.io.EOFException("episodic state ends inside the final mixer's weights");
         } else {
-            f[0] = first << 24 | in.readUnsignedByte() << 16 | in.readUnsignedByte() << 8 | in.readUnsignedByte();
-            for (int i = 1; i < FINAL_INPUTS; i++) {
-                f[i] = in.readInt();
-            }
+            java.nio.ByteBuffer.wrap(tail).asIntBuffer().get(f);
             for (int i = 0; i < FINAL_INPUTS; i++) {
                 if (f[i] < -MAX_WEIGHT || f[i] > MAX_WEIGHT) {
                     throw new java.io.IOException("episodic final mixer weight " + i + " is out of -2^23..2^23: " + f[i]);

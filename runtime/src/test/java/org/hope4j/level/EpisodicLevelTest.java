@@ -129,12 +129,8 @@ class EpisodicLevelTest {
     void savedStateContinuesExactly() throws IOException {
         EpisodicLevel a = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
         code(a, prose(10, 20_000));
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        try (DataOutputStream out = new DataOutputStream(buf)) {
-            a.writeTo(out);
-        }
         EpisodicLevel b = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
-        b.readFrom(new DataInputStream(new ByteArrayInputStream(buf.toByteArray())));
+        b.readFrom(new DataInputStream(new ByteArrayInputStream(state(a))));
         assertEquals(a.digest(), b.digest());
         byte[] more = prose(11, 3000);
         assertEquals(code(a, more), code(b, more), 0.0);
@@ -145,11 +141,7 @@ class EpisodicLevelTest {
     void aShortOrForeignStateIsRefusedAndChangesNothing() throws IOException {
         EpisodicLevel a = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
         code(a, prose(12, 4000));
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        try (DataOutputStream out = new DataOutputStream(buf)) {
-            a.writeTo(out);
-        }
-        byte[] full = buf.toByteArray();
+        byte[] full = state(a);
         EpisodicLevel b = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
         code(b, prose(13, 1000));
         String bBefore = b.digest();
