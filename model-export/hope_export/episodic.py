@@ -450,6 +450,22 @@ _SCALARS = ("pos", "c0", "bit_index", "word_hash", "prev_word_hash", "line_start
             "match_ptr", "match_len", "expected")
 
 
+def confidence_steps(confidence: float) -> int:
+    """The confidence of EpisodicLevel.age in steps of 1/256 (Java's Math.round)."""
+    return int(math.floor(confidence * 256 + 0.5))
+
+
+def aged_slot(v: int, max_count: int, keep: int) -> int:
+    """One context slot aged: count capped at max_count, p - 1/2 scaled by keep/256 (floored)."""
+    if v & 31 > max_count:
+        v = (v & ~31) | max_count
+    if keep < 256:
+        p = (v >> 10) & 0xFFFF
+        p = 32768 + (((p - 32768) * keep) >> 8)
+        v = (v & ~(0xFFFF << 10)) | (p << 10)
+    return v
+
+
 class EpisodicLevel:
     """Level E: context tables, match model, two mixers and two maps, learning at every bit."""
 
@@ -503,18 +519,20 @@ class EpisodicLevel:
         self.expected = -1
         self.context_hashes()
 
-    def age(self, max_count: int) -> None:
-        """Softens the context tables (Java's age): every slot's count n becomes min(n, max_count);
-        its probability and last bits, the history, the match model, the mixers and the maps stay."""
+    def age(self, max_count: int, confidence: float = 1.0) -> None:
+        """Softens the context tables (Java's age): every slot's count n becomes min(n, max_count) and
+        its probability p moves toward 1/2, keeping the share confidence of p - 1/2 (in steps of
+        1/256, floored); its last bits, the history, the match model, the mixers and the maps stay."""
         if self._txn is not None:
             raise RuntimeError("episodic level: age inside a transaction")
         if not 0 <= max_count <= 31:
             raise ValueError(f"episodic age: maxCount must be in 0..31, found {max_count}")
+        if not 0 <= confidence <= 1:
+            raise ValueError(f"episodic age: confidence must be in [0, 1], found {confidence}")
+        keep = confidence_steps(confidence)
         big = self.big
         for i in range(self.ctx_slots):
-            v = big[i]
-            if v & 31 > max_count:
-                big[i] = (v & ~31) | max_count
+            big[i] = aged_slot(big[i], max_count, keep)
 
     def learned(self) -> Prior:
         """What the mixer and the match model have learned so far, as a prior."""
@@ -1110,9 +1128,10 @@ def golden_probabilities(data: bytes, i: int) -> list[float]:
 
 
 def run_golden(data: bytes, cfg: EpisodicConfig = GOLDEN_CONFIG, checkpoints: Sequence[int] = GOLDEN_CHECKPOINTS,
-               age_at: int | None = None, age_max: int = 31) -> tuple[list[float], dict[str, str], EpisodicLevel]:
+               age_at: int | None = None, age_max: int = 31,
+               age_confidence: float = 1.0) -> tuple[list[float], dict[str, str], EpisodicLevel]:
     """Codes data from a neutral prior: the bits of every byte and the digests at the checkpoints
-    (and at the end); with age_at, the level is aged to age_max after that many bytes (the digest
+    (and at the end); with age_at, the level is aged to (age_max, age_confidence) after that many bytes (the digest
     at that checkpoint is taken after the aging)."""
     lvl = EpisodicLevel(cfg, Prior.neutral())
     marks = set(checkpoints) | {len(data)}
@@ -1123,7 +1142,7 @@ def run_golden(data: bytes, cfg: EpisodicConfig = GOLDEN_CONFIG, checkpoints: Se
     for i, b in enumerate(data):
         bits.append(lvl.code(None, b) if i == 0 else lvl.code_probabilities(golden_probabilities(data, i), b))
         if i + 1 == age_at:
-            lvl.age(age_max)
+            lvl.age(age_max, age_confidence)
         if i + 1 in marks:
             digests[str(i + 1)] = lvl.digest()
     return bits, digests, lvl
@@ -1137,9 +1156,10 @@ def recall_figures(bits: Sequence[float], recall: dict[str, list[int]]) -> dict[
     return out
 
 
-# a run aged after 3,000 bytes (what a sleep with SleepConfig.episodicAge does)
+# a run aged after 3,000 bytes (what a sleep with SleepConfig.episodicAge and episodicConfidence does)
 GOLDEN_AGE_AT = 3000
 GOLDEN_AGE_MAX = 2
+GOLDEN_AGE_CONFIDENCE = 0.5
 
 # a second run of the same stream with a history ring smaller than the stream (wrap-around paths)
 GOLDEN_RING_CONFIG = dataclasses.replace(GOLDEN_CONFIG, history_bits=12)
@@ -1158,7 +1178,8 @@ def golden_json(cfg: EpisodicConfig = GOLDEN_CONFIG, ring_cfg: EpisodicConfig = 
     data, recall = golden_stream()
     bits, digests, _ = run_golden(data, cfg)
     ring_bits, ring_digests, _ = run_golden(data, ring_cfg)
-    aged_bits, aged_digests, _ = run_golden(data, cfg, (GOLDEN_AGE_AT,), GOLDEN_AGE_AT, GOLDEN_AGE_MAX)
+    aged_bits, aged_digests, _ = run_golden(data, cfg, (GOLDEN_AGE_AT,), GOLDEN_AGE_AT, GOLDEN_AGE_MAX,
+                                              GOLDEN_AGE_CONFIDENCE)
     total, aged_total = _in_order_sum(ring_bits), _in_order_sum(aged_bits)
     head = {
         "format": "hope4j-episodic-golden",
@@ -1170,7 +1191,8 @@ def golden_json(cfg: EpisodicConfig = GOLDEN_CONFIG, ring_cfg: EpisodicConfig = 
         "recall": recall,
         "recall_bits_per_byte": {k: [round(a, 4), round(b, 4)] for k, (a, b) in recall_figures(bits, recall).items()},
         "ring": {"config": ring_cfg.to_java(), "digests": ring_digests, "bits_sum": total},
-        "aged": {"at": GOLDEN_AGE_AT, "max_count": GOLDEN_AGE_MAX, "digests": aged_digests, "bits_sum": aged_total},
+        "aged": {"at": GOLDEN_AGE_AT, "max_count": GOLDEN_AGE_MAX, "confidence": GOLDEN_AGE_CONFIDENCE,
+                 "digests": aged_digests, "bits_sum": aged_total},
     }
     # one key a line; the bits (shortest round-trip decimal of each double) last, 16 a line
     lines = [f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}," for k, v in head.items()]

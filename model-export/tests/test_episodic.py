@@ -364,3 +364,25 @@ def test_aging_caps_the_counts_and_keeps_the_probabilities() -> None:
     lvl.rollback()
     with pytest.raises(ValueError, match="0..31"):
         lvl.age(32)
+
+
+def test_aging_with_a_confidence_moves_every_slot_toward_one_half() -> None:
+    slot = (37 << 26) | (60000 << 10) | (0b10110 << 5) | 9
+    aged = E.aged_slot(slot, 2, E.confidence_steps(0.5))
+    assert aged >> 26 == 37 and aged >> 5 & 31 == 0b10110 and aged & 31 == 2
+    assert aged >> 10 & 0xFFFF == 32768 + ((60000 - 32768) >> 1)
+    assert E.aged_slot(1000 << 10, 31, 96) >> 10 & 0xFFFF == 32768 + ((1000 - 32768) * 96 >> 8)  # floored below 1/2
+    assert E.aged_slot(32768 << 10, 0, 0) == 32768 << 10
+    assert E.aged_slot(slot, 31, 256) == slot
+    assert E.confidence_steps(0.5) == 128 and E.confidence_steps(1.0) == 256 and E.confidence_steps(0.375) == 96
+    lvl = E.EpisodicLevel(SMALL, E.Prior.neutral())
+    for b in text_bytes(2000, seed=6):
+        lvl.code(None, b)
+    before = list(lvl.big[:lvl.ctx_slots])
+    d = lvl.digest()
+    lvl.age(31, 1.0)
+    assert lvl.digest() == d
+    lvl.age(2, 0.5)
+    assert lvl.big[:lvl.ctx_slots] == [E.aged_slot(v, 2, 128) for v in before]
+    with pytest.raises(ValueError, match="confidence"):
+        lvl.age(2, 1.5)

@@ -3,8 +3,12 @@ package org.hope4j;
 import java.util.List;
 
 /**
- * How a {@link Learner} runs. Immutable; start from {@link #defaults()} and change with the
- * {@code with…} methods.
+ * How a {@link Learner} runs. Immutable; start from {@link #defaults()} or {@link #builder()} and
+ * change it with {@link #toBuilder()} or the {@code with…} methods.
+ *
+ * <pre>{@code
+ * LearnerOptions options = LearnerOptions.builder().experienceBytes(1 << 20).stateKey(key).build();
+ * }</pre>
  *
  * @param backend engine backend: "auto" (best available, quiet fallback to CPU), "cpu" or "cuda"
  *     (fails loudly when unavailable)
@@ -72,46 +76,158 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
                 org.hope4j.level.EpisodicConfig.defaults(), null, DEFAULT_ANCHOR_SHARE);
     }
 
+    /** A builder starting from {@link #defaults()}. */
+    public static Builder builder() {
+        return defaults().toBuilder();
+    }
+
+    /** A builder starting from these options. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.backend = backend;
+        b.graphProvider = graphProvider;
+        b.graphThreads = graphThreads;
+        b.deviceId = deviceId;
+        b.experienceBytes = experienceBytes;
+        b.singleTimescale = singleTimescale;
+        b.rateScale = rateScale;
+        b.episodic = episodic;
+        b.stateKey = stateKey;
+        b.anchorShare = anchorShare;
+        return b;
+    }
+
     /** The episodic level's sizes and rates; {@code null}: no episodic level (the neural levels alone). */
     public LearnerOptions withEpisodic(org.hope4j.level.EpisodicConfig value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, value, stateKey, anchorShare);
+        return toBuilder().episodic(value).build();
     }
 
     public LearnerOptions withBackend(String value) {
-        return new LearnerOptions(value, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic, stateKey, anchorShare);
+        return toBuilder().backend(value).build();
     }
 
     public LearnerOptions withGraphProvider(String value) {
-        return new LearnerOptions(backend, value, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic, stateKey, anchorShare);
+        return toBuilder().graphProvider(value).build();
     }
 
     public LearnerOptions withGraphThreads(int value) {
-        return new LearnerOptions(backend, graphProvider, value, deviceId, experienceBytes, singleTimescale, rateScale, episodic, stateKey, anchorShare);
+        return toBuilder().graphThreads(value).build();
     }
 
     public LearnerOptions withDeviceId(int value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, value, experienceBytes, singleTimescale, rateScale, episodic, stateKey, anchorShare);
+        return toBuilder().deviceId(value).build();
     }
 
     public LearnerOptions withSingleTimescale(boolean value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, value, rateScale, episodic, stateKey, anchorShare);
+        return toBuilder().singleTimescale(value).build();
     }
 
     public LearnerOptions withExperienceBytes(int value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, value, singleTimescale, rateScale, episodic, stateKey, anchorShare);
+        return toBuilder().experienceBytes(value).build();
     }
 
     public LearnerOptions withRateScale(double value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, value, episodic, stateKey, anchorShare);
+        return toBuilder().rateScale(value).build();
     }
 
     /** Encrypts what the learner saves and opens what it restores with {@code value}; {@code null}: plain files. */
     public LearnerOptions withStateKey(org.hope4j.state.StateKey value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic, value, anchorShare);
+        return toBuilder().stateKey(value).build();
     }
 
     /** The pretrained anchor's switch rate; 0: no anchor (the adapted model alone, half the compute). */
     public LearnerOptions withAnchorShare(double value) {
-        return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic, stateKey, value);
+        return toBuilder().anchorShare(value).build();
+    }
+
+    /**
+     * Builds {@link LearnerOptions}; {@link #builder()} starts from the defaults and {@link #build()}
+     * checks every value. Each setter is named after the component it sets (see the record's parameters).
+     */
+    public static final class Builder {
+        private String backend;
+        private String graphProvider;
+        private int graphThreads;
+        private int deviceId;
+        private int experienceBytes;
+        private boolean singleTimescale;
+        private double rateScale;
+        private org.hope4j.level.EpisodicConfig episodic;
+        private org.hope4j.state.StateKey stateKey;
+        private double anchorShare;
+
+        private Builder() {
+        }
+
+        /** @param v see {@link LearnerOptions#backend()} @return this builder */
+        public Builder backend(String v) {
+            backend = v;
+            return this;
+        }
+
+        /** @param v see {@link LearnerOptions#graphProvider()} @return this builder */
+        public Builder graphProvider(String v) {
+            graphProvider = v;
+            return this;
+        }
+
+        /** @param v see {@link LearnerOptions#graphThreads()} @return this builder */
+        public Builder graphThreads(int v) {
+            graphThreads = v;
+            return this;
+        }
+
+        /** @param v see {@link LearnerOptions#deviceId()} @return this builder */
+        public Builder deviceId(int v) {
+            deviceId = v;
+            return this;
+        }
+
+        /** @param v see {@link LearnerOptions#experienceBytes()} @return this builder */
+        public Builder experienceBytes(int v) {
+            experienceBytes = v;
+            return this;
+        }
+
+        /** @param v see {@link LearnerOptions#singleTimescale()} @return this builder */
+        public Builder singleTimescale(boolean v) {
+            singleTimescale = v;
+            return this;
+        }
+
+        /** @param v see {@link LearnerOptions#rateScale()} @return this builder */
+        public Builder rateScale(double v) {
+            rateScale = v;
+            return this;
+        }
+
+        /** @param v see {@link LearnerOptions#episodic()} @return this builder */
+        public Builder episodic(org.hope4j.level.EpisodicConfig v) {
+            episodic = v;
+            return this;
+        }
+
+        /** @param v see {@link LearnerOptions#stateKey()} @return this builder */
+        public Builder stateKey(org.hope4j.state.StateKey v) {
+            stateKey = v;
+            return this;
+        }
+
+        /** @param v see {@link LearnerOptions#anchorShare()} @return this builder */
+        public Builder anchorShare(double v) {
+            anchorShare = v;
+            return this;
+        }
+
+        /**
+         * The options.
+         *
+         * @return checked {@link LearnerOptions}
+         * @throws IllegalArgumentException naming the first value out of range
+         */
+        public LearnerOptions build() {
+            return new LearnerOptions(backend, graphProvider, graphThreads, deviceId, experienceBytes, singleTimescale, rateScale, episodic,
+                    stateKey, anchorShare);
+        }
     }
 }

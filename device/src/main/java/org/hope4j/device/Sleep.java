@@ -50,8 +50,16 @@ final class Sleep implements Callable<Integer> {
             + " of the text is then what L2's new expert holds")
     boolean clearEpisodic;
     @Option(names = "--age-episodic", paramLabel = "N", description = "a commit caps the count of every context slot of the"
-            + " episodic level (E) at N (0..30): E keeps what it read but new text overrides it fast (default: counts kept)")
+            + " episodic level (E) at N (0..31; 31 keeps the counts): E keeps what it read but new text overrides it fast"
+            + " (default: " + SleepConfig.DEFAULT_EPISODIC_AGE + ")")
     Integer ageEpisodic;
+    @Option(names = "--episodic-confidence", paramLabel = "F", description = "a commit keeps the share F (0..1; 1 keeps the"
+            + " probabilities) of every context slot's confidence, its probability's distance from 1/2: E still leans the way it"
+            + " learned, less surely (default: " + SleepConfig.DEFAULT_EPISODIC_CONFIDENCE + ")")
+    Double episodicConfidence;
+    @Option(names = "--keep-episodic", description = "a commit leaves the episodic level exactly as it is (--age-episodic 31"
+            + " --episodic-confidence 1)")
+    boolean keepEpisodic;
     @Option(names = "--json", description = "print one JSON line")
     boolean json;
 
@@ -72,18 +80,33 @@ final class Sleep implements Callable<Integer> {
         if (!(probeBound >= 0)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--probe-bound must be >= 0, found " + probeBound);
         }
-        if (ageEpisodic != null && (ageEpisodic < 0 || ageEpisodic > 30)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--age-episodic must be in 0..30, found " + ageEpisodic);
+        if (ageEpisodic != null && (ageEpisodic < 0 || ageEpisodic > SleepConfig.EPISODIC_KEEP)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--age-episodic must be in 0.." + SleepConfig.EPISODIC_KEEP
+                    + ", found " + ageEpisodic);
         }
-        if (ageEpisodic != null && clearEpisodic) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--age-episodic and --clear-episodic exclude each other");
+        if (episodicConfidence != null && !(episodicConfidence >= 0 && episodicConfidence <= 1)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--episodic-confidence must be in [0, 1], found " + episodicConfidence);
+        }
+        int given = (clearEpisodic ? 1 : 0) + (keepEpisodic ? 1 : 0) + (ageEpisodic != null || episodicConfidence != null ? 1 : 0);
+        if (given > 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--clear-episodic, --keep-episodic and --age-episodic/--episodic-confidence exclude each other");
         }
         if (!Learner.hasSavedState(state)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--state: " + state
                     + " holds no saved learner (learner.state); run hope4j observe --state " + state + " FILE first");
         }
-        SleepConfig config = SleepConfig.defaults().withProbeBound(probeBound).withDream(!noDream).withSteps(steps).withClearEpisodic(clearEpisodic)
-                .withEpisodicAge(ageEpisodic == null ? SleepConfig.EPISODIC_KEEP : ageEpisodic);
+        SleepConfig.Builder b = SleepConfig.builder().probeBound(probeBound).dream(!noDream).steps(steps).clearEpisodic(clearEpisodic);
+        if (keepEpisodic) {
+            b.episodicAge(SleepConfig.EPISODIC_KEEP).episodicConfidence(1);
+        }
+        if (ageEpisodic != null) {
+            b.episodicAge(ageEpisodic);
+        }
+        if (episodicConfidence != null) {
+            b.episodicConfidence(episodicConfidence);
+        }
+        SleepConfig config = b.build();
         try (Learner l = common.open(state)) {
             SleepReport r = l.sleep(new SleepBudget(bytes, Duration.ofSeconds(seconds), Duration.ofSeconds(deadline)), config, () -> false, e -> {
                 if (!json && e instanceof SleepEvent.Phase p) {

@@ -215,8 +215,9 @@ public final class LearnedState implements SleepSession.Host {
             }
             if (config.clearEpisodic() && episodic != null) {
                 episodic.reset(); // the episodes are handed over: what stays is what the neural levels learned
-            } else if (episodic != null && config.episodicAge() < SleepConfig.EPISODIC_KEEP) {
-                episodic.age(config.episodicAge()); // E keeps its statistics, but new text overrides them fast
+            } else if (episodic != null && (config.episodicAge() < SleepConfig.EPISODIC_KEEP || config.episodicConfidence() < 1)) {
+                // E keeps its statistics, less surely, and new text overrides them fast
+                episodic.age(config.episodicAge(), config.episodicConfidence());
             }
             if (stateDir != null) {
                 save(stateDir);

@@ -348,25 +348,57 @@ public final class EpisodicLevel {
     /**
      * Softens what the context tables hold: every slot's count n becomes {@code min(n, maxCount)}; its
      * probability and last bits stay, and the history, the match model, the mixers and the maps are
-     * untouched. The tables still predict what they learned, but new text overrides it fast (a slot's
-     * rate is 2/(2n+3)) and the maps read it as less sure. A sleep does this on commit when its
-     * {@code SleepConfig.episodicAge} says so.
+     * untouched. As {@link #age(int, double)} with the whole confidence kept.
      *
      * @param maxCount 0..31 (31 changes nothing)
      */
     public void age(int maxCount) {
+        age(maxCount, 1);
+    }
+
+    /**
+     * Softens what the context tables hold, as a sleep does on commit when its {@code SleepConfig}
+     * says so: every slot's count n becomes {@code min(n, maxCount)} and its probability p moves
+     * toward 1/2, keeping the share {@code confidence} of its distance ({@code p - 1/2}, in steps of
+     * 1/256); its last bits stay, and so do the history, the match model, the mixers and the maps.
+     * The tables still lean the way they learned, but less surely, and new text overrides them fast
+     * (a slot's rate is 2/(2n+3)): a new domain after the sleep meets less stale confidence.
+     *
+     * @param maxCount 0..31 (31 leaves the counts)
+     * @param confidence 0..1 (1 leaves the probabilities; 0 sets every seen slot to 1/2)
+     */
+    public void age(int maxCount, double confidence) {
         if (inTxn) {
             throw new IllegalStateException("episodic level: age inside a transaction");
         }
         if (maxCount < 0 || maxCount > 31) {
             throw new IllegalArgumentException("episodic age: maxCount must be in 0..31, found " + maxCount);
         }
-        for (int i = 0; i < ctxSlots; i++) {
-            int v = big[i];
-            if ((v & 31) > maxCount) {
-                big[i] = (v & ~31) | maxCount;
-            }
+        if (!(confidence >= 0 && confidence <= 1)) {
+            throw new IllegalArgumentException("episodic age: confidence must be in [0, 1], found " + confidence);
         }
+        int keep = confidenceSteps(confidence);
+        for (int i = 0; i < ctxSlots; i++) {
+            big[i] = agedSlot(big[i], maxCount, keep);
+        }
+    }
+
+    /** {@code confidence} in the 1/256 steps that {@link #age(int, double)} applies. */
+    static int confidenceSteps(double confidence) {
+        return (int) Math.round(confidence * 256);
+    }
+
+    /** One context slot aged: count capped at {@code maxCount}, p - 1/2 scaled by {@code keep}/256 (floored). */
+    static int agedSlot(int v, int maxCount, int keep) {
+        if ((v & 31) > maxCount) {
+            v = (v & ~31) | maxCount;
+        }
+        if (keep < 256) {
+            int p = (v >>> 10) & 0xFFFF;
+            p = 32768 + (((p - 32768) * keep) >> 8);
+            v = (v & ~(0xFFFF << 10)) | (p << 10);
+        }
+        return v;
     }
 
     /** The final mixer's start: dF = (dA + dB) >> 1 exactly, the neural input and the bias at 0. */

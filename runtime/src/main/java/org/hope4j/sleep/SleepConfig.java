@@ -40,18 +40,31 @@ package org.hope4j.sleep;
  * @param episodicAge on a committed sleep that keeps E, every context slot's count is capped at this
  *     value (its probability and last bits stay; {@link org.hope4j.level.EpisodicLevel#age}): E's
  *     statistics still predict but new text overrides them fast, so a new domain after the sleep
- *     meets less stale confidence; {@value #EPISODIC_KEEP} (the default) leaves the counts as they are
+ *     meets less stale confidence; {@value #EPISODIC_KEEP} leaves the counts as they are; default
+ *     {@value #DEFAULT_EPISODIC_AGE}
+ * @param episodicConfidence on a committed sleep that keeps E, the share of each context slot's
+ *     confidence (its probability's distance from 1/2) that stays ({@link
+ *     org.hope4j.level.EpisodicLevel#age(int, double)}); 1 leaves the probabilities; default
+ *     {@value #DEFAULT_EPISODIC_CONFIDENCE}
  * @param seed seed of the windows, samples and expert initialisation
  */
 public record SleepConfig(int poolSize, int rank, int windowBytes, double learningRate, double sampledFraction,
         double anchorFraction, int anchorWindows, int promptBytes, boolean dream, int dreamCandidates, int dreamSteps, int heldOutBytes, int evalBytes,
-        double probeBound, boolean prune, int steps, int checkEvery, int patience, boolean clearExperience, boolean clearEpisodic, int episodicAge, long seed) {
+        double probeBound, boolean prune, int steps, int checkEvery, int patience, boolean clearExperience, boolean clearEpisodic, int episodicAge,
+        double episodicConfidence, long seed) {
     /** {@code episodicAge} that leaves E's counts as they are (no count reaches it). */
     public static final int EPISODIC_KEEP = 31;
+    /** The default {@code episodicAge}. */
+    public static final int DEFAULT_EPISODIC_AGE = 1;
+    /** The default {@code episodicConfidence}. */
+    public static final double DEFAULT_EPISODIC_CONFIDENCE = 0.5;
 
     public SleepConfig {
         if (episodicAge < 0 || episodicAge > EPISODIC_KEEP) {
             throw new IllegalArgumentException("episodicAge must be in 0.." + EPISODIC_KEEP + ", found " + episodicAge);
+        }
+        if (!(episodicConfidence >= 0 && episodicConfidence <= 1)) {
+            throw new IllegalArgumentException("episodicConfidence must be in [0, 1], found " + episodicConfidence);
         }
         positive(poolSize, "poolSize");
         positive(rank, "rank");
@@ -98,100 +111,304 @@ public record SleepConfig(int poolSize, int rank, int windowBytes, double learni
      * half of them anchor windows (64 of them), 4 dreams of 2 steps judged on the newest 2 KiB,
      * recent bits/byte over at most 16 KiB, a 1 % probe bound, fold when full, 600 steps (the
      * budget's time is only an upper bound), a check every 25 steps with a patience of 8 checks (the
-     * expert's first steps often hold the most that general text allows), the experience and the episodic
-     * tables are kept, seed 1.
+     * expert's first steps often hold the most that general text allows), the experience kept, the
+     * episodic tables kept but aged (counts capped at 1, half of each slot's confidence kept), seed 1.
      */
     public static SleepConfig defaults() {
-        return new SleepConfig(4, 8, 128, 1e-3, 0.1, 0.5, 64, 32, true, 4, 2, 2048, 16384, 0.01, false, 600, 25, 8, false, false, EPISODIC_KEEP, 1);
+        return builder().build();
+    }
+
+    /** A builder starting from {@link #defaults()}. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder starting from this configuration. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.poolSize = poolSize;
+        b.rank = rank;
+        b.windowBytes = windowBytes;
+        b.learningRate = learningRate;
+        b.sampledFraction = sampledFraction;
+        b.anchorFraction = anchorFraction;
+        b.anchorWindows = anchorWindows;
+        b.promptBytes = promptBytes;
+        b.dream = dream;
+        b.dreamCandidates = dreamCandidates;
+        b.dreamSteps = dreamSteps;
+        b.heldOutBytes = heldOutBytes;
+        b.evalBytes = evalBytes;
+        b.probeBound = probeBound;
+        b.prune = prune;
+        b.steps = steps;
+        b.checkEvery = checkEvery;
+        b.patience = patience;
+        b.clearExperience = clearExperience;
+        b.clearEpisodic = clearEpisodic;
+        b.episodicAge = episodicAge;
+        b.episodicConfidence = episodicConfidence;
+        b.seed = seed;
+        return b;
     }
 
     public SleepConfig withPoolSize(int value) {
-        return new SleepConfig(value, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
+        return toBuilder().poolSize(value).build();
     }
 
     public SleepConfig withRank(int value) {
-        return new SleepConfig(poolSize, value, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
+        return toBuilder().rank(value).build();
     }
 
     public SleepConfig withWindowBytes(int value) {
-        return new SleepConfig(poolSize, rank, value, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
+        return toBuilder().windowBytes(value).build();
     }
 
     public SleepConfig withLearningRate(double value) {
-        return new SleepConfig(poolSize, rank, windowBytes, value, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
+        return toBuilder().learningRate(value).build();
     }
 
     public SleepConfig withSampledFraction(double value) {
-        return new SleepConfig(poolSize, rank, windowBytes, learningRate, value, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
+        return toBuilder().sampledFraction(value).build();
     }
 
     public SleepConfig withAnchor(double fraction, int windows) {
-        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, fraction, windows, promptBytes, dream,
-                dreamCandidates, dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
+        return toBuilder().anchorFraction(fraction).anchorWindows(windows).build();
     }
 
     public SleepConfig withDream(boolean value) {
-        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, value, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
+        return toBuilder().dream(value).build();
     }
 
     public SleepConfig withDreams(int candidates, int stepsEach) {
-        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, candidates,
-                stepsEach, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
+        return toBuilder().dreamCandidates(candidates).dreamSteps(stepsEach).build();
     }
 
     public SleepConfig withHeldOutBytes(int value) {
-        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, value, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
+        return toBuilder().heldOutBytes(value).build();
     }
 
     public SleepConfig withEvalBytes(int value) {
-        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, value, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
+        return toBuilder().evalBytes(value).build();
     }
 
     public SleepConfig withProbeBound(double value) {
-        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, value, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
+        return toBuilder().probeBound(value).build();
     }
 
     public SleepConfig withPrune(boolean value) {
-        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, value, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
+        return toBuilder().prune(value).build();
     }
 
     public SleepConfig withSteps(int value) {
-        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, value, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, seed);
+        return toBuilder().steps(value).build();
     }
 
     public SleepConfig withChecks(int every, int patienceChecks) {
-        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream,
-                dreamCandidates, dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, every, patienceChecks, clearExperience, clearEpisodic, episodicAge, seed);
+        return toBuilder().checkEvery(every).patience(patienceChecks).build();
     }
 
     public SleepConfig withClearExperience(boolean value) {
-        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, value, clearEpisodic, episodicAge, seed);
+        return toBuilder().clearExperience(value).build();
     }
 
     public SleepConfig withSeed(long value) {
-        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, episodicAge, value);
+        return toBuilder().seed(value).build();
     }
 
     public SleepConfig withClearEpisodic(boolean value) {
-        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, value, episodicAge, seed);
+        return toBuilder().clearEpisodic(value).build();
     }
 
     public SleepConfig withEpisodicAge(int value) {
-        return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream, dreamCandidates,
-                dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience, clearEpisodic, value, seed);
+        return toBuilder().episodicAge(value).build();
+    }
+
+    /** As {@link #withEpisodicAge} with the share of each slot's confidence kept. */
+    public SleepConfig withEpisodicAge(int maxCount, double confidence) {
+        return toBuilder().episodicAge(maxCount).episodicConfidence(confidence).build();
+    }
+
+    /**
+     * Builds a {@link SleepConfig}; every value starts at the default and is checked by {@link #build()}.
+     * Each setter is named after the component it sets (see the record's parameters).
+     */
+    public static final class Builder {
+        private int poolSize = 4;
+        private int rank = 8;
+        private int windowBytes = 128;
+        private double learningRate = 1e-3;
+        private double sampledFraction = 0.1;
+        private double anchorFraction = 0.5;
+        private int anchorWindows = 64;
+        private int promptBytes = 32;
+        private boolean dream = true;
+        private int dreamCandidates = 4;
+        private int dreamSteps = 2;
+        private int heldOutBytes = 2048;
+        private int evalBytes = 16384;
+        private double probeBound = 0.01;
+        private boolean prune;
+        private int steps = 600;
+        private int checkEvery = 25;
+        private int patience = 8;
+        private boolean clearExperience;
+        private boolean clearEpisodic;
+        private int episodicAge = DEFAULT_EPISODIC_AGE;
+        private double episodicConfidence = DEFAULT_EPISODIC_CONFIDENCE;
+        private long seed = 1;
+
+        private Builder() {
+        }
+
+        /** @param v see {@link SleepConfig#poolSize()} @return this builder */
+        public Builder poolSize(int v) {
+            poolSize = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#rank()} @return this builder */
+        public Builder rank(int v) {
+            rank = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#windowBytes()} @return this builder */
+        public Builder windowBytes(int v) {
+            windowBytes = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#learningRate()} @return this builder */
+        public Builder learningRate(double v) {
+            learningRate = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#sampledFraction()} @return this builder */
+        public Builder sampledFraction(double v) {
+            sampledFraction = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#anchorFraction()} @return this builder */
+        public Builder anchorFraction(double v) {
+            anchorFraction = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#anchorWindows()} @return this builder */
+        public Builder anchorWindows(int v) {
+            anchorWindows = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#promptBytes()} @return this builder */
+        public Builder promptBytes(int v) {
+            promptBytes = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#dream()} @return this builder */
+        public Builder dream(boolean v) {
+            dream = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#dreamCandidates()} @return this builder */
+        public Builder dreamCandidates(int v) {
+            dreamCandidates = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#dreamSteps()} @return this builder */
+        public Builder dreamSteps(int v) {
+            dreamSteps = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#heldOutBytes()} @return this builder */
+        public Builder heldOutBytes(int v) {
+            heldOutBytes = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#evalBytes()} @return this builder */
+        public Builder evalBytes(int v) {
+            evalBytes = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#probeBound()} @return this builder */
+        public Builder probeBound(double v) {
+            probeBound = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#prune()} @return this builder */
+        public Builder prune(boolean v) {
+            prune = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#steps()} @return this builder */
+        public Builder steps(int v) {
+            steps = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#checkEvery()} @return this builder */
+        public Builder checkEvery(int v) {
+            checkEvery = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#patience()} @return this builder */
+        public Builder patience(int v) {
+            patience = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#clearExperience()} @return this builder */
+        public Builder clearExperience(boolean v) {
+            clearExperience = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#clearEpisodic()} @return this builder */
+        public Builder clearEpisodic(boolean v) {
+            clearEpisodic = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#episodicAge()} @return this builder */
+        public Builder episodicAge(int v) {
+            episodicAge = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#episodicConfidence()} @return this builder */
+        public Builder episodicConfidence(double v) {
+            episodicConfidence = v;
+            return this;
+        }
+
+        /** @param v see {@link SleepConfig#seed()} @return this builder */
+        public Builder seed(long v) {
+            seed = v;
+            return this;
+        }
+
+        /**
+         * The configuration.
+         *
+         * @return a checked {@link SleepConfig}
+         * @throws IllegalArgumentException naming the first value out of range
+         */
+        public SleepConfig build() {
+            return new SleepConfig(poolSize, rank, windowBytes, learningRate, sampledFraction, anchorFraction, anchorWindows, promptBytes, dream,
+                    dreamCandidates, dreamSteps, heldOutBytes, evalBytes, probeBound, prune, steps, checkEvery, patience, clearExperience,
+                    clearEpisodic, episodicAge, episodicConfidence, seed);
+        }
     }
 }

@@ -272,6 +272,37 @@ class EpisodicLevelTest {
     }
 
     @Test
+    void agingWithAConfidenceMovesEverySlotHalfwayToOneHalf() {
+        EpisodicLevel a = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
+        code(a, prose(16, 8000));
+        String before = a.digest();
+        a.age(31, 1);
+        assertEquals(before, a.digest(), "count cap 31 and confidence 1 change nothing");
+        // one slot, by the rule: p = 1/2 + keep/256 (p - 1/2), floored; check bits, last bits and a lower count stay
+        int p = 60000;
+        int slot = (37 << 26) | (p << 10) | (0b10110 << 5) | 9;
+        int aged = EpisodicLevel.agedSlot(slot, 2, EpisodicLevel.confidenceSteps(0.5));
+        assertEquals(37, aged >>> 26);
+        assertEquals(32768 + ((p - 32768) >> 1), aged >>> 10 & 0xFFFF);
+        assertEquals(0b10110, aged >>> 5 & 31);
+        assertEquals(2, aged & 31);
+        assertEquals(32768 + ((1000 - 32768) * 96 >> 8), EpisodicLevel.agedSlot(1000 << 10, 31, 96) >>> 10 & 0xFFFF, "below 1/2: floored");
+        assertEquals(32768 << 10, EpisodicLevel.agedSlot(32768 << 10, 0, 0), "an empty slot stays empty");
+        assertEquals(slot, EpisodicLevel.agedSlot(slot, 31, 256));
+        // a softened level reads text like its own earlier text less surely, and other text better than an unsoftened one
+        EpisodicLevel kept = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
+        code(kept, prose(16, 8000));
+        EpisodicLevel soft = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
+        code(soft, prose(16, 8000));
+        soft.age(2, 0.5);
+        assertNotEquals(kept.digest(), soft.digest());
+        byte[] other = base64(5, 3000);
+        assertTrue(code(soft, other) < code(kept, other), "stale statistics cost less once softened");
+        assertThrows(IllegalArgumentException.class, () -> soft.age(2, 1.5));
+        assertThrows(IllegalArgumentException.class, () -> soft.age(2, Double.NaN));
+    }
+
+    @Test
     void resetForgetsEverything() {
         EpisodicLevel a = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
         String fresh = a.digest();

@@ -51,16 +51,16 @@ class EpisodicParityTest {
 
     /** Codes the stream; checks digests at the fixture's checkpoints; returns the bits per byte. */
     static double[] run(EpisodicConfig cfg, JsonObject digests) {
-        return run(cfg, digests, -1, 31);
+        return run(cfg, digests, -1, 31, 1);
     }
 
-    /** As {@link #run(EpisodicConfig, JsonObject)}, the level aged to {@code ageMax} after {@code ageAt} bytes. */
-    static double[] run(EpisodicConfig cfg, JsonObject digests, int ageAt, int ageMax) {
+    /** As {@link #run(EpisodicConfig, JsonObject)}, the level aged to {@code (ageMax, confidence)} after {@code ageAt} bytes. */
+    static double[] run(EpisodicConfig cfg, JsonObject digests, int ageAt, int ageMax, double confidence) {
         EpisodicLevel e = new EpisodicLevel(cfg, EpisodicLevel.Prior.neutral());
         double[] bits = new double[stream.length];
         for (int i = 0; i <= stream.length; i++) {
             if (i == ageAt) {
-                e.age(ageMax);
+                e.age(ageMax, confidence);
             }
             if (digests.has(Integer.toString(i))) {
                 assertEquals(digests.get(Integer.toString(i)).getAsString(), e.digest(), "state digest after " + i + " bytes");
@@ -99,7 +99,7 @@ class EpisodicParityTest {
     void agingEqualsTheReference() {
         JsonObject aged = golden.getAsJsonObject("aged");
         double[] bits = run(config(golden.getAsJsonObject("config")), aged.getAsJsonObject("digests"), aged.get("at").getAsInt(),
-                aged.get("max_count").getAsInt());
+                aged.get("max_count").getAsInt(), aged.get("confidence").getAsDouble());
         double sum = 0;
         for (double b : bits) {
             sum += b;

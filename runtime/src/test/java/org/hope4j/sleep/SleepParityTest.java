@@ -82,10 +82,12 @@ class SleepParityTest {
     }
 
     static SleepConfig config(Map<String, String> m) {
-        return new SleepConfig(i(m, "poolSize"), i(m, "rank"), i(m, "windowBytes"), d(m, "learningRate"), d(m, "sampledFraction"),
-                d(m, "anchorFraction"), i(m, "anchorWindows"), i(m, "promptBytes"), b(m, "dream"), i(m, "dreamCandidates"),
-                i(m, "dreamSteps"), i(m, "heldOutBytes"), i(m, "evalBytes"), d(m, "probeBound"), b(m, "prune"), i(m, "steps"),
-                i(m, "checkEvery"), i(m, "patience"), b(m, "clearExperience"), false, SleepConfig.EPISODIC_KEEP, Long.parseLong(m.get("config.seed")));
+        return SleepConfig.builder().poolSize(i(m, "poolSize")).rank(i(m, "rank")).windowBytes(i(m, "windowBytes"))
+                .learningRate(d(m, "learningRate")).sampledFraction(d(m, "sampledFraction")).anchorFraction(d(m, "anchorFraction"))
+                .anchorWindows(i(m, "anchorWindows")).promptBytes(i(m, "promptBytes")).dream(b(m, "dream")).dreamCandidates(i(m, "dreamCandidates"))
+                .dreamSteps(i(m, "dreamSteps")).heldOutBytes(i(m, "heldOutBytes")).evalBytes(i(m, "evalBytes")).probeBound(d(m, "probeBound"))
+                .prune(b(m, "prune")).steps(i(m, "steps")).checkEvery(i(m, "checkEvery")).patience(i(m, "patience"))
+                .clearExperience(b(m, "clearExperience")).seed(Long.parseLong(m.get("config.seed"))).build();
     }
 
     private static int i(Map<String, String> m, String k) {

@@ -151,12 +151,17 @@ class CliIT {
         assertTrue(noSteps.rc() != 0);
         assertTrue(noSteps.err().contains("--steps"), noSteps.err());
         byte[] before = Files.readAllBytes(state.resolve("learner.state"));
-        Cli.Run badAge = run("sleep", "--state", state.toString(), "--age-episodic", "31");
-        assertTrue(badAge.rc() != 0 && badAge.err().contains("--age-episodic must be in 0..30"), badAge.err());
+        Cli.Run badAge = run("sleep", "--state", state.toString(), "--age-episodic", "32");
+        assertTrue(badAge.rc() != 0 && badAge.err().contains("--age-episodic must be in 0..31"), badAge.err());
+        Cli.Run badConfidence = run("sleep", "--state", state.toString(), "--episodic-confidence", "1.5");
+        assertTrue(badConfidence.rc() != 0 && badConfidence.err().contains("--episodic-confidence must be in [0, 1]"), badConfidence.err());
         Cli.Run both = run("sleep", "--state", state.toString(), "--age-episodic", "2", "--clear-episodic");
         assertTrue(both.rc() != 0 && both.err().contains("exclude each other"), both.err());
+        Cli.Run keepAndAge = run("sleep", "--state", state.toString(), "--episodic-confidence", "0.5", "--keep-episodic");
+        assertTrue(keepAndAge.rc() != 0 && keepAndAge.err().contains("exclude each other"), keepAndAge.err());
         assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(state.resolve("learner.state"))), "a refused sleep changes nothing");
-        Cli.Run aged = run("sleep", "--json", "--state", state.toString(), "--steps", "10", "--no-dream", "--age-episodic", "0");
+        Cli.Run aged = run("sleep", "--json", "--state", state.toString(), "--steps", "10", "--no-dream", "--age-episodic", "0",
+                "--episodic-confidence", "0.25");
         assertEquals(0, aged.rc(), aged.err());
         assertTrue(lastJson(aged.out()).has("committed"), aged.out());
     }
