@@ -194,6 +194,14 @@ public final class HopeStream {
         return engine;
     }
 
+    /** Closes this stream's engine and the anchor's (the frozen graphs are shared: their owner closes them). */
+    public void closeEngines() {
+        engine.close();
+        if (anchor != null) {
+            anchor.engine.close();
+        }
+    }
+
     /**
      * Logits of the last position read (predicting the next byte), or null before the first byte;
      * with an anchor, the log-probabilities of the mixture.
