@@ -21,12 +21,28 @@ public final class Hope {
     private Hope() {
     }
 
-    /** Loads the bundle in {@code dir} (every file's SHA-256 is verified first). */
+    /**
+     * Loads the bundle in {@code dir} (every file's SHA-256 is verified first).
+     *
+     * @param dir the bundle directory, holding {@code manifest.json} and the files it lists; not null
+     * @return a new learner on the pretrained model with {@link LearnerOptions#defaults()}; the caller closes it
+     * @throws BundleException if {@code dir} is not a directory or the bundle is missing a file, corrupt or inconsistent
+     * @throws BackendException if a backend or ONNX Runtime fails while opening the model
+     */
     public static Learner load(Path dir) {
         return load(dir, LearnerOptions.defaults());
     }
 
-    /** Loads the bundle in {@code dir} with {@code options}. */
+    /**
+     * Loads the bundle in {@code dir} with {@code options}.
+     *
+     * @param dir the bundle directory, holding {@code manifest.json} and the files it lists; not null
+     * @param options how the learner runs (backend, graph provider, experience size, E, anchor...); not null
+     * @return a new learner on the pretrained model; the caller closes it
+     * @throws BundleException if {@code dir} is not a directory or the bundle is missing a file, corrupt or inconsistent
+     * @throws BackendUnavailableException if {@code options} names a backend explicitly and it cannot run here
+     * @throws BackendException if a backend or ONNX Runtime fails while opening the model
+     */
     public static Learner load(Path dir, LearnerOptions options) {
         return open(Bundle.load(BundleSource.directory(dir)), options);
     }
@@ -34,12 +50,30 @@ public final class Hope {
     /**
      * Loads the bundle in {@code dir} and continues from the state saved in {@code stateDir}, if it
      * holds one (else from the pretrained model): one call for an application that starts again.
+     *
+     * @param dir the bundle directory, holding {@code manifest.json} and the files it lists; not null
+     * @param stateDir where a previous run {@link Learner#save saved} its state; not null, but it need not exist
+     * @return a new learner with {@link LearnerOptions#defaults()}, restored from {@code stateDir} when it holds a state
+     * @throws BundleException if {@code dir} is not a directory or the bundle is missing a file, corrupt or inconsistent
+     * @throws StateException if {@code stateDir} holds a state that cannot be read or does not fit this bundle (the new
+     *     learner is closed first)
+     * @throws BackendException if a backend or ONNX Runtime fails while opening the model
      */
     public static Learner load(Path dir, Path stateDir) {
         return resume(load(dir), stateDir);
     }
 
-    /** The default model, continuing from the state saved in {@code stateDir} if it holds one. */
+    /**
+     * The default model, continuing from the state saved in {@code stateDir} if it holds one.
+     *
+     * @param stateDir where a previous run {@link Learner#save saved} its state; not null, but it need not exist
+     * @return a new learner on the jar's default bundle with {@link LearnerOptions#defaults()}, restored from
+     *     {@code stateDir} when it holds a state; the caller closes it
+     * @throws BundleException if the default bundle is missing from the class path or corrupt
+     * @throws StateException if {@code stateDir} holds a state that cannot be read or does not fit the default bundle
+     *     (the new learner is closed first)
+     * @throws BackendException if a backend or ONNX Runtime fails while opening the model
+     */
     public static Learner loadDefault(Path stateDir) {
         return resume(loadDefault(), stateDir);
     }
@@ -57,17 +91,42 @@ public final class Hope {
         }
     }
 
-    /** Loads the default model embedded in the jar. */
+    /**
+     * Loads the default model embedded in the jar.
+     *
+     * @return a new learner on the pretrained default bundle with {@link LearnerOptions#defaults()}; the caller closes it
+     * @throws BundleException if the default bundle is missing from the class path or corrupt
+     * @throws BackendException if a backend or ONNX Runtime fails while opening the model
+     */
     public static Learner loadDefault() {
         return loadDefault(LearnerOptions.defaults());
     }
 
-    /** Loads the default model embedded in the jar with {@code options}. */
+    /**
+     * Loads the default model embedded in the jar with {@code options}.
+     *
+     * @param options how the learner runs (backend, graph provider, experience size, E, anchor...); not null
+     * @return a new learner on the pretrained default bundle; the caller closes it
+     * @throws BundleException if the default bundle is missing from the class path or corrupt
+     * @throws BackendUnavailableException if {@code options} names a backend explicitly and it cannot run here
+     * @throws BackendException if a backend or ONNX Runtime fails while opening the model
+     */
     public static Learner loadDefault(LearnerOptions options) {
         return open(Bundle.loadDefault(), options);
     }
 
-    /** Opens a learner on an already loaded bundle. */
+    /**
+     * Opens a learner on an already loaded bundle.
+     *
+     * @param bundle a verified bundle from {@link Bundle#load} or {@link Bundle#loadDefault}; not null. Several
+     *     learners may share one bundle, each with its own engines and state
+     * @param options how the learner runs (backend, graph provider, experience size, E, anchor...); not null
+     * @return a new learner on the bundle's pretrained model (with a second, never-learning engine as the anchor
+     *     when {@link LearnerOptions#anchorShare()} is above 0); the caller closes it
+     * @throws BackendUnavailableException if {@code options} names a backend explicitly and it cannot run here
+     *     ({@code "auto"} falls back to the CPU and throws only when no backend at all can run)
+     * @throws BackendException if a backend or ONNX Runtime fails while opening the model
+     */
     public static Learner open(Bundle bundle, LearnerOptions options) {
         Backends.Selection sel = Backends.select(options.backend());
         // the manifest's rates (scaled), periods and L1/L2 decays to the prior (not scaled: EngineSpec.of says why)

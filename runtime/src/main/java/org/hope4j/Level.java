@@ -17,7 +17,11 @@ public enum Level {
      */
     E;
 
-    /** Whether this is a level of the neural engine (L0, L1, L2). */
+    /**
+     * Whether this is a level of the neural engine (L0, L1, L2).
+     *
+     * @return true for L0, L1 and L2; false for the episodic level E
+     */
     public boolean neural() {
         return this != E;
     }

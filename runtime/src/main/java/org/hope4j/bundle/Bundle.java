@@ -47,6 +47,8 @@ public final class Bundle {
     /**
      * The bundle's identity: the SHA-256 of its manifest, which holds every other file's SHA-256 and
      * every rate, period and bound. A saved state records it and loads only onto the same bundle.
+     *
+     * @return the lowercase hex SHA-256 (64 digits) of the manifest's bytes as read
      */
     public String sha256() {
         return sha;
@@ -215,6 +217,8 @@ public final class Bundle {
     /**
      * The episodic level's prior (manifest {@code episodic}): the mixer's initial weights fitted on
      * training text, or {@link org.hope4j.level.EpisodicLevel.Prior#neutral()} if the bundle has none.
+     *
+     * @return the prior parsed from the manifest's {@code episodic} file (verified at load), or the neutral prior
      */
     public org.hope4j.level.EpisodicLevel.Prior episodicPrior() {
         Manifest.EpisodicPrior e = manifest.episodic();
@@ -301,7 +305,12 @@ public final class Bundle {
         }
     }
 
-    /** Lower-case hex SHA-256 of {@code bytes}, as the manifest's {@code files} and other records carry it. */
+    /**
+     * Lower-case hex SHA-256 of {@code bytes}, as the manifest's {@code files} and other records carry it.
+     *
+     * @param bytes the data to digest; not null
+     * @return the digest, 64 lowercase hex digits
+     */
     public static String sha256(byte[] bytes) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));

@@ -19,7 +19,13 @@ public interface BundleSource {
      */
     byte[] read(String relativePath);
 
-    /** Whether the bundle holds {@code relativePath} (a plain relative path). */
+    /**
+     * Whether the bundle holds {@code relativePath} (a plain relative path).
+     *
+     * @param relativePath the path inside the bundle, with {@code /} separators, for example {@code manifest.sha256}
+     * @return true if the file exists in this source, false for a path that is not plain and relative (nothing is read, so
+     *     {@link #read} may still refuse the file)
+     */
     boolean has(String relativePath);
 
     /**

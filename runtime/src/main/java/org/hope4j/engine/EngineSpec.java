@@ -33,6 +33,29 @@ public record EngineSpec(int dModel, int nBlocks, int nHeads, int headDim, int m
     /** Vocabulary: the 256 byte values. */
     public static final int VOCAB = 256;
 
+    /**
+     * Copies the per-block arrays; a null {@code decay1} or {@code decay2} means no decay (all 0).
+     *
+     * @param dModel width of the residual stream
+     * @param nBlocks number of Hope blocks
+     * @param nHeads memory heads per block
+     * @param headDim width of one head
+     * @param memRows rows of a head's stacked memory matrix (3 * headDim + 10)
+     * @param midHidden hidden width of the L2 MLP
+     * @param fastHidden hidden width of the L1 MLP
+     * @param c0 L0 chunk, in positions
+     * @param c1 L1 period, in positions
+     * @param c2 L2 period, in positions
+     * @param etaMax bound of the memories' inner rate
+     * @param eps RMSNorm epsilon
+     * @param lr1 L1 inner rate per block ({@code nBlocks} entries, copied)
+     * @param lr2 L2 inner rate per block ({@code nBlocks} entries, copied)
+     * @param plastic which blocks' CMS levels learn ({@code nBlocks} entries, copied)
+     * @param decay1 L1 decay to the prior per block, each in [0, 1) ({@code nBlocks} entries, copied), or null for none
+     * @param decay2 L2 decay to the prior per block, each in [0, 1) ({@code nBlocks} entries, copied), or null for none
+     * @throws IllegalArgumentException if a per-block array does not have {@code nBlocks} entries, or a decay lies
+     *     outside [0, 1) (NaN included)
+     */
     public EngineSpec {
         lr1 = lr1.clone();
         lr2 = lr2.clone();
@@ -51,7 +74,26 @@ public record EngineSpec(int dModel, int nBlocks, int nHeads, int headDim, int m
         }
     }
 
-    /** A spec without decay to the prior (every decay 0: the plain Eq. 71 step). */
+    /**
+     * A spec without decay to the prior (every decay 0: the plain Eq. 71 step).
+     *
+     * @param dModel width of the residual stream
+     * @param nBlocks number of Hope blocks
+     * @param nHeads memory heads per block
+     * @param headDim width of one head
+     * @param memRows rows of a head's stacked memory matrix (3 * headDim + 10)
+     * @param midHidden hidden width of the L2 MLP
+     * @param fastHidden hidden width of the L1 MLP
+     * @param c0 L0 chunk, in positions
+     * @param c1 L1 period, in positions
+     * @param c2 L2 period, in positions
+     * @param etaMax bound of the memories' inner rate
+     * @param eps RMSNorm epsilon
+     * @param lr1 L1 inner rate per block ({@code nBlocks} entries, copied)
+     * @param lr2 L2 inner rate per block ({@code nBlocks} entries, copied)
+     * @param plastic which blocks' CMS levels learn ({@code nBlocks} entries, copied)
+     * @throws IllegalArgumentException if a per-block array does not have {@code nBlocks} entries
+     */
     public EngineSpec(int dModel, int nBlocks, int nHeads, int headDim, int memRows, int midHidden, int fastHidden,
                       int c0, int c1, int c2, float etaMax, float eps, float[] lr1, float[] lr2, boolean[] plastic) {
         this(dModel, nBlocks, nHeads, headDim, memRows, midHidden, fastHidden, c0, c1, c2, etaMax, eps, lr1, lr2, plastic, null, null);
@@ -97,7 +139,11 @@ public record EngineSpec(int dModel, int nBlocks, int nHeads, int headDim, int m
                 (float) mc.etaMax(), (float) mc.normEps(), lr1, lr2, plastic, d1, d2);
     }
 
-    /** Whether any block's L1 or L2 decays to the prior. */
+    /**
+     * Whether any block's L1 or L2 decays to the prior.
+     *
+     * @return true if some entry of {@code decay1} or {@code decay2} is not 0
+     */
     public boolean hasDecay() {
         for (int b = 0; b < nBlocks; b++) {
             if (decay1[b] != 0f || decay2[b] != 0f) {
@@ -107,37 +153,73 @@ public record EngineSpec(int dModel, int nBlocks, int nHeads, int headDim, int m
         return false;
     }
 
-    /** This spec with other decays (null: none), e.g. an existing spec given a manifest's decays. */
+    /**
+     * This spec with other decays (null: none), e.g. an existing spec given a manifest's decays.
+     *
+     * @param l1 the L1 decay per block, each in [0, 1) ({@code nBlocks} entries, copied), or null for none
+     * @param l2 the L2 decay per block, each in [0, 1) ({@code nBlocks} entries, copied), or null for none
+     * @return a new spec equal to this one but for {@code decay1} and {@code decay2}
+     * @throws IllegalArgumentException if an array has the wrong length or a decay lies outside [0, 1)
+     */
     public EngineSpec withDecay(float[] l1, float[] l2) {
         return new EngineSpec(dModel, nBlocks, nHeads, headDim, memRows, midHidden, fastHidden, c0, c1, c2, etaMax, eps, lr1, lr2, plastic,
                 l1, l2);
     }
 
-    /** The most positions one span may hold: an L1 period when CMS levels learn, up to 256 when they do not. */
+    /**
+     * The most positions one span may hold: an L1 period when CMS levels learn, up to 256 when they do not.
+     *
+     * @return the larger of {@code c1} and 256: the rows an engine and a stream size their span buffers for
+     */
     public int maxSpan() {
         return Math.max(c1, 256);
     }
 
+    /**
+     * The L1 inner rate per block.
+     *
+     * @return a copy ({@code nBlocks} entries)
+     */
     @Override
     public float[] lr1() {
         return lr1.clone();
     }
 
+    /**
+     * The L2 inner rate per block.
+     *
+     * @return a copy ({@code nBlocks} entries)
+     */
     @Override
     public float[] lr2() {
         return lr2.clone();
     }
 
+    /**
+     * Which blocks' CMS levels learn.
+     *
+     * @return a copy ({@code nBlocks} entries; true: that block's L1 and L2 accumulate and step)
+     */
     @Override
     public boolean[] plastic() {
         return plastic.clone();
     }
 
+    /**
+     * The L1 decay to the prior per block.
+     *
+     * @return a copy ({@code nBlocks} entries, each in [0, 1))
+     */
     @Override
     public float[] decay1() {
         return decay1.clone();
     }
 
+    /**
+     * The L2 decay to the prior per block.
+     *
+     * @return a copy ({@code nBlocks} entries, each in [0, 1))
+     */
     @Override
     public float[] decay2() {
         return decay2.clone();

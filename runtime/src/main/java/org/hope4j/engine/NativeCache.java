@@ -31,7 +31,12 @@ public final class NativeCache {
     private NativeCache() {
     }
 
-    /** The cache folder (not created). */
+    /**
+     * The cache folder (not created).
+     *
+     * @return {@code -Dhope4j.cache.dir} if set and not blank, else {@code $XDG_CACHE_HOME/hope4j}, else
+     *     {@code ~/.cache/hope4j}
+     */
     public static Path dir() {
         String p = System.getProperty("hope4j.cache.dir");
         if (p != null && !p.isBlank()) {

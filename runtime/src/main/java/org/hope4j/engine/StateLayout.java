@@ -25,8 +25,14 @@ public final class StateLayout {
      * @param name the full name ({@code blocks.<b>.<key>}, or {@code pending.xf} / {@code pending.logits})
      * @param block the block, or -1 for the whole model
      * @param key the name within the block ({@code l1.up}, {@code pending.x2}, ...) or the full name
+     * @param shape the tensor's dimensions, e.g. [H, R, dh] for {@code l0.w0}, [fastHidden, dModel] for {@code l1.up}
      */
     public record Entry(String name, int block, String key, int[] shape) {
+        /**
+         * Number of values of the tensor.
+         *
+         * @return the product of the dimensions of {@code shape}
+         */
         public int size() {
             int n = 1;
             for (int s : shape) {
@@ -39,7 +45,14 @@ public final class StateLayout {
     private StateLayout() {
     }
 
-    /** Every tensor of a state of {@code spec}, with the held position's when {@code pending}. */
+    /**
+     * Every tensor of a state of {@code spec}, with the held position's when {@code pending}.
+     *
+     * @param spec the engine's shapes
+     * @param pending whether a position waits for its next byte (adds its {@code pending.*} activations)
+     * @return the entries in a fixed order: per block the {@link #LEVELS} then, if {@code pending}, the
+     *     {@link #PENDING} activations; last, if {@code pending}, {@code pending.xf} and {@code pending.logits}
+     */
     public static List<Entry> of(EngineSpec spec, boolean pending) {
         int d = spec.dModel();
         int f1 = spec.fastHidden();
@@ -79,7 +92,12 @@ public final class StateLayout {
         };
     }
 
-    /** Whether {@code state} holds a position waiting for its next byte. */
+    /**
+     * Whether {@code state} holds a position waiting for its next byte.
+     *
+     * @param state tensors by full name, as from {@link Engine#exportState}
+     * @return true if it holds {@code pending.xf}
+     */
     public static boolean hasPending(Map<String, Tensor> state) {
         return state.containsKey("pending.xf");
     }
@@ -88,6 +106,9 @@ public final class StateLayout {
      * Checks that {@code state} holds every tensor of the layout with its size, before an engine
      * changes anything; returns the layout.
      *
+     * @param spec the engine's shapes
+     * @param state tensors by full name; extra tensors are ignored
+     * @return the layout of {@code state}: {@link #of} with the held position when {@link #hasPending}
      * @throws StateException naming the first missing or misshapen tensor
      */
     public static List<Entry> check(EngineSpec spec, Map<String, Tensor> state) {
@@ -98,7 +119,15 @@ public final class StateLayout {
         return layout;
     }
 
-    /** The values of tensor {@code name} of {@code tensors}, checked to hold {@code size} values (not copied). */
+    /**
+     * The values of tensor {@code name} of {@code tensors}, checked to hold {@code size} values (not copied).
+     *
+     * @param tensors tensors by full name
+     * @param name the full name of the tensor to take
+     * @param size the number of values it must hold
+     * @return the tensor's own data array (changing it changes the tensor)
+     * @throws StateException if the tensor is missing or holds another number of values
+     */
     public static float[] data(Map<String, Tensor> tensors, String name, int size) {
         Tensor x = tensors.get(name);
         if (x == null) {

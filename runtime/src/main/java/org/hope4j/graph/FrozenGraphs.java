@@ -46,6 +46,14 @@ public final class FrozenGraphs implements AutoCloseable {
      * @param deviceId GPU device for CUDA/TensorRT
      */
     public record Options(String provider, int intraOpThreads, int deviceId) {
+        /**
+         * Checks the options.
+         *
+         * @param provider "cpu", "cuda" or "tensorrt" (lower case); a GPU provider that cannot load falls back at open time
+         * @param intraOpThreads ONNX Runtime intra-op threads per session, at least 1
+         * @param deviceId GPU device for CUDA/TensorRT (ONNX Runtime's device index); ignored on CPU
+         * @throws IllegalArgumentException if {@code provider} is not one of the three, or {@code intraOpThreads} is below 1
+         */
         public Options {
             if (!List.of("cpu", "cuda", "tensorrt").contains(provider)) {
                 throw new IllegalArgumentException("provider must be cpu, cuda or tensorrt, found " + provider);
@@ -55,7 +63,11 @@ public final class FrozenGraphs implements AutoCloseable {
             }
         }
 
-        /** CPU, one thread. */
+        /**
+         * CPU, one thread.
+         *
+         * @return the options {@code ("cpu", 1, 0)}
+         */
         public static Options defaults() {
             return new Options("cpu", 1, 0);
         }
@@ -64,7 +76,18 @@ public final class FrozenGraphs implements AutoCloseable {
     /** ONNX Runtime sessions opened by any FrozenGraphs and not closed yet (tests check nothing leaks). */
     static final java.util.concurrent.atomic.AtomicInteger OPEN_SESSIONS = new java.util.concurrent.atomic.AtomicInteger();
 
-    /** Opens every segment of {@code bundle}; {@code maxRows} bounds the positions of one call. */
+    /**
+     * Opens every segment of {@code bundle}; {@code maxRows} bounds the positions of one call. If any segment
+     * fails, the sessions opened so far are closed.
+     *
+     * @param bundle the verified bundle whose {@code embed}, {@code mixer_in_b} and {@code mixer_out_b} segments are opened
+     * @param options the execution provider and threads; a GPU provider that fails to load falls back (see {@link #provider()})
+     * @param maxRows the most positions {@code n} one call of {@link #embed}, {@link #mixerIn} or {@link #mixerOut} may
+     *     pass, at least 1; the reused input and output buffers are sized for it
+     * @throws BackendException if ONNX Runtime cannot create the session options
+     * @throws org.hope4j.BundleException naming the bundle and the file if the manifest lacks a segment, or ONNX Runtime
+     *     cannot open a segment, or a segment's ports differ from what the manifest declares
+     */
     public FrozenGraphs(Bundle bundle, Options options, int maxRows) {
         org.hope4j.engine.NativeCache.prepare(); // ONNX Runtime's libraries from the owner-only cache
         Manifest.ModelConfig mc = bundle.manifest().model();
@@ -233,12 +256,20 @@ public final class FrozenGraphs implements AutoCloseable {
         return ByteBuffer.allocateDirect(floats * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
 
-    /** The execution provider the sessions use: "cpu", "cuda" or "tensorrt". */
+    /**
+     * The execution provider the sessions use: "cpu", "cuda" or "tensorrt".
+     *
+     * @return the provider actually in use, which is the one asked for or a fallback from it (TensorRT, then CUDA, then CPU)
+     */
     public String provider() {
         return provider;
     }
 
-    /** Execution providers this ONNX Runtime build lists (which may still fail to load). */
+    /**
+     * Execution providers this ONNX Runtime build lists (which may still fail to load).
+     *
+     * @return ONNX Runtime's provider names, for example {@code CPU} or {@code CUDA}, in the order it lists them
+     */
     public static List<String> availableProviders() {
         List<String> out = new ArrayList<>();
         for (var p : OrtEnvironment.getAvailableProviders()) {
@@ -253,7 +284,16 @@ public final class FrozenGraphs implements AutoCloseable {
         }
     }
 
-    /** x [n, D] = embedding of bytes[off, off+n). */
+    /**
+     * x [n, D] = embedding of bytes[off, off+n).
+     *
+     * @param bytes the input bytes; each is a token 0..255 (read unsigned)
+     * @param off index of the first byte to embed in {@code bytes}
+     * @param n number of positions, from 1 to the {@code maxRows} given at construction
+     * @param x receives the embeddings, row-major [n, D] in its first {@code n * D} floats
+     * @throws IllegalStateException if this is closed
+     * @throws BackendException if ONNX Runtime fails the run
+     */
     public void embed(byte[] bytes, int off, int n, float[] x) {
         open();
         bufTok.clear();
@@ -270,7 +310,20 @@ public final class FrozenGraphs implements AutoCloseable {
         }
     }
 
-    /** q, u [n, D] and the new conv state [W-1, 2D] from x [n, D] and the conv state. */
+    /**
+     * q, u [n, D] and the new conv state [W-1, 2D] from x [n, D] and the conv state.
+     *
+     * @param block the block index, from 0 to the model's block count - 1
+     * @param x the block input, row-major [n, D] in its first {@code n * D} floats
+     * @param n number of positions, from 1 to the {@code maxRows} given at construction
+     * @param conv the causal conv state before these positions, row-major [W-1, 2D] (W the manifest's {@code conv_width})
+     * @param q receives the queries, [n, D]
+     * @param u receives the values to write, [n, D]
+     * @param convOut receives the conv state after these positions, [W-1, 2D]; may be {@code conv} itself (the input is
+     *     copied before the run)
+     * @throws IllegalStateException if this is closed
+     * @throws BackendException if ONNX Runtime fails the run
+     */
     public void mixerIn(int block, float[] x, int n, float[] conv, float[] q, float[] u, float[] convOut) {
         open();
         try (OnnxTensor tx = tensor(bufX, x, n * d, new long[] {n, d});
@@ -287,7 +340,17 @@ public final class FrozenGraphs implements AutoCloseable {
         }
     }
 
-    /** x2 [n, D] from the block input x and the memory reads o. */
+    /**
+     * x2 [n, D] from the block input x and the memory reads o.
+     *
+     * @param block the block index, from 0 to the model's block count - 1
+     * @param x the block input, row-major [n, D] in its first {@code n * D} floats
+     * @param o the memory reads for the same positions, [n, D]
+     * @param n number of positions, from 1 to the {@code maxRows} given at construction
+     * @param x2 receives the block's output (residual included), [n, D]; may be {@code x} itself
+     * @throws IllegalStateException if this is closed
+     * @throws BackendException if ONNX Runtime fails the run
+     */
     public void mixerOut(int block, float[] x, float[] o, int n, float[] x2) {
         open();
         try (OnnxTensor tx = tensor(bufX, x, n * d, new long[] {n, d});

@@ -27,6 +27,11 @@ public final class HopeStream {
          * Positions {@code [start, start + m)} of the data passed to {@link #forward} have the logits
          * {@code logits[0, m * 256)}. The engine still holds this span: the sink may call
          * {@link Engine#accumulateLogitGradient} for it.
+         *
+         * @param start index of the span's first position, counted from {@code off} of {@link #forward}
+         * @param m number of positions in the span, in [1, maxSpan]
+         * @param logits the stream's logits buffer, row-major [m, 256] in its first {@code m * 256} values;
+         *     reused by the next span, so copy what must outlive the call
          */
         void span(int start, int m, float[] logits);
     }
@@ -34,7 +39,14 @@ public final class HopeStream {
     /** Receives the logits of each position as they are computed. */
     @FunctionalInterface
     public interface LogitsSink {
-        /** {@code logits[row * 256 .. row * 256 + 256)} are the logits of stream position {@code position}. */
+        /**
+         * {@code logits[row * 256 .. row * 256 + 256)} are the logits of stream position {@code position}.
+         *
+         * @param position stream position (0-based) of the byte whose successor these logits predict
+         * @param logits the stream's logits buffer for the current span (the adapted model's, without E or
+         *     the anchor); reused by the next span, so copy what must outlive the call
+         * @param row the position's row in {@code logits}, in [0, span length)
+         */
         void accept(long position, float[] logits, int row);
     }
 
@@ -65,6 +77,14 @@ public final class HopeStream {
     private float adaptedWeight = 0.5f;
     private final double[] pa = new double[EngineSpec.VOCAB], pb = new double[EngineSpec.VOCAB];
 
+    /**
+     * A stream at position 0 with an empty context, no episodic level and no anchor.
+     *
+     * @param graphs the frozen segments (embedding, mixers); shared, not closed by this stream
+     * @param engine the plastic levels, owned by this stream from now on ({@link #closeEngines} closes it)
+     * @param convWidth kernel width of the mixers' causal convolution, at least 1: the stream keeps the last
+     *     {@code convWidth - 1} rows of {@code 2 * dModel} values per block
+     */
     public HopeStream(FrozenGraphs graphs, Engine engine, int convWidth) {
         this.graphs = graphs;
         this.engine = engine;
@@ -83,7 +103,11 @@ public final class HopeStream {
         logits = new float[rows * EngineSpec.VOCAB];
     }
 
-    /** Mixes {@code e} into every prediction of {@link #read} from now on ({@code null}: the neural levels alone). */
+    /**
+     * Mixes {@code e} into every prediction of {@link #read} from now on ({@code null}: the neural levels alone).
+     *
+     * @param e the episodic level E, which then also learns from every byte read, or null
+     */
     public void setEpisodic(EpisodicLevel e) {
         episodic = e;
     }
@@ -93,6 +117,10 @@ public final class HopeStream {
      * weights; it must not be read by anyone else) into every prediction from now on, with the switch
      * rate {@code share} in (0, 0.5]; {@code null} switches the mixture off. The anchor starts aligned
      * with this stream's position with an empty context.
+     *
+     * @param anchor the pretrained stream, or null for no mixture
+     * @param share the fixed-share switch rate, in (0, 0.5] when {@code anchor} is not null (else an
+     *     {@link IllegalArgumentException}); ignored when it is null. The mixture weight restarts at 1/2.
      */
     public void setAnchor(HopeStream anchor, double share) {
         if (anchor != null && !(share > 0 && share <= 0.5)) {
@@ -107,12 +135,20 @@ public final class HopeStream {
         }
     }
 
-    /** The adapted model's weight in the anchor mixture (1 without an anchor). */
+    /**
+     * The adapted model's weight in the anchor mixture (1 without an anchor).
+     *
+     * @return the weight w of the adapted model, in [0, 1]
+     */
     public double adaptedWeight() {
         return anchor == null ? 1 : adaptedWeight;
     }
 
-    /** The episodic level, or null. */
+    /**
+     * The episodic level, or null.
+     *
+     * @return the level set by {@link #setEpisodic}, or null when none is mixed in
+     */
     public EpisodicLevel episodic() {
         return episodic;
     }
@@ -120,13 +156,22 @@ public final class HopeStream {
     /** Receives the bits of every scored byte of {@link #read}, in stream order. */
     @FunctionalInterface
     public interface BitsSink {
-        /** Byte {@code position} of the stream cost {@code bits} under the learner's prediction. */
+        /**
+         * Byte {@code position} of the stream cost {@code bits} under the learner's prediction.
+         *
+         * @param position stream position (0-based) of the scored byte
+         * @param bits {@code -log2} of the probability the learner gave it (with E and the anchor when they are on)
+         */
         void accept(long position, double bits);
     }
 
     private BitsSink bitsSink;
 
-    /** Hands the bits of every byte {@link #read} scores to {@code sink} from now on ({@code null}: none). */
+    /**
+     * Hands the bits of every byte {@link #read} scores to {@code sink} from now on ({@code null}: none).
+     *
+     * @param sink called once per scored byte, in stream order, or null
+     */
     public void setBitsSink(BitsSink sink) {
         bitsSink = sink;
     }
@@ -179,17 +224,29 @@ public final class HopeStream {
         }
     }
 
-    /** Positions read so far. */
+    /**
+     * Positions read so far.
+     *
+     * @return the stream position: bytes read since the start or the last {@link #resetContext}, or as restored
+     */
     public long position() {
         return pos;
     }
 
-    /** Update counts of L0, L1, L2 since the stream began. */
+    /**
+     * Update counts of L0, L1, L2 since the stream began.
+     *
+     * @return a copy: {@code {L0 chunk commits, L1 steps, L2 steps}}
+     */
     public long[] counts() {
         return counts.clone();
     }
 
-    /** The engine holding the plastic levels. */
+    /**
+     * The engine holding the plastic levels.
+     *
+     * @return this stream's engine (not the anchor's)
+     */
     public Engine engine() {
         return engine;
     }
@@ -205,6 +262,8 @@ public final class HopeStream {
     /**
      * Logits of the last position read (predicting the next byte), or null before the first byte;
      * with an anchor, the log-probabilities of the mixture.
+     *
+     * @return a new array of 256 values (not mixed with E), or null
      */
     public float[] lastLogits() {
         if (!haveLast) {
@@ -227,6 +286,13 @@ public final class HopeStream {
      * Reads {@code data[off, off+len)} with the given levels learning. Returns the summed bits of the
      * bytes that had a prediction (every byte but the stream's very first) and their count:
      * {@code {bits, bytes}}. Each byte is scored before anything learns from it.
+     *
+     * @param data the bytes to read
+     * @param off index of the first byte in {@code data}
+     * @param len number of bytes to read, 0 or more
+     * @param learning which levels learn while reading ({@link Learning#OFF}: none)
+     * @param sink receives the logits of every position read, or null
+     * @return {@code {summed bits, number of scored bytes}}
      */
     public double[] read(byte[] data, int off, int len, Learning learning, LogitsSink sink) {
         double bits = 0;
@@ -345,7 +411,15 @@ public final class HopeStream {
     /**
      * Reads {@code data[off, off+len)} with the CMS levels fixed (not learning) and the L0 memory
      * learning in context if {@code l0}, in spans of at most {@code maxSpan} positions, handing each
-     * span's logits to {@code sink}. Sleep distils through it.
+     * span's logits to {@code sink}. Sleep distils through it. A position held for its next byte is dropped first.
+     *
+     * @param data the bytes to read
+     * @param off index of the first byte in {@code data}
+     * @param len number of bytes to read, 0 or more
+     * @param l0 whether the L0 memories learn in context
+     * @param maxSpan the most positions per span, in [1, {@link EngineSpec#maxSpan()}] (else an
+     *     {@link IllegalArgumentException})
+     * @param sink receives each span's logits while the engine holds the span; not null
      */
     public void forward(byte[] data, int off, int len, boolean l0, int maxSpan, SpanSink sink) {
         if (maxSpan < 1 || maxSpan > spec.maxSpan()) {
@@ -395,12 +469,24 @@ public final class HopeStream {
     /** The anchor's context tensors (L0 memories, conv, last logits) under {@code anchor.}; its CMS levels are the bundle's. */
     private static final String ANCHOR = "anchor.";
 
-    /** Bits of {@code next} under the logits {@code lg[off, off + 256)}: -log2 softmax. */
+    /**
+     * Bits of {@code next} under the logits {@code lg[off, off + 256)}: -log2 softmax.
+     *
+     * @param lg holds the logits (unnormalised)
+     * @param off index in {@code lg} of the logit of byte 0
+     * @param next the byte to score (its unsigned value indexes the logits)
+     * @return {@code -log2 P(next)}, 0 or more
+     */
     public static double bitsOf(float[] lg, int off, byte next) {
         return Ops.bits(lg, off, EngineSpec.VOCAB, next & 0xff);
     }
 
-    /** The whole stream state: engine state, conv states, last logits; position and counts as metadata. */
+    /**
+     * The whole stream state: engine state, conv states, last logits; position and counts as metadata.
+     *
+     * @return a copy; with an anchor also its context under {@code anchor.} and the mixture weight as
+     *     {@code anchor.weight}
+     */
     public Snapshot snapshot() {
         Map<String, Tensor> t = new LinkedHashMap<>(snapshotOwn().tensors());
         if (anchor != null) {
@@ -432,6 +518,10 @@ public final class HopeStream {
     /**
      * Restores a {@link #snapshot()}, all or nothing. Without the anchor's tensors (a state saved
      * without an anchor) the anchor starts with an empty context at this position, the weight at 1/2.
+     *
+     * @param s a snapshot of a stream over the same model (the anchor's tensors are ignored without an anchor)
+     * @throws StateException if an engine or conv tensor is missing or misshapen, or {@code anchor.weight} is not one
+     *     number in [0, 1]
      */
     public void restore(Snapshot s) {
         Map<String, Tensor> mine = new LinkedHashMap<>();
@@ -498,11 +588,23 @@ public final class HopeStream {
      * @param counts L0/L1/L2 update counts
      */
     public record Snapshot(Map<String, Tensor> tensors, long position, long[] counts) {
+        /**
+         * Copies the map (unmodifiable; the tensors themselves are shared) and the counts.
+         *
+         * @param tensors engine state plus conv states and last logits, by name
+         * @param position positions read
+         * @param counts L0/L1/L2 update counts (3 entries)
+         */
         public Snapshot {
             tensors = Map.copyOf(tensors);
             counts = counts.clone();
         }
 
+        /**
+         * L0/L1/L2 update counts.
+         *
+         * @return a copy: {@code {L0 chunk commits, L1 steps, L2 steps}}
+         */
         @Override
         public long[] counts() {
             return counts.clone();

@@ -46,8 +46,14 @@ public final class LearnedState implements SleepSession.Host {
     private final Map<Path, StateLock> locks = new HashMap<>();
 
     /**
+     * A fresh state: no level frozen, empty experience, an empty expert pool of the default sleep configuration,
+     * version 0.
+     *
      * @param lock the learner's monitor
+     * @param stream the learner's stream, whose engine holds the neural levels (its spec sizes the expert pool)
      * @param episodic E, or null
+     * @param experienceBytes how many of the most recently learned bytes to keep for sleep, 0 or more (0 keeps
+     *     nothing; negative is an {@link IllegalArgumentException})
      * @param bundle the bundle, which a saved state is tied to (its SHA-256 and its plastic weights')
      * @param key seals every saved file (AES-256-GCM), or null
      */
@@ -67,22 +73,42 @@ public final class LearnedState implements SleepSession.Host {
         return new ExpertPool(c.poolSize(), s.nBlocks(), s.dModel(), s.midHidden(), c.rank());
     }
 
-    /** The levels that do not learn (the live set). */
+    /**
+     * The levels that do not learn (the live set).
+     *
+     * @return the set itself, not a copy: adding or removing a level changes what the next read learns
+     */
     public Set<Level> frozen() {
         return frozen;
     }
 
-    /** Which neural levels learn now. */
+    /**
+     * Which neural levels learn now.
+     *
+     * @return each of L0, L1 and L2 learning unless it is in {@link #frozen}
+     */
     public Learning learning() {
         return new Learning(!frozen.contains(Level.L0), !frozen.contains(Level.L1), !frozen.contains(Level.L2));
     }
 
-    /** The recent experience (what sleep consolidates from). */
+    /**
+     * The recent experience (what sleep consolidates from).
+     *
+     * @return the live buffer (a {@link #restore} replaces it with another)
+     */
     public ExperienceBuffer experience() {
         return experience;
     }
 
-    /** Learns {@code data[off, off+len)} through {@code reader} (a frozen E keeps its tables) and keeps it as experience. */
+    /**
+     * Learns {@code data[off, off+len)} through {@code reader} (a frozen E keeps its tables) and keeps it as experience.
+     *
+     * @param reader the learner's reader over this state's stream
+     * @param data the bytes to learn
+     * @param off index of the first byte in {@code data}
+     * @param len number of bytes, 0 or more
+     * @return {@code len} bytes read, the bytes scored and their summed bits, and the engine's rollbacks during the call
+     */
     public Score learn(Reader reader, byte[] data, int off, int len) {
         long refused = stream.engine().rollbacks();
         double[] r = reader.learn(data, off, len, learning(), frozen.contains(Level.E));
@@ -100,7 +126,11 @@ public final class LearnedState implements SleepSession.Host {
         closing = true;
     }
 
-    /** Resets {@code level} to its pretrained value (E: empty tables). */
+    /**
+     * Resets {@code level} to its pretrained value (E: empty tables). Counts as a change ({@link #changed}).
+     *
+     * @param level L0, L1 or L2 (reset in every block), or E (nothing to reset when the learner has none)
+     */
     public void reset(Level level) {
         changed();
         if (level != Level.E) {
@@ -110,7 +140,11 @@ public final class LearnedState implements SleepSession.Host {
         }
     }
 
-    /** Update counts of L0, L1, L2 (and the bytes E has read, when it is on). */
+    /**
+     * Update counts of L0, L1, L2 (and the bytes E has read, when it is on).
+     *
+     * @return a new map, in order L0 (chunk commits), L1 (steps), L2 (steps) and, with E, E (bytes read)
+     */
     public Map<Level, Long> updateCounts() {
         long[] c = stream.counts();
         Map<Level, Long> m = new LinkedHashMap<>();
@@ -134,6 +168,10 @@ public final class LearnedState implements SleepSession.Host {
     /**
      * Saves everything into {@code dir} ({@link StateStore#save}). The first save into a directory
      * takes its {@link StateLock}, held until {@link #release}: one writer per state.
+     *
+     * @param dir the state directory; created with its parents if missing
+     * @throws StateException if the directory cannot be created, another learner holds its lock, the state holds
+     *     NaN or an infinity, or a file cannot be written (the state on disk then stays as it was)
      */
     public void save(Path dir) {
         Path locked = StateStore.directory(dir).toAbsolutePath().normalize();
@@ -149,7 +187,14 @@ public final class LearnedState implements SleepSession.Host {
         locks.clear();
     }
 
-    /** Replaces everything with the state in {@code dir}, all or nothing ({@link StateStore#read} verifies it first). */
+    /**
+     * Replaces everything with the state in {@code dir}, all or nothing ({@link StateStore#read} verifies it first).
+     * Counts as a change ({@link #changed}).
+     *
+     * @param dir a state directory written by {@link #save} for the same bundle
+     * @throws StateException naming the state file if it is missing, does not verify, belongs to another bundle, or
+     *     does not fit this learner's engine or E (the stream is then put back as it was)
+     */
     public void restore(Path dir) {
         var es = stream.engine().spec();
         StateStore.Loaded l = StateStore.read(dir, bundleSha, plasticSha, pool, es.nBlocks(), es.dModel(), es.midHidden(), experience.capacity(), key);

@@ -15,7 +15,11 @@ public record Learning(boolean l0, boolean l1, boolean l2) {
     /** Only the in-context memory: what scoring uses. */
     public static final Learning L0_ONLY = new Learning(true, false, false);
 
-    /** Whether a CMS level learns. */
+    /**
+     * Whether a CMS level learns.
+     *
+     * @return true if L1 or L2 learns (the stream then accumulates gradients and keeps spans within one L1 period)
+     */
     public boolean cms() {
         return l1 || l2;
     }

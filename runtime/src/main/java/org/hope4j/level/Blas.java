@@ -7,8 +7,26 @@ package org.hope4j.level;
  * run their products through it; the CPU engine supplies OpenBLAS or plain Java loops.
  */
 public interface Blas {
+    /**
+     * {@code C = alpha * op(A) op(B) + beta * C}, all row-major and starting at index 0.
+     *
+     * @param transA whether {@code a} holds A transposed: [K, M] instead of [M, K]
+     * @param transB whether {@code b} holds B transposed: [N, K] instead of [K, N]
+     * @param m rows of op(A) and of C
+     * @param n columns of op(B) and of C
+     * @param k columns of op(A), rows of op(B): the summed dimension
+     * @param alpha scale of the product
+     * @param a the first {@code m * k} values are A (or its transpose, see {@code transA}); not changed
+     * @param b the first {@code k * n} values are B (or its transpose, see {@code transB}); not changed
+     * @param beta scale of the old C added to the product: 0 overwrites C (its old values are not used), 1 accumulates
+     * @param c [M, N], the first {@code m * n} values; read (unless {@code beta} is 0) and overwritten with the result
+     */
     void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, float[] b, float beta, float[] c);
 
-    /** Which implementation and kernel runs. */
+    /**
+     * Which implementation and kernel runs.
+     *
+     * @return a human-readable name of the implementation (e.g. the OpenBLAS kernel, or plain Java loops), for logs
+     */
     String describe();
 }

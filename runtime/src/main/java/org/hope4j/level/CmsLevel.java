@@ -22,7 +22,18 @@ public final class CmsLevel {
     private final float[] nextUp, nextDown;
 
     /**
-     * @param lr the level's learning rate; {@code lambda} its decay to the prior (0: the plain step)
+     * A level at its pretrained value, with empty gradient sums.
+     *
+     * @param blas the matrix products' implementation
+     * @param dModel the model width D: rows of {@code x}, {@code z} and {@code out}
+     * @param hidden the level's hidden width F
+     * @param eps the RMSNorm's epsilon
+     * @param lr the level's learning rate (0: the gradient sums have no effect)
+     * @param lambda its decay to the prior, the share of {@code w - w0} removed per step (0: the plain step)
+     * @param norm the RMSNorm's gain [D]; kept, not copied
+     * @param up the pretrained up projection [F, D]; the level works on a copy and keeps this array as its prior, so the
+     *     caller must not change it afterwards
+     * @param down the pretrained down projection [D, F]; copied and kept as {@code up} is
      */
     public CmsLevel(Blas blas, int dModel, int hidden, float eps, float lr, float lambda, float[] norm, float[] up, float[] down) {
         this.blas = blas;
@@ -42,7 +53,11 @@ public final class CmsLevel {
         nextDown = new float[d * f];
     }
 
-    /** Hidden width. */
+    /**
+     * Hidden width.
+     *
+     * @return F, the width of the activations {@code a}, {@code g} and {@code s}
+     */
     public int hidden() {
         return f;
     }
@@ -51,6 +66,14 @@ public final class CmsLevel {
      * {@code out = x + down silu(up z)}, {@code z = RMSNorm(x)} over {@code m} rows, keeping the
      * normalised input {@code z} [m, d], the pre-activation {@code a}, its sigmoid {@code g} and the
      * activation {@code s} [m, f] for the error signal.
+     *
+     * @param x the level's input [m, D], from index 0; not changed
+     * @param m number of positions (rows)
+     * @param z receives the normalised input [m, D]
+     * @param a receives the hidden pre-activation {@code up z} [m, F]
+     * @param g receives {@code sigmoid(a)} [m, F]
+     * @param s receives the activation {@code silu(a) = a g} [m, F]
+     * @param out receives the output {@code x + down s} [m, D]; may be {@code x} itself
      */
     public void forward(float[] x, int m, float[] z, float[] a, float[] g, float[] s, float[] out) {
         Ops.rmsnorm(x, m, d, norm, eps, z);
@@ -63,7 +86,16 @@ public final class CmsLevel {
         blas.sgemm(false, true, m, d, f, 1f, s, down, 1f, out);
     }
 
-    /** The error at the hidden pre-activation: {@code da = (dy down) * silu'(a)} [k, f], through {@code ds}. */
+    /**
+     * The error at the hidden pre-activation: {@code da = (dy down) * silu'(a)} [k, f], through {@code ds}.
+     *
+     * @param dy the error at the level's output [k, D]
+     * @param k number of positions (rows)
+     * @param a the hidden pre-activation {@link #forward} kept [k, F]
+     * @param g its sigmoid, as {@link #forward} kept it [k, F]
+     * @param ds scratch: receives {@code dy down}, the error at the activation [k, F]
+     * @param da receives the error at the pre-activation [k, F]; may be {@code ds} itself
+     */
     public void hiddenError(float[] dy, int k, float[] a, float[] g, float[] ds, float[] da) {
         blas.sgemm(false, false, k, f, d, 1f, dy, down, 0f, ds);
         for (int i = 0; i < k * f; i++) {
@@ -74,6 +106,13 @@ public final class CmsLevel {
     /**
      * Adds the gradients of {@code k} positions to the sums: {@code gDown += dy^T s}, {@code gUp += da^T z}.
      * Sums that turn non-finite are dropped (back to their chunk-start value, 0) and this returns false.
+     *
+     * @param dy the error at the level's output [k, D]
+     * @param da the error at the hidden pre-activation [k, F], from {@link #hiddenError}
+     * @param k number of positions (rows)
+     * @param s the activation {@link #forward} kept [k, F]
+     * @param z the normalised input {@link #forward} kept [k, D]
+     * @return true if both sums are still finite; false if they were not and were cleared
      */
     public boolean accumulate(float[] dy, float[] da, int k, float[] s, float[] z) {
         blas.sgemm(true, false, d, f, k, 1f, dy, s, 1f, gDown);
@@ -97,6 +136,12 @@ public final class CmsLevel {
     /**
      * The error at the level's input through the MLP branch (the caller adds the residual):
      * {@code dx = RMSNorm'(x)(da up)}, through {@code dz} [k, d].
+     *
+     * @param da the error at the hidden pre-activation [k, F], from {@link #hiddenError}
+     * @param k number of positions (rows)
+     * @param x the level's input [k, D], as given to {@link #forward}
+     * @param dz scratch: receives {@code da up}, the error at the normalised input [k, D]
+     * @param dx receives the error at the input through the MLP branch [k, D]; may be {@code dz} itself
      */
     public void inputError(float[] da, int k, float[] x, float[] dz, float[] dx) {
         blas.sgemm(false, false, k, d, f, 1f, da, up, 0f, dz);
@@ -107,6 +152,8 @@ public final class CmsLevel {
      * Eq. 71 with decay to the prior: {@code w <- w - lambda (w - w0) - lr g}, then clears the sums. An
      * update that would leave a non-finite value (an overflowing rate, a poisoned gradient) is not
      * applied: the level keeps its value (the chunk-start value) and this returns false.
+     *
+     * @return true if the update was applied; false if it was dropped (the sums are cleared either way)
      */
     public boolean step() {
         boolean finite = next(up, upInit, gUp, nextUp) & next(down, downInit, gDown, nextDown);
@@ -150,6 +197,10 @@ public final class CmsLevel {
     /**
      * The level's live arrays by state name ({@code up}, {@code down}, {@code g_up}, {@code g_down});
      * callers copy in and out.
+     *
+     * @param name {@code up} ([F, D]), {@code down} ([D, F]), {@code g_up} ([F, D]) or {@code g_down} ([D, F])
+     * @return the live array itself, not a copy: writing into it changes the level
+     * @throws IllegalArgumentException if {@code name} is none of the four
      */
     public float[] tensor(String name) {
         return switch (name) {

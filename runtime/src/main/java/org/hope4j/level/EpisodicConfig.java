@@ -18,6 +18,18 @@ public record EpisodicConfig(int tableBits, int historyBits, int matchBits, int 
     /** Context tables of the level: orders 1, 2, 3, 4, 6, the word pair, the column, the digit shape, the current word and the token in its field. */
     public static final int CONTEXTS = 10;
 
+    /**
+     * Checks every value against its range.
+     *
+     * @param tableBits log2 of the slots of each context table, 10..26
+     * @param historyBits log2 of the history's bytes, 12..30
+     * @param matchBits log2 of the slots of the match index, 10..26
+     * @param matchMin the shortest match (bytes) the match model follows, 2..32
+     * @param counterLimit the count at which a context slot's adaptation rate stops falling, 1..31
+     * @param mixerShift the mixers' learning rate exponent, 8..24
+     * @param apmRate the adaptive probability maps' rate exponent, 1..14
+     * @throws IllegalArgumentException if a value is outside its range (the message names it)
+     */
     public EpisodicConfig {
         check("tableBits", tableBits, 10, 26);
         check("historyBits", historyBits, 12, 30);
@@ -34,12 +46,23 @@ public record EpisodicConfig(int tableBits, int historyBits, int matchBits, int 
         }
     }
 
-    /** The defaults (chosen by measurement, model-export/README.md "The episodic level E"): 20 MiB of context tables, 1 MiB of history, a 1 MiB match index and 8.25 MiB of adaptive probability maps (31.7 MB in all; the mixers' weights and the small maps add 0.6 MB). */
+    /**
+     * The defaults (chosen by measurement, model-export/README.md "The episodic level E"): 20 MiB of context tables, 1 MiB of
+     * history, a 1 MiB match index and 8.25 MiB of adaptive probability maps (31.7 MB in all; the mixers' weights and the small
+     * maps add 0.6 MB).
+     *
+     * @return a configuration with tableBits 19, historyBits 20, matchBits 18, matchMin 4, counterLimit 30, mixerShift 11, apmRate 6
+     */
     public static EpisodicConfig defaults() {
         return new EpisodicConfig(19, 20, 18, 4, 30, 11, 6);
     }
 
-    /** Bytes the level's tables take (the bound on its memory, small arrays not counted). */
+    /**
+     * Bytes the level's tables take (the bound on its memory, small arrays not counted).
+     *
+     * @return {@code 4 * CONTEXTS * 2^tableBits + 2^historyBits + 4 * 2^matchBits} bytes, plus the 8.25 MiB of the
+     *     adaptive probability map on c0 and the previous byte
+     */
     public long bytes() {
         return 4L * ((long) CONTEXTS << tableBits) + (1L << historyBits) + 4L * (1L << matchBits) + 4L * EpisodicLevel.APM2_SLOTS;
     }

@@ -31,7 +31,17 @@ public final class MemoryLevel {
     private final float[] uh, qh, proj, kk, vv, vn, pred, tgt, err, ee, coef, kq, wdiff, p2, cum, memI, memD, decay;
 
     /**
-     * @param mem the pretrained memories [H, R, dh] (flat), {@code bEta}/{@code bAlpha} [H, 5]
+     * A level at its pretrained memories.
+     *
+     * @param blas the matrix products' implementation
+     * @param dModel the model width D; {@code dh = D / heads} (D is expected to be a multiple of {@code heads})
+     * @param heads number of heads H
+     * @param chunk the chunk length {@code c0} in positions: the state is committed every {@code c0} stream positions
+     * @param etaMax the largest inner learning rate: each rate is {@code etaMax * sigmoid(.)}
+     * @param eps the l2 norm's epsilon for the keys and values
+     * @param mem the pretrained memories [H, R, dh] (flat); copied
+     * @param bEta the biases of the rate gates [H, 5] (one per head and memory type); kept, not copied
+     * @param bAlpha the biases of the retention gates [H, 5]; kept, not copied
      */
     public MemoryLevel(Blas blas, int dModel, int heads, int chunk, float etaMax, float eps, float[] mem, float[] bEta, float[] bAlpha) {
         this.blas = blas;
@@ -76,7 +86,11 @@ public final class MemoryLevel {
         decay = new float[TYPES];
     }
 
-    /** Rows of one head's memory matrix. */
+    /**
+     * Rows of one head's memory matrix.
+     *
+     * @return {@code R = 3 dh + 10}
+     */
     public int rows() {
         return r;
     }
@@ -85,6 +99,13 @@ public final class MemoryLevel {
      * Reads {@code m} positions starting at stream position {@code pos}: {@code q}, {@code u} [m, D]
      * in, the reads {@code o} [m, D] out. When {@code learn}, every position also writes, and the state
      * is committed at each chunk end; otherwise the memory only reads ({@code o = M_memory q}).
+     *
+     * @param q the queries [m, D] (head {@code hh} in columns {@code hh dh .. (hh+1) dh}), from index 0
+     * @param u the inputs the keys, values and gates are projected from [m, D], from index 0
+     * @param m number of positions (rows)
+     * @param pos stream position of the first row (0 or more); {@code pos % c0} places the chunk ends
+     * @param learn whether every position also writes to the memories (false: they only read the current memories)
+     * @param o receives the reads [m, D], from index 0
      */
     public void read(float[] q, float[] u, int m, long pos, boolean learn, float[] o) {
         int start = 0;
@@ -202,7 +223,11 @@ public final class MemoryLevel {
         }
     }
 
-    /** Updates rolled back because they were not finite, since this level was made. */
+    /**
+     * Updates rolled back because they were not finite, since this level was made.
+     *
+     * @return the number of head-pieces whose write was rolled back (not cleared by {@link #reset})
+     */
     public long rollbacks() {
         return rollbacks;
     }
@@ -222,17 +247,30 @@ public final class MemoryLevel {
         }
     }
 
-    /** The chunk-start memories [H, R, dh] (a copy). */
+    /**
+     * The chunk-start memories [H, R, dh] (a copy).
+     *
+     * @return a new flat array of {@code H * R * dh} values: the state the current chunk's projections use
+     */
     public float[] chunkStart() {
         return concat(w0);
     }
 
-    /** The current memories [H, R, dh] (a copy). */
+    /**
+     * The current memories [H, R, dh] (a copy).
+     *
+     * @return a new flat array of {@code H * R * dh} values: the state with the current chunk's writes so far
+     */
     public float[] current() {
         return concat(wt);
     }
 
-    /** Replaces the chunk-start and current memories, each [H, R, dh]. */
+    /**
+     * Replaces the chunk-start and current memories, each [H, R, dh].
+     *
+     * @param chunkStart the new chunk-start memories, {@code H * R * dh} values (as {@link #chunkStart()} returns them); copied
+     * @param current the new current memories, {@code H * R * dh} values (as {@link #current()} returns them); copied
+     */
     public void set(float[] chunkStart, float[] current) {
         for (int hh = 0; hh < h; hh++) {
             System.arraycopy(chunkStart, hh * r * dh, w0[hh], 0, r * dh);

@@ -9,7 +9,16 @@ public final class Ops {
     private Ops() {
     }
 
-    /** {@code out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * g} for the m rows of width {@code d}. */
+    /**
+     * {@code out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * g} for the m rows of width {@code d}.
+     *
+     * @param x the input rows [m, d], from index 0; not changed
+     * @param m number of rows
+     * @param d row width (the model width)
+     * @param g the norm's gain, one per column [d]
+     * @param eps added to the mean square before the square root (keeps a zero row finite)
+     * @param out receives the normalised rows [m, d], from index 0; may be {@code x} itself
+     */
     public static void rmsnorm(float[] x, int m, int d, float[] g, float eps, float[] out) {
         for (int t = 0; t < m; t++) {
             int o = t * d;
@@ -24,7 +33,18 @@ public final class Ops {
         }
     }
 
-    /** The gradient of {@link #rmsnorm}: {@code dx = r (g dy) - x r^3 mean(x g dy)}, r = (mean x^2 + eps)^-1/2. */
+    /**
+     * The gradient of {@link #rmsnorm}: {@code dx = r (g dy) - x r^3 mean(x g dy)}, r = (mean x^2 + eps)^-1/2.
+     *
+     * @param x the forward input rows [m, d] (not the normalised ones), from index 0
+     * @param m number of rows
+     * @param d row width
+     * @param g the norm's gain [d], as in the forward pass
+     * @param eps as in the forward pass
+     * @param dy the error at the norm's output [m, d], from index 0
+     * @param dx receives the error at the norm's input [m, d], from index 0 (the gain's gradient is not computed); may be
+     *     {@code dy} itself
+     */
     public static void rmsnormBackward(float[] x, int m, int d, float[] g, float eps, float[] dy, float[] dx) {
         for (int t = 0; t < m; t++) {
             int o = t * d;
@@ -42,7 +62,16 @@ public final class Ops {
         }
     }
 
-    /** {@code out[oo, oo+n) = x[xo, xo+n) / sqrt(|x|^2 + eps)}. */
+    /**
+     * {@code out[oo, oo+n) = x[xo, xo+n) / sqrt(|x|^2 + eps)}.
+     *
+     * @param x holds the vector to normalise; not changed
+     * @param xo index of the vector's first value in {@code x}
+     * @param out receives the normalised vector; may be {@code x} itself at the same offset
+     * @param oo index of the first result in {@code out}
+     * @param n length of the vector
+     * @param eps added to the squared length before the square root (keeps a zero vector finite)
+     */
     public static void l2norm(float[] x, int xo, float[] out, int oo, int n, float eps) {
         float ss = 0f;
         for (int i = 0; i < n; i++) {
@@ -54,7 +83,15 @@ public final class Ops {
         }
     }
 
-    /** {@code out[oo, oo+n) = softmax(x[xo, xo+n))}, max-shifted, summed in double. */
+    /**
+     * {@code out[oo, oo+n) = softmax(x[xo, xo+n))}, max-shifted, summed in double.
+     *
+     * @param x holds the logits; not changed
+     * @param xo index of the first of the {@code n} logits in {@code x}
+     * @param out receives the probabilities (they sum to 1); may be {@code x} itself at the same offset
+     * @param oo index of the first probability in {@code out}
+     * @param n number of outcomes, at least 1
+     */
     public static void softmax(float[] x, int xo, float[] out, int oo, int n) {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {
@@ -72,7 +109,15 @@ public final class Ops {
         }
     }
 
-    /** {@code -log2 softmax(x[xo, xo+n))[k]}: the bits of outcome {@code k}. */
+    /**
+     * {@code -log2 softmax(x[xo, xo+n))[k]}: the bits of outcome {@code k}.
+     *
+     * @param x holds the logits; not changed
+     * @param xo index of the first of the {@code n} logits in {@code x}
+     * @param n number of outcomes, at least 1
+     * @param k the outcome, in [0, n), relative to {@code xo}
+     * @return the outcome's code length in bits, 0 or more (computed in the log domain, so finite for finite logits)
+     */
     public static double bits(float[] x, int xo, int n, int k) {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {
@@ -85,11 +130,23 @@ public final class Ops {
         return -(x[xo + k] - max - Math.log(sum)) / Math.log(2);
     }
 
+    /**
+     * The logistic function {@code 1 / (1 + e^-x)}, computed in double.
+     *
+     * @param x the argument (a logit)
+     * @return {@code sigmoid(x)} in [0, 1]
+     */
     public static float sigmoid(float x) {
         return (float) (1.0 / (1.0 + Math.exp(-x)));
     }
 
-    /** d silu / dx at {@code x}, given {@code s = sigmoid(x)}. */
+    /**
+     * d silu / dx at {@code x}, given {@code s = sigmoid(x)}.
+     *
+     * @param x the pre-activation
+     * @param s {@code sigmoid(x)}, as the forward pass kept it
+     * @return {@code s (1 + x (1 - s))}, the derivative of {@code x sigmoid(x)}
+     */
     public static float siluGrad(float x, float s) {
         return s * (1f + x * (1f - s));
     }

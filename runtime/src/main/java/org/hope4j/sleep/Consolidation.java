@@ -57,7 +57,36 @@ public final class Consolidation {
     /** Scratch of a distillation step: d loss / d logits of one span, and one student distribution. */
     private final float[] dl, pS;
 
-    /** What a sleep produced; {@link #accepted} says whether it may be committed. */
+    /**
+     * What a sleep produced; {@link #accepted} says whether it may be committed. A bits/byte figure the
+     * sleep did not get to measure is {@code NaN}.
+     *
+     * @param accepted whether the student passed every check (steps taken, every value finite, the retention
+     *     probe within its bound), so that the caller may commit it
+     * @param preempted whether the preemption flag stopped the sleep; a passed deadline is not a preemption
+     *     (both flags are then {@code false})
+     * @param reason why the sleep ended the way it did, in words, with its figures
+     * @param consolidatedBytes bytes of experience the expert was trained on (at most the budget's
+     *     {@code maxBytes}); 0 when the sleep stopped early or had too little experience
+     * @param recentBefore bits/byte of the live model (the teacher) on the newest experience
+     * @param recentResetOnly bits/byte on the newest experience with L1 reset and no new expert
+     * @param recentAfter bits/byte of the student (L1 reset, the new expert on) on the newest experience
+     * @param probeBefore bits/byte of the live model on the retention probe
+     * @param probeAfter bits/byte of the student on the retention probe: the figure the guard judges
+     * @param probePretrained bits/byte of the pretrained model (the bundle's L1 and L2) on the retention probe
+     * @param probeResetOnly bits/byte on the retention probe with L1 reset and no new expert
+     * @param steps distillation steps taken
+     * @param keptStep the step of the checkpoint whose expert was kept, or the last step when there was no
+     *     check; -1 when no expert was kept
+     * @param dreamsKept dreams kept (each made the held-out experience better)
+     * @param dreamsTried dreams tried
+     * @param slot the pool slot the new expert takes, or -1 when the sleep did not get that far
+     * @param evictedSlot the slot whose old expert was folded into L2 or pruned to make room, or -1
+     * @param expert the trained expert, or {@code null} when the sleep stopped early, had too little
+     *     experience, or no checkpoint kept the retention probe within its bound
+     * @param l2After L2's {@code blocks.<b>.l2.up} and {@code blocks.<b>.l2.down} tensors with the expert
+     *     added: what a commit puts into the state; {@code null} when {@code expert} is
+     */
     public record Result(boolean accepted, boolean preempted, String reason, long consolidatedBytes,
             double recentBefore, double recentResetOnly, double recentAfter, double probeBefore, double probeAfter,
             double probePretrained, double probeResetOnly, int steps, int keptStep, int dreamsKept, int dreamsTried, int slot, int evictedSlot, Expert expert,
@@ -96,6 +125,30 @@ public final class Consolidation {
     /**
      * Runs one sleep on {@code live} (a stream snapshot's tensors) and its expert {@code pool} (read
      * only), consolidating from {@code experience}; never changes them.
+     *
+     * @param live the live stream's state tensors by name, L2's {@code blocks.<b>.l2.up} and {@code .down}
+     *     among them; loaded into the teacher and the student
+     * @param pool the learner's expert pool: where the new expert goes (a free slot, else the oldest
+     *     expert's) and its rank; its count of sleeps seeds the random numbers
+     * @param experience the recent experience, oldest byte first. With dreams on, the newest
+     *     {@code cfg.heldOutBytes()} (at most a quarter) are held out to judge them; at most
+     *     {@code budget.maxBytes()} of the newest other bytes are trained on, and fewer than
+     *     {@code cfg.windowBytes()} of those give a result that is not accepted
+     * @param probe the retention probe (general text shipped in the bundle) the guard measures; not
+     *     {@code null}; under 2 bytes it cannot be measured and the result is not accepted
+     * @param rehearsal general text the anchor windows are cut from, or {@code null} (or shorter than a
+     *     window) to sample the anchors from the student instead
+     * @param cfg how to consolidate: windows, learning rate, sampled and anchor fractions, checks, dreams,
+     *     the probe bound, the seed
+     * @param budget the most bytes of experience to train on, the time for consolidation steps
+     *     (measurement excluded), and the deadline of the whole run
+     * @param preempted polled every 256 bytes scored, every byte sampled and every step; once it returns
+     *     {@code true} the run stops and returns a result with {@code preempted} set
+     * @param listener receives {@link SleepEvent.Phase} events ("evaluate", "consolidate", "dream",
+     *     "probe") on the calling thread; not {@code null}
+     * @return what the sleep produced, never {@code null}; accepted only if it took steps, every value is
+     *     finite and the retention probe stayed within its bound. When the budget's deadline passes the
+     *     result is neither accepted nor preempted and carries no figures
      */
     public Result run(Map<String, Tensor> live, ExpertPool pool, byte[] experience, byte[] probe, byte[] rehearsal,
             SleepConfig cfg, SleepBudget budget, BooleanSupplier preempted, SleepListener listener) {

@@ -10,10 +10,18 @@ package org.hope4j.sleep;
 @FunctionalInterface
 public interface DevicePolicy {
 
-    /** Reads the device now and decides. */
+    /**
+     * Reads the device now and decides.
+     *
+     * @return whether a sleep may start now, and what was read; never {@code null}
+     */
     Decision check();
 
-    /** No device conditions: sleep is governed by idle time alone. */
+    /**
+     * No device conditions: sleep is governed by idle time alone.
+     *
+     * @return a policy that always allows, with the reason "allowed: idle time only"
+     */
     static DevicePolicy always() {
         return () -> new Decision(true, "allowed: idle time only");
     }
@@ -26,6 +34,13 @@ public interface DevicePolicy {
      *     "not allowed: battery 23% &lt; 50%"
      */
     record Decision(boolean allowed, String reason) {
+        /**
+         * Checks the reason.
+         *
+         * @param allowed whether a sleep may start now
+         * @param reason what was read and why; not {@code null}
+         * @throws IllegalArgumentException if {@code reason} is {@code null}
+         */
         public Decision {
             if (reason == null) {
                 throw new IllegalArgumentException("reason must not be null");

@@ -28,7 +28,12 @@ public final class ExperienceBuffer {
     private int start;
     private int size;
 
-    /** An empty buffer keeping the last {@code capacity} bytes (0 keeps nothing). */
+    /**
+     * An empty buffer keeping the last {@code capacity} bytes (0 keeps nothing).
+     *
+     * @param capacity the most bytes it keeps, {@code >= 0}; allocated at once
+     * @throws IllegalArgumentException if {@code capacity} is negative
+     */
     public ExperienceBuffer(int capacity) {
         if (capacity < 0) {
             throw new IllegalArgumentException("capacity must be >= 0, found " + capacity);
@@ -36,17 +41,35 @@ public final class ExperienceBuffer {
         ring = new byte[capacity];
     }
 
-    /** Bytes it can hold. */
+    /**
+     * Bytes it can hold.
+     *
+     * @return the capacity given at construction, in bytes
+     */
     public int capacity() {
         return ring.length;
     }
 
-    /** Bytes it holds. */
+    /**
+     * Bytes it holds.
+     *
+     * @return the bytes held now, from 0 to {@link #capacity()}
+     */
     public synchronized int size() {
         return size;
     }
 
-    /** Appends {@code data[off, off+len)}, dropping the oldest bytes beyond the capacity. */
+    /**
+     * Appends {@code data[off, off+len)}, dropping the oldest bytes beyond the capacity.
+     *
+     * @param data the bytes to copy from; not kept
+     * @param off index in {@code data} of the first byte to append
+     * @param len how many bytes to append, {@code >= 0}; when it is at least the capacity only the last
+     *     {@code capacity} of them are kept
+     * @throws IndexOutOfBoundsException if the range is not inside {@code data} (with a capacity of 0
+     *     nothing is read or checked); the range is not checked first, so the bytes before the bad index
+     *     may already have been appended
+     */
     public synchronized void append(byte[] data, int off, int len) {
         int cap = ring.length;
         if (cap == 0 || len == 0) {
@@ -69,7 +92,11 @@ public final class ExperienceBuffer {
         }
     }
 
-    /** A copy of the contents, oldest byte first. */
+    /**
+     * A copy of the contents, oldest byte first.
+     *
+     * @return a new array of {@link #size()} bytes; the caller may change it
+     */
     public synchronized byte[] contents() {
         byte[] out = new byte[size];
         int cap = ring.length;
@@ -85,12 +112,23 @@ public final class ExperienceBuffer {
         size = 0;
     }
 
-    /** Writes the buffer to {@code file} atomically with owner-only permissions. */
+    /**
+     * Writes the buffer to {@code file} atomically with owner-only permissions.
+     *
+     * @param file the file to create or replace; its directory must exist
+     * @throws StateException naming {@code file} if it cannot be written; its old content, if any, is then unchanged
+     */
     public void save(Path file) {
         save(file, null);
     }
 
-    /** As {@link #save(Path)}, sealed with {@code key} (AES-256-GCM) unless it is null. */
+    /**
+     * As {@link #save(Path)}, sealed with {@code key} (AES-256-GCM) unless it is null.
+     *
+     * @param file the file to create or replace; its directory must exist
+     * @param key the learner's key to seal the file with, or {@code null} to write it plain
+     * @throws StateException naming {@code file} if it cannot be written; its old content, if any, is then unchanged
+     */
     public void save(Path file, StateKey key) {
         byte[] data = contents();
         CRC32C crc = new CRC32C();
@@ -103,12 +141,32 @@ public final class ExperienceBuffer {
     /**
      * Reads a buffer saved by {@link #save} into a buffer of {@code capacity} (keeping the newest
      * bytes if it is smaller). Every field is checked; errors name the file and the field.
+     *
+     * @param file a file written by {@link #save(Path)}, not sealed
+     * @param capacity the capacity of the returned buffer, {@code >= 0}; the capacity the file was saved
+     *     with is ignored
+     * @return a new buffer holding the newest {@code capacity} bytes of the file, oldest first
+     * @throws StateException naming the file if it is missing, unreadable, sealed, truncated, of another
+     *     format or version, or fails its checksum
+     * @throws IllegalArgumentException if {@code capacity} is negative
      */
     public static ExperienceBuffer load(Path file, int capacity) {
         return load(file, capacity, null);
     }
 
-    /** As {@link #load(Path, int)}, opening a sealed file with {@code key}. */
+    /**
+     * As {@link #load(Path, int)}, opening a sealed file with {@code key}.
+     *
+     * @param file a file written by {@link #save(Path, StateKey)}, sealed or plain
+     * @param capacity the capacity of the returned buffer, {@code >= 0}; the capacity the file was saved
+     *     with is ignored
+     * @param key the key the file was sealed with, or {@code null} for a plain file (a sealed file then
+     *     throws); a plain file is read whatever the key
+     * @return a new buffer holding the newest {@code capacity} bytes of the file, oldest first
+     * @throws StateException naming the file if it is missing or unreadable, sealed and {@code key} does
+     *     not open it, truncated, of another format or version, or fails its checksum
+     * @throws IllegalArgumentException if {@code capacity} is negative
+     */
     public static ExperienceBuffer load(Path file, int capacity, StateKey key) {
         if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
             throw new StateException(file + ": no experience file here");

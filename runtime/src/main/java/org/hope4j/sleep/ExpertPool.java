@@ -20,6 +20,16 @@ public final class ExpertPool {
     private final long[] stamps;
     private long sleeps;
 
+    /**
+     * An empty pool: every slot free, no sleep counted.
+     *
+     * @param slots the most experts it holds, {@code >= 1}
+     * @param nb blocks of the model (each with its own L2 matrices and expert factors)
+     * @param d the model width D
+     * @param f2 L2's hidden width F2
+     * @param rank r, the rank of every expert's factors, {@code >= 1}
+     * @throws IllegalArgumentException if {@code slots} or {@code rank} is below 1
+     */
     public ExpertPool(int slots, int nb, int d, int f2, int rank) {
         if (slots < 1 || rank < 1) {
             throw new IllegalArgumentException("slots and rank must be >= 1, found " + slots + ", " + rank);
@@ -33,15 +43,29 @@ public final class ExpertPool {
         stamps = new long[slots];
     }
 
+    /**
+     * The pool's size.
+     *
+     * @return the most experts it holds, free slots included
+     */
     public int slots() {
         return slots;
     }
 
+    /**
+     * The rank of the pool's experts.
+     *
+     * @return r, the inner dimension of every expert's factors
+     */
     public int rank() {
         return rank;
     }
 
-    /** Slots holding an expert. */
+    /**
+     * Slots holding an expert.
+     *
+     * @return the slots in use, from 0 to {@link #slots()}
+     */
     public int used() {
         int n = 0;
         for (Expert e : experts) {
@@ -50,7 +74,12 @@ public final class ExpertPool {
         return n;
     }
 
-    /** Committed sleeps so far. */
+    /**
+     * Committed sleeps so far.
+     *
+     * @return the sleeps committed into this pool over its whole saved history (it is also the newest
+     *     expert's stamp)
+     */
     public long sleeps() {
         return sleeps;
     }
@@ -96,6 +125,13 @@ public final class ExpertPool {
     /**
      * Records a committed sleep: the expert goes into {@code slot}; {@code evicted} (or -1) is the
      * slot whose old expert the sleep folded or pruned (its weights already account for that).
+     *
+     * @param slot the slot the new expert goes into, from 0 to {@code slots() - 1}: a free one, or
+     *     {@code evicted}
+     * @param evicted the slot emptied to make room, or -1 (any negative value) when a free slot was used
+     * @param e the expert the sleep trained; kept, not copied
+     * @throws ArrayIndexOutOfBoundsException if {@code slot}, or a non-negative {@code evicted}, is not a
+     *     slot of this pool
      */
     public void commit(int slot, int evicted, Expert e) {
         if (evicted >= 0) {
@@ -104,7 +140,11 @@ public final class ExpertPool {
         put(slot, e);
     }
 
-    /** A deep copy. */
+    /**
+     * A deep copy.
+     *
+     * @return an independent pool with the same slots, stamps and count of sleeps, and a copy of every expert
+     */
     public ExpertPool copy() {
         ExpertPool c = new ExpertPool(slots, nb, d, f2, rank);
         for (int i = 0; i < slots; i++) {
@@ -115,7 +155,13 @@ public final class ExpertPool {
         return c;
     }
 
-    /** The pool as state tensors, named {@code sleep.pool.*}. */
+    /**
+     * The pool as state tensors, named {@code sleep.pool.*}.
+     *
+     * @return a new map, in order: {@code sleep.pool.meta} (slots, rank, sleeps, then each slot's stamp, 0
+     *     when free; stored as floats), then {@code sleep.pool.<slot>.blocks.<b>.u}, {@code .v}, {@code .p}
+     *     and {@code .q} of every used slot; the data are copies
+     */
     public Map<String, Tensor> toTensors() {
         Map<String, Tensor> m = new LinkedHashMap<>();
         float[] meta = new float[slots + 3];
@@ -150,7 +196,15 @@ public final class ExpertPool {
      * Reads a pool saved by {@link #toTensors}; a state without one (saved before sleep existed)
      * gives an empty pool of {@code slots} x {@code rank}.
      *
+     * @param t state tensors by name; those not named {@code sleep.pool.*} are ignored
+     * @param slots the slots of the empty pool returned when {@code t} holds no pool; a saved pool keeps its own
+     * @param nb blocks of the model; a saved expert must have factors for each
+     * @param d the model width D; the saved factors' sizes must match it
+     * @param f2 L2's hidden width F2; the saved factors' sizes must match it
+     * @param rank the rank of the empty pool returned when {@code t} holds no pool; a saved pool keeps its own
+     * @return the saved pool, or an empty one
      * @throws StateException naming the tensor when one is missing or misshapen
+     * @throws IllegalArgumentException if the saved meta tensor gives fewer than 1 slot or a rank below 1
      */
     public static ExpertPool fromTensors(Map<String, Tensor> t, int slots, int nb, int d, int f2, int rank) {
         Tensor meta = t.get(PREFIX + "meta");

@@ -42,7 +42,12 @@ public final class LinuxDevicePolicy implements DevicePolicy {
 
     private final PolicyOptions options;
 
-    /** A policy reading the files under {@code options.root()}. */
+    /**
+     * A policy reading the files under {@code options.root()}.
+     *
+     * @param options the root to read under, the battery, heat and load limits, the daily window and the clock
+     * @throws IllegalArgumentException if {@code options} is {@code null}
+     */
     public LinuxDevicePolicy(PolicyOptions options) {
         if (options == null) {
             throw new IllegalArgumentException("options must not be null");
@@ -50,7 +55,11 @@ public final class LinuxDevicePolicy implements DevicePolicy {
         this.options = options;
     }
 
-    /** The options this policy checks against. */
+    /**
+     * The options this policy checks against.
+     *
+     * @return the options given at construction
+     */
     public PolicyOptions options() {
         return options;
     }

@@ -20,6 +20,16 @@ public record SleepBudget(long maxBytes, Duration maxTime, Duration deadline) {
     /** The deadline a budget gets when none is given: ten minutes, or twice {@code maxTime} if that is longer. */
     public static final Duration DEFAULT_DEADLINE = Duration.ofMinutes(10);
 
+    /**
+     * Checks every component.
+     *
+     * @param maxBytes most bytes of recorded experience one sleep consolidates, {@code > 0}
+     * @param maxTime most wall time of consolidation steps (measurement excluded), {@code > 0}
+     * @param deadline most wall time of the whole sleep, every phase included, {@code > 0}; it is not
+     *     checked against {@code maxTime}
+     * @throws IllegalArgumentException if {@code maxBytes} is not above 0, or a time is {@code null}, zero
+     *     or negative
+     */
     public SleepBudget {
         if (maxBytes <= 0) {
             throw new IllegalArgumentException("maxBytes must be > 0, found " + maxBytes);
@@ -32,7 +42,14 @@ public record SleepBudget(long maxBytes, Duration maxTime, Duration deadline) {
         }
     }
 
-    /** A budget with the default deadline (ten minutes, or twice {@code maxTime} if that is longer). */
+    /**
+     * A budget with the default deadline (ten minutes, or twice {@code maxTime} if that is longer).
+     *
+     * @param maxBytes most bytes of recorded experience one sleep consolidates, {@code > 0}
+     * @param maxTime most wall time of consolidation steps (measurement excluded), {@code > 0}
+     * @throws IllegalArgumentException if {@code maxBytes} is not above 0, or {@code maxTime} is
+     *     {@code null}, zero or negative
+     */
     public SleepBudget(long maxBytes, Duration maxTime) {
         this(maxBytes, maxTime, maxTime == null ? null : longer(DEFAULT_DEADLINE, maxTime.multipliedBy(2)));
     }
@@ -41,21 +58,45 @@ public record SleepBudget(long maxBytes, Duration maxTime, Duration deadline) {
         return a.compareTo(b) >= 0 ? a : b;
     }
 
-    /** 64 KiB, 60 seconds of consolidation, the whole sleep within ten minutes. */
+    /**
+     * 64 KiB, 60 seconds of consolidation, the whole sleep within ten minutes.
+     *
+     * @return the default budget
+     */
     public static SleepBudget defaults() {
         return new SleepBudget(64 * 1024, Duration.ofSeconds(60));
     }
 
+    /**
+     * The same budget with another amount of experience.
+     *
+     * @param value most bytes of recorded experience one sleep consolidates, {@code > 0}
+     * @return a copy of this budget with that amount (the times are kept)
+     * @throws IllegalArgumentException if {@code value} is not above 0
+     */
     public SleepBudget withMaxBytes(long value) {
         return new SleepBudget(value, maxTime, deadline);
     }
 
-    /** The same budget with another consolidation time (the deadline is kept). */
+    /**
+     * The same budget with another consolidation time (the deadline is kept).
+     *
+     * @param value most wall time of consolidation steps (measurement excluded), {@code > 0}; keep it well
+     *     below the deadline, which is not moved to fit it
+     * @return a copy of this budget with that consolidation time
+     * @throws IllegalArgumentException if {@code value} is {@code null}, zero or negative
+     */
     public SleepBudget withMaxTime(Duration value) {
         return new SleepBudget(maxBytes, value, deadline);
     }
 
-    /** The same budget with another deadline for the whole sleep. */
+    /**
+     * The same budget with another deadline for the whole sleep.
+     *
+     * @param value most wall time of the whole sleep, every phase included, {@code > 0}
+     * @return a copy of this budget with that deadline
+     * @throws IllegalArgumentException if {@code value} is {@code null}, zero or negative
+     */
     public SleepBudget withDeadline(Duration value) {
         return new SleepBudget(maxBytes, maxTime, value);
     }

@@ -59,6 +59,35 @@ public record SleepConfig(int poolSize, int rank, int windowBytes, double learni
     /** The default {@code episodicConfidence}. */
     public static final double DEFAULT_EPISODIC_CONFIDENCE = 0.5;
 
+    /**
+     * Checks every value; the ranges below are the ones enforced.
+     *
+     * @param poolSize experts per plastic block, at least 1
+     * @param rank each expert's rank, at least 1
+     * @param windowBytes bytes per distillation window, at least 2 and more than {@code promptBytes}
+     * @param learningRate the expert's Adam step size, positive and finite
+     * @param sampledFraction share of sampled windows, in [0, 1]
+     * @param anchorFraction share of anchor windows, in [0, 1 - sampledFraction]
+     * @param anchorWindows anchor texts sampled per sleep, at least 0, and at least 1 when {@code anchorFraction} is above 0
+     * @param promptBytes prompt bytes of a sampled window or a dream, at least 1 and less than {@code windowBytes}
+     * @param dream whether to dream after consolidating
+     * @param dreamCandidates dreams tried per sleep, at least 0
+     * @param dreamSteps training steps on each dream, at least 0
+     * @param heldOutBytes newest experience bytes kept out of training, at least 0
+     * @param evalBytes most newest experience bytes that measure the recent bits/byte, at least 1
+     * @param probeBound largest relative rise of the probe's bits/byte (0.01 = 1 %), at least 0 and finite
+     * @param prune {@code true} prunes the oldest expert of a full pool, {@code false} folds it into L2
+     * @param steps fixed number of distillation steps, at least 0 (0: as many as the budget allows)
+     * @param checkEvery steps between checks of the student, at least 0 (0: no checks, the last step is kept)
+     * @param patience checks without a better checkpoint before stopping early, at least 1
+     * @param clearExperience whether a committed sleep empties the experience buffer
+     * @param clearEpisodic whether a committed sleep empties the episodic level's tables
+     * @param episodicAge cap on E's slot counts after a committed sleep that keeps E, in 0..{@value SleepConfig#EPISODIC_KEEP} (that
+     *     value: counts left as they are)
+     * @param episodicConfidence share of each E slot's confidence kept after a committed sleep that keeps E, in [0, 1]
+     * @param seed seed of the windows, samples and expert initialisation (any value)
+     * @throws IllegalArgumentException naming the first value out of its range
+     */
     public SleepConfig {
         if (episodicAge < 0 || episodicAge > EPISODIC_KEEP) {
             throw new IllegalArgumentException("episodicAge must be in 0.." + EPISODIC_KEEP + ", found " + episodicAge);
@@ -108,22 +137,32 @@ public record SleepConfig(int poolSize, int rank, int windowBytes, double learni
 
     /**
      * 4 experts of rank 8, windows of 128 bytes, Adam at 0.001, a tenth of the windows sampled,
-     * half of them anchor windows (64 of them), 4 dreams of 2 steps judged on the newest 2 KiB,
+     * half of all windows anchor windows (64 of them), 4 dreams of 2 steps judged on the newest 2 KiB,
      * recent bits/byte over at most 16 KiB, a 1 % probe bound, fold when full, 600 steps (the
      * budget's time is only an upper bound), a check every 25 steps with a patience of 8 checks (the
      * expert's first steps often hold the most that general text allows), the experience kept, the
      * episodic tables kept but aged (counts capped at 1, half of each slot's confidence kept), seed 1.
+     *
+     * @return the default configuration
      */
     public static SleepConfig defaults() {
         return builder().build();
     }
 
-    /** A builder starting from {@link #defaults()}. */
+    /**
+     * A builder starting from {@link #defaults()}.
+     *
+     * @return a new builder holding the default values
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** A builder starting from this configuration. */
+    /**
+     * A builder starting from this configuration.
+     *
+     * @return a new builder holding this configuration's values; changing it leaves this configuration as it is
+     */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.poolSize = poolSize;
@@ -152,79 +191,214 @@ public record SleepConfig(int poolSize, int rank, int windowBytes, double learni
         return b;
     }
 
+    /**
+     * This configuration with another {@code poolSize}.
+     *
+     * @param value experts per plastic block, at least 1
+     * @return a new configuration, equal to this one but for {@code poolSize}
+     * @throws IllegalArgumentException if {@code value} is out of range
+     */
     public SleepConfig withPoolSize(int value) {
         return toBuilder().poolSize(value).build();
     }
 
+    /**
+     * This configuration with another {@code rank}.
+     *
+     * @param value each expert's rank, at least 1
+     * @return a new configuration, equal to this one but for {@code rank}
+     * @throws IllegalArgumentException if {@code value} is out of range
+     */
     public SleepConfig withRank(int value) {
         return toBuilder().rank(value).build();
     }
 
+    /**
+     * This configuration with another {@code windowBytes}.
+     *
+     * @param value bytes per distillation window, at least 2 and more than {@code promptBytes}
+     * @return a new configuration, equal to this one but for {@code windowBytes}
+     * @throws IllegalArgumentException if {@code value} is out of range
+     */
     public SleepConfig withWindowBytes(int value) {
         return toBuilder().windowBytes(value).build();
     }
 
+    /**
+     * This configuration with another {@code learningRate}.
+     *
+     * @param value the expert's Adam step size, positive and finite
+     * @return a new configuration, equal to this one but for {@code learningRate}
+     * @throws IllegalArgumentException if {@code value} is out of range
+     */
     public SleepConfig withLearningRate(double value) {
         return toBuilder().learningRate(value).build();
     }
 
+    /**
+     * This configuration with another {@code sampledFraction}.
+     *
+     * @param value share of sampled windows, in [0, 1]
+     * @return a new configuration, equal to this one but for {@code sampledFraction}
+     * @throws IllegalArgumentException if {@code value} is out of range
+     */
     public SleepConfig withSampledFraction(double value) {
         return toBuilder().sampledFraction(value).build();
     }
 
+    /**
+     * This configuration with other anchor windows.
+     *
+     * @param fraction the new {@code anchorFraction}: share of anchor windows, in [0, 1 - sampledFraction]
+     * @param windows the new {@code anchorWindows}: anchor texts sampled per sleep, at least 0, and at least 1 when
+     *     {@code anchorFraction} is above 0
+     * @return a new configuration, equal to this one but for {@code anchorFraction} and {@code anchorWindows}
+     * @throws IllegalArgumentException if either value is out of range
+     */
     public SleepConfig withAnchor(double fraction, int windows) {
         return toBuilder().anchorFraction(fraction).anchorWindows(windows).build();
     }
 
+    /**
+     * This configuration with another {@code dream}.
+     *
+     * @param value whether to dream after consolidating
+     * @return a new configuration, equal to this one but for {@code dream}
+     */
     public SleepConfig withDream(boolean value) {
         return toBuilder().dream(value).build();
     }
 
+    /**
+     * This configuration with other dream counts.
+     *
+     * @param candidates the new {@code dreamCandidates}: dreams tried per sleep, at least 0
+     * @param stepsEach the new {@code dreamSteps}: training steps on each dream, at least 0
+     * @return a new configuration, equal to this one but for {@code dreamCandidates} and {@code dreamSteps}
+     * @throws IllegalArgumentException if either value is negative
+     */
     public SleepConfig withDreams(int candidates, int stepsEach) {
         return toBuilder().dreamCandidates(candidates).dreamSteps(stepsEach).build();
     }
 
+    /**
+     * This configuration with another {@code heldOutBytes}.
+     *
+     * @param value newest experience bytes kept out of training, at least 0
+     * @return a new configuration, equal to this one but for {@code heldOutBytes}
+     * @throws IllegalArgumentException if {@code value} is out of range
+     */
     public SleepConfig withHeldOutBytes(int value) {
         return toBuilder().heldOutBytes(value).build();
     }
 
+    /**
+     * This configuration with another {@code evalBytes}.
+     *
+     * @param value most newest experience bytes that measure the recent bits/byte, at least 1
+     * @return a new configuration, equal to this one but for {@code evalBytes}
+     * @throws IllegalArgumentException if {@code value} is out of range
+     */
     public SleepConfig withEvalBytes(int value) {
         return toBuilder().evalBytes(value).build();
     }
 
+    /**
+     * This configuration with another {@code probeBound}.
+     *
+     * @param value largest relative rise of the probe's bits/byte (0.01 = 1 %), at least 0 and finite
+     * @return a new configuration, equal to this one but for {@code probeBound}
+     * @throws IllegalArgumentException if {@code value} is out of range
+     */
     public SleepConfig withProbeBound(double value) {
         return toBuilder().probeBound(value).build();
     }
 
+    /**
+     * This configuration with another {@code prune}.
+     *
+     * @param value {@code true} prunes the oldest expert of a full pool, {@code false} folds it into L2
+     * @return a new configuration, equal to this one but for {@code prune}
+     */
     public SleepConfig withPrune(boolean value) {
         return toBuilder().prune(value).build();
     }
 
+    /**
+     * This configuration with another {@code steps}.
+     *
+     * @param value fixed number of distillation steps, at least 0 (0: as many as the budget allows)
+     * @return a new configuration, equal to this one but for {@code steps}
+     * @throws IllegalArgumentException if {@code value} is out of range
+     */
     public SleepConfig withSteps(int value) {
         return toBuilder().steps(value).build();
     }
 
+    /**
+     * This configuration with other checkpoint checks.
+     *
+     * @param every the new {@code checkEvery}: steps between checks of the student, at least 0 (0: no checks, the last step is kept)
+     * @param patienceChecks the new {@code patience}: checks without a better checkpoint before stopping early, at least 1
+     * @return a new configuration, equal to this one but for {@code checkEvery} and {@code patience}
+     * @throws IllegalArgumentException if either value is out of range
+     */
     public SleepConfig withChecks(int every, int patienceChecks) {
         return toBuilder().checkEvery(every).patience(patienceChecks).build();
     }
 
+    /**
+     * This configuration with another {@code clearExperience}.
+     *
+     * @param value whether a committed sleep empties the experience buffer
+     * @return a new configuration, equal to this one but for {@code clearExperience}
+     */
     public SleepConfig withClearExperience(boolean value) {
         return toBuilder().clearExperience(value).build();
     }
 
+    /**
+     * This configuration with another {@code seed}.
+     *
+     * @param value seed of the windows, samples and expert initialisation (any value)
+     * @return a new configuration, equal to this one but for {@code seed}
+     */
     public SleepConfig withSeed(long value) {
         return toBuilder().seed(value).build();
     }
 
+    /**
+     * This configuration with another {@code clearEpisodic}.
+     *
+     * @param value whether a committed sleep empties the episodic level's tables
+     * @return a new configuration, equal to this one but for {@code clearEpisodic}
+     */
     public SleepConfig withClearEpisodic(boolean value) {
         return toBuilder().clearEpisodic(value).build();
     }
 
+    /**
+     * This configuration with another {@code episodicAge}.
+     *
+     * @param value cap on E's slot counts after a committed sleep that keeps E, in 0..{@value SleepConfig#EPISODIC_KEEP} (that value:
+     *     counts left as they are)
+     * @return a new configuration, equal to this one but for {@code episodicAge}
+     * @throws IllegalArgumentException if {@code value} is out of range
+     */
     public SleepConfig withEpisodicAge(int value) {
         return toBuilder().episodicAge(value).build();
     }
 
-    /** As {@link #withEpisodicAge} with the share of each slot's confidence kept. */
+    /**
+     * As {@link #withEpisodicAge} with the share of each slot's confidence kept.
+     *
+     * @param maxCount the new {@code episodicAge}: cap on E's slot counts after a committed sleep that keeps E, in
+     *     0..{@value SleepConfig#EPISODIC_KEEP} (that value: counts left as they are)
+     * @param confidence the new {@code episodicConfidence}: share of each E slot's confidence kept after a committed sleep that keeps E,
+     *     in [0, 1]
+     * @return a new configuration, equal to this one but for {@code episodicAge} and {@code episodicConfidence}
+     * @throws IllegalArgumentException if either value is out of range
+     */
     public SleepConfig withEpisodicAge(int maxCount, double confidence) {
         return toBuilder().episodicAge(maxCount).episodicConfidence(confidence).build();
     }
@@ -261,139 +435,259 @@ public record SleepConfig(int poolSize, int rank, int windowBytes, double learni
         private Builder() {
         }
 
-        /** @param v see {@link SleepConfig#poolSize()} @return this builder */
+        /**
+         * Sets {@code poolSize}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#poolSize()}: experts per plastic block, at least 1
+         * @return this builder
+         */
         public Builder poolSize(int v) {
             poolSize = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#rank()} @return this builder */
+        /**
+         * Sets {@code rank}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#rank()}: each expert's rank, at least 1
+         * @return this builder
+         */
         public Builder rank(int v) {
             rank = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#windowBytes()} @return this builder */
+        /**
+         * Sets {@code windowBytes}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#windowBytes()}: bytes per distillation window, at least 2 and more than {@code promptBytes}
+         * @return this builder
+         */
         public Builder windowBytes(int v) {
             windowBytes = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#learningRate()} @return this builder */
+        /**
+         * Sets {@code learningRate}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#learningRate()}: the expert's Adam step size, positive and finite
+         * @return this builder
+         */
         public Builder learningRate(double v) {
             learningRate = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#sampledFraction()} @return this builder */
+        /**
+         * Sets {@code sampledFraction}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#sampledFraction()}: share of sampled windows, in [0, 1]
+         * @return this builder
+         */
         public Builder sampledFraction(double v) {
             sampledFraction = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#anchorFraction()} @return this builder */
+        /**
+         * Sets {@code anchorFraction}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#anchorFraction()}: share of anchor windows, in [0, 1 - sampledFraction]
+         * @return this builder
+         */
         public Builder anchorFraction(double v) {
             anchorFraction = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#anchorWindows()} @return this builder */
+        /**
+         * Sets {@code anchorWindows}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#anchorWindows()}: anchor texts sampled per sleep, at least 0, and at least 1 when
+         *     {@code anchorFraction} is above 0
+         * @return this builder
+         */
         public Builder anchorWindows(int v) {
             anchorWindows = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#promptBytes()} @return this builder */
+        /**
+         * Sets {@code promptBytes}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#promptBytes()}: prompt bytes of a sampled window or a dream, at least 1 and less than
+         *     {@code windowBytes}
+         * @return this builder
+         */
         public Builder promptBytes(int v) {
             promptBytes = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#dream()} @return this builder */
+        /**
+         * Sets {@code dream} (any value is valid).
+         *
+         * @param v see {@link SleepConfig#dream()}: whether to dream after consolidating
+         * @return this builder
+         */
         public Builder dream(boolean v) {
             dream = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#dreamCandidates()} @return this builder */
+        /**
+         * Sets {@code dreamCandidates}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#dreamCandidates()}: dreams tried per sleep, at least 0
+         * @return this builder
+         */
         public Builder dreamCandidates(int v) {
             dreamCandidates = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#dreamSteps()} @return this builder */
+        /**
+         * Sets {@code dreamSteps}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#dreamSteps()}: training steps on each dream, at least 0
+         * @return this builder
+         */
         public Builder dreamSteps(int v) {
             dreamSteps = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#heldOutBytes()} @return this builder */
+        /**
+         * Sets {@code heldOutBytes}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#heldOutBytes()}: newest experience bytes kept out of training, at least 0
+         * @return this builder
+         */
         public Builder heldOutBytes(int v) {
             heldOutBytes = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#evalBytes()} @return this builder */
+        /**
+         * Sets {@code evalBytes}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#evalBytes()}: most newest experience bytes that measure the recent bits/byte, at least 1
+         * @return this builder
+         */
         public Builder evalBytes(int v) {
             evalBytes = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#probeBound()} @return this builder */
+        /**
+         * Sets {@code probeBound}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#probeBound()}: largest relative rise of the probe's bits/byte (0.01 = 1 %), at least 0 and finite
+         * @return this builder
+         */
         public Builder probeBound(double v) {
             probeBound = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#prune()} @return this builder */
+        /**
+         * Sets {@code prune} (any value is valid).
+         *
+         * @param v see {@link SleepConfig#prune()}: {@code true} prunes the oldest expert of a full pool, {@code false} folds it into L2
+         * @return this builder
+         */
         public Builder prune(boolean v) {
             prune = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#steps()} @return this builder */
+        /**
+         * Sets {@code steps}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#steps()}: fixed number of distillation steps, at least 0 (0: as many as the budget allows)
+         * @return this builder
+         */
         public Builder steps(int v) {
             steps = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#checkEvery()} @return this builder */
+        /**
+         * Sets {@code checkEvery}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#checkEvery()}: steps between checks of the student, at least 0 (0: no checks, the last step is
+         *     kept)
+         * @return this builder
+         */
         public Builder checkEvery(int v) {
             checkEvery = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#patience()} @return this builder */
+        /**
+         * Sets {@code patience}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#patience()}: checks without a better checkpoint before stopping early, at least 1
+         * @return this builder
+         */
         public Builder patience(int v) {
             patience = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#clearExperience()} @return this builder */
+        /**
+         * Sets {@code clearExperience} (any value is valid).
+         *
+         * @param v see {@link SleepConfig#clearExperience()}: whether a committed sleep empties the experience buffer
+         * @return this builder
+         */
         public Builder clearExperience(boolean v) {
             clearExperience = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#clearEpisodic()} @return this builder */
+        /**
+         * Sets {@code clearEpisodic} (any value is valid).
+         *
+         * @param v see {@link SleepConfig#clearEpisodic()}: whether a committed sleep empties the episodic level's tables
+         * @return this builder
+         */
         public Builder clearEpisodic(boolean v) {
             clearEpisodic = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#episodicAge()} @return this builder */
+        /**
+         * Sets {@code episodicAge}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#episodicAge()}: cap on E's slot counts after a committed sleep that keeps E, in
+         *     0..{@value SleepConfig#EPISODIC_KEEP} (that value: counts left as they are)
+         * @return this builder
+         */
         public Builder episodicAge(int v) {
             episodicAge = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#episodicConfidence()} @return this builder */
+        /**
+         * Sets {@code episodicConfidence}; the value is checked by {@link #build()}.
+         *
+         * @param v see {@link SleepConfig#episodicConfidence()}: share of each E slot's confidence kept after a committed sleep that
+         *     keeps E, in [0, 1]
+         * @return this builder
+         */
         public Builder episodicConfidence(double v) {
             episodicConfidence = v;
             return this;
         }
 
-        /** @param v see {@link SleepConfig#seed()} @return this builder */
+        /**
+         * Sets {@code seed} (any value is valid).
+         *
+         * @param v see {@link SleepConfig#seed()}: seed of the windows, samples and expert initialisation (any value)
+         * @return this builder
+         */
         public Builder seed(long v) {
             seed = v;
             return this;

@@ -22,6 +22,22 @@ public record SleepFigures(int steps, int keptStep, int dreamsKept, int dreamsTr
     /** A sleep that measured nothing. */
     public static final SleepFigures NONE = new SleepFigures(0, -1, 0, 0, Double.NaN, Double.NaN, Double.NaN, -1, -1, Experts.NONE);
 
+    /**
+     * Checks the counts and the pool.
+     *
+     * @param steps distillation steps taken, {@code >= 0}
+     * @param keptStep the step whose expert was kept (the best checkpoint), or the last step; -1 when none
+     * @param dreamsKept dreams kept, {@code >= 0}
+     * @param dreamsTried dreams tried, at least {@code dreamsKept}
+     * @param recentResetOnly bits/byte on the recent experience with L1 reset and no sleep, or {@code NaN}
+     * @param probePretrained bits/byte of the bundle's pretrained model on the retention probe, or {@code NaN}
+     * @param probeResetOnly bits/byte on the retention probe with L1 reset and no sleep, or {@code NaN}
+     * @param expertSlot the slot of L2's expert pool the new expert went to, or -1
+     * @param evictedSlot the slot whose old expert was folded into L2 or pruned to make room, or -1
+     * @param experts the learner's expert pool after the sleep; not {@code null} ({@link Experts#NONE} if unknown)
+     * @throws IllegalArgumentException if a count is negative, more dreams were kept than tried, or
+     *     {@code experts} is {@code null}
+     */
     public SleepFigures {
         if (steps < 0 || dreamsKept < 0 || dreamsTried < dreamsKept) {
             throw new IllegalArgumentException("steps and dreams must be >= 0 (kept <= tried), found " + steps + ", " + dreamsKept + "/" + dreamsTried);
@@ -41,6 +57,13 @@ public record SleepFigures(int steps, int keptStep, int dreamsKept, int dreamsTr
         /** No pool (nothing measured). */
         public static final Experts NONE = new Experts(0, 0);
 
+        /**
+         * Checks the counts.
+         *
+         * @param inUse experts holding a consolidated sleep, from 0 to {@code slots}
+         * @param slots the pool's size
+         * @throws IllegalArgumentException if {@code inUse} is negative or above {@code slots}
+         */
         public Experts {
             if (inUse < 0 || slots < inUse) {
                 throw new IllegalArgumentException("experts in use must be in 0.." + slots + ", found " + inUse);

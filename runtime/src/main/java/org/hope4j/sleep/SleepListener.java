@@ -8,6 +8,11 @@ package org.hope4j.sleep;
 @FunctionalInterface
 public interface SleepListener {
 
-    /** One event. */
+    /**
+     * One event.
+     *
+     * @param e the event: {@link SleepEvent.Started}, {@link SleepEvent.Phase}, {@link SleepEvent.Finished}
+     *     or {@link SleepEvent.Skipped}; never {@code null}
+     */
     void on(SleepEvent e);
 }

@@ -76,6 +76,7 @@ public final class SleepScheduler implements AutoCloseable {
      * @param sleeper what one sleep does
      * @param policy whether the device may sleep; {@link DevicePolicy#always()} for idle time alone
      * @param options when to sleep
+     * @throws IllegalArgumentException if an argument is {@code null}
      */
     public SleepScheduler(Sleeper sleeper, DevicePolicy policy, SchedulerOptions options) {
         if (sleeper == null || policy == null || options == null) {
@@ -98,7 +99,11 @@ public final class SleepScheduler implements AutoCloseable {
         executor.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.NANOSECONDS);
     }
 
-    /** The options this scheduler runs with. */
+    /**
+     * The options this scheduler runs with.
+     *
+     * @return the options given at construction
+     */
     public SchedulerOptions options() {
         return options;
     }
@@ -112,12 +117,22 @@ public final class SleepScheduler implements AutoCloseable {
         activity.incrementAndGet();
     }
 
-    /** Whether {@link #close()} was called. */
+    /**
+     * Whether {@link #close()} was called.
+     *
+     * @return true from the start of the first {@code close()}, even while it is still running
+     */
     public boolean isClosed() {
         return closeCalled.get();
     }
 
-    /** Runs {@code hook} once when this scheduler is closed, before it stops (e.g. to detach it from its learner). */
+    /**
+     * Runs {@code hook} once when this scheduler is closed, before it stops (e.g. to detach it from its learner).
+     *
+     * @param hook run on the thread of the first {@link #close()}, before a running sleep is preempted; a hook
+     *     added after that never runs
+     * @throws IllegalArgumentException if {@code hook} is {@code null}
+     */
     public void onClose(Runnable hook) {
         if (hook == null) {
             throw new IllegalArgumentException("hook must not be null");
@@ -125,7 +140,13 @@ public final class SleepScheduler implements AutoCloseable {
         closeHooks.add(hook);
     }
 
-    /** Adds a listener for sleep events. */
+    /**
+     * Adds a listener for sleep events.
+     *
+     * @param listener receives every event from now on, on the scheduler's thread or that of
+     *     {@link #sleepNow(String)}; one added twice is called twice
+     * @throws IllegalArgumentException if {@code listener} is {@code null}
+     */
     public void addListener(SleepListener listener) {
         if (listener == null) {
             throw new IllegalArgumentException("listener must not be null");
@@ -133,17 +154,29 @@ public final class SleepScheduler implements AutoCloseable {
         listeners.add(listener);
     }
 
-    /** Removes a listener added with {@link #addListener}; no effect if it was not added. */
+    /**
+     * Removes a listener added with {@link #addListener}; no effect if it was not added.
+     *
+     * @param listener the listener to remove (one registration of it, if it was added more than once)
+     */
     public void removeListener(SleepListener listener) {
         listeners.remove(listener);
     }
 
-    /** The report of the most recent sleep, if any has finished. */
+    /**
+     * The report of the most recent sleep, if any has finished.
+     *
+     * @return the last report of any trigger, preempted sleeps included; empty before the first sleep ends
+     */
     public Optional<SleepReport> lastReport() {
         return Optional.ofNullable(lastReport.get());
     }
 
-    /** Whether a sleep is running now. */
+    /**
+     * Whether a sleep is running now.
+     *
+     * @return true while a sleep of this scheduler runs, on its thread or in {@link #sleepNow(String)}
+     */
     public boolean sleeping() {
         return sleeping;
     }
@@ -155,6 +188,7 @@ public final class SleepScheduler implements AutoCloseable {
      *
      * @param trigger what asked for it, e.g. {@code "cli"}; reported in {@link SleepEvent.Started}
      * @return what the sleep did
+     * @throws IllegalArgumentException if {@code trigger} is {@code null} or blank
      * @throws IllegalStateException if the scheduler is closed, or if called from inside a sleep
      *     (from a listener)
      */
@@ -184,6 +218,7 @@ public final class SleepScheduler implements AutoCloseable {
      * already pending, or the scheduler is closed.
      *
      * @param level the level whose boundary it is, e.g. {@code "L1"}
+     * @throws IllegalArgumentException if {@code level} is {@code null} or blank
      */
     public void levelBoundary(String level) {
         if (level == null || level.isBlank()) {

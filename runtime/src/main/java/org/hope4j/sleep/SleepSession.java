@@ -26,27 +26,59 @@ public final class SleepSession implements AutoCloseable {
 
     /** What a sleep needs from its learner; {@link #start} and {@link #commit} run under the learner's lock. */
     public interface Host {
-        /** A copy of what the sleep consolidates, and the state's version it was taken at. */
+        /**
+         * A copy of what the sleep consolidates, and the state's version it was taken at.
+         *
+         * @param config the configuration of the sleep about to run (a host may shape an empty pool to its
+         *     pool size and rank)
+         * @return the sleep's private copy, taken at one version; never {@code null}
+         */
         Start start(SleepConfig config);
 
-        /** Whether the learner is closing. */
+        /**
+         * Whether the learner is closing.
+         *
+         * @return true once the learner began to close: a running sleep stops, and no new one starts
+         */
         boolean isClosing();
 
-        /** The version of the learner's state (bumped by every change). */
+        /**
+         * The version of the learner's state (bumped by every change).
+         *
+         * @return the version now; a sleep whose start was taken at another version stops and commits nothing
+         */
         long version();
 
         /**
          * Swaps {@code r} in if the state is still at {@code version}: L2 and the pool take the new
          * expert, L1 is reset, the experience is cleared if the config says so, and the state is saved
          * into {@code stateDir} unless it is null. Returns null on success, else why nothing was committed.
+         *
+         * @param version the version the sleep's copy was taken at ({@link Start#version()})
+         * @param live the tensors the sleep started from ({@link Start#live()}); the result's L2 tensors replace theirs
+         * @param r an accepted consolidation: its {@code l2After}, {@code expert}, {@code slot} and {@code evictedSlot}
+         * @param config the sleep's configuration (e.g. whether the experience is cleared)
+         * @param stateDir the directory to save the new state into, or {@code null} not to save it
+         * @return {@code null} when committed, else why nothing was committed (e.g. the state changed meanwhile)
          */
         String commit(long version, Map<String, Tensor> live, Consolidation.Result r, SleepConfig config, Path stateDir);
 
-        /** L2's expert pool now. */
+        /**
+         * L2's expert pool now.
+         *
+         * @return how many of the pool's slots hold an expert, and how many slots there are
+         */
         SleepFigures.Experts experts();
     }
 
-    /** A sleep's private copy: the stream's tensors, the expert pool, the recent experience, the version. */
+    /**
+     * A sleep's private copy: the stream's tensors, the expert pool, the recent experience, the version.
+     *
+     * @param live the stream's state tensors by name, L2's among them
+     * @param pool a copy of the learner's expert pool, which the sleep reads and never changes
+     * @param experience the recent experience, oldest byte first
+     * @param version the version of the learner's state the copy was taken at
+     */
     public record Start(Map<String, Tensor> live, ExpertPool pool, byte[] experience, long version) {
     }
 
@@ -62,6 +94,16 @@ public final class SleepSession implements AutoCloseable {
     private static final ThreadLocal<Consolidation.Result> LAST_ON_THREAD = new ThreadLocal<>();
     private boolean closed;
 
+    /**
+     * The sleeps of one learner; nothing is opened until the first sleep.
+     *
+     * @param bundle the learner's model bundle: frozen graphs, plastic tensors, retention probe and rehearsal text
+     * @param backend the compute backend the teacher and student engines are opened on
+     * @param graphOptions options of the session's own frozen graphs
+     * @param spec the shape of the engines (blocks, widths, spans)
+     * @param deviceId the accelerator the engines run on ({@code LearnerOptions.deviceId}); a backend without
+     *     devices ignores it
+     */
     public SleepSession(Bundle bundle, Backend backend, FrozenGraphs.Options graphOptions, EngineSpec spec, int deviceId) {
         this.bundle = bundle;
         this.backend = backend;
@@ -70,7 +112,11 @@ public final class SleepSession implements AutoCloseable {
         this.deviceId = deviceId;
     }
 
-    /** The report of the last sleep of this learner (from any thread), or {@code null} before the first. */
+    /**
+     * The report of the last sleep of this learner (from any thread), or {@code null} before the first.
+     *
+     * @return the last report of {@link #sleep}, or {@code null}
+     */
     public SleepReport lastReport() {
         return lastReport;
     }
@@ -84,6 +130,17 @@ public final class SleepSession implements AutoCloseable {
      * One sleep on the calling thread: consolidation of the recent experience from L1 into a new
      * expert of L2, dreaming, the retention-probe guard, then the swap (saved into {@code stateDir}
      * in the same critical section, unless it is null).
+     *
+     * @param host the learner: the copy a sleep starts from, its version and closing flag, and the commit
+     * @param budget the most bytes of experience, consolidation time and whole-sleep deadline this sleep may spend
+     * @param config how to consolidate, dream and guard
+     * @param preempted polled often; once it returns {@code true} the sleep stops and commits nothing
+     * @param listener receives the sleep's {@link SleepEvent.Phase} events on the calling thread; not {@code null}
+     * @param stateDir the directory the committed state is saved into, or {@code null} not to save it
+     * @return never {@code null}: {@link SleepReport.Committed}; {@link SleepReport.RolledBack} when the guard
+     *     refused, the experience was too short, the deadline passed or the bundle has no retention probe; or
+     *     {@link SleepReport.Preempted} when another sleep of this learner runs, the learner is closing, its
+     *     state changed, or {@code preempted} turned {@code true}
      */
     public SleepReport sleep(Host host, SleepBudget budget, SleepConfig config, BooleanSupplier preempted, SleepListener listener,
             Path stateDir) {
@@ -188,6 +245,9 @@ public final class SleepSession implements AutoCloseable {
     /**
      * Waits for a running sleep to stop (the host reports {@link Host#isClosing}), then runs
      * {@code release} and frees the workspace; later sleeps are refused.
+     *
+     * @param release run under the session's lock once no sleep is running (e.g. the learner freeing its
+     *     state); run on every call, also once the session is closed; not {@code null}
      */
     public void close(Runnable release) {
         lock.lock();

@@ -76,8 +76,11 @@ public final class AtomicFiles {
      *
      * @param target the file to write; its directory must exist
      * @param data holds the complete new content in its first {@code length} bytes
-     * @param length how many bytes of {@code data} to write
+     * @param length how many bytes of {@code data} to write, from 0 to {@code data.length}
      * @param access who may read the new file
+     * @throws IndexOutOfBoundsException if {@code length} is negative or over {@code data.length}
+     * @throws StateException naming {@code target} if it cannot be written; the old content, if any,
+     *     is then unchanged and the temp file removed
      */
     public static void write(Path target, byte[] data, int length, Access access) {
         Objects.requireNonNull(target, "target");

@@ -58,11 +58,24 @@ public final class EpisodicFile {
     private EpisodicFile() {
     }
 
-    /** What {@link #save} wrote: the file's name in the state directory and its payload's SHA-256. */
+    /**
+     * What {@link #save} wrote: the file's name in the state directory and its payload's SHA-256.
+     *
+     * @param file the file's name in the state directory, {@code episodic-<16 hex digits>.state} (a name, not a path)
+     * @param sha256 the SHA-256 of the uncompressed payload, 64 lowercase hex digits, to check the file against at load
+     */
     public record Saved(String file, String sha256) {
     }
 
-    /** Saves {@code level} into {@code dir} atomically and returns the file name and digest to record. */
+    /**
+     * Saves {@code level} into {@code dir} atomically and returns the file name and digest to record.
+     *
+     * @param level the episodic level whose tables are written; only read
+     * @param dir the state directory; it must exist
+     * @param key the learner's key to seal the file with, or null to write it plain
+     * @return the name of the file written and its payload's digest, for the learner's state file to record
+     * @throws StateException naming {@code dir} or the file if the tables cannot be written
+     */
     public static Saved save(EpisodicLevel level, Path dir, StateKey key) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
@@ -99,6 +112,15 @@ public final class EpisodicFile {
     /**
      * Reads the episodic file {@code name} of {@code dir}, checks it against {@code sha256} and loads
      * it into {@code level}; on any error {@code level} is unchanged and the exception names the file.
+     *
+     * @param level the episodic level to load the tables into
+     * @param dir the state directory the file is in
+     * @param name the file's name as the learner's state records it; must be an {@code episodic-*.state} name of {@code dir}
+     *     itself (no path separators)
+     * @param sha256 the payload digest the learner's state records, 64 lowercase hex digits
+     * @param key the learner's key, or null; needed if the file is sealed
+     * @throws StateException if {@code name} is not such a name, or the file is missing, not a regular file, sealed with
+     *     another key or without one given, of another format version, not the recorded digest, or corrupt
      */
     public static void load(EpisodicLevel level, Path dir, String name, String sha256, StateKey key) {
         if (name == null || !name.startsWith(PREFIX) || !name.endsWith(SUFFIX) || name.contains("/") || name.contains("\\")) {
@@ -141,7 +163,12 @@ public final class EpisodicFile {
         }
     }
 
-    /** Deletes the episodic files of {@code dir} other than {@code keep} (best effort). */
+    /**
+     * Deletes the episodic files of {@code dir} other than {@code keep} (best effort).
+     *
+     * @param dir the state directory to clean; a directory that cannot be listed is only logged
+     * @param keep the name of the episodic file to keep (the one the state now records); null deletes them all
+     */
     public static void deleteOthers(Path dir, String keep) {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, PREFIX + "*" + SUFFIX)) {
             for (Path p : ds) {

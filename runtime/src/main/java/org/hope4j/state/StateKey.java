@@ -50,7 +50,13 @@ public final class StateKey {
         key = new SecretKeySpec(raw.clone(), "AES");
     }
 
-    /** A key of 32 raw bytes. */
+    /**
+     * A key of 32 raw bytes.
+     *
+     * @param raw the 32 key bytes (AES-256); copied, so the caller may clear its array afterwards
+     * @return the key
+     * @throws IllegalArgumentException if {@code raw} is not exactly 32 bytes long
+     */
     public static StateKey of(byte[] raw) {
         return new StateKey(raw);
     }
@@ -59,6 +65,8 @@ public final class StateKey {
      * The key in {@code file}: 32 raw bytes, or 64 hex digits (a trailing newline allowed). The file must
      * be a regular file that only its owner may read (on file systems with POSIX permissions).
      *
+     * @param file the key file; a symbolic link is refused, and a file over 256 bytes is not a key
+     * @return the key read from the file
      * @throws StateException naming the file if it is missing, readable by others or not a key
      */
     public static StateKey fromFile(Path file) {
@@ -86,7 +94,13 @@ public final class StateKey {
         }
     }
 
-    /** The key in environment variable {@code name} (64 hex digits or base64 of 32 bytes), or null if it is not set. */
+    /**
+     * The key in environment variable {@code name} (64 hex digits or base64 of 32 bytes), or null if it is not set.
+     *
+     * @param name the variable's name, usually {@link #ENVIRONMENT}
+     * @return the key, or null if the variable is unset or blank
+     * @throws StateException naming the variable if it is set but holds neither form of a 32-byte key
+     */
     public static StateKey fromEnvironment(String name) {
         String v = System.getenv(name);
         return v == null || v.isBlank() ? null : parse(v.strip(), "environment variable " + name);
@@ -109,7 +123,13 @@ public final class StateKey {
         return new StateKey(raw);
     }
 
-    /** Writes a new random key into {@code file} (64 hex digits, owner-only, atomically) and returns it. */
+    /**
+     * Writes a new random key into {@code file} (64 hex digits, owner-only, atomically) and returns it.
+     *
+     * @param file the key file to write; its directory must exist, and an existing file is replaced
+     * @return the new key, the one now in {@code file}
+     * @throws StateException naming the file if it cannot be written (its directory missing included)
+     */
     public static StateKey generate(Path file) {
         byte[] raw = new byte[32];
         RANDOM.nextBytes(raw);
@@ -143,7 +163,11 @@ public final class StateKey {
      * The plain bytes of a file read from {@code file}: unsealed with {@code key} if it is sealed (for the
      * stores of this library).
      *
+     * @param data the bytes read from the file, sealed or plain
      * @param key the learner's key, or null
+     * @param file the file {@code data} was read from; only named in error messages
+     * @param role the file's role, the associated data it was sealed with (e.g. "learner.state"); another role does not open it
+     * @return {@code data} itself if it is not sealed, else the unsealed plain bytes
      * @throws StateException if the file is sealed and there is no key, or the key does not open it
      */
     public static byte[] openFile(byte[] data, StateKey key, Path file, String role) {
@@ -166,7 +190,14 @@ public final class StateKey {
         }
     }
 
-    /** Seals {@code plain} for {@code role} when there is a key, else returns it (for the stores of this library). */
+    /**
+     * Seals {@code plain} for {@code role} when there is a key, else returns it (for the stores of this library).
+     *
+     * @param key the learner's key, or null to write plain bytes
+     * @param plain the bytes to write
+     * @param role the file's role, bound to the sealed bytes as associated data (e.g. "learner.state")
+     * @return the sealed bytes (magic, nonce, ciphertext and tag), or {@code plain} itself when {@code key} is null
+     */
     public static byte[] sealIf(StateKey key, byte[] plain, String role) {
         return key == null ? plain : key.seal(plain, role);
     }

@@ -38,8 +38,11 @@ public final class StateLock implements AutoCloseable {
     }
 
     /**
-     * Locks {@code dir} (which must exist) for this writer.
+     * Locks {@code dir} (which must exist) for this writer, writes this process's pid into the lock file
+     * and removes the temp files dead writers left in {@code dir}.
      *
+     * @param dir the state directory to lock; its lock file {@value #FILE} is created (owner-only) if missing
+     * @return the held lock; close it to release the directory
      * @throws StateException naming the directory if another learner holds it (with that process's pid
      *     when it wrote one) or the lock file cannot be opened
      */
@@ -102,7 +105,11 @@ public final class StateLock implements AutoCloseable {
         }
     }
 
-    /** The locked directory. */
+    /**
+     * The locked directory.
+     *
+     * @return the directory given to {@link #acquire}
+     */
     public Path dir() {
         return dir;
     }

@@ -58,7 +58,13 @@ public final class StateStore {
     private StateStore() {
     }
 
-    /** {@code dir}, created if needed (with its parents). */
+    /**
+     * {@code dir}, created if needed (with its parents).
+     *
+     * @param dir the state directory
+     * @return {@code dir} as {@link Files#createDirectories} returns it, now an existing directory
+     * @throws StateException naming {@code dir} if it cannot be created (or exists as something other than a directory)
+     */
     public static Path directory(Path dir) {
         try {
             return Files.createDirectories(dir);
@@ -67,7 +73,12 @@ public final class StateStore {
         }
     }
 
-    /** Whether {@code dir} holds a saved state (its state file exists). */
+    /**
+     * Whether {@code dir} holds a saved state (its state file exists).
+     *
+     * @param dir the state directory; need not exist
+     * @return true if {@code dir} holds a regular file {@value #STATE_FILE} (nothing in it is read or checked)
+     */
     public static boolean exists(Path dir) {
         return Files.isRegularFile(dir.resolve(STATE_FILE));
     }
@@ -75,6 +86,10 @@ public final class StateStore {
     /**
      * What a learner saves.
      *
+     * @param snapshot the stream's state: its tensors, position and L0/L1/L2 update counts
+     * @param frozen the levels the learner no longer updates; empty when none
+     * @param pool L2's expert pool, saved as {@code sleep.pool.*} tensors
+     * @param experience the experience buffer, saved into {@value #EXPERIENCE_FILE}
      * @param bundleSha the bundle's SHA-256 ({@code Bundle.sha256}: a state loads only onto that bundle)
      * @param plasticSha the SHA-256 of its plastic weights
      * @param episodic the episodic level, or null
@@ -87,10 +102,26 @@ public final class StateStore {
     /**
      * A verified state, not yet applied: the stream's snapshot, the frozen levels, the expert pool,
      * the experience buffer and where the episodic tables are ({@code episodicFile} null: none saved).
+     *
+     * @param file the state file it was read from (named in messages)
+     * @param snapshot the stream's verified tensors, position and update counts; tensor shapes not yet checked
+     * @param frozen the levels the state froze
+     * @param pool the expert pool restored from the state, empty if the state had none
+     * @param experience the experience buffer, empty if the state directory had no {@value #EXPERIENCE_FILE}
+     * @param episodicFile the episodic tables' file name in the state directory as the metadata records it (not yet checked),
+     *     or null when none were saved
+     * @param episodicSha the SHA-256 the metadata records for the episodic tables, or null
+     * @param key the key the state was opened with, or null; opens the episodic file too
      */
     public record Loaded(Path file, HopeStream.Snapshot snapshot, Set<Level> frozen, ExpertPool pool, ExperienceBuffer experience,
             String episodicFile, String episodicSha, StateKey key) {
-        /** Loads the episodic tables into {@code level} (verified by their checksum), or empties it when none were saved. */
+        /**
+         * Loads the episodic tables into {@code level} (verified by their checksum), or empties it when none were saved.
+         *
+         * @param level the running episodic level; unchanged if loading fails
+         * @param dir the state directory the state was read from
+         * @throws StateException naming the episodic file if it is missing, misnamed, fails its checksum or is corrupt
+         */
         public void loadEpisodic(EpisodicLevel level, Path dir) {
             if (episodicFile == null) {
                 LOG.log(System.Logger.Level.INFO, "{0}: the state has no episodic tables; the episodic level starts empty", file);
@@ -104,6 +135,13 @@ public final class StateStore {
     /**
      * Saves {@code c} into {@code dir} (created if needed). A state holding NaN or an infinity is
      * refused and the state on disk stays as it was.
+     *
+     * <p>Order of the writes: the episodic tables (a new content-named file), then {@value #STATE_FILE}, then
+     * {@value #EXPERIENCE_FILE}; older episodic files are deleted last.
+     *
+     * @param dir the state directory; created with its parents if missing
+     * @param c what to save; {@code c.key()} seals every file when it is not null
+     * @throws StateException naming the directory or file if a tensor holds NaN or an infinity, or a file cannot be written
      */
     public static void save(Path dir, Contents c) {
         directory(dir);
@@ -149,10 +187,16 @@ public final class StateStore {
      * values, every metadata field, the expert pool's shapes and the experience buffer. The stream's
      * tensor shapes are checked by the engine when the snapshot is applied.
      *
+     * @param dir the state directory to read; nothing in it is changed
      * @param bundleSha the running bundle's SHA-256
      * @param plasticSha its plastic weights' SHA-256
      * @param pool the running pool (its slots, rank and shapes)
+     * @param blocks the engine's number of blocks, the expected shape of the saved pool's experts
+     * @param dModel the engine's model width, the expected shape of the saved pool's experts
+     * @param midHidden the hidden width of the L2 MLP, the expected shape of the saved pool's experts
+     * @param experienceCapacity the running experience buffer's capacity in bytes; a larger saved buffer keeps its newest bytes
      * @param key opens sealed files, or null (a sealed file is then refused)
+     * @return the verified state, to be applied by the caller
      * @throws StateException naming the file and the field
      */
     public static Loaded read(Path dir, String bundleSha, String plasticSha, ExpertPool pool, int blocks, int dModel, int midHidden, int experienceCapacity,
@@ -241,7 +285,12 @@ public final class StateStore {
         }
     }
 
-    /** The name of the first tensor (in name order) holding a NaN or an infinity, or null. */
+    /**
+     * The name of the first tensor (in name order) holding a NaN or an infinity, or null.
+     *
+     * @param tensors the tensors to scan, by name
+     * @return the first such tensor's name, or null when every value is finite
+     */
     public static String firstNonFinite(Map<String, Tensor> tensors) {
         for (String name : new TreeMap<>(tensors).keySet()) {
             for (float v : tensors.get(name).data()) {
@@ -253,7 +302,12 @@ public final class StateStore {
         return null;
     }
 
-    /** SHA-256 over every metadata entry but itself ("key=value\n", in key order). */
+    /**
+     * SHA-256 over every metadata entry but itself ("key=value\n", in key order).
+     *
+     * @param meta the state file's metadata; a {@code metadata_sha256} entry in it is skipped
+     * @return the digest, 64 lowercase hex digits
+     */
     public static String metaSha(Map<String, String> meta) {
         MessageDigest md = sha256();
         for (Map.Entry<String, String> e : new TreeMap<>(meta).entrySet()) {
@@ -264,7 +318,12 @@ public final class StateStore {
         return HexFormat.of().formatHex(md.digest());
     }
 
-    /** SHA-256 over every tensor's name, shape and little-endian data, in name order. */
+    /**
+     * SHA-256 over every tensor's name, shape and little-endian data, in name order.
+     *
+     * @param tensors the tensors to digest, by name
+     * @return the digest, 64 lowercase hex digits
+     */
     public static String dataSha(Map<String, Tensor> tensors) {
         MessageDigest md = sha256();
         for (String name : new TreeMap<>(tensors).keySet()) {

@@ -53,7 +53,14 @@ public final class CpuBackend implements Backend {
         return new CpuEngine(spec, plastic, blas());
     }
 
-    /** An engine on the plain-Java BLAS (for tests comparing the two). */
+    /**
+     * An engine on the plain-Java BLAS (for tests comparing the two).
+     *
+     * @param spec shapes, periods and rates of the model's plastic levels
+     * @param plastic the bundle's plastic tensors by name (copied); a missing or misshapen one is a
+     *     {@link org.hope4j.StateException}
+     * @return a new CPU engine whose matrix products run in plain Java loops, whatever {@code hope4j.cpu.blas} says
+     */
     public static Engine openJava(EngineSpec spec, Map<String, Tensor> plastic) {
         return new CpuEngine(spec, plastic, new JavaBlas());
     }
