@@ -911,8 +911,9 @@ class EpisodicLevel:
                 if not -MAX_WEIGHT <= w <= MAX_WEIGHT:
                     raise ValueError(f"episodic final mixer weight {i} is out of -2^23..2^23: {w}")
         v = list(struct.unpack_from(">10q", data, 12))
-        if (v[0] < 0 or v[1] < 1 or v[1] > 255 or v[2] < 0 or v[2] > 7 or v[8] < 0 or v[8] > MAX_MATCH or v[9] < -1 or v[9] > 255
-                or v[5] > v[0] or v[6] > v[5] or v[7] < 0 or v[7] > v[0]):
+        # c0 is the partial byte with a leading 1: it has exactly bit_index bits after it
+        if (v[0] < 0 or v[1] < 1 or v[1] > 255 or v[2] < 0 or v[2] > 7 or v[1] >> v[2] != 1 or v[8] < 0 or v[8] > MAX_MATCH
+                or v[9] < -1 or v[9] > 255 or v[5] > v[0] or v[6] > v[5] or v[7] < 0 or v[7] > v[0]):
             raise ValueError(f"episodic scalars out of range: {v}")
         off = 92
         arrays = []

@@ -189,6 +189,10 @@ def test_read_state_round_trip_and_errors() -> None:
     bad[12 + 8:12 + 16] = struct.pack(">q", 300)  # c0 out of range
     with pytest.raises(ValueError, match="scalars"):
         b.read_state(bytes(bad))
+    bad = bytearray(a.write_state())
+    bad[12 + 8:12 + 16] = struct.pack(">q", 255)  # c0 of a byte's eighth bit with bitIndex 0
+    with pytest.raises(ValueError, match="scalars"):
+        b.read_state(bytes(bad))
     other = E.EpisodicLevel(dataclasses.replace(SMALL, history_bits=13), E.Prior.neutral())
     with pytest.raises(ValueError, match="tables"):
         b.read_state(other.write_state())

@@ -43,11 +43,27 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
     /** The anchor's switch rate by default: see README, "Forgetting", for the measurement that chose it. */
     public static final double DEFAULT_ANCHOR_SHARE = 1.0 / 256;
 
+    /**
+     * Checks every value; see the record's description for what each one means.
+     *
+     * @param backend engine backend: "auto", "cpu" or "cuda"; not null or blank (an unknown name is refused only when a
+     *     learner opens, with {@link BackendUnavailableException})
+     * @param graphProvider "cpu", "cuda" or "tensorrt" (exactly, lower case); not null (null throws {@link NullPointerException})
+     * @param graphThreads ONNX Runtime intra-op threads, {@code >= 1}
+     * @param deviceId GPU device id, {@code >= 0}
+     * @param experienceBytes bytes of recent experience kept, {@code >= 0} (0 keeps none)
+     * @param singleTimescale the naive fine-tuning baseline for benchmarks; false in normal use
+     * @param rateScale multiplier of L1's and L2's inner learning rates, in [0, {@link #MAX_RATE_SCALE}]
+     * @param episodic sizes and rates of the episodic level E, or {@code null} for none
+     * @param stateKey the key that encrypts saved state, or {@code null} for plain files
+     * @param anchorShare the pretrained anchor's switch rate, in [0, 0.5] (0 = no anchor)
+     * @throws IllegalArgumentException naming the first value out of range ({@code rateScale} or {@code anchorShare} NaN included)
+     */
     public LearnerOptions {
         if (backend == null || backend.isBlank()) {
             throw new IllegalArgumentException("backend must be auto or a backend name, found " + backend);
         }
-        if (!List.of("cpu", "cuda", "tensorrt").contains(graphProvider)) {
+        if (graphProvider == null || !List.of("cpu", "cuda", "tensorrt").contains(graphProvider)) {
             throw new IllegalArgumentException("graphProvider must be cpu, cuda or tensorrt, found " + graphProvider);
         }
         if (graphThreads < 1) {
@@ -70,18 +86,31 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
     /**
      * auto backend, CPU graphs, one thread, device {@code -Dhope4j.cuda.device} (else 0), 64 KiB of recent experience, the bundle's rates,
      * E on, the pretrained anchor on (share 1/256).
+     *
+     * @return the default options: no state key, {@link org.hope4j.level.EpisodicConfig#defaults()} for E
+     * @throws IllegalArgumentException if {@code -Dhope4j.cuda.device} is set to a negative number (a value that is not an
+     *     integer is ignored: device 0)
      */
     public static LearnerOptions defaults() {
         return new LearnerOptions("auto", "cpu", 1, Integer.getInteger("hope4j.cuda.device", 0), 65536, false, 1.0,
                 org.hope4j.level.EpisodicConfig.defaults(), null, DEFAULT_ANCHOR_SHARE);
     }
 
-    /** A builder starting from {@link #defaults()}. */
+    /**
+     * A builder starting from {@link #defaults()}.
+     *
+     * @return a new builder holding the default values
+     * @throws IllegalArgumentException if {@code -Dhope4j.cuda.device} is set to a negative number
+     */
     public static Builder builder() {
         return defaults().toBuilder();
     }
 
-    /** A builder starting from these options. */
+    /**
+     * A builder starting from these options.
+     *
+     * @return a new builder holding this record's values; changing it does not change this record
+     */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.backend = backend;
@@ -97,45 +126,110 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
         return b;
     }
 
-    /** The episodic level's sizes and rates; {@code null}: no episodic level (the neural levels alone). */
+    /**
+     * The episodic level's sizes and rates; {@code null}: no episodic level (the neural levels alone).
+     *
+     * @param value the episodic level's configuration, or {@code null}
+     * @return a copy of these options with {@code episodic} replaced
+     */
     public LearnerOptions withEpisodic(org.hope4j.level.EpisodicConfig value) {
         return toBuilder().episodic(value).build();
     }
 
+    /**
+     * The engine backend.
+     *
+     * @param value "auto" (best available, falling back to CPU), "cpu" or "cuda" (fails when the learner opens if unavailable)
+     * @return a copy of these options with {@code backend} replaced
+     * @throws IllegalArgumentException if {@code value} is null or blank
+     */
     public LearnerOptions withBackend(String value) {
         return toBuilder().backend(value).build();
     }
 
+    /**
+     * The ONNX Runtime execution provider of the frozen segments.
+     *
+     * @param value "cpu", "cuda" or "tensorrt"; not null
+     * @return a copy of these options with {@code graphProvider} replaced
+     * @throws IllegalArgumentException if {@code value} is not one of those three
+     * @throws NullPointerException if {@code value} is null
+     */
     public LearnerOptions withGraphProvider(String value) {
         return toBuilder().graphProvider(value).build();
     }
 
+    /**
+     * The ONNX Runtime intra-op threads.
+     *
+     * @param value the thread count, {@code >= 1}
+     * @return a copy of these options with {@code graphThreads} replaced
+     * @throws IllegalArgumentException if {@code value} is below 1
+     */
     public LearnerOptions withGraphThreads(int value) {
         return toBuilder().graphThreads(value).build();
     }
 
+    /**
+     * The GPU of the CUDA engine and of CUDA/TensorRT graphs.
+     *
+     * @param value the CUDA device id, {@code >= 0}
+     * @return a copy of these options with {@code deviceId} replaced
+     * @throws IllegalArgumentException if {@code value} is negative
+     */
     public LearnerOptions withDeviceId(int value) {
         return toBuilder().deviceId(value).build();
     }
 
+    /**
+     * The single-timescale baseline (benchmarks only; see {@link #singleTimescale()}).
+     *
+     * @param value true for naive fine-tuning (L2 steps with L1), false for the continuum of levels
+     * @return a copy of these options with {@code singleTimescale} replaced
+     */
     public LearnerOptions withSingleTimescale(boolean value) {
         return toBuilder().singleTimescale(value).build();
     }
 
+    /**
+     * How much recent experience the learner keeps for sleep.
+     *
+     * @param value the number of most recently observed bytes kept, {@code >= 0}; 0 keeps none
+     * @return a copy of these options with {@code experienceBytes} replaced
+     * @throws IllegalArgumentException if {@code value} is negative
+     */
     public LearnerOptions withExperienceBytes(int value) {
         return toBuilder().experienceBytes(value).build();
     }
 
+    /**
+     * The multiplier of L1's and L2's inner learning rates.
+     *
+     * @param value in [0, {@link #MAX_RATE_SCALE}]; 1 = the bundle's rates, 0 = the CMS levels never step
+     * @return a copy of these options with {@code rateScale} replaced
+     * @throws IllegalArgumentException if {@code value} is NaN or outside that range
+     */
     public LearnerOptions withRateScale(double value) {
         return toBuilder().rateScale(value).build();
     }
 
-    /** Encrypts what the learner saves and opens what it restores with {@code value}; {@code null}: plain files. */
+    /**
+     * Encrypts what the learner saves and opens what it restores with {@code value}; {@code null}: plain files.
+     *
+     * @param value the AES-256-GCM key, or {@code null}
+     * @return a copy of these options with {@code stateKey} replaced
+     */
     public LearnerOptions withStateKey(org.hope4j.state.StateKey value) {
         return toBuilder().stateKey(value).build();
     }
 
-    /** The pretrained anchor's switch rate; 0: no anchor (the adapted model alone, half the compute). */
+    /**
+     * The pretrained anchor's switch rate; 0: no anchor (the adapted model alone, half the compute).
+     *
+     * @param value the switch rate, in [0, 0.5]; the default is {@link #DEFAULT_ANCHOR_SHARE}
+     * @return a copy of these options with {@code anchorShare} replaced
+     * @throws IllegalArgumentException if {@code value} is NaN or outside [0, 0.5]
+     */
     public LearnerOptions withAnchorShare(double value) {
         return toBuilder().anchorShare(value).build();
     }
@@ -159,61 +253,111 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
         private Builder() {
         }
 
-        /** @param v see {@link LearnerOptions#backend()} @return this builder */
+        /**
+         * Sets {@code backend}.
+         *
+         * @param v see {@link LearnerOptions#backend()}; checked by {@link #build()}: not null or blank
+         * @return this builder
+         */
         public Builder backend(String v) {
             backend = v;
             return this;
         }
 
-        /** @param v see {@link LearnerOptions#graphProvider()} @return this builder */
+        /**
+         * Sets {@code graphProvider}.
+         *
+         * @param v see {@link LearnerOptions#graphProvider()}; checked by {@link #build()}: "cpu", "cuda" or "tensorrt"
+         * @return this builder
+         */
         public Builder graphProvider(String v) {
             graphProvider = v;
             return this;
         }
 
-        /** @param v see {@link LearnerOptions#graphThreads()} @return this builder */
+        /**
+         * Sets {@code graphThreads}.
+         *
+         * @param v see {@link LearnerOptions#graphThreads()}; checked by {@link #build()}: {@code >= 1}
+         * @return this builder
+         */
         public Builder graphThreads(int v) {
             graphThreads = v;
             return this;
         }
 
-        /** @param v see {@link LearnerOptions#deviceId()} @return this builder */
+        /**
+         * Sets {@code deviceId}.
+         *
+         * @param v see {@link LearnerOptions#deviceId()}; checked by {@link #build()}: {@code >= 0}
+         * @return this builder
+         */
         public Builder deviceId(int v) {
             deviceId = v;
             return this;
         }
 
-        /** @param v see {@link LearnerOptions#experienceBytes()} @return this builder */
+        /**
+         * Sets {@code experienceBytes}.
+         *
+         * @param v see {@link LearnerOptions#experienceBytes()}; checked by {@link #build()}: {@code >= 0}
+         * @return this builder
+         */
         public Builder experienceBytes(int v) {
             experienceBytes = v;
             return this;
         }
 
-        /** @param v see {@link LearnerOptions#singleTimescale()} @return this builder */
+        /**
+         * Sets {@code singleTimescale}.
+         *
+         * @param v see {@link LearnerOptions#singleTimescale()}; any value
+         * @return this builder
+         */
         public Builder singleTimescale(boolean v) {
             singleTimescale = v;
             return this;
         }
 
-        /** @param v see {@link LearnerOptions#rateScale()} @return this builder */
+        /**
+         * Sets {@code rateScale}.
+         *
+         * @param v see {@link LearnerOptions#rateScale()}; checked by {@link #build()}: in [0, {@link LearnerOptions#MAX_RATE_SCALE}]
+         * @return this builder
+         */
         public Builder rateScale(double v) {
             rateScale = v;
             return this;
         }
 
-        /** @param v see {@link LearnerOptions#episodic()} @return this builder */
+        /**
+         * Sets {@code episodic}.
+         *
+         * @param v see {@link LearnerOptions#episodic()}; {@code null}: no episodic level
+         * @return this builder
+         */
         public Builder episodic(org.hope4j.level.EpisodicConfig v) {
             episodic = v;
             return this;
         }
 
-        /** @param v see {@link LearnerOptions#stateKey()} @return this builder */
+        /**
+         * Sets {@code stateKey}.
+         *
+         * @param v see {@link LearnerOptions#stateKey()}; {@code null}: plain files
+         * @return this builder
+         */
         public Builder stateKey(org.hope4j.state.StateKey v) {
             stateKey = v;
             return this;
         }
 
-        /** @param v see {@link LearnerOptions#anchorShare()} @return this builder */
+        /**
+         * Sets {@code anchorShare}.
+         *
+         * @param v see {@link LearnerOptions#anchorShare()}; checked by {@link #build()}: in [0, 0.5]
+         * @return this builder
+         */
         public Builder anchorShare(double v) {
             anchorShare = v;
             return this;

@@ -30,5 +30,7 @@ class LearnerOptionsTest {
         assertTrue(e.getMessage().startsWith("graphThreads must be >= 1"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> LearnerOptions.builder().rateScale(101).build());
         assertTrue(e.getMessage().startsWith("rateScale must be a number in [0, 100]"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> LearnerOptions.builder().graphProvider(null).build());
+        assertTrue(e.getMessage().startsWith("graphProvider must be cpu, cuda or tensorrt, found null"), e.getMessage());
     }
 }

@@ -3,6 +3,7 @@ package org.hope4j;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -390,6 +391,25 @@ class LearnerTest {
         l.close();
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> l.observe(A));
         assertTrue(e.getMessage().contains("Learner"));
+        assertThrows(IllegalStateException.class, l::frozenLevels);
+        assertThrows(IllegalStateException.class, l::expertsInUse);
+        assertThrows(IllegalStateException.class, () -> l.sleepWhenIdle(org.hope4j.sleep.DevicePolicy.always(),
+                org.hope4j.sleep.SchedulerOptions.defaults(), org.hope4j.sleep.SleepConfig.defaults(), null));
+        assertInstanceOf(org.hope4j.sleep.SleepReport.Preempted.class, l.sleep(), "a sleep after close does nothing");
+    }
+
+    @Test
+    void aSecondIdleSchedulerReplacesTheFirst() {
+        try (Learner l = learner()) {
+            var first = l.sleepWhenIdle(org.hope4j.sleep.DevicePolicy.always(), org.hope4j.sleep.SchedulerOptions.defaults(),
+                    org.hope4j.sleep.SleepConfig.defaults(), null);
+            var second = l.sleepWhenIdle(org.hope4j.sleep.DevicePolicy.always(), org.hope4j.sleep.SchedulerOptions.defaults(),
+                    org.hope4j.sleep.SleepConfig.defaults(), null);
+            assertTrue(first.isClosed(), "the first scheduler is closed");
+            assertFalse(second.isClosed());
+            l.close();
+            assertTrue(second.isClosed(), "closing the learner closes the scheduler it made");
+        }
     }
 
     @Test

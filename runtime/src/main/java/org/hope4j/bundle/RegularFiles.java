@@ -28,10 +28,14 @@ public final class RegularFiles {
     /**
      * The bytes of {@code file}.
      *
+     * @param file the file to read; a symbolic link is followed only when it stays in {@code root}
      * @param root the folder {@code file} must stay in after following links, or null
      * @param max the most bytes it may hold
      * @param error makes the exception from what is wrong ("is missing", "is not a regular file (a FIFO, ...)") and
      *     the cause (may be null); the caller's message names the file
+     * @return the file's whole content, at most {@code max} bytes
+     * @throws HopeException the one {@code error} makes, if the file is missing, unreadable, a link out of {@code root},
+     *     not a regular file, larger than {@code max} or grows while it is read
      */
     public static byte[] read(Path file, Path root, long max, BiFunction<String, Throwable, ? extends HopeException> error) {
         BasicFileAttributes a;
@@ -40,7 +44,7 @@ public final class RegularFiles {
             if (a.isSymbolicLink()) {
                 Path real = file.toRealPath();
                 if (root != null && !real.startsWith(root.toRealPath())) {
-                    throw error.apply("is a symbolic link out of " + root + " (to " + real + ") is refused", null);
+                    throw error.apply("is a symbolic link out of " + root + " (to " + real + "): refused", null);
                 }
                 a = Files.readAttributes(real, BasicFileAttributes.class);
             }

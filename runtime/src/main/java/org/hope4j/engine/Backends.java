@@ -19,11 +19,25 @@ public final class Backends {
     private Backends() {
     }
 
-    /** The selected backend and the report of every candidate. */
+    /**
+     * The selected backend and the report of every candidate.
+     *
+     * @param backend the backend that passed its probe, ready to open engines
+     * @param info its name and description and the status of every discovered backend
+     */
     public record Selection(Backend backend, BackendInfo info) {
     }
 
-    /** Selects {@code requested} ("auto" or a backend name). */
+    /**
+     * Selects {@code requested} ("auto" or a backend name).
+     *
+     * @param requested "auto" (probe every backend, highest {@link Backend#priority} first, and take the first
+     *     that passes) or the exact {@link Backend#name} of one backend; not null
+     * @return the chosen backend, with the status of every discovered backend ("selected", "available",
+     *     "not requested" or "unavailable: reason")
+     * @throws org.hope4j.BackendUnavailableException if no requested backend passes its probe (disabled, failed, or
+     *     no backend of that name: the message then lists the known ones), with the probe's failure as the cause
+     */
     public static Selection select(String requested) {
         NativeCache.prepare(); // JavaCPP extracts OpenBLAS (and the CUDA engine) into the owner-only cache
         List<Backend> all = new ArrayList<>();
@@ -57,9 +71,12 @@ public final class Backends {
             }
         }
         if (chosen == null) {
-            Throwable cause = reasons.get(requested);
+            boolean auto = requested.equals("auto");
+            Throwable cause = auto ? reasons.values().stream().findFirst().orElse(null) : reasons.get(requested);
             String known = String.join(", ", status.keySet());
-            String why = status.containsKey(requested) ? status.get(requested).replaceFirst("^unavailable: ", "") : null;
+            String why = auto ? (status.isEmpty() ? null : "every backend failed: " + String.join("; ", status.entrySet().stream()
+                    .map(e -> e.getKey() + " " + e.getValue()).toList()))
+                    : status.containsKey(requested) ? status.get(requested).replaceFirst("^unavailable: ", "") : null;
             throw new BackendUnavailableException("backend '" + requested + "' is unavailable"
                     + (why != null ? ": " + why : " (known backends: " + known + ")"), cause);
         }

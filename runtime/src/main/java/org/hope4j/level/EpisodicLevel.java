@@ -157,11 +157,23 @@ public final class EpisodicLevel {
      * The initial values the mixer and the match model's confidences start from (fitted on the
      * training text; see {@link #prior()}).
      *
-     * @param weightsA weights of the mixer selected by c0, {@code 256 × INPUTS}
-     * @param weightsB weights of the mixer selected by match length, context depth and the neural input's confidence, {@code 96 × INPUTS}
-     * @param matchMap the match model's adaptive probabilities per (length bucket, expected bit), 64
+     * @param weightsA weights of the mixer selected by c0 with the classes of the last two bytes, {@code 8192 × INPUTS}
+     *     ({@code SETS_A} sets), fixed point 2^16 = 1
+     * @param weightsB weights of the mixer selected by match length, context depth, the neural input's confidence and whether
+     *     the decision is the byte's first bit, {@code 192 × INPUTS} ({@code SETS_B} sets), fixed point 2^16 = 1
+     * @param matchMap the match model's adaptive probabilities per (length bucket, expected bit), 64 counters
+     *     ({@code p << 10 | n}, p a 16-bit probability of a 1, n the count)
      */
     public record Prior(int[] weightsA, int[] weightsB, int[] matchMap) {
+        /**
+         * Checks the sizes and copies the arrays (the caller's arrays are not kept).
+         *
+         * @param weightsA {@code SETS_A * INPUTS} weights of mixer A
+         * @param weightsB {@code SETS_B * INPUTS} weights of mixer B
+         * @param matchMap {@code MATCH_CONTEXTS} (64) counters of the match model
+         * @throws IllegalArgumentException if an array has the wrong length
+         * @throws NullPointerException if an array is null
+         */
         public Prior {
             if (weightsA.length != SETS_A * INPUTS || weightsB.length != SETS_B * INPUTS || matchMap.length != MATCH_CONTEXTS) {
                 throw new IllegalArgumentException("episodic prior: weights must be " + SETS_A * INPUTS + " + " + SETS_B * INPUTS
@@ -177,6 +189,8 @@ public final class EpisodicLevel {
          * A neutral start: the neural input at weight 0.6, each context 0.2, the match model 0.4 (in the
          * mixer selected by match length: 0.6 beside a neural 0.5 for matches shorter than 16 bytes,
          * 1.0 beside 0.3 for longer ones); the match model's confidence grows with the match length.
+         *
+         * @return a new prior with these weights (the same values at every call)
          */
         public static Prior neutral() {
             int[] w = new int[INPUTS];
@@ -210,7 +224,12 @@ public final class EpisodicLevel {
             return new Prior(a, b, m);
         }
 
-        /** The prior as the bundle's {@code episodic.json}. */
+        /**
+         * The prior as the bundle's {@code episodic.json}.
+         *
+         * @param fittedOn free text for the {@code fitted_on} field: what the prior was fitted on (files, bytes)
+         * @return a one-line JSON object: format, format_version 1, inputs, fitted_on, weights_a, weights_b, match_map
+         */
         public String toJson(String fittedOn) {
             java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
             m.put("format", PRIOR_FORMAT);
@@ -223,7 +242,16 @@ public final class EpisodicLevel {
             return new com.google.gson.GsonBuilder().create().toJson(m);
         }
 
-        /** Parses {@link #toJson}; errors name {@code origin} and the field. */
+        /**
+         * Parses {@link #toJson}; errors name {@code origin} and the field.
+         *
+         * @param json the file's bytes, UTF-8 JSON
+         * @param origin where the bytes came from (a path in a bundle), for the error messages
+         * @return the prior the file holds
+         * @throws org.hope4j.BundleException if the bytes are not JSON, the format or version is not {@value EpisodicLevel#PRIOR_FORMAT} 1,
+         *     the input count differs from {@link EpisodicLevel#INPUTS}, a field is missing, a match map value is not a
+         *     counter, or an array has the wrong length
+         */
         public static Prior fromJson(byte[] json, String origin) {
             record Raw(String format, Integer format_version, Integer inputs, int[] weights_a, int[] weights_b, int[] match_map) {
             }
@@ -251,16 +279,31 @@ public final class EpisodicLevel {
             }
         }
 
+        /**
+         * Mixer A's weights.
+         *
+         * @return a copy of the {@code SETS_A * INPUTS} weights
+         */
         @Override
         public int[] weightsA() {
             return weightsA.clone();
         }
 
+        /**
+         * Mixer B's weights.
+         *
+         * @return a copy of the {@code SETS_B * INPUTS} weights
+         */
         @Override
         public int[] weightsB() {
             return weightsB.clone();
         }
 
+        /**
+         * The match model's counters.
+         *
+         * @return a copy of the 64 counters ({@code p << 10 | n})
+         */
         @Override
         public int[] matchMap() {
             return matchMap.clone();
@@ -270,6 +313,12 @@ public final class EpisodicLevel {
     private record Small(int[] wA, int[] wB, int[] wF, int[] apm1, int[] apm3, int[] ctxApm, int[] matchMap, long[] scalars, long[] ctxHash) {
     }
 
+    /**
+     * An empty level (as after {@link #reset()}): it allocates every table at once, {@link EpisodicConfig#bytes()} and more.
+     *
+     * @param cfg the table sizes and rates; not null
+     * @param prior what the mixers and the match model start from and reset to; not null (see {@link Prior#neutral()})
+     */
     public EpisodicLevel(EpisodicConfig cfg, Prior prior) {
         this.cfg = cfg;
         this.prior = prior;
@@ -287,12 +336,20 @@ public final class EpisodicLevel {
         reset();
     }
 
-    /** The configuration. */
+    /**
+     * The configuration.
+     *
+     * @return the configuration this level was made with
+     */
     public EpisodicConfig config() {
         return cfg;
     }
 
-    /** The initial values this level resets to. */
+    /**
+     * The initial values this level resets to.
+     *
+     * @return the prior this level was made with
+     */
     public Prior prior() {
         return prior;
     }
@@ -300,12 +357,18 @@ public final class EpisodicLevel {
     /**
      * What the mixer and the match model have learned so far, as a prior: reading training text from
      * {@link Prior#neutral()} and taking this fits the prior a bundle ships.
+     *
+     * @return a new prior holding copies of the current weights of both mixers and of the match model's counters
      */
     public Prior learned() {
         return new Prior(wA, wB, matchMap);
     }
 
-    /** Bytes read since the last reset. */
+    /**
+     * Bytes read since the last reset.
+     *
+     * @return the number of bytes coded or sampled (0 after {@link #reset()})
+     */
     public long position() {
         return pos;
     }
@@ -421,6 +484,9 @@ public final class EpisodicLevel {
      * Codes byte {@code b} under the mixture of the neural distribution {@code exp(logits[off..off+256))}
      * (unnormalised is fine; {@code logits == null}: uniform) and this level, then learns from it.
      *
+     * @param logits the neural levels' logits, or null for a uniform neural distribution; not changed
+     * @param off index of the first of the 256 logits in {@code logits}
+     * @param b the byte that occurred, 0..255 (only its low 8 bits are used)
      * @return the bits of {@code b} under the mixture
      */
     public double code(float[] logits, int off, int b) {
@@ -428,7 +494,13 @@ public final class EpisodicLevel {
         return codeBits(b);
     }
 
-    /** As {@link #code}, from probabilities (any positive scale) instead of logits. */
+    /**
+     * As {@link #code}, from probabilities (any positive scale) instead of logits.
+     *
+     * @param probs the neural distribution over the 256 byte values, from index 0; need not sum to 1 (all 0: uniform)
+     * @param b the byte that occurred, 0..255 (only its low 8 bits are used)
+     * @return the bits of {@code b} under the mixture
+     */
     public double codeProbabilities(double[] probs, int b) {
         cum[0] = 0;
         for (int j = 0; j < 256; j++) {
@@ -453,6 +525,12 @@ public final class EpisodicLevel {
      * Chooses the next byte bit by bit from the mixture, learning each bit as it is chosen (so the
      * level moves exactly as if the byte had been observed). {@code temperature} scales the logit of
      * each decision (0 = the likelier bit).
+     *
+     * @param logits the neural levels' logits, or null for a uniform neural distribution; not changed
+     * @param off index of the first of the 256 logits in {@code logits}
+     * @param temperature 0 for the likelier bit at each decision, 1 to sample the mixture as it is, above 1 for flatter
+     * @param rnd the source of the random draws; not used when {@code temperature} is 0
+     * @return the chosen byte, 0..255
      */
     public int sample(float[] logits, int off, double temperature, java.util.Random rnd) {
         neural(logits, off);
@@ -774,7 +852,13 @@ public final class EpisodicLevel {
     // ---------------------------------------------------------------------------------------------
     // persistence
 
-    /** Writes the whole state (not the configuration's rates or the prior) to {@code out}. */
+    /**
+     * Writes the whole state (not the configuration's rates or the prior) to {@code out}.
+     *
+     * @param out receives the table sizes, the scalars, the tables, the history and the mixers' weights (big-endian);
+     *     not closed
+     * @throws java.io.IOException if {@code out} fails
+     */
     public void writeTo(java.io.DataOutputStream out) throws java.io.IOException {
         out.writeInt(cfg.tableBits());
         out.writeInt(cfg.historyBits());
@@ -804,7 +888,9 @@ public final class EpisodicLevel {
      * Replaces the whole state with one written by {@link #writeTo} for the same table sizes. Reads
      * everything into fresh arrays first: on any error this level is unchanged.
      *
+     * @param in the state, as {@link #writeTo} wrote it; read to its end, not closed
      * @throws java.io.IOException if the data is short or its sizes or values do not fit this level
+     * @throws IllegalStateException if a transaction is open (the data has been read, the level is unchanged)
      */
     public void readFrom(java.io.DataInputStream in) throws java.io.IOException {
         readFromVerified(in, null, null);
@@ -813,6 +899,14 @@ public final class EpisodicLevel {
     /**
      * As {@link #readFrom}, and when {@code md} is given, the bytes read through it must hash to
      * {@code want} before anything changes.
+     *
+     * @param in the state, as {@link #writeTo} wrote it; read to its end, not closed
+     * @param md the digest that {@code in} feeds (a {@link java.security.DigestInputStream} under it), or null to skip the
+     *     check
+     * @param want the expected digest of the bytes read (for the caller's SHA-256); used only when {@code md} is given
+     * @throws java.io.IOException if the data is short or has trailing bytes, its sizes or values do not fit this level,
+     *     or its digest is not {@code want}
+     * @throws IllegalStateException if a transaction is open (the data has been read, the level is unchanged)
      */
     public void readFromVerified(java.io.DataInputStream in, java.security.MessageDigest md, byte[] want) throws java.io.IOException {
         int tb = in.readInt(), hb = in.readInt(), mb = in.readInt();
@@ -824,8 +918,9 @@ public final class EpisodicLevel {
         for (int i = 0; i < v.length; i++) {
             v[i] = in.readLong();
         }
-        if (v[0] < 0 || v[1] < 1 || v[1] > 255 || v[2] < 0 || v[2] > 7 || v[8] < 0 || v[8] > MAX_MATCH || v[9] < -1 || v[9] > 255
-                || v[5] > v[0] || v[6] > v[5] || v[7] < 0 || v[7] > v[0]) {
+        // c0 is the partial byte with a leading 1: it has exactly bitIndex bits after it
+        if (v[0] < 0 || v[1] < 1 || v[1] > 255 || v[2] < 0 || v[2] > 7 || (v[1] >> v[2]) != 1 || v[8] < 0 || v[8] > MAX_MATCH
+                || v[9] < -1 || v[9] > 255 || v[5] > v[0] || v[6] > v[5] || v[7] < 0 || v[7] > v[0]) {
             throw new java.io.IOException("episodic scalars out of range: " + Arrays.toString(v));
         }
         int[][] arrays = {new int[wA.length], new int[wB.length], new int[apm1.length], new int[apm3.length], new int[ctxApm.length], new int[matchMap.length], new int[big.length]};
@@ -908,7 +1003,11 @@ public final class EpisodicLevel {
         }
     }
 
-    /** SHA-256 of the whole state as {@link #writeTo} writes it: equal digests, equal levels. */
+    /**
+     * SHA-256 of the whole state as {@link #writeTo} writes it: equal digests, equal levels.
+     *
+     * @return the 64 lowercase hexadecimal digits of the digest
+     */
     public String digest() {
         try {
             java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");

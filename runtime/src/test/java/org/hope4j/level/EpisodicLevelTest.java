@@ -174,6 +174,10 @@ class EpisodicLevelTest {
         IOException e = assertThrows(IOException.class, () -> b.readFrom(new DataInputStream(new ByteArrayInputStream(bad))));
         assertTrue(e.getMessage().contains("final mixer weight 3"), e.getMessage());
         assertThrows(IOException.class, () -> b.readFrom(new DataInputStream(new ByteArrayInputStream(Arrays.copyOf(full, full.length - 8)))));
+        byte[] torn = full.clone();
+        java.nio.ByteBuffer.wrap(torn, 12 + 8, 8).putLong(255); // c0 of a byte's eighth bit with bitIndex 0: no such state
+        e = assertThrows(IOException.class, () -> b.readFrom(new DataInputStream(new ByteArrayInputStream(torn))));
+        assertTrue(e.getMessage().contains("scalars out of range"), e.getMessage());
         assertEquals(before, b.digest());
     }
 
