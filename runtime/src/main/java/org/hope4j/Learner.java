@@ -462,8 +462,8 @@ public final class Learner implements AutoCloseable {
      * @param stateDir where a commit is saved with the swap, or {@code null} to save nothing
      * @return what the sleep did; {@link SleepReport.Preempted} also when the learner is closed or closing, or another sleep
      *     of this learner is running
-     * @throws StateException if {@code stateDir} is not null and saving the committed state fails (the swap has then
-     *     already taken effect in memory)
+     * @throws StateException if {@code stateDir} is not null and saving the committed state fails: the swap is then
+     *     undone, so the learner runs what the disk holds (the state before the sleep)
      * @throws BackendException if the sleep's own copy of the model (graphs and engines) cannot be opened
      */
     public SleepReport sleep(SleepBudget budget, SleepConfig config, BooleanSupplier preempted, SleepListener listener, Path stateDir) {

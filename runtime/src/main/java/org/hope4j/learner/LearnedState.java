@@ -246,6 +246,11 @@ public final class LearnedState implements SleepSession.Host {
             if (closing || version != v0) {
                 return "the learner's state changed before the commit";
             }
+            // what the swap replaces, so that a commit whose save fails leaves memory as it left the disk
+            HopeStream.Snapshot streamBefore = stateDir != null ? stream.snapshot() : null;
+            ExpertPool poolBefore = pool;
+            byte[] experienceBefore = stateDir != null ? experience.contents() : null;
+            byte[] episodicBefore = stateDir != null && episodic != null ? episodicBytes() : null;
             // the swap: L2 takes the consolidated weights, the pool the expert, L1 its pretrained value
             Map<String, Tensor> next = new LinkedHashMap<>(live);
             next.putAll(r.l2After());
@@ -265,9 +270,36 @@ public final class LearnedState implements SleepSession.Host {
                 episodic.age(config.episodicAge(), config.episodicConfidence());
             }
             if (stateDir != null) {
-                save(stateDir);
+                try {
+                    save(stateDir);
+                } catch (RuntimeException e) {
+                    stream.restore(streamBefore);
+                    pool = poolBefore;
+                    experience.clear();
+                    experience.append(experienceBefore, 0, experienceBefore.length);
+                    if (episodicBefore != null) {
+                        try {
+                            episodic.readFrom(new java.io.DataInputStream(new java.io.ByteArrayInputStream(episodicBefore)));
+                        } catch (java.io.IOException impossible) {
+                            throw new IllegalStateException("episodic level: its own copy does not read back", impossible);
+                        }
+                    }
+                    changed();
+                    throw e;
+                }
             }
             return null;
         }
+    }
+
+    /** E's whole state, for a commit to put back if its save fails. */
+    private byte[] episodicBytes() {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
+            episodic.writeTo(out);
+        } catch (java.io.IOException impossible) {
+            throw new IllegalStateException("episodic level: cannot copy into memory", impossible);
+        }
+        return bytes.toByteArray();
     }
 }

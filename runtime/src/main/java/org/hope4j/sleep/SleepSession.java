@@ -52,7 +52,8 @@ public final class SleepSession implements AutoCloseable {
         /**
          * Swaps {@code r} in if the state is still at {@code version}: L2 and the pool take the new
          * expert, L1 is reset, the experience is cleared if the config says so, and the state is saved
-         * into {@code stateDir} unless it is null. Returns null on success, else why nothing was committed.
+         * into {@code stateDir} unless it is null; a save that fails undoes the swap and throws. Returns null on
+         * success, else why nothing was committed.
          *
          * @param version the version the sleep's copy was taken at ({@link Start#version()})
          * @param live the tensors the sleep started from ({@link Start#live()}); the result's L2 tensors replace theirs

@@ -337,6 +337,30 @@ class LearnerSleepTest {
     }
 
     @Test
+    void aCommitWhoseSaveFailsIsUndone() throws Exception {
+        java.nio.file.Path notADir = tmp.resolve("a-file");
+        java.nio.file.Files.writeString(notADir, "x");
+        byte[] probe = java.util.Arrays.copyOfRange(EXPERIENCE, 2048, 6144);
+        try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu"))) {
+            l.observe(EXPERIENCE);
+            double before = l.score(probe).bitsPerByte();
+            Map<org.hope4j.Level, Long> counts = l.updateCounts();
+            byte[] experience = l.recentExperience();
+            // the state directory's parent is a file: the save inside the commit fails after the swap
+            assertThrows(org.hope4j.StateException.class,
+                    () -> sleep(l, QUICK.withProbeBound(1.0).withClearExperience(true), LONG, notADir.resolve("state")));
+            assertEquals(0, l.expertsInUse().inUse(), "no expert was added");
+            assertEquals(before, l.score(probe).bitsPerByte(), 0.0, "L1, L2 and E are as they were before the sleep");
+            assertEquals(counts, l.updateCounts());
+            assertArrayEquals(experience, l.recentExperience(), "the experience is back");
+            // the same sleep with a directory that works commits
+            SleepReport r = sleep(l, QUICK.withProbeBound(1.0), LONG, tmp.resolve("state"));
+            assertInstanceOf(SleepReport.Committed.class, r, r.reason());
+            assertEquals(1, l.expertsInUse().inUse());
+        }
+    }
+
+    @Test
     void aCommitCanHandTheEpisodesOverAndEmptyTheEpisodicTables() {
         for (boolean clear : new boolean[] {false, true}) {
             try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu"))) {
