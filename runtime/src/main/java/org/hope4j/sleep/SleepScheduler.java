@@ -247,9 +247,12 @@ public final class SleepScheduler implements AutoCloseable {
         if (!closeCalled.compareAndSet(false, true)) {
             return;
         }
-        closeHooks.forEach(Runnable::run);
-        closed = true; // the running sleep's preempted flag now reads true
-        executor.shutdown();
+        try {
+            closeHooks.forEach(Runnable::run);
+        } finally {
+            closed = true; // the running sleep's preempted flag now reads true; a hook that throws does not keep it running
+            executor.shutdown();
+        }
         Thread t = thread;
         if (t == null || t == Thread.currentThread()) {
             return; // closed from a listener on the scheduler's own thread: it ends after this sleep

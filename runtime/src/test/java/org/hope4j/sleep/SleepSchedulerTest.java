@@ -83,6 +83,20 @@ class SleepSchedulerTest {
     }
 
     @Test
+    void aCloseHookThatThrowsStillClosesTheScheduler() {
+        SleepScheduler s = start(manual());
+        s.onClose(() -> {
+            throw new IllegalStateException("hook fails");
+        });
+        assertThrows(IllegalStateException.class, s::close);
+        assertTrue(s.isClosed(), "closed although a hook threw");
+        advance(Duration.ofHours(1));
+        s.tick();
+        assertEquals(0, sleeper.calls.get(), "a closed scheduler starts no sleep although a close hook threw");
+        s.close(); // idempotent
+    }
+
+    @Test
     void noSleepBeforeIdleAfterThenOneSleep() {
         start(manual());
         advance(Duration.ofMinutes(5).minusSeconds(1));
