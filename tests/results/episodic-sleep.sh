@@ -23,6 +23,8 @@ for f in ${FILES:-logs.log c.h german.txt groff.1}; do
   P=$($J score --json $f.tail 2>/dev/null); M=$($J score --json --state s-$f $f.tail 2>/dev/null)
   N=$($J score --json --no-episodic $f.tail 2>/dev/null); MN=$($J score --json --no-episodic --state s-$f $f.tail 2>/dev/null)
   PM=$($J score --json --state s-$f probe.txt 2>/dev/null)
+  # the ceiling of a sleep that empties E: the neural levels as online learning left them, E emptied
+  OE=$(java -cp "$ROOT/device/target/hope4j.jar" "$ROOT/tests/results/EpisodicCeiling.java" s-$f $f.tail 2>/dev/null)
   $J sleep --json --clear-episodic --state s-$f > $f.sleep-clear.json 2>/dev/null
   $J sleep --json --keep-episodic --state s-$f-keep > $f.sleep-keep.json 2>/dev/null
   $J sleep --json --age-episodic 0 --episodic-confidence 1 --state s-$f-age > $f.sleep-age.json 2>/dev/null
@@ -31,7 +33,7 @@ for f in ${FILES:-logs.log c.h german.txt groff.1}; do
   SA=$($J score --json --state s-$f-age $f.tail 2>/dev/null); SD=$($J score --json --state s-$f-def $f.tail 2>/dev/null)
   PS=$($J score --json --state s-$f probe.txt 2>/dev/null); PSK=$($J score --json --state s-$f-keep probe.txt 2>/dev/null)
   PSA=$($J score --json --state s-$f-age probe.txt 2>/dev/null); PSD=$($J score --json --state s-$f-def probe.txt 2>/dev/null)
-  echo "{\"file\": \"$f\", \"pretrained\": $P, \"online\": $M, \"neural_pretrained\": $N, \"neural_online\": $MN, \"after_sleep_E_cleared\": $S, \"after_sleep_E_kept\": $SK, \"after_sleep_E_aged\": $SA, \"after_sleep_default\": $SD, \"probe_pretrained\": $PP, \"probe_online\": $PM, \"probe_after_sleep_E_cleared\": $PS, \"probe_after_sleep_E_kept\": $PSK, \"probe_after_sleep_E_aged\": $PSA, \"probe_after_sleep_default\": $PSD, \"sleep_clear\": $(cat $f.sleep-clear.json), \"sleep_keep\": $(cat $f.sleep-keep.json), \"sleep_age\": $(cat $f.sleep-age.json), \"sleep_default\": $(cat $f.sleep-def.json)}" >> results.jsonl
+  echo "{\"file\": \"$f\", \"pretrained\": $P, \"online\": $M, \"neural_pretrained\": $N, \"neural_online\": $MN, \"online_E_emptied\": $OE, \"after_sleep_E_cleared\": $S, \"after_sleep_E_kept\": $SK, \"after_sleep_E_aged\": $SA, \"after_sleep_default\": $SD, \"probe_pretrained\": $PP, \"probe_online\": $PM, \"probe_after_sleep_E_cleared\": $PS, \"probe_after_sleep_E_kept\": $PSK, \"probe_after_sleep_E_aged\": $PSA, \"probe_after_sleep_default\": $PSD, \"sleep_clear\": $(cat $f.sleep-clear.json), \"sleep_keep\": $(cat $f.sleep-keep.json), \"sleep_age\": $(cat $f.sleep-age.json), \"sleep_default\": $(cat $f.sleep-def.json)}" >> results.jsonl
   echo "   $f done" >&2
 done
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
@@ -43,7 +45,10 @@ out = {"cpu": sys.argv[3] + " (2 cores, busy)",
                "learner on the same 16 KB; after sleep = hope4j sleep (600 steps at most, default guard) with --clear-episodic (E "
                "emptied on commit), --age-episodic 0 --episodic-confidence 1 (E's counts capped at 0, its probabilities kept), "
                "--keep-episodic (E as it was) or the defaults (default: counts capped at 1, half of each slot's confidence kept); kept = (pretrained - after) / (pretrained - online). probe_* = the learner as shipped "
-               "(anchor and E) scoring the bundle's 4 KB retention probe; probe_worse_* = against the pretrained learner's probe",
+               "(anchor and E) scoring the bundle's 4 KB retention probe; probe_worse_* = against the pretrained learner's probe; "
+               "online_E_emptied = the learner that observed, its E emptied before scoring (EpisodicCeiling.java): the neural "
+               "levels exactly as online learning left them, i.e. the most a sleep that empties E could keep "
+               "(kept_at_most_with_E_emptied)",
        "script": "bash tests/results/episodic-sleep.sh", "files": []}
 for line in open(sys.argv[1]):
     r = json.loads(line)
@@ -57,6 +62,8 @@ for line in open(sys.argv[1]):
            "kept_with_E_aged": round((b("pretrained") - b("after_sleep_E_aged")) / gain, 4),
            "kept_with_default_sleep": round((b("pretrained") - b("after_sleep_default")) / gain, 4),
            "neural_pretrained": b("neural_pretrained"), "neural_online": b("neural_online"),
+           "online_E_emptied": b("online_E_emptied"),
+           "kept_at_most_with_E_emptied": round((b("pretrained") - b("online_E_emptied")) / gain, 4),
            "probe_pretrained": b("probe_pretrained"), "probe_online": b("probe_online"),
            "probe_after_sleep_E_cleared": b("probe_after_sleep_E_cleared"), "probe_after_sleep_E_kept": b("probe_after_sleep_E_kept"),
            "probe_after_sleep_E_aged": b("probe_after_sleep_E_aged"), "probe_after_sleep_default": b("probe_after_sleep_default")}
