@@ -66,11 +66,11 @@ public final class ExperienceBuffer {
      * @param off index in {@code data} of the first byte to append
      * @param len how many bytes to append, {@code >= 0}; when it is at least the capacity only the last
      *     {@code capacity} of them are kept
-     * @throws IndexOutOfBoundsException if the range is not inside {@code data} (with a capacity of 0
-     *     nothing is read or checked); the range is not checked first, so the bytes before the bad index
-     *     may already have been appended
+     * @throws IndexOutOfBoundsException if the range is not inside {@code data} (or {@code len} is negative);
+     *     nothing is appended then
      */
     public synchronized void append(byte[] data, int off, int len) {
+        java.util.Objects.checkFromIndexSize(off, len, data.length);
         int cap = ring.length;
         if (cap == 0 || len == 0) {
             return;

@@ -126,7 +126,12 @@ public final class EpisodicFile {
         if (name == null || !name.startsWith(PREFIX) || !name.endsWith(SUFFIX) || name.contains("/") || name.contains("\\")) {
             throw new StateException(dir + ": metadata episodic_file must name an episodic-*.state file of the state directory, found " + name);
         }
-        Path file = dir.resolve(name);
+        Path file;
+        try {
+            file = dir.resolve(name);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new StateException(dir + ": metadata episodic_file is not a file name here (" + e.getReason() + "), found " + name, e);
+        }
         if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
             throw new StateException(file + ": the episodic tables of this state are missing (not a regular file)");
         }

@@ -37,6 +37,16 @@ class ExperienceBufferTest {
     }
 
     @Test
+    void aBadRangeAppendsNothing() {
+        ExperienceBuffer e = new ExperienceBuffer(8);
+        e.append(b("abc"), 0, 3);
+        assertThrows(IndexOutOfBoundsException.class, () -> e.append(b("defg"), 2, 3));
+        assertThrows(IndexOutOfBoundsException.class, () -> e.append(b("defg"), 0, -1));
+        assertThrows(IndexOutOfBoundsException.class, () -> new ExperienceBuffer(0).append(b("ab"), 1, 2));
+        assertArrayEquals(b("abc"), e.contents(), "nothing of a bad range was appended");
+    }
+
+    @Test
     void roundTripsAndShrinksToASmallerCapacity() {
         ExperienceBuffer e = new ExperienceBuffer(8);
         e.append(b("hello world"), 0, 11);
