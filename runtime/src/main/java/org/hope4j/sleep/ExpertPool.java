@@ -203,8 +203,8 @@ public final class ExpertPool {
      * @param f2 L2's hidden width F2; the saved factors' sizes must match it
      * @param rank the rank of the empty pool returned when {@code t} holds no pool; a saved pool keeps its own
      * @return the saved pool, or an empty one
-     * @throws StateException naming the tensor when one is missing or misshapen
-     * @throws IllegalArgumentException if the saved meta tensor gives fewer than 1 slot or a rank below 1
+     * @throws StateException naming the tensor when one is missing or misshapen, or when the saved meta tensor gives fewer than 1 slot, a rank outside 1..{@code d}, or a
+     *     sleep count or stamp that is not a whole number in 0..2^24
      */
     public static ExpertPool fromTensors(Map<String, Tensor> t, int slots, int nb, int d, int f2, int rank) {
         Tensor meta = t.get(PREFIX + "meta");
@@ -214,6 +214,15 @@ public final class ExpertPool {
         float[] mv = meta.data();
         if (mv.length < 3 || mv.length != (int) mv[0] + 3) {
             throw new StateException("state tensor " + PREFIX + "meta is malformed (" + mv.length + " values)");
+        }
+        // slots and rank at least 1; the sleep count and every slot's stamp whole numbers from 0 to 2^24 (exact in float)
+        boolean whole = true;
+        for (int i = 2; i < mv.length; i++) {
+            whole &= mv[i] >= 0 && mv[i] <= (1 << 24) && mv[i] == Math.rint(mv[i]);
+        }
+        if (!(mv[0] >= 1) || !(mv[1] >= 1 && mv[1] <= d) || mv[1] != Math.rint(mv[1]) || !whole) {
+            throw new StateException("state tensor " + PREFIX + "meta is malformed (slots " + mv[0] + ", rank " + mv[1]
+                    + "; the rank must be a whole number in 1.." + d + ", sleeps and stamps whole numbers in 0..2^24)");
         }
         ExpertPool pool = new ExpertPool((int) mv[0], nb, d, f2, (int) mv[1]);
         pool.sleeps = (long) mv[2];
