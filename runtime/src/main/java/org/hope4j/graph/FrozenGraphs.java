@@ -84,13 +84,18 @@ public final class FrozenGraphs implements AutoCloseable {
      * @param options the execution provider and threads; a GPU provider that fails to load falls back (see {@link #provider()})
      * @param maxRows the most positions {@code n} one call of {@link #embed}, {@link #mixerIn} or {@link #mixerOut} may
      *     pass, at least 1; the reused input and output buffers are sized for it
+     * @throws IllegalArgumentException if {@code maxRows} is below 1 or its buffers would exceed 2 GB (before any session opens)
      * @throws BackendException if ONNX Runtime cannot create the session options
      * @throws org.hope4j.BundleException naming the bundle and the file if the manifest lacks a segment, or ONNX Runtime
      *     cannot open a segment, or a segment's ports differ from what the manifest declares
      */
     public FrozenGraphs(Bundle bundle, Options options, int maxRows) {
-        org.hope4j.engine.NativeCache.prepare(); // ONNX Runtime's libraries from the owner-only cache
         Manifest.ModelConfig mc = bundle.manifest().model();
+        if (maxRows < 1 || (long) maxRows * mc.dModel() * Float.BYTES > Integer.MAX_VALUE) {
+            // checked before any session opens: nothing to close
+            throw new IllegalArgumentException("maxRows must be in 1.." + Integer.MAX_VALUE / Float.BYTES / mc.dModel() + ", found " + maxRows);
+        }
+        org.hope4j.engine.NativeCache.prepare(); // ONNX Runtime's libraries from the owner-only cache
         d = mc.dModel();
         convRows = mc.convWidth() - 1;
         convCols = 2 * d;

@@ -57,6 +57,17 @@ class FrozenGraphsTest {
     }
 
     @Test
+    void aBadRowBoundIsRefusedBeforeAnySessionOpens() throws Exception {
+        Bundle b = Bundle.load(BundleSource.directory(DEFAULT));
+        int before = FrozenGraphs.OPEN_SESSIONS.get();
+        for (int rows : new int[] {0, -1, Integer.MAX_VALUE}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new FrozenGraphs(b, FrozenGraphs.Options.defaults(), rows));
+            assertTrue(e.getMessage().startsWith("maxRows must be in 1.."), e.getMessage());
+        }
+        assertEquals(before, FrozenGraphs.OPEN_SESSIONS.get(), "no session was left open");
+    }
+
+    @Test
     void aSegmentSwappedForAnotherWithItsChecksumUpdatedIsRefusedAtLoad() throws Exception {
         try (Stream<Path> files = Files.walk(DEFAULT)) {
             for (Path f : (Iterable<Path>) files::iterator) {
