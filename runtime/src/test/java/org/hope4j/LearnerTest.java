@@ -399,6 +399,29 @@ class LearnerTest {
     }
 
     @Test
+    void aStreamRestoreWithABadTensorChangesNothing() {
+        java.util.Map<String, org.hope4j.bundle.Tensor> fresh;
+        try (Learner f = learner()) {
+            fresh = new java.util.LinkedHashMap<>(f.stream().snapshot().tensors());
+        }
+        try (Learner l = learner()) {
+            l.observe(A);
+            double before = l.score(A).bitsPerByte();
+            long position = l.position();
+            // the fresh learner's tensors (a different, valid state), with one tensor misshapen: a partial restore would show
+            java.util.Map<String, org.hope4j.bundle.Tensor> bad = new java.util.LinkedHashMap<>(fresh);
+            bad.put("last_logits", new org.hope4j.bundle.Tensor("last_logits", new int[] {10}, new float[10]));
+            var stream = l.stream();
+            StateException e = assertThrows(StateException.class,
+                    () -> stream.restore(new org.hope4j.learner.HopeStream.Snapshot(bad, 0, new long[3])));
+            assertTrue(e.getMessage().contains("last_logits"), e.getMessage());
+            assertThrows(StateException.class, () -> stream.restore(new org.hope4j.learner.HopeStream.Snapshot(fresh, 0, new long[2])));
+            assertEquals(position, l.position());
+            assertEquals(before, l.score(A).bitsPerByte(), 0.0, "the engine, conv and logits are as they were");
+        }
+    }
+
+    @Test
     void aSecondIdleSchedulerReplacesTheFirst() {
         try (Learner l = learner()) {
             var first = l.sleepWhenIdle(org.hope4j.sleep.DevicePolicy.always(), org.hope4j.sleep.SchedulerOptions.defaults(),

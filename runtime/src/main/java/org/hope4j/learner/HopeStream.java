@@ -563,15 +563,24 @@ public final class HopeStream {
     }
 
     private void restoreOwn(Snapshot s) {
-        engine.importState(s.tensors());
+        // every check first: the engine checks its own tensors whole before it changes anything
         for (int b = 0; b < nb; b++) {
             Tensor c = s.tensors().get("blocks." + b + ".conv");
             if (c == null || c.data().length != convSize) {
                 throw new StateException("state tensor blocks." + b + ".conv is missing or has the wrong size");
             }
-            System.arraycopy(c.data(), 0, conv[b], 0, convSize);
         }
         Tensor last = s.tensors().get("last_logits");
+        if (last != null && last.data().length != EngineSpec.VOCAB) {
+            throw new StateException("state tensor last_logits has " + last.data().length + " values, expected " + EngineSpec.VOCAB);
+        }
+        if (s.counts().length < 3) {
+            throw new StateException("state counts hold " + s.counts().length + " values, expected 3 (L0, L1, L2)");
+        }
+        engine.importState(s.tensors());
+        for (int b = 0; b < nb; b++) {
+            System.arraycopy(s.tensors().get("blocks." + b + ".conv").data(), 0, conv[b], 0, convSize);
+        }
         haveLast = last != null;
         if (haveLast) {
             System.arraycopy(last.data(), 0, lastLogits, 0, EngineSpec.VOCAB);
