@@ -169,13 +169,17 @@ public final class Consolidation {
             return runInner(live, pool, experience, probe, rehearsal, cfg, budget, stop, tracked, t0, deadline);
         } catch (Stop s) {
             if (late[0]) {
-                return new Result(false, false, String.format(Locale.ROOT, "the sleep's deadline (%.1f s) passed in its %s phase; nothing was"
-                        + " committed", budget.deadline().toMillis() / 1e3, phase[0]), 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-                        Double.NaN, Double.NaN, 0, -1, 0, 0, -1, -1, null, null);
+                return nothing(false, String.format(Locale.ROOT, "the sleep's deadline (%.1f s) passed in its %s phase; nothing was"
+                        + " committed", budget.deadline().toMillis() / 1e3, phase[0]));
             }
-            return new Result(false, true, "preempted", 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-                    0, -1, 0, 0, -1, -1, null, null);
+            return nothing(true, "preempted");
         }
+    }
+
+    /** A sleep that measured and changed nothing: no figures, no expert. */
+    private static Result nothing(boolean preempted, String reason) {
+        return new Result(false, preempted, reason, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+                0, -1, 0, 0, -1, -1, null, null);
     }
 
     private Result runInner(Map<String, Tensor> live, ExpertPool pool, byte[] experience, byte[] probe, byte[] rehearsal, SleepConfig cfg,
@@ -186,10 +190,12 @@ public final class Consolidation {
         int trainEnd = n - heldOut;
         int trainLen = (int) Math.min(trainEnd, budget.maxBytes());
         int trainStart = trainEnd - trainLen;
+        if (budget.maxBytes() < cfg.windowBytes()) {
+            return nothing(false, "the budget's " + budget.maxBytes() + " bytes are fewer than one window of " + cfg.windowBytes()
+                    + " bytes: nothing can be consolidated");
+        }
         if (trainLen < cfg.windowBytes()) {
-            return new Result(false, false, "nothing to consolidate: " + n + " bytes of experience, a sleep needs at least "
-                    + (cfg.windowBytes() + heldOut), 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0, -1, 0, 0,
-                    -1, -1, null, null);
+            return nothing(false, "nothing to consolidate: " + n + " bytes of experience, a sleep needs at least " + (cfg.windowBytes() + heldOut));
         }
         SplitMix64 rng = new SplitMix64(cfg.seed() + 0x9E3779B9L * pool.sleeps());
         // the slot: a free one, else the oldest expert is folded into L2 or pruned out of it

@@ -145,6 +145,13 @@ class LearnerSleepTest {
             assertInstanceOf(SleepReport.RolledBack.class, r);
             assertTrue(r.reason().startsWith("nothing to consolidate"), r.reason());
         }
+        try (Learner l = learner()) {
+            l.observe(EXPERIENCE);
+            // plenty of experience, but a byte budget below one window: the budget is named, not the experience
+            SleepReport r = sleep(l, QUICK, new SleepBudget(QUICK.windowBytes() - 1, Duration.ofMinutes(5)), null);
+            assertInstanceOf(SleepReport.RolledBack.class, r);
+            assertTrue(r.reason().startsWith("the budget's 127 bytes are fewer than one window of 128 bytes"), r.reason());
+        }
     }
 
     @Test
