@@ -71,12 +71,20 @@ public final class Backends {
             }
         }
         if (chosen == null) {
-            boolean auto = requested.equals("auto");
-            Throwable cause = auto ? reasons.values().stream().findFirst().orElse(null) : reasons.get(requested);
+            Throwable cause;
+            String why = null;
+            if (requested.equals("auto")) {
+                cause = reasons.values().stream().findFirst().orElse(null);
+                if (!status.isEmpty()) {
+                    why = "every backend failed: " + String.join("; ", status.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).toList());
+                }
+            } else {
+                cause = reasons.get(requested);
+                if (status.containsKey(requested)) {
+                    why = status.get(requested).replaceFirst("^unavailable: ", "");
+                }
+            }
             String known = String.join(", ", status.keySet());
-            String why = auto ? (status.isEmpty() ? null : "every backend failed: " + String.join("; ", status.entrySet().stream()
-                    .map(e -> e.getKey() + " " + e.getValue()).toList()))
-                    : status.containsKey(requested) ? status.get(requested).replaceFirst("^unavailable: ", "") : null;
             throw new BackendUnavailableException("backend '" + requested + "' is unavailable"
                     + (why != null ? ": " + why : " (known backends: " + known + ")"), cause);
         }

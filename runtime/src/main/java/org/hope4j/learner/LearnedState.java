@@ -249,7 +249,7 @@ public final class LearnedState implements SleepSession.Host {
             // what the swap replaces, so that a commit whose save fails leaves memory as it left the disk
             HopeStream.Snapshot streamBefore = stateDir != null ? stream.snapshot() : null;
             ExpertPool poolBefore = pool;
-            byte[] experienceBefore = stateDir != null ? experience.contents() : null;
+            byte[] experienceBefore = stateDir != null && config.clearExperience() ? experience.contents() : null;
             byte[] episodicBefore = stateDir != null && episodic != null ? episodicBytes() : null;
             // the swap: L2 takes the consolidated weights, the pool the expert, L1 its pretrained value
             Map<String, Tensor> next = new LinkedHashMap<>(live);
@@ -275,8 +275,9 @@ public final class LearnedState implements SleepSession.Host {
                 } catch (RuntimeException e) {
                     stream.restore(streamBefore);
                     pool = poolBefore;
-                    experience.clear();
-                    experience.append(experienceBefore, 0, experienceBefore.length);
+                    if (experienceBefore != null) {
+                        experience.append(experienceBefore, 0, experienceBefore.length); // the buffer was emptied above
+                    }
                     if (episodicBefore != null) {
                         try {
                             episodic.readFrom(new java.io.DataInputStream(new java.io.ByteArrayInputStream(episodicBefore)));
