@@ -166,7 +166,7 @@ public final class Consolidation {
             listener.on(e);
         };
         try {
-            return runInner(live, pool, experience, probe, rehearsal, cfg, budget, stop, tracked, t0, deadline);
+            return runInner(live, pool, experience, probe, rehearsal, cfg, budget, stop, tracked, t0, deadline, hard);
         } catch (Stop s) {
             if (late[0]) {
                 return nothing(false, String.format(Locale.ROOT, "the sleep's deadline (%.1f s) passed in its %s phase; nothing was"
@@ -183,7 +183,7 @@ public final class Consolidation {
     }
 
     private Result runInner(Map<String, Tensor> live, ExpertPool pool, byte[] experience, byte[] probe, byte[] rehearsal, SleepConfig cfg,
-            SleepBudget budget, BooleanSupplier preempted, SleepListener listener, long t0, long deadline) {
+            SleepBudget budget, BooleanSupplier preempted, SleepListener listener, long t0, long deadline, long hard) {
         boolean[] plastic = spec.plastic();
         int n = experience.length;
         int heldOut = cfg.dream() && cfg.dreamCandidates() > 0 ? Math.min(cfg.heldOutBytes(), n / 4) : 0;
@@ -263,8 +263,13 @@ public final class Consolidation {
         // not measurement: what the measuring so far took, and every checkpoint's, moves the deadline.
         long now = clock.getAsLong();
         deadline += now - t0;
+        // whatever maxTime says, consolidation ends in time for one more checkpoint and the final
+        // measurement before the whole sleep's deadline (else a maxTime near or past the deadline
+        // would let the steps run into it and the sleep would commit nothing)
+        long last = hard - 2 * finalEvalNanos;
         long remaining = deadline - now - finalEvalNanos;
-        long consolidateEnd = now + (long) (remaining * (heldOut > 0 ? 0.8 : 1.0));
+        long consolidateEnd = Math.min(now + (long) (remaining * (heldOut > 0 ? 0.8 : 1.0)), last);
+        deadline = Math.min(deadline, last);
         byte[] window = new byte[w];
         float[] pT = new float[w * vocab];
         int steps = 0;
@@ -280,6 +285,7 @@ public final class Consolidation {
         Checkpoint best = null;
         int checks = 0;
         listener.on(new SleepEvent.Phase("consolidate", 0));
+        check(preempted);
         while (cfg.steps() > 0 ? steps < cfg.steps() && clock.getAsLong() < deadline : clock.getAsLong() < consolidateEnd) {
             double r = rng.nextDouble();
             if (r < cfg.sampledFraction() / 2) {
@@ -306,8 +312,8 @@ public final class Consolidation {
                 long c0 = clock.getAsLong();
                 Checkpoint c = check(val, probe, probeLimit, expert, adam, steps, preempted);
                 long spent = clock.getAsLong() - c0;
-                deadline += spent;
-                consolidateEnd += spent;
+                deadline = Math.min(deadline + spent, last);
+                consolidateEnd = Math.min(consolidateEnd + spent, last);
                 if (c.better(best)) {
                     best = c;
                 } else if (best != null && checks - best.check(cfg.checkEvery()) >= cfg.patience()) {
@@ -353,6 +359,7 @@ public final class Consolidation {
             byte[] held = java.util.Arrays.copyOfRange(experience, n - heldOut, n);
             double heldBits = bitsPerByte(student, held, preempted);
             listener.on(new SleepEvent.Phase("dream", 0));
+            check(preempted);
             for (int c = 0; c < cfg.dreamCandidates() && clock.getAsLong() < deadline - finalEvalNanos; c++) {
                 tried++;
                 sampleWindow(teacher, experience, trainStart, trainLen, cfg.promptBytes(), window, rng, preempted);

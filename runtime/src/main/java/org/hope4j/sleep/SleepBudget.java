@@ -10,7 +10,9 @@ import java.time.Duration;
  * (the figures before and after, the guard's references) does not use it up, so a busy machine still
  * gets its steps (the steps themselves are counted by {@link SleepConfig#steps()}). {@code deadline}
  * is the wall-clock limit of the whole sleep, honoured in every phase (measuring, consolidating,
- * dreaming, the guard): when it passes the sleep stops where it is and commits nothing.
+ * dreaming, the guard): when it passes the sleep stops where it is and commits nothing. Consolidation
+ * ends early enough for one more checkpoint and the final measurement to finish before the deadline
+ * (estimated from how fast the first measurements ran), whatever {@code maxTime} says.
  *
  * @param maxBytes most bytes of recorded experience one sleep consolidates, {@code > 0}
  * @param maxTime most wall time of consolidation steps (measurement excluded), {@code > 0}
@@ -81,8 +83,9 @@ public record SleepBudget(long maxBytes, Duration maxTime, Duration deadline) {
     /**
      * The same budget with another consolidation time (the deadline is kept).
      *
-     * @param value most wall time of consolidation steps (measurement excluded), {@code > 0}; keep it well
-     *     below the deadline, which is not moved to fit it
+     * @param value most wall time of consolidation steps (measurement excluded), {@code > 0}; the deadline
+     *     is not moved to fit it: a consolidation time near or past the deadline ends the steps in time to
+     *     measure and commit before the deadline
      * @return a copy of this budget with that consolidation time
      * @throws IllegalArgumentException if {@code value} is {@code null}, zero or negative
      */

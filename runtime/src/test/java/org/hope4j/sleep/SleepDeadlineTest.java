@@ -90,6 +90,25 @@ class SleepDeadlineTest {
         }
     }
 
+    /**
+     * A sleep bounded by time (no step count) whose consolidation time is longer than its deadline ends
+     * its steps in time to measure and commit (it ran into the deadline and committed nothing before).
+     * The clock moves 250 ms at every reading, so time is counted in the sleep's own work.
+     */
+    @org.junit.jupiter.api.Test
+    void aConsolidationTimeBeyondTheDeadlineStillLeavesTimeToCommit() {
+        AtomicLong now = new AtomicLong(1_000_000_000L);
+        Consolidation.clock = () -> now.addAndGet(Duration.ofMillis(250).toNanos());
+        SleepConfig timeBound = CONFIG.withSteps(0).withDream(false);
+        try (Learner l = LearnerSleepTest.learner()) {
+            l.observe(LearnerSleepTest.EXPERIENCE);
+            SleepReport r = l.sleep(new SleepBudget(1 << 20, Duration.ofMinutes(5), Duration.ofSeconds(60)), timeBound, () -> false,
+                    e -> { }, null);
+            assertFalse(r.reason().contains("deadline"), r.reason());
+            assertTrue(r.figures().steps() > 0, r.toString());
+        }
+    }
+
     @org.junit.jupiter.api.Test
     void aBudgetNamesABadDeadlineAndDefaultsToTenMinutesOrTwiceTheConsolidationTime() {
         assertEquals(SleepBudget.DEFAULT_DEADLINE, SleepBudget.defaults().deadline());
