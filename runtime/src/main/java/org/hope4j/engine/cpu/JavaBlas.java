@@ -16,10 +16,8 @@ final class JavaBlas implements Blas {
             for (int i = 0; i < m; i++) {
                 int ci = i * n;
                 for (int p = 0; p < k; p++) {
+                    // no skip of zero terms: 0 * NaN is NaN here as in OpenBLAS, so a NaN spreads the same way on both
                     float av = alpha * (transA ? a[p * m + i] : a[i * k + p]);
-                    if (av == 0f) {
-                        continue;
-                    }
                     int bp = p * n;
                     for (int j = 0; j < n; j++) {
                         c[ci + j] += av * b[bp + j];
