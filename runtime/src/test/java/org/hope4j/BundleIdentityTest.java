@@ -67,6 +67,28 @@ class BundleIdentityTest {
         }
     }
 
+    /** A version 3 state (metadata digested as key=value lines) loads; one whose digest no longer matches its metadata does not. */
+    @Test
+    void aVersionThreeStateStillLoads() throws Exception {
+        Path state = tmp.resolve("state3");
+        long position;
+        try (Learner l = Hope.loadDefault(options())) {
+            l.observe("Text learned before the metadata digest had lengths. ".repeat(10));
+            l.save(state);
+            position = l.position();
+        }
+        LearnerTest.tamper(state.resolve("learner.state"), m -> m.put("format_version", "3"), t -> { }, true);
+        try (Learner l = Hope.loadDefault(options())) {
+            l.restore(state);
+            assertEquals(position, l.position());
+        }
+        LearnerTest.tamper(state.resolve("learner.state"), m -> m.put("format_version", "4"), t -> { }, false);
+        try (Learner l = Hope.loadDefault(options())) {
+            org.hope4j.StateException e = org.junit.jupiter.api.Assertions.assertThrows(org.hope4j.StateException.class, () -> l.restore(state));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("metadata_sha256"), e.getMessage());
+        }
+    }
+
     @Test
     void aVersionTwoStateTiedToThePlasticWeightsStillLoads() throws Exception {
         Path state = tmp.resolve("state");

@@ -50,10 +50,12 @@ public final class StateStore {
     public static final long MAX_POSITION = 1L << 53;
     static final String FORMAT = "hope4j-state";
     /**
-     * 3: the state records the whole bundle it was learned on ({@code bundle_sha256}, the manifest's
-     * SHA-256); 2 (still read): only its plastic weights; the metadata is under a checksum since 2.
+     * 4: the metadata checksum digests every key and value with its length in front, so no value can
+     * pose as another entry; 3 (still read): the state records the whole bundle it was learned on
+     * ({@code bundle_sha256}, the manifest's SHA-256), its metadata digested as {@code key=value} lines;
+     * 2 (still read): only its plastic weights; the metadata is under a checksum since 2.
      */
-    static final int VERSION = 3;
+    static final int VERSION = 4;
 
     private StateStore() {
     }
@@ -216,8 +218,8 @@ public final class StateStore {
         Map<String, String> meta = sf.metadata();
         require(file, meta, "format", FORMAT);
         String version = meta.get("format_version");
-        if (!Integer.toString(VERSION).equals(version) && !"2".equals(version)) {
-            throw new StateException(file + ": metadata format_version must be " + VERSION + " (or 2), found " + version);
+        if (!Integer.toString(VERSION).equals(version) && !"3".equals(version) && !"2".equals(version)) {
+            throw new StateException(file + ": metadata format_version must be " + VERSION + " (or 3 or 2), found " + version);
         }
         if ("2".equals(version)) {
             // a state saved before it recorded its whole bundle: it is still tied to the plastic weights
@@ -303,16 +305,30 @@ public final class StateStore {
     }
 
     /**
-     * SHA-256 over every metadata entry but itself ("key=value\n", in key order).
+     * SHA-256 over every metadata entry but itself, in key order. From format version 4 each key and
+     * each value is its UTF-8 bytes with their count in front (4 bytes, big-endian), so a value holding
+     * a newline or an {@code =} cannot stand for other entries; states of versions 2 and 3 (their
+     * {@code format_version}) are digested as they were written, as {@code key=value\n} lines.
      *
      * @param meta the state file's metadata; a {@code metadata_sha256} entry in it is skipped
      * @return the digest, 64 lowercase hex digits
      */
     public static String metaSha(Map<String, String> meta) {
         MessageDigest md = sha256();
+        String version = meta.get("format_version");
+        boolean lines = "2".equals(version) || "3".equals(version);
         for (Map.Entry<String, String> e : new TreeMap<>(meta).entrySet()) {
-            if (!e.getKey().equals("metadata_sha256")) {
+            if (e.getKey().equals("metadata_sha256")) {
+                continue;
+            }
+            if (lines) {
                 md.update((e.getKey() + "=" + e.getValue() + "\n").getBytes(StandardCharsets.UTF_8));
+            } else {
+                for (String part : new String[] {e.getKey(), e.getValue()}) {
+                    byte[] b = part.getBytes(StandardCharsets.UTF_8);
+                    md.update(java.nio.ByteBuffer.allocate(4).putInt(b.length).array());
+                    md.update(b);
+                }
             }
         }
         return HexFormat.of().formatHex(md.digest());
