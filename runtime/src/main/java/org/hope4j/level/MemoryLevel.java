@@ -34,7 +34,7 @@ public final class MemoryLevel {
      * A level at its pretrained memories.
      *
      * @param blas the matrix products' implementation
-     * @param dModel the model width D; {@code dh = D / heads} (D is expected to be a multiple of {@code heads})
+     * @param dModel the model width D, a positive multiple of {@code heads}; {@code dh = D / heads}
      * @param heads number of heads H
      * @param chunk the chunk length {@code c0} in positions: the state is committed every {@code c0} stream positions
      * @param etaMax the largest inner learning rate: each rate is {@code etaMax * sigmoid(.)}
@@ -42,8 +42,18 @@ public final class MemoryLevel {
      * @param mem the pretrained memories [H, R, dh] (flat); copied
      * @param bEta the biases of the rate gates [H, 5] (one per head and memory type); kept, not copied
      * @param bAlpha the biases of the retention gates [H, 5]; kept, not copied
+     * @throws IllegalArgumentException if {@code heads} or {@code chunk} is not positive, {@code dModel} is not a
+     *     positive multiple of {@code heads}, or an array's length is not the one its shape gives
      */
     public MemoryLevel(Blas blas, int dModel, int heads, int chunk, float etaMax, float eps, float[] mem, float[] bEta, float[] bAlpha) {
+        if (heads <= 0 || chunk <= 0 || dModel <= 0 || dModel % heads != 0) {
+            throw new IllegalArgumentException("a memory level needs heads > 0, chunk > 0 and dModel a positive multiple of heads, found dModel "
+                    + dModel + ", heads " + heads + ", chunk " + chunk);
+        }
+        int rows = 3 * (dModel / heads) + 2 * TYPES;
+        checkLength("mem", mem, (long) heads * rows * (dModel / heads));
+        checkLength("bEta", bEta, (long) heads * TYPES);
+        checkLength("bAlpha", bAlpha, (long) heads * TYPES);
         this.blas = blas;
         d = dModel;
         h = heads;
@@ -284,5 +294,12 @@ public final class MemoryLevel {
             System.arraycopy(perHead[hh], 0, out, hh * r * dh, r * dh);
         }
         return out;
+    }
+
+    private static void checkLength(String name, float[] a, long want) {
+        if (a == null || a.length != want) {
+            throw new IllegalArgumentException("a memory level's " + name + " must hold " + want + " values, found "
+                    + (a == null ? "null" : Integer.toString(a.length)));
+        }
     }
 }
