@@ -78,10 +78,7 @@ public final class CmsLevel {
     public void forward(float[] x, int m, float[] z, float[] a, float[] g, float[] s, float[] out) {
         Ops.rmsnorm(x, m, d, norm, eps, z);
         blas.sgemm(false, true, m, f, d, 1f, z, up, 0f, a);
-        for (int i = 0; i < m * f; i++) {
-            g[i] = Ops.sigmoid(a[i]);
-            s[i] = a[i] * g[i]; // silu
-        }
+        Ops.KERNELS.sigmoidSilu(a, g, s, m * f);
         System.arraycopy(x, 0, out, 0, m * d);
         blas.sgemm(false, true, m, d, f, 1f, s, down, 1f, out);
     }
@@ -98,9 +95,7 @@ public final class CmsLevel {
      */
     public void hiddenError(float[] dy, int k, float[] a, float[] g, float[] ds, float[] da) {
         blas.sgemm(false, false, k, f, d, 1f, dy, down, 0f, ds);
-        for (int i = 0; i < k * f; i++) {
-            da[i] = ds[i] * Ops.siluGrad(a[i], g[i]);
-        }
+        Ops.KERNELS.siluBackward(ds, a, g, da, k * f);
     }
 
     /**
@@ -126,11 +121,7 @@ public final class CmsLevel {
     }
 
     private static boolean finite(float[] a) {
-        float z = 0f; // stays 0 unless some value is NaN or infinite
-        for (float x : a) {
-            z += x - x;
-        }
-        return z == 0f;
+        return Ops.KERNELS.finite(a, a.length);
     }
 
     /**
@@ -171,19 +162,7 @@ public final class CmsLevel {
      * {@code w - lr g}, no decay term computed); whether every value is finite.
      */
     private boolean next(float[] w, float[] w0, float[] g, float[] out) {
-        float z = 0f; // stays 0 unless some value is NaN or infinite
-        if (lambda == 0f) {
-            for (int i = 0; i < w.length; i++) {
-                out[i] = w[i] - lr * g[i];
-                z += out[i] - out[i];
-            }
-        } else {
-            for (int i = 0; i < w.length; i++) {
-                out[i] = w[i] - lambda * (w[i] - w0[i]) - lr * g[i];
-                z += out[i] - out[i];
-            }
-        }
-        return z == 0f;
+        return Ops.KERNELS.update(w, w0, g, lambda, lr, out, w.length);
     }
 
     /** Back to the pretrained weights, sums cleared. */

@@ -221,11 +221,7 @@ public final class MemoryLevel {
             }
         }
         blas.sgemm(true, false, r, dh, mm, -1f, coef, kk, 1f, wT);
-        float z = 0f; // stays 0 unless the commit left a NaN or an infinity
-        for (int i = 0; i < r * dh; i++) {
-            z += wT[i] - wT[i];
-        }
-        if (z != 0f) {
+        if (!Ops.KERNELS.finite(wT, r * dh)) {
             // a non-finite write (an overflowing rate): the head goes back to its chunk-start value
             System.arraycopy(w0[hh], 0, wT, 0, r * dh);
             rollbacks++;

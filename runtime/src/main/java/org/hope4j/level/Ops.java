@@ -6,7 +6,23 @@ package org.hope4j.level;
  * order of operations. Rows are contiguous: row {@code t} of an [m, n] array starts at {@code t * n}.
  */
 public final class Ops {
+    /** The element-wise kernels this JVM runs (see {@link Kernels#active()}). */
+    static final Kernels KERNELS = pickKernels();
+
     private Ops() {
+    }
+
+    private static Kernels pickKernels() {
+        if (!Boolean.parseBoolean(System.getProperty("hope4j.vector", "true")) || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            return Kernels.SCALAR;
+        }
+        try {
+            return (Kernels) Class.forName("org.hope4j.level.simd.VectorKernels").getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
+            System.getLogger(Ops.class.getName()).log(System.Logger.Level.WARNING, "the Vector API kernels could not load, using scalar Java: {0}",
+                    e.toString());
+            return Kernels.SCALAR;
+        }
     }
 
     /**
@@ -138,6 +154,62 @@ public final class Ops {
      */
     public static float sigmoid(float x) {
         return (float) (1.0 / (1.0 + Math.exp(-x)));
+    }
+
+    /** 1.5 * 2^23: added to a float below 2^22 in magnitude, it leaves the nearest integer in the low mantissa bits. */
+    public static final float ROUND = 12582912f;
+    /** log2(e). */
+    public static final float LOG2E = 1.44269504f;
+    /** ln(2), high part: few enough bits that {@code n * LN2_HI} is exact for every {@code |n| <= 128}. */
+    public static final float LN2_HI = 0.693359375f;
+    /** ln(2) - LN2_HI. */
+    public static final float LN2_LO = -2.12194440e-4f;
+    /** {@link #expf}'s polynomial (Cephes' minimax of {@code (e^r - 1 - r) / r^2} on [-ln2/2, ln2/2]): the r^5 coefficient. */
+    public static final float P0 = 1.9875691500e-4f;
+    /** The r^4 coefficient. */
+    public static final float P1 = 1.3981999507e-3f;
+    /** The r^3 coefficient. */
+    public static final float P2 = 8.3334519073e-3f;
+    /** The r^2 coefficient. */
+    public static final float P3 = 4.1665795894e-2f;
+    /** The r coefficient. */
+    public static final float P4 = 1.6666665459e-1f;
+    /** The constant term. */
+    public static final float P5 = 5.0000001201e-1f;
+
+    /**
+     * {@code e^x} in float, within 2 ulp, from additions, multiplications and the exponent's bits only, in
+     * a fixed order: the Vector API kernels compute the very same bits lane by lane (where a vectorised
+     * {@code Math.exp} would give other bits compiled than interpreted), so results never depend on
+     * which kernels run, or on whether the JIT compiled them yet.
+     *
+     * @param x the exponent; below -87 it is taken as -87 (giving about 1.6e-38), above 88 as 88
+     * @return {@code e^x}
+     */
+    public static float expf(float x) {
+        float c = Math.min(Math.max(x, -87f), 88f);
+        float t = c * LOG2E + ROUND;
+        float n = t - ROUND; // round(x log2 e), ties to even
+        float r = c - n * LN2_HI;
+        r = r - n * LN2_LO;
+        float p = P0 * r + P1;
+        p = p * r + P2;
+        p = p * r + P3;
+        p = p * r + P4;
+        p = p * r + P5;
+        float y = p * (r * r) + r + 1f;
+        int k = Float.floatToRawIntBits(t) - Float.floatToRawIntBits(ROUND);
+        return y * Float.intBitsToFloat((k + 127) << 23);
+    }
+
+    /**
+     * The logistic function {@code 1 / (1 + e^-x)} through {@link #expf}: what the CMS levels' kernels compute.
+     *
+     * @param x the argument
+     * @return {@code sigmoid(x)} in [0, 1]
+     */
+    public static float sigmoidf(float x) {
+        return 1f / (expf(-x) + 1f);
     }
 
     /**

@@ -67,6 +67,6 @@ public final class CpuBackend implements Backend {
 
     @Override
     public String describe() {
-        return "cpu (" + blas().describe() + ")";
+        return "cpu (" + blas().describe() + "; element-wise: " + org.hope4j.level.Kernels.active().describe() + ")";
     }
 }

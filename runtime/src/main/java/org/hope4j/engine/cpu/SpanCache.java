@@ -92,13 +92,12 @@ final class SpanCache {
 
     /** Recomputes the sigmoids of row 0 after the activations were replaced (a restored held position). */
     void refreshGates() {
+        // the forward pass's kernel, so the gates are the ones it would have computed
+        org.hope4j.level.Kernels k = org.hope4j.level.Kernels.active();
+        float[] silu = new float[Math.max(f1, f2)];
         for (int b = 0; b < x2.length; b++) {
-            for (int i = 0; i < f2; i++) {
-                g2[b][i] = org.hope4j.level.Ops.sigmoid(a2[b][i]);
-            }
-            for (int i = 0; i < f1; i++) {
-                g1[b][i] = org.hope4j.level.Ops.sigmoid(a1[b][i]);
-            }
+            k.sigmoidSilu(a2[b], g2[b], silu, f2);
+            k.sigmoidSilu(a1[b], g1[b], silu, f1);
         }
     }
 }
