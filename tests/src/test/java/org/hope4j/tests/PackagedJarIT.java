@@ -14,8 +14,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The README's main command as a user runs it: the shaded jar in its own JVM (natives, embedded
- * bundle and services all come from the jar), on the demo and on a JSON command.
+ * The README's main command as a user runs it: the launcher {@code device/hope4j} and the shaded jar in
+ * its own JVM (natives, embedded bundle and services all come from the jar), on the demo (through the
+ * launcher, so within its bounded heap) and on a JSON command (with {@code java -jar}).
  */
 class PackagedJarIT {
     @TempDir
@@ -37,9 +38,64 @@ class PackagedJarIT {
         return new String[] {Integer.toString(p.exitValue()), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8)};
     }
 
+    /** Runs {@code device/hope4j} with this JVM as its java, its cache under {@code tmp}, and {@code env} added. */
+    static String[] launch(Path cwd, Path cache, java.util.Map<String, String> env, String... args) throws Exception {
+        Path launcher = jar().getParent().getParent().resolve("hope4j");
+        List<String> cmd = new ArrayList<>(List.of("sh", launcher.toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd.toFile());
+        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        pb.environment().put("XDG_CACHE_HOME", cache.toString());
+        pb.environment().remove("HOPE4J_JAR");
+        pb.environment().remove("JAVA_OPTS");
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "timed out: " + cmd);
+        return new String[] {Integer.toString(p.exitValue()), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8)};
+    }
+
+    /**
+     * The launcher: its first model-loading command writes an owner-only class-data archive, the next
+     * maps it; it runs the Vector API kernels, or the scalar ones with HOPE4J_VECTOR=0; its heap bound is
+     * the one it says.
+     */
     @Test
-    void demoRunsFromTheJarAndWritesItsCurve() throws Exception {
-        String[] r = run(tmp, "demo", "--out", "demo-out");
+    void theLauncherKeepsAnArchiveAndRunsTheVectorKernels() throws Exception {
+        Path cache = tmp.resolve("cache");
+        String[] r = launch(tmp, cache, java.util.Map.of(), "info", "--json");
+        assertEquals("0", r[0], r[2]);
+        String described = JsonParser.parseString(r[1].strip()).getAsJsonObject().get("backend_description").getAsString();
+        assertTrue(described.contains("element-wise: Vector API"), described);
+        List<Path> archives;
+        try (var files = Files.list(cache.resolve("hope4j"))) {
+            archives = files.filter(f -> f.getFileName().toString().endsWith(".jsa")).toList();
+        }
+        assertEquals(1, archives.size(), "one archive: " + archives);
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(archives.get(0))));
+        assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(cache.resolve("hope4j"))));
+        r = launch(tmp, cache, java.util.Map.of("JAVA_OPTS", "-Xlog:class+load=info -XX:+PrintFlagsFinal"), "info", "--json");
+        assertEquals("0", r[0], r[2]);
+        assertTrue(r[1].contains("source: shared objects file (top)"), "the second run maps the archive");
+        assertTrue(r[1].matches("(?s).*MaxHeapSize\\s+=\\s+201326592\\b.*"), "192 MB of heap for info");
+        r = launch(tmp, cache, java.util.Map.of("HOPE4J_VECTOR", "0"), "info", "--json");
+        assertEquals("0", r[0], r[2]);
+        described = JsonParser.parseString(r[1].strip()).getAsJsonObject().get("backend_description").getAsString();
+        assertTrue(described.contains("element-wise: scalar Java"), described);
+        assertTrue(!r[2].contains("incubator"), "no incubator warning without the module: " + r[2]);
+    }
+
+    @Test
+    void theLauncherSaysWhatIsMissing() throws Exception {
+        String[] r = launch(tmp, tmp.resolve("cache"), java.util.Map.of("HOPE4J_JAR", tmp.resolve("nothing.jar").toString()), "info");
+        assertEquals("2", r[0]);
+        assertTrue(r[2].contains("nothing.jar not found: build it first with: mvn -B -q -DskipTests package"), r[2]);
+    }
+
+    @Test
+    void demoRunsThroughTheLauncherAndWritesItsCurve() throws Exception {
+        String[] r = launch(tmp, tmp.resolve("cache"), java.util.Map.of(), "demo", "--out", "demo-out");
         assertEquals("0", r[0], r[2]);
         assertTrue(r[1].contains("frozen") && r[1].contains("learning") && r[1].contains("bits/byte"), r[1]);
         assertTrue(r[1].contains("reloaded learned state"), r[1]);
