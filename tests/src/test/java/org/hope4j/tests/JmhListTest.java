@@ -35,7 +35,7 @@ class JmhListTest {
         Set<String> declared = declaredBenchmarks();
         assertTrue(declared.containsAll(List.of(PACKAGE + ".EngineBench.memoryLearn", PACKAGE + ".EngineBench.memoryRead",
                 PACKAGE + ".EngineBench.cms", PACKAGE + ".EngineBench.head", PACKAGE + ".EngineBench.accumulate", PACKAGE + ".EngineBench.step",
-                PACKAGE + ".SgemmBench.sgemm", PACKAGE + ".LearnerBench.observe", PACKAGE + ".LearnerBench.score")),
+                PACKAGE + ".SgemmBench.sgemm", PACKAGE + ".ElementwiseBench.sigmoidSilu", PACKAGE + ".LearnerBench.observe", PACKAGE + ".LearnerBench.score")),
                 "expected the engine, sgemm and learner benchmarks in " + PACKAGE + ", found " + declared);
 
         URL list = JmhListTest.class.getResource(BenchmarkList.BENCHMARK_LIST);
