@@ -158,9 +158,9 @@ final class Bench implements Callable<Integer> {
             text = inputText(exportDir, Math.max(contextBytes, 4 * CHUNK) + CHUNK);
             result.put("input_bytes", text.length);
 
-            // -- the ONNX Runtime MatMul ceiling, one intra-op thread
+            // -- the ONNX Runtime MatMul ceiling, one intra-op thread, before and after the throughput runs
             say("ONNX Runtime MatMul ceiling");
-            double ceiling = matmulCeiling(Math.min(3.0, 0.03 * budget));
+            double[] ceilingBefore = matmulCeiling(Math.min(1.5, 0.015 * budget));
 
             // -- throughput: score-style reading and observe, from the same fresh state
             HopeStream stream = learner.stream();
@@ -181,6 +181,15 @@ final class Bench implements Callable<Integer> {
             result.put("observe_bytes_per_s", finite(observe, "observe_bytes_per_s"));
             result.put("learn_to_infer", finite(observe / score, "learn_to_infer"));
             result.put("measured_bytes", Map.of("score", (long) sc[2], "observe", (long) ob[2]));
+            // the same runs in this thread's CPU time: what the second core's load does not move
+            result.put("score_bytes_per_cpu_s", finite(sc[3], "score_bytes_per_cpu_s"));
+            result.put("observe_bytes_per_cpu_s", finite(ob[3], "observe_bytes_per_cpu_s"));
+            result.put("learn_to_infer_cpu", finite(ob[3] / sc[3], "learn_to_infer_cpu"));
+            notes.add("*_per_cpu_s: bytes per second of this thread's CPU time (ThreadMXBean; ONNX Runtime and OpenBLAS run on it with one"
+                    + " thread each), the figures to compare between runs on a busy machine; *_per_s: per second of wall time");
+            double[] ceilingAfter = matmulCeiling(Math.min(1.5, 0.015 * budget));
+            double ceiling = Math.max(ceilingBefore[0], ceilingAfter[0]);
+            double ceilingCpu = ceilingBefore[1] > 0 && ceilingAfter[1] > 0 ? (ceilingBefore[1] + ceilingAfter[1]) / 2 : 0;
 
             double flopsPerByte = scoreFlopsPerByte(mf);
             result.put("score_flops_per_byte", flopsPerByte);
@@ -189,8 +198,17 @@ final class Bench implements Callable<Integer> {
                 result.put("score_gflops", score * flopsPerByte / 1e9);
                 result.put("flop_utilisation", finite(score * flopsPerByte / ceiling, "flop_utilisation"));
                 notes.add("flop_utilisation: score bytes/s x " + Math.round(flopsPerByte) + " matmul FLOPs/byte (analytic, from the manifest)"
-                        + " / ONNX Runtime MatMul " + MATMUL_SIZE + "^3 on 1 intra-op thread");
+                        + " / ONNX Runtime MatMul " + MATMUL_SIZE + "^3 on 1 intra-op thread (the faster of its runs before and after the"
+                        + " throughput runs, wall time)");
             }
+            if (ceilingCpu > 0) {
+                result.put("ort_matmul_gflops_cpu", ceilingCpu / 1e9);
+                result.put("flop_utilisation_cpu", finite(sc[3] * flopsPerByte / ceilingCpu, "flop_utilisation_cpu"));
+                notes.add("flop_utilisation_cpu: the same in thread CPU time on both sides (the MatMul's median CPU time per run, the mean"
+                        + " of its runs before and after the throughput runs)");
+            }
+            result.put("cpu_model", cpuModel());
+            result.put("elementwise_kernels", org.hope4j.level.Kernels.active().describe());
 
             // -- the PyTorch reference on the same bytes
             if (noReference) {
@@ -354,10 +372,12 @@ final class Bench implements Callable<Integer> {
     /**
      * Reads {@code text} from {@code fresh} in {@link #CHUNK}-byte calls for about {@code secs}
      * seconds (at least {@code minBytes}, at least one chunk); restores {@code fresh} after.
-     * Returns {bytes/s over everything read, bytes/s over the first minBytes (0 when minBytes is 0), bytes read}.
+     * Returns {bytes/s over everything read, bytes/s over the first minBytes (0 when minBytes is 0), bytes read,
+     * bytes per second of this thread's CPU time}.
      */
     private double[] timedRead(HopeStream stream, HopeStream.Snapshot fresh, byte[] text, Learning learning, double secs, int minBytes) {
         stream.restore(fresh);
+        long cpu0 = THREADS.getCurrentThreadCpuTime();
         long start = System.nanoTime();
         long firstPart = 0;
         long done = 0;
@@ -376,7 +396,24 @@ final class Bench implements Callable<Integer> {
             stream.restore(fresh);
         }
         double s = (System.nanoTime() - start) / 1e9;
-        return new double[] {done / s, firstPart > 0 ? minBytes / (firstPart / 1e9) : 0, done};
+        double cpu = (THREADS.getCurrentThreadCpuTime() - cpu0) / 1e9;
+        return new double[] {done / s, firstPart > 0 ? minBytes / (firstPart / 1e9) : 0, done, done / cpu};
+    }
+
+    private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
+
+    /** The processor's model name from /proc/cpuinfo, or the architecture where it has none. */
+    static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).strip();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // below
+        }
+        return System.getProperty("os.arch");
     }
 
     /** Median milliseconds per generated byte over calls of 64 bytes, for about {@code secs} seconds (at least 3 calls). */
@@ -398,19 +435,22 @@ final class Bench implements Callable<Integer> {
         return per.get(per.size() / 2);
     }
 
-    /** FLOP/s of the median run of a {@link #MATMUL_SIZE}^3 MatMul on ONNX Runtime, 1 intra-op thread; 0 when it fails. */
-    private double matmulCeiling(double secs) {
+    /**
+     * FLOP/s of the median run of a {@link #MATMUL_SIZE}^3 MatMul on ONNX Runtime, 1 intra-op thread: {in wall time,
+     * in this thread's CPU time}; zeros when it fails.
+     */
+    private double[] matmulCeiling(double secs) {
         int n = MATMUL_SIZE;
         byte[] graph;
         try (InputStream in = Bench.class.getResourceAsStream(MATMUL)) {
             if (in == null) {
                 notes.add("flop_utilisation: null, resource " + MATMUL + " is missing from the jar");
-                return 0;
+                return new double[2];
             }
             graph = in.readAllBytes();
         } catch (IOException e) {
             notes.add("flop_utilisation: null, cannot read " + MATMUL + ": " + e.getMessage());
-            return 0;
+            return new double[2];
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         float[] a = new float[n * n];
@@ -432,12 +472,15 @@ final class Bench implements Callable<Integer> {
                     session.run(in).close();
                 }
                 List<Double> times = new ArrayList<>();
+                List<Double> cpuTimes = new ArrayList<>();
                 long cpu0 = processCpuTicks();
                 long start = System.nanoTime();
                 while (times.size() < 5 || (System.nanoTime() - start) / 1e9 < secs) {
+                    long c0 = THREADS.getCurrentThreadCpuTime();
                     long r0 = System.nanoTime();
                     session.run(in).close();
                     times.add((System.nanoTime() - r0) / 1e9);
+                    cpuTimes.add((THREADS.getCurrentThreadCpuTime() - c0) / 1e9);
                     if (times.size() >= 10_000) {
                         break;
                     }
@@ -445,17 +488,20 @@ final class Bench implements Callable<Integer> {
                 double wall = (System.nanoTime() - start) / 1e9;
                 long cpu1 = processCpuTicks();
                 times.sort(null);
+                cpuTimes.sort(null);
                 double median = times.get(times.size() / 2);
-                result.put("ort_matmul_runs", times.size());
+                double medianCpu = cpuTimes.get(cpuTimes.size() / 2);
+                result.merge("ort_matmul_runs", times.size(), (x, y) -> ((Number) x).intValue() + ((Number) y).intValue());
                 if (cpu0 >= 0 && cpu1 >= 0) {
                     // about 1.0 when the MatMul really ran on one thread (CLK_TCK is 100 on Linux)
                     result.put("ort_matmul_cpu_per_wall", (cpu1 - cpu0) / 100.0 / wall);
                 }
-                return 2.0 * n * n * n / median;
+                double flops = 2.0 * n * n * n;
+                return new double[] {flops / median, medianCpu > 0 ? flops / medianCpu : 0};
             }
         } catch (OrtException | RuntimeException e) {
             notes.add("flop_utilisation: null, the ONNX Runtime MatMul failed: " + e.getMessage());
-            return 0;
+            return new double[2];
         }
     }
 

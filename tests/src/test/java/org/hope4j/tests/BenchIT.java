@@ -61,9 +61,18 @@ class BenchIT {
         }
         // the figures this machine can always measure
         for (String k : new String[] {"score_bytes_per_s", "observe_bytes_per_s", "learn_to_infer", "decode_ms_per_byte_1k",
-            "decode_ms_per_byte_1m", "cold_start_ms", "cpu_threads", "input_bytes"}) {
-            assertTrue(!j.get(k).isJsonNull(), k + " is null: " + notes);
+            "decode_ms_per_byte_1m", "cold_start_ms", "cpu_threads", "input_bytes", "score_bytes_per_cpu_s", "observe_bytes_per_cpu_s",
+            "learn_to_infer_cpu"}) {
+            assertTrue(j.has(k) && !j.get(k).isJsonNull(), k + " is null: " + notes);
+            assertTrue(j.get(k).getAsDouble() > 0, k + " = " + j.get(k));
         }
+        assertEquals(j.get("observe_bytes_per_cpu_s").getAsDouble() / j.get("score_bytes_per_cpu_s").getAsDouble(),
+                j.get("learn_to_infer_cpu").getAsDouble(), 1e-9);
+        if (j.has("flop_utilisation_cpu")) {
+            assertTrue(j.get("flop_utilisation_cpu").getAsDouble() > 0 && j.get("ort_matmul_gflops_cpu").getAsDouble() > 0, j.toString());
+        }
+        assertTrue(!j.get("cpu_model").getAsString().isBlank(), "the processor is named");
+        assertTrue(j.get("elementwise_kernels").getAsString().startsWith("Vector API"), "the test JVM has the Vector API module: " + j);
         assertEquals(j.get("observe_bytes_per_s").getAsDouble() / j.get("score_bytes_per_s").getAsDouble(),
                 j.get("learn_to_infer").getAsDouble(), 1e-9);
         assertTrue(j.get("blas").getAsString().startsWith("cpu"), j.get("blas").toString());
