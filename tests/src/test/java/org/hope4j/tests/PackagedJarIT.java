@@ -86,6 +86,34 @@ class PackagedJarIT {
         assertTrue(!r[2].contains("incubator"), "no incubator warning without the module: " + r[2]);
     }
 
+    /** An archive the JVM cannot use (here: one written for another jar) is skipped without a word on standard output. */
+    @Test
+    void anArchiveForAnotherJarIsSkippedSilently() throws Exception {
+        Path cache = tmp.resolve("cache");
+        Path a = Files.copy(jar(), tmp.resolve("a.jar"));
+        Path b = Files.copy(jar(), tmp.resolve("b.jar"));
+        String[] r = launch(tmp, cache, java.util.Map.of("HOPE4J_JAR", a.toString()), "info", "--json");
+        assertEquals("0", r[0], r[2]);
+        List<Path> first = archives(cache);
+        r = launch(tmp, cache, java.util.Map.of("HOPE4J_JAR", b.toString()), "info", "--json");
+        assertEquals("0", r[0], r[2]);
+        List<Path> both = archives(cache);
+        assertEquals(1, first.size());
+        assertEquals(2, both.size(), "one archive per jar: " + both);
+        Path ofB = both.stream().filter(p -> !p.equals(first.get(0))).findFirst().orElseThrow();
+        Files.copy(ofB, first.get(0), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        r = launch(tmp, cache, java.util.Map.of("HOPE4J_JAR", a.toString()), "info", "--json");
+        assertEquals("0", r[0], r[2]);
+        JsonParser.parseString(r[1]).getAsJsonObject(); // all of standard output is the one JSON object
+        assertEquals(1, r[1].strip().lines().count(), r[1]);
+    }
+
+    private static List<Path> archives(Path cache) throws Exception {
+        try (var files = Files.list(cache.resolve("hope4j"))) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".jsa")).sorted().toList();
+        }
+    }
+
     @Test
     void theLauncherSaysWhatIsMissing() throws Exception {
         String[] r = launch(tmp, tmp.resolve("cache"), java.util.Map.of("HOPE4J_JAR", tmp.resolve("nothing.jar").toString()), "info");
