@@ -23,7 +23,7 @@ import picocli.CommandLine.Parameters;
 /** The {@code hope4j} program: score, observe, generate and demo on a Hope4J bundle. */
 @Command(name = "hope4j", mixinStandardHelpOptions = true, version = "hope4j 0.1.0",
         description = "An on-device continual learner: a small Hope language model that keeps learning from your text.",
-        subcommands = {Main.ScoreCmd.class, Main.ObserveCmd.class, Main.GenerateCmd.class, Main.KeygenCmd.class, Sleep.class, Demo.class, Info.class, Continual.class, Bench.class, FitEpisodic.class, RealText.class, PlotTraining.class, Serve.class})
+        subcommands = {Main.ScoreCmd.class, Main.ObserveCmd.class, Main.GenerateCmd.class, Main.KeygenCmd.class, Sleep.class, Demo.class, Info.class, Continual.class, Bench.class, FitEpisodic.class, ReplayEpisodic.class, RealText.class, PlotTraining.class, Serve.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -163,6 +163,9 @@ public final class Main implements Runnable {
         Path state;
         @Option(names = "--json", description = "print one JSON line")
         boolean json;
+        @Option(names = "--dump-neural", paramLabel = "FILE", description = "also write, for every byte, the neural distribution E mixes"
+                + " (1,026 bytes a byte), for replay-episodic")
+        Path dumpNeural;
         @Parameters(paramLabel = "FILE", description = "any bytes, any size (streamed)")
         Path file;
 
@@ -170,7 +173,9 @@ public final class Main implements Runnable {
         public Integer call() throws IOException {
             checkFile(spec, file);
             checkSavedState(spec, state);
-            try (Learner l = common.open(state); InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
+            try (Learner l = common.open(state); InputStream in = new BufferedInputStream(Files.newInputStream(file));
+                 ReplayEpisodic.Writer dump = dumpNeural == null ? null : new ReplayEpisodic.Writer(dumpNeural)) {
+                l.stream().setNeuralSink(dump);
                 l.freeze(org.hope4j.Level.L1);
                 l.freeze(org.hope4j.Level.L2);
                 Score s = l.observe(in);
@@ -204,6 +209,9 @@ public final class Main implements Runnable {
         @Option(names = "--compare-frozen", description = "also read FILE with a second learner whose L1 and L2 stay frozen and report"
                 + " its bits/byte (frozen_bits_per_byte; it doubles the time; default: off, the field is null)")
         boolean compareFrozen;
+        @Option(names = "--dump-neural", paramLabel = "FILE", description = "also write, for every byte, the neural distribution E mixes"
+                + " (1,026 bytes a byte), for replay-episodic")
+        Path dumpNeural;
         @Parameters(paramLabel = "FILE", description = "any bytes, any size (streamed)")
         Path file;
 
@@ -223,7 +231,9 @@ public final class Main implements Runnable {
             Score learned = Score.empty();
             Score frozen = Score.empty();
             try (Learner l = common.open(state); Learner ref = compareFrozen ? common.open(state) : null;
-                 InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
+                 InputStream in = new BufferedInputStream(Files.newInputStream(file));
+                 ReplayEpisodic.Writer dump = dumpNeural == null ? null : new ReplayEpisodic.Writer(dumpNeural)) {
+                l.stream().setNeuralSink(dump);
                 if (ref != null) {
                     ref.freeze(org.hope4j.Level.L1);
                     ref.freeze(org.hope4j.Level.L2);

@@ -167,6 +167,34 @@ public final class HopeStream {
 
     private BitsSink bitsSink;
 
+    /** Receives the neural distribution the episodic level is given for every byte of {@link #read}, in stream order. */
+    @FunctionalInterface
+    public interface NeuralSink {
+        /**
+         * Byte {@code b} at stream {@code position} occurred where the neural levels (mixed with the anchor when it is on)
+         * predicted {@code probs}.
+         *
+         * @param position stream position (0-based) of the byte
+         * @param b the byte, 0..255
+         * @param probs the neural distribution over the 256 byte values (sums to 1; valid only during the call), or null
+         *     for the stream's first byte, which nothing predicted
+         */
+        void accept(long position, int b, double[] probs);
+    }
+
+    private NeuralSink neuralSink;
+
+    /**
+     * Hands the neural distribution of every byte {@link #read} codes to {@code sink} from now on ({@code null}: none):
+     * what E mixes, so that E can be replayed over a recorded stream without the neural levels (hope4j observe
+     * --dump-neural, replay-episodic).
+     *
+     * @param sink called once per byte read, in stream order, or null
+     */
+    public void setNeuralSink(NeuralSink sink) {
+        neuralSink = sink;
+    }
+
     /**
      * Hands the bits of every byte {@link #read} scores to {@code sink} from now on ({@code null}: none).
      *
@@ -184,6 +212,10 @@ public final class HopeStream {
     private double code(float[] lg, int off, float[] alg, int aoff, byte next, long position) {
         double bits;
         if (anchor == null) {
+            if (neuralSink != null) {
+                softmax(lg, off, pa);
+                neuralSink.accept(position, next & 0xff, pa);
+            }
             bits = episodic == null ? bitsOf(lg, off, next) : episodic.code(lg, off, next & 0xff);
         } else {
             int b = next & 0xff;
@@ -195,6 +227,9 @@ public final class HopeStream {
             double wPost = w * pa[b] / pNext;
             for (int j = 0; j < EngineSpec.VOCAB; j++) {
                 p[j] = w * pa[j] + (1 - w) * pb[j]; // pa becomes the mixture: pa[b] was used above
+            }
+            if (neuralSink != null) {
+                neuralSink.accept(position, b, p);
             }
             bits = episodic == null ? -Math.log(pNext) / Math.log(2) : episodic.codeProbabilities(p, b);
             if (Double.isFinite(wPost)) {
@@ -313,8 +348,13 @@ public final class HopeStream {
             if (haveLast) {
                 bits += code(lastLogits, 0, anchor == null ? null : anchor.lastLogits, 0, data[off + i], pos);
                 scored++;
-            } else if (episodic != null) {
-                episodic.code(null, 0, data[off + i] & 0xff); // the stream's first byte: nothing predicted it
+            } else {
+                if (neuralSink != null) {
+                    neuralSink.accept(pos, data[off + i] & 0xff, null);
+                }
+                if (episodic != null) {
+                    episodic.code(null, 0, data[off + i] & 0xff); // the stream's first byte: nothing predicted it
+                }
             }
             if (learning.cms() && pos > 0 && pos % c1 == 0) {
                 boolean do2 = pos % c2 == 0;

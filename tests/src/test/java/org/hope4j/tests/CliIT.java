@@ -55,6 +55,50 @@ class CliIT {
     }
 
     @Test
+    void replayingTheEpisodicLevelOverADumpCodesAsTheLearnerDid() throws Exception {
+        Path a = text("a.txt", PROSE, 8);
+        Path b = text("b.log", "2026-12-03 03:00:01 sensor 7 reading 21.5 C ok\n", 30);
+        Path state = tmp.resolve("s");
+        Path da = tmp.resolve("a.dump");
+        Path db = tmp.resolve("b.dump");
+        Cli.Run o = run("observe", "--json", "--state", state.toString(), "--dump-neural", da.toString(), a.toString());
+        assertEquals(0, o.rc(), o.err());
+        // one record per byte: the first (nothing predicted it) is 2 bytes, every other 2 + 256 floats
+        assertEquals(2 + (Files.size(a) - 1) * 1026, Files.size(da));
+        Cli.Run s = run("score", "--json", "--state", state.toString(), "--dump-neural", db.toString(), b.toString());
+        assertEquals(0, s.rc(), s.err());
+        // E alone over the recorded neural distributions codes as the learner did (floats: to about 1e-4)
+        Cli.Run r = run("replay-episodic", "--fresh", da.toString());
+        assertEquals(0, r.rc(), r.err());
+        assertEquals(lastJson(o.out()).get("prequential_bits_per_byte").getAsDouble(), lastJson(r.out()).get("bits_per_byte").getAsDouble(), 2e-4);
+        // the log scored with the learned state: E starts from the saved level, as score's did
+        Cli.Run rs = run("replay-episodic", "--state", state.toString(), db.toString());
+        assertEquals(0, rs.rc(), rs.err());
+        double fromState = lastJson(rs.out()).get("bits_per_byte").getAsDouble();
+        assertEquals(lastJson(s.out()).get("bits_per_byte").getAsDouble(), fromState, 2e-4);
+        // one level over both dumps in order reads the log after the prose, as the state did
+        Cli.Run both = run("replay-episodic", da.toString(), db.toString());
+        assertEquals(0, both.rc(), both.err());
+        assertEquals(fromState, lastJson(both.out()).get("bits_per_byte").getAsDouble(), 2e-4);
+        // without the anchor the sink gets the adapted model's softmax, which E reads from the logits
+        Path dn = tmp.resolve("n.dump");
+        Cli.Run on = run("observe", "--json", "--no-anchor", "--state", tmp.resolve("sn").toString(), "--dump-neural", dn.toString(), a.toString());
+        assertEquals(0, on.rc(), on.err());
+        Cli.Run rn = run("replay-episodic", dn.toString());
+        assertEquals(0, rn.rc(), rn.err());
+        assertEquals(lastJson(on.out()).get("prequential_bits_per_byte").getAsDouble(), lastJson(rn.out()).get("bits_per_byte").getAsDouble(), 2e-4);
+        // a cut file is refused in one line naming it
+        Path cut = tmp.resolve("cut.dump");
+        Files.write(cut, java.util.Arrays.copyOf(Files.readAllBytes(da), 3000));
+        Cli.Run bad = run("replay-episodic", cut.toString());
+        assertEquals(2, bad.rc());
+        assertTrue(bad.err().contains("cut.dump: truncated --dump-neural file"), bad.err());
+        Cli.Run none = run("replay-episodic", "--no-episodic", da.toString());
+        assertEquals(2, none.rc());
+        assertTrue(none.err().contains("--no-episodic: there is no episodic level to replay"), none.err());
+    }
+
+    @Test
     void realtextTimesTheEpisodicLevelInterleavedAndCodesAsObserveDoes() throws Exception {
         Path set = Files.createDirectories(tmp.resolve("set"));
         Files.writeString(set.resolve("a.txt"), PROSE.repeat(9));
