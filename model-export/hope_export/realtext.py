@@ -19,6 +19,20 @@ groff      bash 5.2.15-2+b13                usr/share/man/man1/bash.1.gz
 rest       developers-reference 12.18       usr/share/developers-reference/_sources/pkgs.rst.txt
 =========  ===============================  ===============================================
 
+A second set, ``--set untuned`` (``UNTUNED_FILES``), holds five more formats that no choice of the
+model or of the episodic level was ever measured on (the eight above were used to tune E; see
+model-export/README.md "The episodic level E"), from packages that are not pre-training sources:
+
+=========  ===============================  ===============================================
+format     package                          file (in the package)
+=========  ===============================  ===============================================
+python     python3-numpy 1:1.24.2-1+deb12u1 usr/lib/python3/dist-packages/numpy/lib/function_base.py
+html       bzip2-doc 1.0.8-5                usr/share/doc/bzip2/manual.html
+minjs      libjs-jquery 3.6.1+dfsg+~3.5.14-1 usr/share/javascript/jquery/jquery.min.js
+xml        gdal-data 3.6.2+dfsg-1           usr/share/gdal/nitf_spec.xml
+csv        gdal-data 3.6.2+dfsg-1           usr/share/gdal/s57objectclasses.csv
+=========  ===============================  ===============================================
+
 A ``.gz`` member is decompressed; the zim manual's pages (one paragraph per line) are joined in
 the order of their relative paths. A text longer than MAX_BYTES is cut at the last line boundary
 at or before MAX_BYTES bytes. Two SHA-256 are pinned per file: of the extracted text before the
@@ -31,6 +45,7 @@ superseded version from its mirrors (security updates of ``linux-libc-dev``, reb
 if the extracted text has the pinned SHA-256, and the manifest records the version used.
 
     /usr/bin/python3 -m hope_export.realtext --out build/realtext [--cache ~/.cache/hope4j/realtext]
+    /usr/bin/python3 -m hope_export.realtext --set untuned --out build/realtext-untuned
 
 writes one file per format and ``manifest.json`` (format, package, version, path, sha256, bytes,
 ...), and prints the manifest's table on stderr.
@@ -117,6 +132,31 @@ FILES: tuple[RealFile, ...] = (
              "53e00b4b8075907c9b553c15e5c21f47258de51e2117247bd0e72051ad8fc842",
              "Debian Developer's Reference, chapter 'Managing Packages', reStructuredText source, first 100 KB"),
 )
+
+UNTUNED_FILES: tuple[RealFile, ...] = (
+    RealFile("python", "python3-numpy", "1:1.24.2-1+deb12u1", ("usr/lib/python3/dist-packages/numpy/lib/function_base.py",),
+             "python.py",
+             "e2c03da3ca2ee0f918b8759df35a621db422f36dc6c017eef0f769188c8d452e",
+             "bf7104da2ae32f7ec6c6b7580b9fd2caccc1961f29e629bb803bc13dad0ef5cf",
+             "NumPy's function_base.py: Python source with long numpydoc docstrings and doctests, first 100 KB"),
+    RealFile("html", "bzip2-doc", "1.0.8-5", ("usr/share/doc/bzip2/manual.html",), "html.html",
+             "34f5eaeb37488b51662316b8d9f54228c96f72b54aec3bfc17cd731e3ce9bbd2",
+             "349f6699db009444d6bcd604b69a960dd15dada165ccd268230e3762fa8d19a2",
+             "the bzip2 manual as DocBook-generated HTML: markup, tables, prose and C, first 100 KB"),
+    RealFile("minjs", "libjs-jquery", "3.6.1+dfsg+~3.5.14-1", ("usr/share/javascript/jquery/jquery.min.js",), "min.js",
+             "03378a725b68b791419d83f47f10ff7ca5819c7d9d1dadba9edd26ef2ce588fd",
+             "03378a725b68b791419d83f47f10ff7ca5819c7d9d1dadba9edd26ef2ce588fd",
+             "jQuery 3.6.1 minified: one-letter identifiers, almost no whitespace, a few very long lines"),
+    RealFile("xml", "gdal-data", "3.6.2+dfsg-1", ("usr/share/gdal/nitf_spec.xml",), "xml.xml",
+             "e40502c629a1a5bd75ddd341fa6e7fbc50b028fffa4b138fd905fd9f09285483",
+             "e50568b91b82c79d38470529fc4f1d78867cf2bea7c4a822a3a1feedc21b9b97",
+             "GDAL's NITF specification: nested XML elements with attributes, first 100 KB"),
+    RealFile("csv", "gdal-data", "3.6.2+dfsg-1", ("usr/share/gdal/s57objectclasses.csv",), "csv.csv",
+             "e9f5ae4e6da0935d28462f37decb26b668ede1c0bf8c0d0f138136d89d1fd63f",
+             "e9f5ae4e6da0935d28462f37decb26b668ede1c0bf8c0d0f138136d89d1fd63f",
+             "GDAL's S-57 object classes: quoted CSV, numeric codes, names and attribute lists"),
+)
+SETS = {"eval": FILES, "untuned": UNTUNED_FILES}
 
 
 def log(msg: str) -> None:
@@ -274,6 +314,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, required=True, help="output directory for the files and manifest.json")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f".deb cache directory (default {DEFAULT_CACHE})")
+    p.add_argument("--set", choices=sorted(SETS), default="eval",
+                   help="eval: the eight files E was tuned on (default); untuned: five formats nothing was tuned on")
     a = p.parse_args(argv)
     if a.out.exists() and not a.out.is_dir():
         p.error(f"--out: {a.out} is not a directory")
@@ -284,11 +326,11 @@ def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     a = parse_args(argv)
     try:
-        build(a.out, a.cache)
+        build(a.out, a.cache, SETS[a.set])
     except RealTextError as exc:
         print(f"hope_export.realtext: {exc}", file=sys.stderr)
         return 1
-    log(f"wrote {len(FILES)} files and {MANIFEST} to {a.out}")
+    log(f"wrote {len(SETS[a.set])} files and {MANIFEST} to {a.out}")
     return 0
 
 

@@ -63,6 +63,21 @@ def test_the_set_covers_six_formats_from_allowed_packages() -> None:
     assert len({f.name for f in realtext.FILES}) == len(realtext.FILES)
 
 
+def test_the_untuned_set_is_new_formats_from_allowed_packages() -> None:
+    files = realtext.UNTUNED_FILES
+    formats = [f.format for f in files]
+    assert len(set(formats)) == len(formats) == 5
+    # nothing shared with the set E was tuned on: neither a format nor a file
+    assert not set(formats) & {f.format for f in realtext.FILES}
+    assert not {(f.package, f.path) for f in files} & {(f.package, f.path) for f in realtext.FILES}
+    for f in files:
+        assert f.package not in realtext.FORBIDDEN_PACKAGES
+        assert re.fullmatch(r"[0-9a-f]{64}", f.sha256) and re.fullmatch(r"[0-9a-f]{64}", f.source_sha256)
+        assert f.version and f.members and "/" not in f.name
+    assert len({f.name for f in files}) == len(files)
+    assert realtext.SETS == {"eval": realtext.FILES, "untuned": files}
+
+
 def test_extract_members_decompresses_and_orders(tmp_path) -> None:
     deb = make_deb(tmp_path, "toy", "1.0-1", {
         "usr/share/doc/toy/README.md.gz": gzip.compress(b"# Toy\n"),
@@ -147,3 +162,13 @@ def test_the_pinned_set_builds(tmp_path) -> None:
         assert realtext.MIN_BYTES <= e["bytes"] <= realtext.MAX_BYTES
     loaded = realtext.load(tmp_path / "set")
     assert [sha(d) for _, d in loaded] == [f.sha256 for f in realtext.FILES]
+
+
+@pytest.mark.skipif(os.environ.get("HOPE4J_NO_APT") == "1", reason="HOPE4J_NO_APT=1: no apt-get download")
+def test_the_untuned_set_builds_from_the_command_line(tmp_path) -> None:
+    assert realtext.main(["--set", "untuned", "--out", str(tmp_path / "u")]) == 0
+    loaded = realtext.load(tmp_path / "u")
+    assert [e["format"] for e, _ in loaded] == [f.format for f in realtext.UNTUNED_FILES]
+    assert [sha(d) for _, d in loaded] == [f.sha256 for f in realtext.UNTUNED_FILES]
+    for e, d in loaded:
+        assert realtext.MIN_BYTES <= len(d) <= realtext.MAX_BYTES
