@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The full evaluation suite (about two hours on 2 cores): the performance benchmark with a budget
+# The full evaluation suite (about two and a half hours on 2 cores): the performance benchmark with a budget
 # that reaches the 1 MB decode point, the continual-learning benchmark (all five arms, three orders;
 # then the learning arms again at a quarter of the inner rates), the JMH kernel benchmarks, a long
 # fuzzing run of the parsers (FuzzTest), the kill -9 campaign (200 kills, CrashDuringSaveIT and CrashDuringSleepIT), the mutation
 # campaign (MutationIT: 3,000 mutated bundles and states),
-# the concurrency campaign (ConcurrencyIT), the forgetting measurement and the service's benchmark with its soak.
+# the concurrency campaign (ConcurrencyIT), the real-text sets against PPMd, zpaq and xz, the forgetting measurement and the service's benchmark with its soak.
 # Results go to tests/results/. The paper tasks have their own recipe (model-export/README.md, "Paper tasks": the variants are pre-trained first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +34,19 @@ mvn -B -q -o verify -pl tests -Dit.test=MutationIT -Dtest=NONE -Dsurefire.failIf
 echo "   tests/results/mutation-campaign.json"
 echo "== concurrency campaign (issue 17, R4): 8 threads on one learner and repeated sleeps, 700 rounds per thread (about 10 minutes)"
 mvn -B -q -o verify -pl tests -Dit.test=ConcurrencyIT -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false -Dhope4j.concurrency.rounds=700
+echo "== real text against PPMd, zpaq -m5 and xz (issues 11 and 12): the eight files E was tuned on, and five formats it never was"
+(cd model-export
+ [ -f build/corpus/train.txt ] || /usr/bin/python3 -m hope_export.corpus --out build/corpus > /dev/null
+ /usr/bin/python3 -m hope_export.realtext --out build/realtext
+ /usr/bin/python3 -m hope_export.realtext --set untuned --out build/realtext-untuned
+ /usr/bin/python3 -m hope_export.peers --realtext build/realtext --primer build/corpus/train.txt --primer-slices 64:131072 \
+   --json ../tests/results/peers-realtext-slices.json > /dev/null
+ /usr/bin/python3 -m hope_export.peers --realtext build/realtext-untuned --primer build/corpus/train.txt --primer-slices 64:131072 \
+   --json ../tests/results/peers-realtext-untuned.json > /dev/null)
+java -jar "$JAR" realtext --dir model-export/build/realtext --peers tests/results/peers-realtext-slices.json --json tests/results/realtext.json > /dev/null
+java -jar "$JAR" realtext --dir model-export/build/realtext-untuned --peers tests/results/peers-realtext-untuned.json \
+  --json tests/results/realtext-untuned.json > /dev/null
+echo "   tests/results/realtext.json, tests/results/realtext-untuned.json"
 echo "== forgetting after one new domain (issue 11; the learner with and without the pretrained anchor)"
 bash tests/results/forgetting.sh > /dev/null
 echo "   tests/results/forgetting.json"
