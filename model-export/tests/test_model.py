@@ -85,7 +85,10 @@ def test_zero_inner_rates_reproduce_the_frozen_model() -> None:
     x = random_stream(70)
     on, st_on = run_pieces(m, x, [30, 40])
     off, st_off = run_pieces(m, x, [70], Learning.off())
-    assert torch.equal(on, off)
+    # the weights never move (exact); the logits of 30 + 40 positions and of 70 at once agree to the BLAS's
+    # rounding, which depends on the matrix shapes on some processors (exact on AMD with OpenBLAS' Haswell
+    # kernel, not on an AVX-512 Xeon)
+    torch.testing.assert_close(on, off, rtol=0, atol=1e-5)
     for a, b in zip(st_on.blocks, st_off.blocks):
         assert torch.equal(a.wt, b.wt) and torch.equal(a.up1, b.up1) and torch.equal(a.down2, b.down2)
 
@@ -264,7 +267,7 @@ def test_zero_rates_with_decay_reproduce_the_frozen_model(lam_logit: float) -> N
     x = random_stream(70)
     on, st_on = run_pieces(m, x, [30, 40])
     off, _ = run_pieces(m, x, [70], Learning.off())
-    assert torch.equal(on, off)
+    torch.testing.assert_close(on, off, rtol=0, atol=1e-5)  # float rounding of other shapes; the levels are exact below
     for b, bs in enumerate(st_on.blocks):
         assert torch.equal(bs.up1[0], m.up1[b]) and torch.equal(bs.down2[1], m.down2[b])
 
