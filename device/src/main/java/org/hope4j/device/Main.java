@@ -163,9 +163,8 @@ public final class Main implements Runnable {
         Path state;
         @Option(names = "--json", description = "print one JSON line")
         boolean json;
-        @Option(names = "--dump-neural", paramLabel = "FILE", description = "also write, for every byte, the neural distribution E mixes"
-                + " (1,026 bytes a byte), for replay-episodic")
-        Path dumpNeural;
+        @CommandLine.Mixin
+        ReplayEpisodic.DumpOption dumpNeural = new ReplayEpisodic.DumpOption();
         @Parameters(paramLabel = "FILE", description = "any bytes, any size (streamed)")
         Path file;
 
@@ -174,8 +173,7 @@ public final class Main implements Runnable {
             checkFile(spec, file);
             checkSavedState(spec, state);
             try (Learner l = common.open(state); InputStream in = new BufferedInputStream(Files.newInputStream(file));
-                 ReplayEpisodic.Writer dump = dumpNeural == null ? null : new ReplayEpisodic.Writer(dumpNeural)) {
-                l.stream().setNeuralSink(dump);
+                 ReplayEpisodic.Writer dump = dumpNeural.attach(l)) {
                 l.freeze(org.hope4j.Level.L1);
                 l.freeze(org.hope4j.Level.L2);
                 Score s = l.observe(in);
@@ -209,9 +207,8 @@ public final class Main implements Runnable {
         @Option(names = "--compare-frozen", description = "also read FILE with a second learner whose L1 and L2 stay frozen and report"
                 + " its bits/byte (frozen_bits_per_byte; it doubles the time; default: off, the field is null)")
         boolean compareFrozen;
-        @Option(names = "--dump-neural", paramLabel = "FILE", description = "also write, for every byte, the neural distribution E mixes"
-                + " (1,026 bytes a byte), for replay-episodic")
-        Path dumpNeural;
+        @CommandLine.Mixin
+        ReplayEpisodic.DumpOption dumpNeural = new ReplayEpisodic.DumpOption();
         @Parameters(paramLabel = "FILE", description = "any bytes, any size (streamed)")
         Path file;
 
@@ -232,8 +229,7 @@ public final class Main implements Runnable {
             Score frozen = Score.empty();
             try (Learner l = common.open(state); Learner ref = compareFrozen ? common.open(state) : null;
                  InputStream in = new BufferedInputStream(Files.newInputStream(file));
-                 ReplayEpisodic.Writer dump = dumpNeural == null ? null : new ReplayEpisodic.Writer(dumpNeural)) {
-                l.stream().setNeuralSink(dump);
+                 ReplayEpisodic.Writer dump = dumpNeural.attach(l)) {
                 if (ref != null) {
                     ref.freeze(org.hope4j.Level.L1);
                     ref.freeze(org.hope4j.Level.L2);

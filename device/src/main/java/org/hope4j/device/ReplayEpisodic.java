@@ -95,6 +95,23 @@ final class ReplayEpisodic implements Callable<Integer> {
         return 0;
     }
 
+    /** The {@code --dump-neural FILE} option of {@code score} and {@code observe}. */
+    static final class DumpOption {
+        @Option(names = "--dump-neural", paramLabel = "FILE", description = "also write, for every byte, the neural distribution E mixes"
+                + " (1,026 bytes a byte), for replay-episodic")
+        Path file;
+
+        /** A writer of {@code file} set as {@code l}'s neural sink, or null when the option is absent. */
+        Writer attach(Learner l) throws IOException {
+            if (file == null) {
+                return null;
+            }
+            Writer w = new Writer(file);
+            l.stream().setNeuralSink(w);
+            return w;
+        }
+    }
+
     /** Writes what {@link HopeStream.NeuralSink} receives in the format {@link ReplayEpisodic} reads. */
     static final class Writer implements HopeStream.NeuralSink, AutoCloseable {
         private final DataOutputStream out;
