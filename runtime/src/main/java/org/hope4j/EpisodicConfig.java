@@ -1,8 +1,9 @@
-package org.hope4j.level;
+package org.hope4j;
 
 /**
- * Sizes and rates of the episodic level E ({@link EpisodicLevel}). Every table has a fixed size,
- * so the level's memory is bounded whatever it reads ({@link #bytes()}).
+ * Sizes and rates of the episodic level E ({@link Level#E}: exact context statistics and a match model mixed
+ * with the neural levels). Every table has a fixed size, so the level's memory is bounded whatever it reads
+ * ({@link #bytes()}).
  *
  * @param tableBits log2 of the slots of each context table (10 tables of 4-byte slots)
  * @param historyBits log2 of the bytes of history the match model can point into
@@ -64,6 +65,6 @@ public record EpisodicConfig(int tableBits, int historyBits, int matchBits, int 
      *     adaptive probability map on c0 and the previous byte
      */
     public long bytes() {
-        return 4L * ((long) CONTEXTS << tableBits) + (1L << historyBits) + 4L * (1L << matchBits) + 4L * EpisodicLevel.APM2_SLOTS;
+        return 4L * ((long) CONTEXTS << tableBits) + (1L << historyBits) + 4L * (1L << matchBits) + 4L * org.hope4j.level.EpisodicLevel.APM2_SLOTS;
     }
 }

@@ -146,7 +146,7 @@ public final class Hope {
             if (options.anchorShare() > 0) {
                 anchor = sel.backend().open(spec, bundle.plastic(), options.deviceId()); // never steps: the pretrained model
             }
-            episodic = options.episodic() == null ? null : new org.hope4j.level.EpisodicLevel(options.episodic(), bundle.episodicPrior());
+            episodic = options.episodic() == null ? null : new org.hope4j.level.EpisodicLevel(options.episodic(), org.hope4j.level.EpisodicLevel.Prior.of(bundle));
         } catch (RuntimeException | OutOfMemoryError e) {
             engine.close();
             if (anchor != null) {
@@ -155,8 +155,8 @@ public final class Hope {
             graphs.close();
             throw e;
         }
-        var sleeps = new org.hope4j.sleep.SleepSession(bundle, sel.backend(), go, spec, options.deviceId());
-        return new Learner(bundle, graphs, engine, anchor, options.anchorShare(), sel.info(), options.experienceBytes(), sleeps, episodic,
+        var sleeps = new org.hope4j.consolidation.SleepSession(bundle, sel.backend(), go, spec, options.deviceId());
+        return new org.hope4j.learner.HopeLearner(bundle, graphs, engine, anchor, options.anchorShare(), sel.info(), options.experienceBytes(), sleeps, episodic,
                 options.stateKey());
     }
 }

@@ -37,7 +37,7 @@ import java.util.List;
  *     (README, "Forgetting"); it costs a second forward pass. 0 switches the anchor off
  */
 public record LearnerOptions(String backend, String graphProvider, int graphThreads, int deviceId, int experienceBytes, boolean singleTimescale,
-        double rateScale, org.hope4j.level.EpisodicConfig episodic, org.hope4j.state.StateKey stateKey, double anchorShare) {
+        double rateScale, EpisodicConfig episodic, StateKey stateKey, double anchorShare) {
     /** The largest {@code rateScale}: past it the scaled rates overflow the levels' values within a few steps. */
     public static final double MAX_RATE_SCALE = 100;
     /** The anchor's switch rate by default: see README, "Forgetting", for the measurement that chose it. */
@@ -87,13 +87,13 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
      * auto backend, CPU graphs, one thread, device {@code -Dhope4j.cuda.device} (else 0), 64 KiB of recent experience, the bundle's rates,
      * E on, the pretrained anchor on (share 1/256).
      *
-     * @return the default options: no state key, {@link org.hope4j.level.EpisodicConfig#defaults()} for E
+     * @return the default options: no state key, {@link EpisodicConfig#defaults()} for E
      * @throws IllegalArgumentException if {@code -Dhope4j.cuda.device} is set to a negative number (a value that is not an
      *     integer is ignored: device 0)
      */
     public static LearnerOptions defaults() {
         return new LearnerOptions("auto", "cpu", 1, Integer.getInteger("hope4j.cuda.device", 0), 65536, false, 1.0,
-                org.hope4j.level.EpisodicConfig.defaults(), null, DEFAULT_ANCHOR_SHARE);
+                EpisodicConfig.defaults(), null, DEFAULT_ANCHOR_SHARE);
     }
 
     /**
@@ -132,7 +132,7 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
      * @param value the episodic level's configuration, or {@code null}
      * @return a copy of these options with {@code episodic} replaced
      */
-    public LearnerOptions withEpisodic(org.hope4j.level.EpisodicConfig value) {
+    public LearnerOptions withEpisodic(EpisodicConfig value) {
         return toBuilder().episodic(value).build();
     }
 
@@ -219,7 +219,7 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
      * @param value the AES-256-GCM key, or {@code null}
      * @return a copy of these options with {@code stateKey} replaced
      */
-    public LearnerOptions withStateKey(org.hope4j.state.StateKey value) {
+    public LearnerOptions withStateKey(StateKey value) {
         return toBuilder().stateKey(value).build();
     }
 
@@ -246,8 +246,8 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
         private int experienceBytes;
         private boolean singleTimescale;
         private double rateScale;
-        private org.hope4j.level.EpisodicConfig episodic;
-        private org.hope4j.state.StateKey stateKey;
+        private EpisodicConfig episodic;
+        private StateKey stateKey;
         private double anchorShare;
 
         private Builder() {
@@ -336,7 +336,7 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
          * @param v see {@link LearnerOptions#episodic()}; {@code null}: no episodic level
          * @return this builder
          */
-        public Builder episodic(org.hope4j.level.EpisodicConfig v) {
+        public Builder episodic(EpisodicConfig v) {
             episodic = v;
             return this;
         }
@@ -347,7 +347,7 @@ public record LearnerOptions(String backend, String graphProvider, int graphThre
          * @param v see {@link LearnerOptions#stateKey()}; {@code null}: plain files
          * @return this builder
          */
-        public Builder stateKey(org.hope4j.state.StateKey v) {
+        public Builder stateKey(StateKey v) {
             stateKey = v;
             return this;
         }

@@ -1,4 +1,4 @@
-package org.hope4j.state;
+package org.hope4j;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -17,7 +17,7 @@ import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
-import org.hope4j.StateException;
+import org.hope4j.state.AtomicFiles;
 
 /**
  * Encryption at rest of what a learner saves: its state, its experience buffer (the user's own recent

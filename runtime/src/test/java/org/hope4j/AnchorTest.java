@@ -1,9 +1,5 @@
 package org.hope4j;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -12,9 +8,14 @@ import java.util.Random;
 import org.hope4j.bundle.Bundle;
 import org.hope4j.bundle.Tensor;
 import org.hope4j.learner.HopeStream;
+import org.hope4j.learner.Streams;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The pretrained anchor (LearnerOptions.anchorShare): every prediction is the fixed-share mixture
@@ -123,7 +124,7 @@ class AnchorTest {
         }
         try (Learner l = neural(1.0 / 256, 1)) {
             l.restore(plain);
-            assertEquals(0.5, l.stream().adaptedWeight());
+            assertEquals(0.5, Streams.of(l).adaptedWeight());
             assertEquals(DOMAIN.length, l.position());
             assertTrue(Double.isFinite(l.observe(prose).bitsPerByte()));
         }
@@ -134,13 +135,13 @@ class AnchorTest {
             l.observe(DOMAIN);
             l.save(dir);
             uninterrupted = l.observe(prose);
-            weight = l.stream().adaptedWeight();
+            weight = Streams.of(l).adaptedWeight();
         }
         try (Learner l = neural(1.0 / 256, 1)) {
             l.restore(dir);
             Score resumed = l.observe(prose);
             assertEquals(uninterrupted.bits(), resumed.bits(), 1e-9);
-            assertEquals(weight, l.stream().adaptedWeight());
+            assertEquals(weight, Streams.of(l).adaptedWeight());
         }
     }
 
@@ -148,7 +149,7 @@ class AnchorTest {
     void aBadAnchorWeightIsRefusedAndChangesNothing() {
         try (Learner l = neural(1.0 / 256, 1)) {
             l.observe(DOMAIN);
-            HopeStream s = l.stream();
+            HopeStream s = Streams.of(l);
             HopeStream.Snapshot good = s.snapshot();
             Map<String, Tensor> bad = new LinkedHashMap<>(good.tensors());
             bad.put("anchor.weight", new Tensor("anchor.weight", new int[] {1}, new float[] {Float.NaN}));

@@ -1,9 +1,5 @@
 package org.hope4j;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -19,10 +15,15 @@ import org.hope4j.engine.cpu.CpuBackend;
 import org.hope4j.graph.FrozenGraphs;
 import org.hope4j.learner.HopeStream;
 import org.hope4j.learner.Learning;
+import org.hope4j.learner.Streams;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The CPU learner against the reference with decay to the prior on L1 and L2, on the fixture
@@ -100,13 +101,13 @@ class DecayParityTest {
     void logitsAndLevelsMatchTheReference(long seed) {
         int[] sizes = sizes(seed);
         try (Learner learner = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu").withEpisodic(null))) {
-            EngineSpec spec = learner.stream().engine().spec();
+            EngineSpec spec = Streams.of(learner).engine().spec();
             var levels = bundle.manifest().levels();
             for (int b = 0; b < spec.nBlocks(); b++) {
                 assertEquals((float) levels.get(1).decay().get(b).doubleValue(), spec.decay1()[b]);
                 assertEquals((float) levels.get(2).decay().get(b).doubleValue(), spec.decay2()[b]);
             }
-            HopeStream s = learner.stream();
+            HopeStream s = Streams.of(learner);
             float[] logits = read(s, sizes);
             double e = ParityTest.relErr(logits, golden.tensors().get("logits").data());
             assertTrue(e <= tol.logitsMaxRel(), "logits: max relative error " + e + " > " + tol.logitsMaxRel());

@@ -1,11 +1,5 @@
 package org.hope4j;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,10 +9,17 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.hope4j.bundle.Bundle;
 import org.hope4j.learner.HopeStream;
+import org.hope4j.learner.Streams;
 import org.hope4j.level.EpisodicLevel;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The learner with its episodic level E: recall, score without side effects, persistence, switches. */
 class EpisodicLearnerTest {
@@ -43,7 +44,7 @@ class EpisodicLearnerTest {
     }
 
     static String digest(Learner l) {
-        return l.stream().episodic().digest();
+        return Streams.of(l).episodic().digest();
     }
 
     static byte[] base64(int bytes) {
@@ -236,7 +237,7 @@ class EpisodicLearnerTest {
         try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu").withEpisodic(null))) {
             Score s = l.score(text);
             // the neural levels' own bits, summed from the logits the stream hands out
-            HopeStream st = l.stream();
+            HopeStream st = Streams.of(l);
             double[] bits = {0};
             st.read(text, 0, text.length, org.hope4j.learner.Learning.L0_ONLY, (pos, lg, row) -> {
                 if (pos + 1 < text.length) {

@@ -20,7 +20,7 @@ import org.hope4j.bundle.BundleSource;
 import org.hope4j.bundle.Manifest;
 import org.hope4j.bundle.Safetensors;
 import org.hope4j.bundle.Tensor;
-import org.hope4j.sleep.ExperienceBuffer;
+import org.hope4j.consolidation.ExperienceBuffer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;

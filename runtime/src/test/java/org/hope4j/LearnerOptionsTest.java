@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.hope4j.level.EpisodicConfig;
 import org.junit.jupiter.api.Test;
 
 class LearnerOptionsTest {

@@ -1,13 +1,5 @@
 package org.hope4j;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,9 +7,18 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.hope4j.bundle.Bundle;
 import org.hope4j.bundle.Tensor;
+import org.hope4j.learner.Streams;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The learner's contract: learning, scoring without side effects, persistence, level switches. */
 class LearnerTest {
@@ -41,7 +42,7 @@ class LearnerTest {
     }
 
     static float[] tensor(Learner l, String name) {
-        Map<String, Tensor> t = l.stream().snapshot().tensors();
+        Map<String, Tensor> t = Streams.of(l).snapshot().tensors();
         return t.get(name).data();
     }
 
@@ -88,14 +89,14 @@ class LearnerTest {
     void scoreAndGenerateLeaveTheStateUntouched() {
         try (Learner l = learner()) {
             l.observe(A);
-            var before = l.stream().snapshot();
+            var before = Streams.of(l).snapshot();
             Score s1 = l.score(B);
             byte[] g1 = l.generate("it was".getBytes(StandardCharsets.UTF_8), 30, Sampling.defaults().withSeed(5), null);
             Score s2 = l.score(B);
             byte[] g2 = l.generate("it was".getBytes(StandardCharsets.UTF_8), 30, Sampling.defaults().withSeed(5), null);
             assertEquals(s1.bits(), s2.bits(), 0.0);
             assertArrayEquals(g1, g2, "same seed, same state: same text");
-            var after = l.stream().snapshot();
+            var after = Streams.of(l).snapshot();
             assertEquals(before.position(), after.position());
             for (var e : before.tensors().entrySet()) {
                 assertArrayEquals(e.getValue().data(), after.tensors().get(e.getKey()).data(), e.getKey());
@@ -239,7 +240,7 @@ class LearnerTest {
         // a learner poisoned behind every check (NaN written straight into the engine): the store refuses it
         try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu").withEpisodic(null))) {
             l.observe(B);
-            var engine = l.stream().engine();
+            var engine = Streams.of(l).engine();
             Map<String, Tensor> s = engine.exportState();
             s.get("blocks.2.l1.up").data()[11] = Float.NaN;
             engine.importState(s);
@@ -346,8 +347,8 @@ class LearnerTest {
             stop.set(true);
             scorer.join();
             assertTrue(errors.isEmpty(), errors.toString());
-            var want = sequential.stream().snapshot().tensors();
-            var got = shared.stream().snapshot().tensors();
+            var want = Streams.of(sequential).snapshot().tensors();
+            var got = Streams.of(shared).snapshot().tensors();
             assertEquals(want.keySet(), got.keySet());
             for (String k : want.keySet()) {
                 assertArrayEquals(want.get(k).data(), got.get(k).data(), k);
@@ -402,7 +403,7 @@ class LearnerTest {
     void aStreamRestoreWithABadTensorChangesNothing() {
         java.util.Map<String, org.hope4j.bundle.Tensor> fresh;
         try (Learner f = learner()) {
-            fresh = new java.util.LinkedHashMap<>(f.stream().snapshot().tensors());
+            fresh = new java.util.LinkedHashMap<>(Streams.of(f).snapshot().tensors());
         }
         try (Learner l = learner()) {
             l.observe(A);
@@ -411,7 +412,7 @@ class LearnerTest {
             // the fresh learner's tensors (a different, valid state), with one tensor misshapen: a partial restore would show
             java.util.Map<String, org.hope4j.bundle.Tensor> bad = new java.util.LinkedHashMap<>(fresh);
             bad.put("last_logits", new org.hope4j.bundle.Tensor("last_logits", new int[] {10}, new float[10]));
-            var stream = l.stream();
+            var stream = Streams.of(l);
             StateException e = assertThrows(StateException.class,
                     () -> stream.restore(new org.hope4j.learner.HopeStream.Snapshot(bad, 0, new long[3])));
             assertTrue(e.getMessage().contains("last_logits"), e.getMessage());
@@ -453,7 +454,7 @@ class LearnerTest {
                 int v = org.hope4j.engine.EngineSpec.VOCAB;
                 float[] la = new float[A.length * v];
                 float[] lb = new float[A.length * v];
-                double[] a = l.stream().read(A, 0, A.length, org.hope4j.learner.Learning.ON,
+                double[] a = Streams.of(l).read(A, 0, A.length, org.hope4j.learner.Learning.ON,
                         (pos, logits, row) -> System.arraycopy(logits, row * v, la, (int) pos * v, v));
                 double[] b = other.read(A, 0, A.length, org.hope4j.learner.Learning.ON,
                         (pos, logits, row) -> System.arraycopy(logits, row * v, lb, (int) pos * v, v));
@@ -462,7 +463,7 @@ class LearnerTest {
                 // every logit of every position, and every tensor of the learned state, at the parity tolerances
                 var tol = bundle.manifest().golden().tolerances();
                 assertTrue(ParityTest.relErr(lb, la) <= tol.logitsMaxRel(), "logits: " + ParityTest.relErr(lb, la));
-                var sa = l.stream().snapshot().tensors();
+                var sa = Streams.of(l).snapshot().tensors();
                 var sb = other.snapshot().tensors();
                 assertEquals(sa.keySet(), sb.keySet());
                 for (String name : sa.keySet()) {

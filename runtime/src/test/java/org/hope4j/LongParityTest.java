@@ -10,6 +10,7 @@ import org.hope4j.bundle.Tensor;
 import org.hope4j.engine.EngineSpec;
 import org.hope4j.learner.HopeStream;
 import org.hope4j.learner.Learning;
+import org.hope4j.learner.Streams;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -51,7 +52,7 @@ class LongParityTest {
         int v = EngineSpec.VOCAB;
         float[] last = new float[keep * v];
         try (Learner learner = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu").withEpisodic(null))) {
-            HopeStream s = learner.stream();
+            HopeStream s = Streams.of(learner);
             s.read(stream, 0, n, Learning.ON, (pos, logits, row) -> {
                 if (pos >= n - keep) {
                     System.arraycopy(logits, row * v, last, (int) (pos - (n - keep)) * v, v);

@@ -1,8 +1,5 @@
 package org.hope4j;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.util.Map;
 import java.util.Random;
 import org.hope4j.bundle.Bundle;
@@ -11,11 +8,15 @@ import org.hope4j.bundle.Tensor;
 import org.hope4j.engine.EngineSpec;
 import org.hope4j.learner.HopeStream;
 import org.hope4j.learner.Learning;
+import org.hope4j.learner.Streams;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The Java learner against the reference's golden vectors (model-export, float64, stored as
@@ -64,7 +65,7 @@ class ParityTest {
 
     static float[] runPieces(Learner learner, Learning l, int[] sizes) {
         float[] all = new float[stream.length * EngineSpec.VOCAB];
-        HopeStream s = learner.stream();
+        HopeStream s = Streams.of(learner);
         int off = 0;
         for (int n : sizes) {
             s.read(stream, off, n, l, (pos, logits, row) ->
@@ -98,7 +99,7 @@ class ParityTest {
             double e = relErr(logits, g.tensors().get("logits").data());
             assertTrue(e <= tol.logitsMaxRel(), run + " logits: max relative error " + e + " > " + tol.logitsMaxRel());
             double worstState = 0;
-            Map<String, Tensor> state = learner.stream().snapshot().tensors();
+            Map<String, Tensor> state = Streams.of(learner).snapshot().tensors();
             int compared = 0;
             for (Map.Entry<String, Tensor> ent : g.tensors().entrySet()) {
                 if (ent.getKey().equals("logits")) {
@@ -114,12 +115,12 @@ class ParityTest {
             assertEquals(run.equals("learn_off") ? 0 : (run.equals("learn_on") ? 28 : 12), compared);
             LOG.log(System.Logger.Level.INFO, "parity {0} ({1} pieces): logits max rel error {2}, state max rel error {3}",
                     run, sizes.length, String.format("%.2e", e), String.format("%.2e", worstState));
-            long[] counts = learner.stream().counts();
+            long[] counts = Streams.of(learner).counts();
             Map<String, String> meta = g.metadata();
             assertEquals(Long.parseLong(meta.get("count_l0")), counts[0]);
             assertEquals(Long.parseLong(meta.get("count_l1")), counts[1]);
             assertEquals(Long.parseLong(meta.get("count_l2")), counts[2]);
-            assertEquals(Long.parseLong(meta.get("pos")), learner.stream().position());
+            assertEquals(Long.parseLong(meta.get("pos")), Streams.of(learner).position());
         }
     }
 

@@ -30,11 +30,13 @@ import org.hope4j.Sampling;
 import org.hope4j.bundle.Manifest;
 import org.hope4j.learner.HopeStream;
 import org.hope4j.learner.Learning;
-import org.hope4j.sleep.SleepFigures;
+import org.hope4j.learner.Streams;
 import org.hope4j.sleep.SleepBudget;
 import org.hope4j.sleep.SleepConfig;
 import org.hope4j.sleep.SleepEvent;
+import org.hope4j.sleep.SleepFigures;
 import org.hope4j.sleep.SleepReport;
+import org.hope4j.sleep.SleepRequest;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -163,7 +165,7 @@ final class Bench implements Callable<Integer> {
             double[] ceilingBefore = matmulCeiling(Math.min(1.5, 0.015 * budget));
 
             // -- throughput: score-style reading and observe, from the same fresh state
-            HopeStream stream = learner.stream();
+            HopeStream stream = Streams.of(learner);
             HopeStream.Snapshot fresh = stream.snapshot();
             Manifest mf = learner.bundle().manifest();
             say("warm-up");
@@ -288,14 +290,14 @@ final class Bench implements Callable<Integer> {
             long[] stopped = new long[1];
             SleepReport[] report = new SleepReport[1];
             Thread th = new Thread(() -> {
-                report[0] = learner.sleep(SleepBudget.defaults(), SleepConfig.defaults().withSteps(60), flag::get, e -> {
+                report[0] = learner.sleep(SleepRequest.builder().budget(SleepBudget.defaults()).config(SleepConfig.defaults().withSteps(60)).preemptedWhen(flag::get).listener(e -> {
                     if (e instanceof SleepEvent.Phase p) {
                         phase[0] = p.name();
                         if (p.name().equals(target)) {
                             reached.countDown();
                         }
                     }
-                }, null);
+                }).build());
                 stopped[0] = System.nanoTime();
                 reached.countDown(); // a sleep that ended before the phase
             }, "bench-sleep");
@@ -341,11 +343,11 @@ final class Bench implements Callable<Integer> {
         long[] phase = new long[2];
         SleepConfig cfg = SleepConfig.defaults();
         long s0 = System.nanoTime();
-        SleepReport r = learner.sleep(new SleepBudget(n, Duration.ofMillis((long) (seconds * 1000))), cfg, () -> false, e -> {
+        SleepReport r = learner.sleep(SleepRequest.builder().budget(new SleepBudget(n, Duration.ofMillis((long) (seconds * 1000)))).config(cfg).listener(e -> {
             if (e instanceof SleepEvent.Phase p && p.name().equals("consolidate")) {
                 phase[p.progress() == 0 ? 0 : 1] = System.nanoTime();
             }
-        }, null);
+        }).build());
         double total = (System.nanoTime() - s0) / 1e9;
         SleepFigures x = r.figures();
         result.put("sleep_committed", r.committed());

@@ -19,6 +19,7 @@ import org.hope4j.Level;
 import org.hope4j.sleep.SleepBudget;
 import org.hope4j.sleep.SleepConfig;
 import org.hope4j.sleep.SleepReport;
+import org.hope4j.sleep.SleepRequest;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -259,8 +260,7 @@ final class Continual implements Callable<Integer> {
                     l.observe(order.get(i - 1).train());
                     progress.update((long) i * trainBytes, r[i - 1][i - 1]);
                     if (sleeps != null) {
-                        SleepReport rep = l.sleep(new SleepBudget(trainBytes, Duration.ofSeconds(sleepSeconds)), SleepConfig.defaults().withSteps(sleepSteps),
-                                () -> false, e -> { }, null);
+                        SleepReport rep = l.sleep(SleepRequest.builder().budget(new SleepBudget(trainBytes, Duration.ofSeconds(sleepSeconds))).config(SleepConfig.defaults().withSteps(sleepSteps)).build());
                         sleeps.add(com.google.gson.JsonParser.parseString(Sleep.json(rep, l)).getAsJsonObject().asMap().entrySet().stream()
                                 .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> (Object) e.getValue(), (a, b) -> a, LinkedHashMap::new)));
                     }

@@ -17,6 +17,7 @@ import org.hope4j.sleep.SleepBudget;
 import org.hope4j.sleep.SleepConfig;
 import org.hope4j.sleep.SleepEvent;
 import org.hope4j.sleep.SleepReport;
+import org.hope4j.sleep.SleepRequest;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -124,12 +125,12 @@ final class Demo implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "sleeping (at most %d s): distilling the learned state into a new low-rank expert of L2 with L1 reset,"
                 + " guarded by a retention probe of general prose%n", sleepSeconds);
         try (Learner l = common.open(state)) {
-            SleepReport r = l.sleep(new SleepBudget(64 * 1024, Duration.ofSeconds(sleepSeconds)), SleepConfig.defaults(), () -> false, e -> {
+            SleepReport r = l.sleep(SleepRequest.builder().budget(new SleepBudget(64 * 1024, Duration.ofSeconds(sleepSeconds))).config(SleepConfig.defaults()).listener(e -> {
                 if (e instanceof SleepEvent.Phase p) {
                     System.err.printf(Locale.ROOT, "\rsleep: %-11s %3.0f%%   ", p.name(), 100 * p.progress());
                     System.err.flush();
                 }
-            }, state);
+            }).saveTo(state).build());
             System.err.println();
             if (r instanceof SleepReport.Committed c) {
                 System.out.printf(Locale.ROOT, "sleep committed in %.1f s: recent text %.3f bits/byte learned -> %.3f with L1 reset"

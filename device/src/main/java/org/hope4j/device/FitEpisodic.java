@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.hope4j.Learner;
 import org.hope4j.Score;
+import org.hope4j.learner.Streams;
 import org.hope4j.level.EpisodicLevel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -39,7 +40,7 @@ final class FitEpisodic implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         try (Learner l = common.open()) {
-            EpisodicLevel e = l.stream().episodic();
+            EpisodicLevel e = Streams.of(l).episodic();
             if (e == null) {
                 throw new CommandLine.ParameterException(new CommandLine(this), "--no-episodic: there is no episodic level to fit");
             }

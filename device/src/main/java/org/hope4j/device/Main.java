@@ -14,7 +14,7 @@ import org.hope4j.Learner;
 import org.hope4j.LearnerOptions;
 import org.hope4j.Sampling;
 import org.hope4j.Score;
-import org.hope4j.state.StateKey;
+import org.hope4j.StateKey;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

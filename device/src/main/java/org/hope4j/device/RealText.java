@@ -118,7 +118,7 @@ final class RealText implements Callable<Integer> {
                 allCpuE += cpuE;
                 allCpuN += cpuN;
             }
-            EpisodicLevel e = new EpisodicLevel(org.hope4j.level.EpisodicConfig.defaults(), EpisodicLevel.Prior.neutral());
+            EpisodicLevel e = new EpisodicLevel(org.hope4j.EpisodicConfig.defaults(), EpisodicLevel.Prior.neutral());
             double bits = 0;
             for (int i = 0; i < data.length; i++) {
                 double b = e.code(null, 0, data[i] & 0xff);
@@ -143,8 +143,8 @@ final class RealText implements Callable<Integer> {
         result.put("timing", "thread CPU time of observe, the learner and its neural levels alone alternating every " + slice + " bytes");
         result.put("set", dir.toString());
         result.put("learner", (common.model == null ? "the embedded default bundle" : "the bundle " + common.model)
-                + (common.noEpisodic ? ", neural levels alone" : " with the episodic level E (" + org.hope4j.level.EpisodicConfig.defaults()
-                        + ", " + org.hope4j.level.EpisodicConfig.defaults().bytes() + " bytes of tables)")
+                + (common.noEpisodic ? ", neural levels alone" : " with the episodic level E (" + org.hope4j.EpisodicConfig.defaults()
+                        + ", " + org.hope4j.EpisodicConfig.defaults().bytes() + " bytes of tables)")
                 + "; observe = prequential with every level learning, score = CMS frozen (L0 and E learn within the call),"
                 + " E alone = the episodic level with a uniform neural input and the neutral prior");
         if (peersTop != null) {

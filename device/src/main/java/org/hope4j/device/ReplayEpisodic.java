@@ -15,6 +15,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.hope4j.Learner;
 import org.hope4j.learner.HopeStream;
+import org.hope4j.learner.Streams;
 import org.hope4j.level.EpisodicLevel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -58,7 +59,7 @@ final class ReplayEpisodic implements Callable<Integer> {
         Main.checkSavedState(spec, state);
         List<String> rows = new ArrayList<>();
         try (Learner l = common.open(state)) {
-            EpisodicLevel e = l.stream().episodic();
+            EpisodicLevel e = Streams.of(l).episodic();
             double[] p = new double[256];
             for (Path d : dumps) {
                 if (fresh) {
@@ -107,7 +108,7 @@ final class ReplayEpisodic implements Callable<Integer> {
                 return null;
             }
             Writer w = new Writer(file);
-            l.stream().setNeuralSink(w);
+            Streams.of(l).setNeuralSink(w);
             return w;
         }
     }

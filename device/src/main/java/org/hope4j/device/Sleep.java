@@ -7,11 +7,12 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.hope4j.Learner;
-import org.hope4j.sleep.SleepFigures;
 import org.hope4j.sleep.SleepBudget;
 import org.hope4j.sleep.SleepConfig;
 import org.hope4j.sleep.SleepEvent;
+import org.hope4j.sleep.SleepFigures;
 import org.hope4j.sleep.SleepReport;
+import org.hope4j.sleep.SleepRequest;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -108,12 +109,12 @@ final class Sleep implements Callable<Integer> {
         }
         SleepConfig config = b.build();
         try (Learner l = common.open(state)) {
-            SleepReport r = l.sleep(new SleepBudget(bytes, Duration.ofSeconds(seconds), Duration.ofSeconds(deadline)), config, () -> false, e -> {
+            SleepReport r = l.sleep(SleepRequest.builder().budget(new SleepBudget(bytes, Duration.ofSeconds(seconds), Duration.ofSeconds(deadline))).config(config).listener(e -> {
                 if (!json && e instanceof SleepEvent.Phase p) {
                     System.err.printf(Locale.ROOT, "\rsleep: %s %3.0f%%   ", p.name(), 100 * p.progress());
                     System.err.flush();
                 }
-            }, state);
+            }).saveTo(state).build());
             if (!json) {
                 System.err.println();
             }

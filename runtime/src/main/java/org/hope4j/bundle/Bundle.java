@@ -214,20 +214,6 @@ public final class Bundle {
         return text(manifest.rehearsal());
     }
 
-    /**
-     * The episodic level's prior (manifest {@code episodic}): the mixer's initial weights fitted on
-     * training text, or {@link org.hope4j.level.EpisodicLevel.Prior#neutral()} if the bundle has none.
-     *
-     * @return the prior parsed from the manifest's {@code episodic} file (verified at load), or the neutral prior
-     */
-    public org.hope4j.level.EpisodicLevel.Prior episodicPrior() {
-        Manifest.EpisodicPrior e = manifest.episodic();
-        if (e == null) {
-            return org.hope4j.level.EpisodicLevel.Prior.neutral();
-        }
-        return org.hope4j.level.EpisodicLevel.Prior.fromJson(files.get(e.file()), join(source, e.file()));
-    }
-
     private byte[] text(Manifest.Probe p) {
         if (p == null) {
             return null;

@@ -1,4 +1,4 @@
-package org.hope4j.sleep;
+package org.hope4j.consolidation;
 
 import java.lang.System.Logger.Level;
 import java.util.LinkedHashMap;
@@ -9,6 +9,10 @@ import org.hope4j.bundle.Tensor;
 import org.hope4j.engine.EngineSpec;
 import org.hope4j.learner.HopeStream;
 import org.hope4j.level.Ops;
+import org.hope4j.sleep.SleepBudget;
+import org.hope4j.sleep.SleepConfig;
+import org.hope4j.sleep.SleepEvent;
+import org.hope4j.sleep.SleepListener;
 
 /**
  * One sleep's work, Hope4J's variant of the sleep paper (HOPE-MODEL.md §3), on a workspace of its

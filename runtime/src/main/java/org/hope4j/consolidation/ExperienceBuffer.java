@@ -1,4 +1,4 @@
-package org.hope4j.sleep;
+package org.hope4j.consolidation;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -7,9 +7,9 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.zip.CRC32C;
 import org.hope4j.StateException;
+import org.hope4j.StateKey;
 import org.hope4j.bundle.RegularFiles;
 import org.hope4j.state.AtomicFiles;
-import org.hope4j.state.StateKey;
 
 /**
  * The learner's recent experience: the last {@code capacity} bytes it observed, oldest first. Sleep

@@ -1,4 +1,4 @@
-package org.hope4j.sleep;
+package org.hope4j.consolidation;
 
 /**
  * One masked low-rank expert of L2 (HOPE-MODEL.md §3): in every plastic block it changes L2's

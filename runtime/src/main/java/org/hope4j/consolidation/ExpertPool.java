@@ -1,4 +1,4 @@
-package org.hope4j.sleep;
+package org.hope4j.consolidation;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package org.hope4j.sleep;
+package org.hope4j.consolidation;
 
 import java.nio.file.Path;
 import java.util.Locale;
@@ -12,6 +12,12 @@ import org.hope4j.engine.Engine;
 import org.hope4j.engine.EngineSpec;
 import org.hope4j.graph.FrozenGraphs;
 import org.hope4j.learner.HopeStream;
+import org.hope4j.sleep.SleepBudget;
+import org.hope4j.sleep.SleepConfig;
+import org.hope4j.sleep.SleepFigures;
+import org.hope4j.sleep.SleepListener;
+import org.hope4j.sleep.SleepReport;
+import org.hope4j.sleep.SleepRequest;
 
 /**
  * The sleeps of one learner (ARCHITECTURE.md §3, HOPE-MODEL.md §3): one at a time, each on a private
@@ -129,23 +135,18 @@ public final class SleepSession implements AutoCloseable {
 
     /**
      * One sleep on the calling thread: consolidation of the recent experience from L1 into a new
-     * expert of L2, dreaming, the retention-probe guard, then the swap (saved into {@code stateDir}
-     * in the same critical section, unless it is null).
+     * expert of L2, dreaming, the retention-probe guard, then the swap (saved into the request's
+     * {@code saveTo} in the same critical section, unless it is null).
      *
      * @param host the learner: the copy a sleep starts from, its version and closing flag, and the commit
-     * @param budget the most bytes of experience, consolidation time and whole-sleep deadline this sleep may spend
-     * @param config how to consolidate, dream and guard
-     * @param preempted polled often; once it returns {@code true} the sleep stops and commits nothing
-     * @param listener receives the sleep's {@link SleepEvent.Phase} events on the calling thread; not {@code null}
-     * @param stateDir the directory the committed state is saved into, or {@code null} not to save it
+     * @param request the budget, what to do, the extra preemption, the listener and where a commit is saved
      * @return never {@code null}: {@link SleepReport.Committed}; {@link SleepReport.RolledBack} when the guard
      *     refused, the experience was too short, the deadline passed or the bundle has no retention probe; or
      *     {@link SleepReport.Preempted} when another sleep of this learner runs, the learner is closing, its
      *     state changed, or {@code preempted} turned {@code true}
      */
-    public SleepReport sleep(Host host, SleepBudget budget, SleepConfig config, BooleanSupplier preempted, SleepListener listener,
-            Path stateDir) {
-        SleepReport r = run(host, budget, config, preempted, listener, stateDir);
+    public SleepReport sleep(Host host, SleepRequest request) {
+        SleepReport r = run(host, request.budget(), request.config(), request.preempted(), request.listener(), request.saveTo());
         lastReport = r;
         return r;
     }

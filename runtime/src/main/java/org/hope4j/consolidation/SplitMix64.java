@@ -1,4 +1,4 @@
-package org.hope4j.sleep;
+package org.hope4j.consolidation;
 
 /**
  * The random numbers of sleep: SplitMix64 (Steele, Lea, Flood 2014), written the same way in the

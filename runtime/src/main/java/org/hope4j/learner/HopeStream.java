@@ -2,6 +2,7 @@ package org.hope4j.learner;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.hope4j.BitsSink;
 import org.hope4j.Level;
 import org.hope4j.StateException;
 import org.hope4j.bundle.Tensor;
@@ -153,17 +154,6 @@ public final class HopeStream {
         return episodic;
     }
 
-    /** Receives the bits of every scored byte of {@link #read}, in stream order. */
-    @FunctionalInterface
-    public interface BitsSink {
-        /**
-         * Byte {@code position} of the stream cost {@code bits} under the learner's prediction.
-         *
-         * @param position stream position (0-based) of the scored byte
-         * @param bits {@code -log2} of the probability the learner gave it (with E and the anchor when they are on)
-         */
-        void accept(long position, double bits);
-    }
 
     private BitsSink bitsSink;
 

@@ -1,6 +1,7 @@
 package org.hope4j.level;
 
 import java.util.Arrays;
+import org.hope4j.EpisodicConfig;
 
 /**
  * The episodic level E (ARCHITECTURE.md §1): exact, non-parametric memory of what was read, and the
@@ -52,7 +53,8 @@ public final class EpisodicLevel {
     /** Mixer B's weight sets: match bucket × context depth × neural confidence × first bit of the byte. */
     static final int SETS_B = 192;
     static final int APM_KNOTS = 33;
-    static final int APM2_SLOTS = 65536 * APM_KNOTS;
+    /** Slots of the adaptive probability map on c0 and the previous byte (4 bytes each). */
+    public static final int APM2_SLOTS = 65536 * APM_KNOTS;
     static final int MATCH_CONTEXTS = 64;
     /** Sets of each context's APM: 4 count buckets × the slot's last bits (up to 4, with a leading 1). */
     static final int CTX_APM_SETS = 128;
@@ -240,6 +242,23 @@ public final class EpisodicLevel {
             m.put("weights_b", weightsB);
             m.put("match_map", matchMap);
             return new com.google.gson.GsonBuilder().create().toJson(m);
+        }
+
+        /**
+         * The prior {@code bundle} carries (manifest {@code episodic}): the mixer's initial weights fitted on training
+         * text, or {@link #neutral()} if the bundle has none.
+         *
+         * @param bundle a loaded bundle (its files verified)
+         * @return the prior parsed from the bundle's {@code episodic} file, or the neutral prior
+         * @throws org.hope4j.BundleException naming the file if it is not a valid prior
+         */
+        public static Prior of(org.hope4j.bundle.Bundle bundle) {
+            org.hope4j.bundle.Manifest.EpisodicPrior e = bundle.manifest().episodic();
+            if (e == null) {
+                return neutral();
+            }
+            String d = bundle.source().describe();
+            return fromJson(bundle.bytes(e.file()), d.endsWith("/") ? d + e.file() : d + "/" + e.file());
         }
 
         /**

@@ -21,6 +21,7 @@ import java.util.zip.DeflaterOutputStream;
 import java.util.zip.Inflater;
 import java.util.zip.InflaterInputStream;
 import org.hope4j.StateException;
+import org.hope4j.StateKey;
 import org.hope4j.bundle.RegularFiles;
 import org.hope4j.level.EpisodicLevel;
 
@@ -101,7 +102,7 @@ public final class EpisodicFile {
             if (key == null) {
                 AtomicFiles.write(dir.resolve(name), a, file.size(), AtomicFiles.Access.OWNER_ONLY);
             } else {
-                AtomicFiles.write(dir.resolve(name), key.seal(Arrays.copyOf(a, file.size()), ROLE), AtomicFiles.Access.OWNER_ONLY);
+                AtomicFiles.write(dir.resolve(name), StateKey.sealIf(key, Arrays.copyOf(a, file.size()), ROLE), AtomicFiles.Access.OWNER_ONLY);
             }
             return new Saved(name, hex);
         } catch (IOException | NoSuchAlgorithmException e) {

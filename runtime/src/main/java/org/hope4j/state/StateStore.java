@@ -19,13 +19,14 @@ import java.util.TreeMap;
 import org.hope4j.HopeException;
 import org.hope4j.Level;
 import org.hope4j.StateException;
+import org.hope4j.StateKey;
 import org.hope4j.bundle.RegularFiles;
 import org.hope4j.bundle.Safetensors;
 import org.hope4j.bundle.Tensor;
+import org.hope4j.consolidation.ExperienceBuffer;
+import org.hope4j.consolidation.ExpertPool;
 import org.hope4j.learner.HopeStream;
 import org.hope4j.level.EpisodicLevel;
-import org.hope4j.sleep.ExperienceBuffer;
-import org.hope4j.sleep.ExpertPool;
 
 /**
  * The learner's state on disk: {@code learner.state} (safetensors: the stream's tensors and L2's

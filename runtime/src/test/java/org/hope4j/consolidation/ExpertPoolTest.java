@@ -1,4 +1,4 @@
-package org.hope4j.sleep;
+package org.hope4j.consolidation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,11 +1,4 @@
-package org.hope4j.sleep;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+package org.hope4j.consolidation;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,9 +13,27 @@ import org.hope4j.Learner;
 import org.hope4j.LearnerOptions;
 import org.hope4j.bundle.Bundle;
 import org.hope4j.bundle.Tensor;
+import org.hope4j.learner.Streams;
+import org.hope4j.sleep.DevicePolicy;
+import org.hope4j.sleep.SchedulerOptions;
+import org.hope4j.sleep.SleepBudget;
+import org.hope4j.sleep.SleepConfig;
+import org.hope4j.sleep.SleepEvent;
+import org.hope4j.sleep.SleepFigures;
+import org.hope4j.sleep.SleepFixture;
+import org.hope4j.sleep.SleepReport;
+import org.hope4j.sleep.SleepRequest;
+import org.hope4j.sleep.SleepScheduler;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Sleep on the default model: consolidation keeps what L1 learned, the guard, preemption, the pool, persistence. */
 class LearnerSleepTest {
@@ -48,11 +59,11 @@ class LearnerSleepTest {
     }
 
     static Map<String, Tensor> state(Learner l) {
-        return l.stream().snapshot().tensors();
+        return Streams.of(l).snapshot().tensors();
     }
 
     static SleepReport sleep(Learner l, SleepConfig c, SleepBudget b, Path dir) {
-        return l.sleep(b, c, () -> false, e -> { }, dir);
+        return l.sleep(SleepRequest.builder().budget(b).config(c).saveTo(dir).build());
     }
 
     @Test
@@ -66,8 +77,7 @@ class LearnerSleepTest {
             l.observe(EXPERIENCE);
             List<SleepEvent> events = new CopyOnWriteArrayList<>();
             // a fixed number of steps (time is only an upper bound), so a busy machine gives the same sleep
-            SleepReport r = l.sleep(new SleepBudget(1 << 20, Duration.ofMinutes(30)), SleepConfig.defaults().withSteps(500), () -> false,
-                    events::add, null);
+            SleepReport r = l.sleep(SleepRequest.builder().budget(new SleepBudget(1 << 20, Duration.ofMinutes(30))).config(SleepConfig.defaults().withSteps(500)).listener(events::add).build());
             Consolidation.Result x = SleepSession.lastOnThisThread();
             System.out.printf("sleep: pretrained %.4f, online %.4f, L1 reset without sleep %.4f, after sleep %.4f; probe %.4f -> %.4f"
                     + " (pretrained model %.4f, L1 reset without sleep %.4f); %d steps, dreams %d/%d, %.1f s%n", pretrained, x.recentBefore(),

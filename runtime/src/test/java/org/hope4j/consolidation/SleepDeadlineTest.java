@@ -1,11 +1,4 @@
-package org.hope4j.sleep;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+package org.hope4j.consolidation;
 
 import java.time.Duration;
 import java.util.List;
@@ -14,9 +7,22 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import org.hope4j.Learner;
 import org.hope4j.bundle.Tensor;
+import org.hope4j.sleep.SleepBudget;
+import org.hope4j.sleep.SleepConfig;
+import org.hope4j.sleep.SleepEvent;
+import org.hope4j.sleep.SleepFigures;
+import org.hope4j.sleep.SleepReport;
+import org.hope4j.sleep.SleepRequest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A sleep honours its deadline in every phase (issue 17): the clock jumps past the deadline when the
@@ -50,14 +56,14 @@ class SleepDeadlineTest {
             long position = l.position();
             SleepFigures.Experts experts = l.expertsInUse();
             List<String> phases = new CopyOnWriteArrayList<>();
-            SleepReport r = l.sleep(budget, CONFIG, () -> false, e -> {
+            SleepReport r = l.sleep(SleepRequest.builder().budget(budget).config(CONFIG).listener(e -> {
                 if (e instanceof SleepEvent.Phase p && p.progress() == 0) {
                     phases.add(p.name());
                     if (p.name().equals(phase)) {
                         now.addAndGet(Duration.ofSeconds(31).toNanos()); // the deadline passes as this phase begins
                     }
                 }
-            }, null);
+            }).build());
             assertTrue(phases.contains(phase), "the sleep reached the " + phase + " phase: " + phases);
             assertEquals(phase, phases.get(phases.size() - 1), "no later phase began: " + phases);
             SleepReport.RolledBack rb = assertInstanceOf(SleepReport.RolledBack.class, r, r.toString());
@@ -80,11 +86,11 @@ class SleepDeadlineTest {
         try (Learner l = LearnerSleepTest.learner()) {
             l.observe(LearnerSleepTest.EXPERIENCE);
             List<String> phases = new CopyOnWriteArrayList<>();
-            SleepReport r = l.sleep(new SleepBudget(1 << 20, Duration.ofMinutes(5), Duration.ofSeconds(30)), CONFIG, () -> false, e -> {
+            SleepReport r = l.sleep(SleepRequest.builder().budget(new SleepBudget(1 << 20, Duration.ofMinutes(5), Duration.ofSeconds(30))).config(CONFIG).listener(e -> {
                 if (e instanceof SleepEvent.Phase p && p.progress() == 0) {
                     phases.add(p.name());
                 }
-            }, null);
+            }).build());
             assertEquals(List.of("evaluate", "consolidate", "dream", "probe"), phases);
             assertFalse(r.reason().contains("deadline"), r.reason());
         }
@@ -102,8 +108,7 @@ class SleepDeadlineTest {
         SleepConfig timeBound = CONFIG.withSteps(0).withDream(false);
         try (Learner l = LearnerSleepTest.learner()) {
             l.observe(LearnerSleepTest.EXPERIENCE);
-            SleepReport r = l.sleep(new SleepBudget(1 << 20, Duration.ofMinutes(5), Duration.ofSeconds(60)), timeBound, () -> false,
-                    e -> { }, null);
+            SleepReport r = l.sleep(SleepRequest.builder().budget(new SleepBudget(1 << 20, Duration.ofMinutes(5), Duration.ofSeconds(60))).config(timeBound).build());
             assertFalse(r.reason().contains("deadline"), r.reason());
             assertTrue(r.figures().steps() > 0, r.toString());
         }

@@ -1,8 +1,4 @@
-package org.hope4j.sleep;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+package org.hope4j.consolidation;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,9 +12,18 @@ import org.hope4j.bundle.Bundle;
 import org.hope4j.bundle.BundleSource;
 import org.hope4j.bundle.Safetensors;
 import org.hope4j.bundle.Tensor;
+import org.hope4j.learner.Streams;
+import org.hope4j.sleep.SleepBudget;
+import org.hope4j.sleep.SleepConfig;
+import org.hope4j.sleep.SleepReport;
+import org.hope4j.sleep.SleepRequest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * One sleep of the Java runtime against the PyTorch reference ({@code hope_export/sleep.py}) on
@@ -61,11 +66,10 @@ class SleepParityTest {
         Map<String, String> m = golden.metadata();
         try (Learner learner = Hope.load(DIR, LearnerOptions.defaults().withBackend("cpu"))) {
             learner.observe(experience);
-            teacher = learner.stream().snapshot().tensors();
-            report = learner.sleep(new SleepBudget(Long.parseLong(m.get("maxBytes")), Duration.ofMinutes(5)), config(m),
-                    () -> false, ev -> { }, null);
+            teacher = Streams.of(learner).snapshot().tensors();
+            report = learner.sleep(SleepRequest.builder().budget(new SleepBudget(Long.parseLong(m.get("maxBytes")), Duration.ofMinutes(5))).config(config(m)).build());
             result = SleepSession.lastOnThisThread();
-            committed = learner.stream().snapshot().tensors();
+            committed = Streams.of(learner).snapshot().tensors();
             plastic = bundle.plastic();
         }
         assertNotNull(result, "the learner recorded no sleep");

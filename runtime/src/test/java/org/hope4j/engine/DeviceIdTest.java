@@ -6,6 +6,7 @@ import org.hope4j.Learner;
 import org.hope4j.LearnerOptions;
 import org.hope4j.sleep.SleepBudget;
 import org.hope4j.sleep.SleepConfig;
+import org.hope4j.sleep.SleepRequest;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -21,7 +22,7 @@ class DeviceIdTest {
             assertEquals("recording", l.backendInfo().selected());
             assertEquals(List.of(3, 3), RecordingBackend.OPENED, "the learner's engine and its anchor's");
             l.observe("A few bytes of experience for a short sleep, repeated. ".repeat(20));
-            l.sleep(SleepBudget.defaults(), SleepConfig.defaults().withSteps(2), () -> false, e -> { }, null);
+            l.sleep(SleepRequest.builder().budget(SleepBudget.defaults()).config(SleepConfig.defaults().withSteps(2)).build());
             assertEquals(List.of(3, 3, 3, 3), RecordingBackend.OPENED, "teacher and student of the sleep run on the same device");
         }
     }

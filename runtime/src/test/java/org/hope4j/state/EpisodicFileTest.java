@@ -1,14 +1,14 @@
 package org.hope4j.state;
 
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.nio.file.Path;
+import org.hope4j.EpisodicConfig;
 import org.hope4j.StateException;
-import org.hope4j.level.EpisodicConfig;
 import org.hope4j.level.EpisodicLevel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class EpisodicFileTest {
     @TempDir

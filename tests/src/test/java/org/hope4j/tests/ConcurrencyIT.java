@@ -1,8 +1,5 @@
 package org.hope4j.tests;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,8 +20,12 @@ import org.hope4j.bundle.Bundle;
 import org.hope4j.sleep.SleepBudget;
 import org.hope4j.sleep.SleepConfig;
 import org.hope4j.sleep.SleepReport;
+import org.hope4j.sleep.SleepRequest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Issue 17, R4: eight threads share one learner (four observe, two score, one generates, one saves)
@@ -78,7 +79,7 @@ class ConcurrencyIT {
             }
             fs.add(pool.submit(() -> {
                 for (int r = 0; r < Math.max(2, ROUNDS / 3); r++) {
-                    SleepReport rep = l.sleep(SleepBudget.defaults(), SleepConfig.defaults().withSteps(8), () -> false, e -> { }, null);
+                    SleepReport rep = l.sleep(SleepRequest.builder().budget(SleepBudget.defaults()).config(SleepConfig.defaults().withSteps(8)).build());
                     sleeps.incrementAndGet();
                     if (rep.committed()) {
                         committed.incrementAndGet();
@@ -95,7 +96,7 @@ class ConcurrencyIT {
             position = l.position();
             counts = l.updateCounts();
             // and one sleep with nobody else around: it may commit or roll back, never move the stream
-            SleepReport last = l.sleep(SleepBudget.defaults(), SleepConfig.defaults().withSteps(8), () -> false, e -> { }, null);
+            SleepReport last = l.sleep(SleepRequest.builder().budget(SleepBudget.defaults()).config(SleepConfig.defaults().withSteps(8)).build());
             if (last.committed()) {
                 committed.incrementAndGet();
             }

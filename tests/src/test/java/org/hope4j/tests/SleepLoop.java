@@ -9,6 +9,7 @@ import org.hope4j.Learner;
 import org.hope4j.sleep.SleepBudget;
 import org.hope4j.sleep.SleepConfig;
 import org.hope4j.sleep.SleepReport;
+import org.hope4j.sleep.SleepRequest;
 
 /**
  * Child process for {@link CrashDuringSleepIT}: observes, sleeps and commits into its state directory
@@ -36,11 +37,11 @@ public final class SleepLoop {
                         i, i % 7, 10 + i % 50, 90 + i % 20).repeat(30);
                 l.observe(text.getBytes(StandardCharsets.UTF_8));
                 l.save(dir);
-                SleepReport r = l.sleep(budget, quick, () -> false, e -> {
+                SleepReport r = l.sleep(SleepRequest.builder().budget(budget).config(quick).listener(e -> {
                     if (e instanceof org.hope4j.sleep.SleepEvent.Phase ph) {
                         say("phase " + ph.name());
                     }
-                }, dir);
+                }).saveTo(dir).build());
                 say(r.committed() ? "committed " + l.expertsInUse().inUse() : "not-committed " + r.reason());
             }
         }

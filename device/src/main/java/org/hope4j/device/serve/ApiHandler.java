@@ -27,6 +27,7 @@ import org.hope4j.Score;
 import org.hope4j.sleep.SleepBudget;
 import org.hope4j.sleep.SleepConfig;
 import org.hope4j.sleep.SleepReport;
+import org.hope4j.sleep.SleepRequest;
 
 /**
  * The HTTP/1.1 + JSON API of {@code hope4j serve} (README, "The local learning service"). Errors are
@@ -273,8 +274,7 @@ final class ApiHandler extends Handler.Abstract {
             }
             try {
                 // outside the profile's lock: a request to this profile meanwhile preempts the sleep
-                SleepReport r = held.learner.sleep(SleepBudget.defaults(), SleepConfig.defaults().withSteps(steps), stopping, ev -> { },
-                        profiles.stateDir(name));
+                SleepReport r = held.learner.sleep(SleepRequest.builder().budget(SleepBudget.defaults()).config(SleepConfig.defaults().withSteps(steps)).preemptedWhen(stopping).saveTo(profiles.stateDir(name)).build());
                 JsonObject o = com.google.gson.JsonParser.parseString(r.toJson()).getAsJsonObject();
                 o.addProperty("profile", name);
                 return o;

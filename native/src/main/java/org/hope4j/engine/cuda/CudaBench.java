@@ -17,6 +17,7 @@ import org.hope4j.engine.Backend;
 import org.hope4j.engine.Backends;
 import org.hope4j.engine.Engine;
 import org.hope4j.engine.EngineSpec;
+import org.hope4j.learner.Streams;
 
 /**
  * Learning throughput of the CUDA engine against the CPU engine on the default model, written as one
@@ -48,7 +49,7 @@ public final class CudaBench {
         EngineSpec spec = null;
         for (String backend : new String[] {"cpu", "cuda"}) {
             try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend(backend))) {
-                spec = l.stream().engine().spec();
+                spec = Streams.of(l).engine().spec();
                 l.observe(java.util.Arrays.copyOf(text, Math.min(text.length, 2048))); // warm-up
                 long t0 = System.nanoTime();
                 l.observe(text);

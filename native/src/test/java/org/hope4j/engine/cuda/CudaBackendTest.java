@@ -1,18 +1,19 @@
 package org.hope4j.engine.cuda;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-import static org.junit.jupiter.api.Assertions.fail;
-
 import org.hope4j.BackendException;
 import org.hope4j.BackendUnavailableException;
 import org.hope4j.Learner;
 import org.hope4j.engine.Backends;
 import org.hope4j.engine.EngineSpec;
+import org.hope4j.learner.Streams;
 import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The CUDA backend on any machine. Without a GPU (CI): the library loads, the probe keeps the CUDA
@@ -108,7 +109,7 @@ class CudaBackendTest {
     void withoutADeviceAnEngineFailsWithABackendExceptionNotACrash() {
         assumeTrue(unavailableReason() != null, "a CUDA device is here: CudaEngineTest covers the engine on it");
         try (Learner l = org.hope4j.Hope.open(Golden.BUNDLE, org.hope4j.LearnerOptions.defaults().withBackend("cpu"))) {
-            EngineSpec spec = l.stream().engine().spec();
+            EngineSpec spec = Streams.of(l).engine().spec();
             BackendException e = assertThrows(BackendException.class, () -> new CudaEngine(spec, Golden.BUNDLE.plastic(), 0));
             assertTrue(e.getMessage().contains("cudaSetDevice(0)"), e.getMessage());
             assertTrue(e.getMessage().contains(spec.toString()), e.getMessage());
@@ -118,7 +119,7 @@ class CudaBackendTest {
     @Test
     void anEngineThatCannotOpenLeaksNoStagingMemory() {
         try (Learner l = org.hope4j.Hope.open(Golden.BUNDLE, org.hope4j.LearnerOptions.defaults().withBackend("cpu"))) {
-            EngineSpec spec = l.stream().engine().spec();
+            EngineSpec spec = Streams.of(l).engine().spec();
             long before = org.bytedeco.javacpp.Pointer.totalBytes();
             for (int i = 0; i < 3; i++) { // device 99 exists nowhere: the GPU engine fails after the staging buffers were made
                 BackendException e = assertThrows(BackendException.class, () -> new CudaEngine(spec, Golden.BUNDLE.plastic(), 99));

@@ -1,9 +1,5 @@
 package org.hope4j.engine.cuda;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -18,9 +14,14 @@ import org.hope4j.bundle.Tensor;
 import org.hope4j.engine.EngineSpec;
 import org.hope4j.learner.HopeStream;
 import org.hope4j.learner.Learning;
+import org.hope4j.learner.Streams;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The CUDA engine against the reference with decay to the prior on L1 and L2: runtime's fixture
@@ -45,7 +46,7 @@ class CudaDecayParityTest {
         int[] sizes = seed == 0 ? new int[] {stream.length} : pieces(stream.length, seed);
         try (Learner learner = Hope.open(bundle, LearnerOptions.defaults().withBackend("cuda").withEpisodic(null))) {
             assertEquals("cuda", learner.backendInfo().selected());
-            HopeStream s = learner.stream();
+            HopeStream s = Streams.of(learner);
             EngineSpec spec = s.engine().spec();
             assertTrue(spec.hasDecay());
             assertArrayEquals(EngineSpec.of(bundle.manifest(), false, 1.0).decay1(), spec.decay1());

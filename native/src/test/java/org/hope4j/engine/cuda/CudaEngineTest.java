@@ -10,6 +10,7 @@ import org.hope4j.bundle.Tensor;
 import org.hope4j.engine.Engine;
 import org.hope4j.engine.EngineSpec;
 import org.hope4j.engine.cpu.CpuBackend;
+import org.hope4j.learner.Streams;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
@@ -34,7 +35,7 @@ class CudaEngineTest {
     static void specOfTheDefaultBundle() {
         new CudaBackendProvider().probe(); // fails loudly when CUDA is absent
         try (Learner l = Hope.open(Golden.BUNDLE, LearnerOptions.defaults().withBackend("cpu"))) {
-            spec = l.stream().engine().spec();
+            spec = Streams.of(l).engine().spec();
         }
         plastic = Golden.BUNDLE.plastic();
     }

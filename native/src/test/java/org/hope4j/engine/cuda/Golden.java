@@ -17,6 +17,7 @@ import org.hope4j.bundle.Tensor;
 import org.hope4j.engine.EngineSpec;
 import org.hope4j.learner.HopeStream;
 import org.hope4j.learner.Learning;
+import org.hope4j.learner.Streams;
 
 /**
  * The golden parity check of runtime's ParityTest, for any backend: the default bundle's golden runs
@@ -72,7 +73,7 @@ final class Golden {
         int[] sizes = randomSizes(seed);
         try (Learner learner = Hope.open(BUNDLE, LearnerOptions.defaults().withBackend(backend))) {
             float[] logits = new float[STREAM.length * EngineSpec.VOCAB];
-            HopeStream s = learner.stream();
+            HopeStream s = Streams.of(learner);
             int off = 0;
             for (int n : sizes) {
                 s.read(STREAM, off, n, learningOf(run), (pos, lg, row) ->
