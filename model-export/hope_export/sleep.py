@@ -1,5 +1,5 @@
 """Sleep, Hope4J's variant (HOPE-MODEL.md §3): the PyTorch reference of the runtime's
-`org.hope4j.sleep.Consolidation`, function by function.
+`org.hope4j.consolidation.Consolidation`, function by function.
 
     /usr/bin/python3 -m hope_export.sleep golden --out DIR     (the Java parity fixture, see README)
 
