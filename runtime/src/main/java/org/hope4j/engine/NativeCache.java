@@ -4,10 +4,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URL;
 import java.net.JarURLConnection;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -23,6 +27,12 @@ import java.util.jar.JarFile;
  * {@code onnxruntime.native.path}; JavaCPP extracts OpenBLAS and the CUDA engine there
  * ({@code org.bytedeco.javacpp.cachedir}). A property the user set is left alone; if the cache cannot
  * be made, the libraries load the way they would have without it (one debug line).
+ *
+ * <p>ONNX Runtime's own extraction leaves an empty {@code onnxruntime-java*} folder in the temp directory
+ * at every exit (it registers the folder for deletion before the files in it, so the folder is tried first,
+ * while it still holds them), and a kill while it loads leaves a full one. Each start therefore removes the
+ * empty ones of this user older than ten minutes (a loading process holds its folder for well under a
+ * second): the litter of a program that ran without the cache, or of another program, does not grow.
  */
 public final class NativeCache {
     private static final System.Logger LOG = System.getLogger(NativeCache.class.getName());
@@ -52,6 +62,7 @@ public final class NativeCache {
             return;
         }
         prepared = true;
+        removeStaleOrtFolders(Path.of(System.getProperty("java.io.tmpdir")), Instant.now().minus(STALE));
         try {
             Path dir = ownerOnly(dir());
             if (System.getProperty("org.bytedeco.javacpp.cachedir") == null) {
@@ -66,6 +77,39 @@ public final class NativeCache {
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, "no native cache ({0}): the libraries load the default way", e.toString());
         }
+    }
+
+    /** How old an empty ONNX Runtime temp folder must be before a start removes it. */
+    static final Duration STALE = Duration.ofMinutes(10);
+
+    /**
+     * Removes the empty {@code onnxruntime-java*} folders in {@code tmp} that this user owns and that were last
+     * modified before {@code before}; anything else (a file, a folder with contents, another user's) is left.
+     *
+     * @return how many were removed
+     */
+    static int removeStaleOrtFolders(Path tmp, Instant before) {
+        int removed = 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(tmp, "onnxruntime-java*")) {
+            String me = System.getProperty("user.name");
+            for (Path d : ds) {
+                try {
+                    if (Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS) && Files.getLastModifiedTime(d, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(before)
+                            && Files.getOwner(d, LinkOption.NOFOLLOW_LINKS).getName().equals(me)) {
+                        Files.delete(d); // fails on a folder that is not empty: left alone
+                        removed++;
+                    }
+                } catch (IOException | UnsupportedOperationException | SecurityException e) {
+                    // not empty, not ours, or gone meanwhile
+                }
+            }
+        } catch (IOException | SecurityException e) {
+            LOG.log(System.Logger.Level.DEBUG, "cannot list {0}: {1}", tmp, e.toString());
+        }
+        if (removed > 0) {
+            LOG.log(System.Logger.Level.DEBUG, "removed {0} stale empty ONNX Runtime folders from {1}", removed, tmp);
+        }
+        return removed;
     }
 
     /** {@code dir} created if needed, mode 0700 on POSIX file systems. */
