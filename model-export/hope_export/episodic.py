@@ -519,6 +519,29 @@ class EpisodicLevel:
         self.expected = -1
         self.context_hashes()
 
+    def forget_matches(self) -> None:
+        """History and match index emptied, the match model's counters back to the prior (Java's forgetMatches); the
+        context tables, the mixers and the maps stay."""
+        if self._txn is not None:
+            raise RuntimeError("episodic level: forgetMatches inside a transaction")
+        self.big[self.match_base:self.apm2_base] = [0] * (self.apm2_base - self.match_base)
+        self.hist = bytearray(self.hist_size)
+        self.match_map = list(self.prior.match_map)
+        self.match_ptr = 0
+        self.match_len = 0
+        self.expected = -1
+
+    def recalibrate(self) -> None:
+        """Every adaptive probability map back to identity (Java's recalibrate); the tables, the history, the match
+        model and the mixers stay. A sleep that ages the tables does this too."""
+        if self._txn is not None:
+            raise RuntimeError("episodic level: recalibrate inside a transaction")
+        apm = [squash((j - 16) * 128) * 16 for j in range(APM_KNOTS)]
+        self.big[self.apm2_base:] = apm * 65536
+        self.apm1 = apm * 256
+        self.apm3 = apm * (MATCH_CONTEXTS + 1)
+        self.ctx_apm = apm * (CONTEXTS * CTX_APM_SETS)
+
     def age(self, max_count: int, confidence: float = 1.0) -> None:
         """Softens the context tables (Java's age): every slot's count n becomes min(n, max_count) and
         its probability p moves toward 1/2, keeping the share confidence of p - 1/2 (in steps of
@@ -1130,10 +1153,11 @@ def golden_probabilities(data: bytes, i: int) -> list[float]:
 
 def run_golden(data: bytes, cfg: EpisodicConfig = GOLDEN_CONFIG, checkpoints: Sequence[int] = GOLDEN_CHECKPOINTS,
                age_at: int | None = None, age_max: int = 31,
-               age_confidence: float = 1.0) -> tuple[list[float], dict[str, str], EpisodicLevel]:
+               age_confidence: float = 1.0, forget_matches: bool = False) -> tuple[list[float], dict[str, str], EpisodicLevel]:
     """Codes data from a neutral prior: the bits of every byte and the digests at the checkpoints
-    (and at the end); with age_at, the level is aged to (age_max, age_confidence) after that many bytes (the digest
-    at that checkpoint is taken after the aging)."""
+    (and at the end); with age_at, the level is aged to (age_max, age_confidence) and recalibrated after that many
+    bytes, as a sleep does, and with forget_matches its matches are forgotten too (a sleep's second step; the digest
+    at that checkpoint is taken after all of them)."""
     lvl = EpisodicLevel(cfg, Prior.neutral())
     marks = set(checkpoints) | {len(data)}
     digests: dict[str, str] = {}
@@ -1144,6 +1168,9 @@ def run_golden(data: bytes, cfg: EpisodicConfig = GOLDEN_CONFIG, checkpoints: Se
         bits.append(lvl.code(None, b) if i == 0 else lvl.code_probabilities(golden_probabilities(data, i), b))
         if i + 1 == age_at:
             lvl.age(age_max, age_confidence)
+            lvl.recalibrate()
+            if forget_matches:
+                lvl.forget_matches()
         if i + 1 in marks:
             digests[str(i + 1)] = lvl.digest()
     return bits, digests, lvl
@@ -1157,7 +1184,7 @@ def recall_figures(bits: Sequence[float], recall: dict[str, list[int]]) -> dict[
     return out
 
 
-# a run aged after 3,000 bytes (what a sleep with SleepConfig.episodicAge and episodicConfidence does)
+# a run aged and recalibrated after 3,000 bytes (what a sleep with SleepConfig.episodicAge and episodicConfidence does)
 GOLDEN_AGE_AT = 3000
 GOLDEN_AGE_MAX = 2
 GOLDEN_AGE_CONFIDENCE = 0.5
@@ -1181,6 +1208,8 @@ def golden_json(cfg: EpisodicConfig = GOLDEN_CONFIG, ring_cfg: EpisodicConfig = 
     ring_bits, ring_digests, _ = run_golden(data, ring_cfg)
     aged_bits, aged_digests, _ = run_golden(data, cfg, (GOLDEN_AGE_AT,), GOLDEN_AGE_AT, GOLDEN_AGE_MAX,
                                               GOLDEN_AGE_CONFIDENCE)
+    forgot_bits, forgot_digests, _ = run_golden(data, cfg, (GOLDEN_AGE_AT,), GOLDEN_AGE_AT, GOLDEN_AGE_MAX,
+                                                GOLDEN_AGE_CONFIDENCE, forget_matches=True)
     total, aged_total = _in_order_sum(ring_bits), _in_order_sum(aged_bits)
     head = {
         "format": "hope4j-episodic-golden",
@@ -1193,7 +1222,9 @@ def golden_json(cfg: EpisodicConfig = GOLDEN_CONFIG, ring_cfg: EpisodicConfig = 
         "recall_bits_per_byte": {k: [round(a, 4), round(b, 4)] for k, (a, b) in recall_figures(bits, recall).items()},
         "ring": {"config": ring_cfg.to_java(), "digests": ring_digests, "bits_sum": total},
         "aged": {"at": GOLDEN_AGE_AT, "max_count": GOLDEN_AGE_MAX, "confidence": GOLDEN_AGE_CONFIDENCE,
-                 "digests": aged_digests, "bits_sum": aged_total},
+                 "recalibrated": True, "digests": aged_digests, "bits_sum": aged_total},
+        "forgot_matches": {"at": GOLDEN_AGE_AT, "max_count": GOLDEN_AGE_MAX, "confidence": GOLDEN_AGE_CONFIDENCE,
+                           "digests": forgot_digests, "bits_sum": _in_order_sum(forgot_bits)},
     }
     # one key a line; the bits (shortest round-trip decimal of each double) last, 16 a line
     lines = [f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}," for k, v in head.items()]

@@ -370,6 +370,41 @@ def test_aging_caps_the_counts_and_keeps_the_probabilities() -> None:
         lvl.age(32)
 
 
+def test_recalibrating_resets_every_map_and_nothing_else() -> None:
+    lvl = E.EpisodicLevel(SMALL, E.Prior.neutral())
+    fresh = E.EpisodicLevel(SMALL, E.Prior.neutral())
+    for b in text_bytes(3000, seed=7):
+        lvl.code(None, b)
+    maps = lambda x: (list(x.big[x.apm2_base:]), list(x.apm1), list(x.apm3), list(x.ctx_apm))
+    rest = (list(lvl.big[:lvl.apm2_base]), bytes(lvl.hist), list(lvl.wA), list(lvl.wB), list(lvl.wF), list(lvl.match_map))
+    assert maps(lvl) != maps(fresh)  # reading moved the maps
+    lvl.recalibrate()
+    assert maps(lvl) == maps(fresh)
+    assert (list(lvl.big[:lvl.apm2_base]), bytes(lvl.hist), list(lvl.wA), list(lvl.wB), list(lvl.wF), list(lvl.match_map)) == rest
+    lvl.begin()
+    with pytest.raises(RuntimeError, match="transaction"):
+        lvl.recalibrate()
+    lvl.rollback()
+
+
+def test_forgetting_matches_empties_the_history_and_the_index_only() -> None:
+    lvl = E.EpisodicLevel(SMALL, E.Prior.neutral())
+    for b in text_bytes(3000, seed=8):
+        lvl.code(None, b)
+    kept = (list(lvl.big[:lvl.match_base]), list(lvl.big[lvl.apm2_base:]), list(lvl.wA), list(lvl.wB), list(lvl.wF),
+            list(lvl.apm1), list(lvl.ctx_apm))
+    assert any(lvl.big[lvl.match_base:lvl.apm2_base]) and any(lvl.hist)
+    lvl.forget_matches()
+    assert not any(lvl.big[lvl.match_base:lvl.apm2_base]) and not any(lvl.hist)
+    assert lvl.match_map == list(lvl.prior.match_map) and lvl.match_len == 0 and lvl.expected == -1
+    assert (list(lvl.big[:lvl.match_base]), list(lvl.big[lvl.apm2_base:]), list(lvl.wA), list(lvl.wB), list(lvl.wF),
+            list(lvl.apm1), list(lvl.ctx_apm)) == kept
+    lvl.begin()
+    with pytest.raises(RuntimeError, match="transaction"):
+        lvl.forget_matches()
+    lvl.rollback()
+
+
 def test_aging_with_a_confidence_moves_every_slot_toward_one_half() -> None:
     slot = (37 << 26) | (60000 << 10) | (0b10110 << 5) | 9
     aged = E.aged_slot(slot, 2, E.confidence_steps(0.5))

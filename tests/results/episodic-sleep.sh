@@ -10,12 +10,15 @@
 # tests/results/episodic-sleep.json. FILES="a b" picks the files.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-J="java -jar $ROOT/device/target/hope4j.jar"
+JAR=${HOPE4J_JAR:-$ROOT/device/target/hope4j.jar}
+J="java -jar $JAR"
 rm -rf /tmp/epi-sleep && mkdir -p /tmp/epi-sleep && cd /tmp/epi-sleep
 cp "$ROOT/runtime/src/main/resources/org/hope4j/default-bundle/probe.txt" probe.txt
 PP=$($J score --json probe.txt 2>/dev/null)
-for f in ${FILES:-logs.log c.h german.txt groff.1}; do
-  src=$ROOT/model-export/build/realtext/$f
+# the four 96-100 KB formats E's contexts were tuned on, then the five nothing was tuned on (realtext --set untuned)
+for path in ${FILES:-logs.log c.h german.txt groff.1 ../realtext-untuned/python.py ../realtext-untuned/html.html ../realtext-untuned/min.js ../realtext-untuned/xml.xml ../realtext-untuned/csv.csv}; do
+  f=$(basename $path)
+  src=$ROOT/model-export/build/realtext/$path
   head -c 49152 $src > $f.head; tail -c +49153 $src | head -c 16384 > $f.tail
   rm -rf s-$f s-$f-keep s-$f-age s-$f-def
   $J observe --json --state s-$f $f.head > $f.observe.json 2>/dev/null
@@ -24,7 +27,7 @@ for f in ${FILES:-logs.log c.h german.txt groff.1}; do
   N=$($J score --json --no-episodic $f.tail 2>/dev/null); MN=$($J score --json --no-episodic --state s-$f $f.tail 2>/dev/null)
   PM=$($J score --json --state s-$f probe.txt 2>/dev/null)
   # the ceiling of a sleep that empties E: the neural levels as online learning left them, E emptied
-  OE=$(java -cp "$ROOT/device/target/hope4j.jar" "$ROOT/tests/results/EpisodicCeiling.java" s-$f $f.tail 2>/dev/null)
+  OE=$(java -cp "$JAR" "$ROOT/tests/results/EpisodicCeiling.java" s-$f $f.tail 2>/dev/null)
   $J sleep --json --clear-episodic --state s-$f > $f.sleep-clear.json 2>/dev/null
   $J sleep --json --keep-episodic --state s-$f-keep > $f.sleep-keep.json 2>/dev/null
   $J sleep --json --age-episodic 0 --episodic-confidence 1 --state s-$f-age > $f.sleep-age.json 2>/dev/null

@@ -5,6 +5,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
+import java.util.function.ToDoubleFunction;
+import org.hope4j.EpisodicConfig;
 import org.hope4j.bundle.Bundle;
 import org.hope4j.bundle.Tensor;
 import org.hope4j.engine.Backend;
@@ -12,6 +14,8 @@ import org.hope4j.engine.Engine;
 import org.hope4j.engine.EngineSpec;
 import org.hope4j.graph.FrozenGraphs;
 import org.hope4j.learner.HopeStream;
+import org.hope4j.learner.Reader;
+import org.hope4j.level.EpisodicLevel;
 import org.hope4j.sleep.SleepBudget;
 import org.hope4j.sleep.SleepConfig;
 import org.hope4j.sleep.SleepFigures;
@@ -29,6 +33,16 @@ import org.hope4j.sleep.SleepRequest;
  */
 public final class SleepSession implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(SleepSession.class.getName());
+    private LearnerProbe learnerProbe; // under the session's lock
+
+    /**
+     * What a commit did.
+     *
+     * @param refused null when committed, else why nothing was committed (e.g. the state changed meanwhile)
+     * @param episodic what happened to E (aged, aged further, emptied, kept, with the learner's probe), or null without E
+     */
+    public record Commit(String refused, String episodic) {
+    }
 
     /** What a sleep needs from its learner; {@link #start} and {@link #commit} run under the learner's lock. */
     public interface Host {
@@ -58,17 +72,21 @@ public final class SleepSession implements AutoCloseable {
         /**
          * Swaps {@code r} in if the state is still at {@code version}: L2 and the pool take the new
          * expert, L1 is reset, the experience is cleared if the config says so, and the state is saved
-         * into {@code stateDir} unless it is null; a save that fails undoes the swap and throws. Returns null on
-         * success, else why nothing was committed.
+         * into {@code stateDir} unless it is null; a save that fails undoes the swap and throws. E is aged (or emptied) as
+         * the config says, and aged further, or emptied, while the learner's probe stands above the pretrained learner's by
+         * more than the config's bound.
          *
          * @param version the version the sleep's copy was taken at ({@link Start#version()})
          * @param live the tensors the sleep started from ({@link Start#live()}); the result's L2 tensors replace theirs
          * @param r an accepted consolidation: its {@code l2After}, {@code expert}, {@code slot} and {@code evictedSlot}
          * @param config the sleep's configuration (e.g. whether the experience is cleared)
          * @param stateDir the directory to save the new state into, or {@code null} not to save it
-         * @return {@code null} when committed, else why nothing was committed (e.g. the state changed meanwhile)
+         * @param pretrainedProbe the pretrained learner's bits/byte on the bundle's retention probe (the bundle's model and an
+         *     empty E shaped like the given one, from an empty context), for the guard of E's aging; computed on first use
+         * @return what the commit did
          */
-        String commit(long version, Map<String, Tensor> live, Consolidation.Result r, SleepConfig config, Path stateDir);
+        Commit commit(long version, Map<String, Tensor> live, Consolidation.Result r, SleepConfig config, Path stateDir,
+                ToDoubleFunction<EpisodicLevel> pretrainedProbe);
 
         /**
          * L2's expert pool now.
@@ -99,6 +117,8 @@ public final class SleepSession implements AutoCloseable {
     private volatile SleepReport lastReport;
     /** The last consolidation run on this thread: the figures and the expert behind a report, for tests of the algorithm. */
     private static final ThreadLocal<Consolidation.Result> LAST_ON_THREAD = new ThreadLocal<>();
+    /** Tests only: replaces the pretrained learner's probe figure the commit guards E's aging with (this thread's sleeps). */
+    static final ThreadLocal<java.util.function.DoubleUnaryOperator> REFERENCE_ON_THREAD = new ThreadLocal<>();
     private boolean closed;
 
     /**
@@ -183,14 +203,17 @@ public final class SleepSession implements AutoCloseable {
                 return new SleepReport.RolledBack(r.consolidatedBytes(), seconds(t0), r.recentBefore(), r.recentAfter(),
                         r.probeBefore(), r.probeAfter(), r.reason(), figures(r, host.experts()));
             }
-            String refused = host.commit(s.version(), s.live(), r, config, stateDir);
-            if (refused != null) {
-                return new SleepReport.Preempted(refused, seconds(t0));
+            java.util.function.DoubleUnaryOperator seam = REFERENCE_ON_THREAD.get();
+            Commit c = host.commit(s.version(), s.live(), r, config, stateDir,
+                    like -> seam == null ? pretrainedLearnerProbe(like, probe) : seam.applyAsDouble(pretrainedLearnerProbe(like, probe)));
+            if (c.refused() != null) {
+                return new SleepReport.Preempted(c.refused(), seconds(t0));
             }
             LOG.log(System.Logger.Level.DEBUG, "sleep committed: {0}", r.reason());
             return new SleepReport.Committed(r.consolidatedBytes(), seconds(t0), r.recentBefore(), r.recentAfter(),
                     r.probeBefore(), r.probeAfter(), r.reason() + String.format(Locale.ROOT,
-                            "; recent with L1 reset and no sleep: %.4f bits/byte", r.recentResetOnly()), figures(r, host.experts()));
+                            "; recent with L1 reset and no sleep: %.4f bits/byte", r.recentResetOnly())
+                            + (c.episodic() == null ? "" : "; " + c.episodic()), figures(r, host.experts()));
         } finally {
             lock.unlock();
         }
@@ -199,6 +222,29 @@ public final class SleepSession implements AutoCloseable {
     private static SleepFigures figures(Consolidation.Result r, SleepFigures.Experts experts) {
         return new SleepFigures(r.steps(), r.keptStep(), r.dreamsKept(), r.dreamsTried(), r.recentResetOnly(), r.probePretrained(), r.probeResetOnly(),
                 r.slot(), r.evictedSlot(), experts);
+    }
+
+    /**
+     * The pretrained learner's bits/byte on {@code probe}: the bundle's model (L1 and L2 as shipped; the anchor mixes the same
+     * model, so it changes nothing) with an empty E shaped like {@code like}, from an empty context, as a fresh learner
+     * scores it. Run on the workspace's teacher engine (after the consolidation: it reloads the live state at each sleep's
+     * start); computed once per configuration of E.
+     */
+    private double pretrainedLearnerProbe(EpisodicLevel like, byte[] probe) {
+        if (learnerProbe == null || !learnerProbe.config().equals(like.config())) {
+            Workspace w = workspace();
+            HopeStream s = new HopeStream(w.g, w.teacher, bundle.manifest().model().convWidth());
+            s.resetContext();
+            w.teacher.resetLevel(org.hope4j.Level.L1);
+            w.teacher.resetLevel(org.hope4j.Level.L2);
+            double[] r = new Reader(s, new EpisodicLevel(like.config(), like.prior())).score(probe, true);
+            learnerProbe = new LearnerProbe(like.config(), r[0] / Math.max(1, r[1]));
+            LOG.log(System.Logger.Level.DEBUG, "pretrained learner on the retention probe: {0} bits/byte", learnerProbe.bitsPerByte());
+        }
+        return learnerProbe.bitsPerByte();
+    }
+
+    private record LearnerProbe(EpisodicConfig config, double bitsPerByte) {
     }
 
     private static double seconds(long t0) {

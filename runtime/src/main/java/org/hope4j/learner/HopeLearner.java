@@ -73,7 +73,7 @@ public final class HopeLearner implements Learner {
             stream.setAnchor(new HopeStream(graphs, anchor, bundle.manifest().model().convWidth()), anchorShare);
         }
         this.reader = new Reader(stream, episodic);
-        this.state = new LearnedState(this, stream, episodic, experienceBytes, bundle, key);
+        this.state = new LearnedState(this, stream, reader, episodic, experienceBytes, bundle, key);
     }
 
     private void open() {

@@ -399,19 +399,8 @@ public final class EpisodicLevel {
         }
         Arrays.fill(big, 0, ctxSlots, 32768 << 10);
         Arrays.fill(big, matchBase, apm2Base, 0);
-        for (int c = 0; c < 65536; c++) {
-            initApm(big, apm2Base + c * APM_KNOTS);
-        }
         Arrays.fill(hist, (byte) 0);
-        for (int c = 0; c < 256; c++) {
-            initApm(apm1, c * APM_KNOTS);
-        }
-        for (int c = 0; c <= MATCH_CONTEXTS; c++) {
-            initApm(apm3, c * APM_KNOTS);
-        }
-        for (int c = 0; c < EpisodicConfig.CONTEXTS * CTX_APM_SETS; c++) {
-            initApm(ctxApm, c * APM_KNOTS);
-        }
+        initMaps();
         System.arraycopy(prior.weightsA, 0, wA, 0, wA.length);
         System.arraycopy(prior.weightsB, 0, wB, 0, wB.length);
         System.arraycopy(prior.matchMap, 0, matchMap, 0, matchMap.length);
@@ -425,6 +414,53 @@ public final class EpisodicLevel {
         matchLen = 0;
         expected = -1;
         contextHashes();
+    }
+
+    /** Every adaptive probability map (on c0, on c0 and the previous byte, on the match, on each context) back to identity. */
+    private void initMaps() {
+        for (int c = 0; c < 65536; c++) {
+            initApm(big, apm2Base + c * APM_KNOTS);
+        }
+        for (int c = 0; c < 256; c++) {
+            initApm(apm1, c * APM_KNOTS);
+        }
+        for (int c = 0; c <= MATCH_CONTEXTS; c++) {
+            initApm(apm3, c * APM_KNOTS);
+        }
+        for (int c = 0; c < EpisodicConfig.CONTEXTS * CTX_APM_SETS; c++) {
+            initApm(ctxApm, c * APM_KNOTS);
+        }
+    }
+
+    /**
+     * Forgets how sure the level learned to be: every adaptive probability map goes back to the identity it starts
+     * from, so the next text recalibrates them; the tables, the history, the match model and the mixers stay. A
+     * sleep that ages the tables does this too: maps fitted to a domain where E was almost always right make it
+     * overconfident on the text that follows (after 48 KB of a log, general prose paid 0.2 % more with them).
+     */
+    public void recalibrate() {
+        if (inTxn) {
+            throw new IllegalStateException("episodic level: recalibrate inside a transaction");
+        }
+        initMaps();
+    }
+
+    /**
+     * Forgets where text repeats: the history and the match model's index are emptied and its counters go back to
+     * the prior, so no match points into what was read before; the context tables, the mixers and the maps stay.
+     * A sleep does this when aging alone leaves general text too far above the pretrained learner (a domain's
+     * history matched into prose: after 48 KB of minified JavaScript, the probe paid 0.2 % more).
+     */
+    public void forgetMatches() {
+        if (inTxn) {
+            throw new IllegalStateException("episodic level: forgetMatches inside a transaction");
+        }
+        Arrays.fill(big, matchBase, apm2Base, 0);
+        Arrays.fill(hist, (byte) 0);
+        System.arraycopy(prior.matchMap, 0, matchMap, 0, matchMap.length);
+        matchPtr = 0;
+        matchLen = 0;
+        expected = -1;
     }
 
     /**

@@ -353,6 +353,72 @@ class LearnerSleepTest {
         assertThrows(IllegalArgumentException.class, () -> QUICK.withEpisodicAge(32));
     }
 
+    /** The percentages of a commit's E figure: "E aged (the learner's probe +0.12 % ...; aged: +1.30 %, ...)". */
+    static double[] percents(String reason) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([+-]\\d+\\.\\d+) %").matcher(reason.substring(reason.indexOf("; E ")));
+        List<Double> out = new java.util.ArrayList<>();
+        while (m.find()) {
+            out.add(Double.parseDouble(m.group(1)));
+        }
+        return out.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    @Test
+    void aCommitAgesEFurtherOrEmptiesItWhileTheLearnersProbeStandsAboveThePretrainedLearners() {
+        LearnerOptions withE = LearnerOptions.defaults().withBackend("cpu");
+        byte[] probe = bundle.probe();
+        double pretrained;
+        try (Learner fresh = Hope.open(bundle, withE)) {
+            pretrained = fresh.score(probe).bitsPerByte();
+        }
+        Path start = tmp.resolve("start");
+        try (Learner l = Hope.open(bundle, withE)) {
+            l.observe(EXPERIENCE);
+            l.save(start);
+        }
+        SleepConfig c = QUICK.withProbeBound(1.0); // the consolidation's guard lets it commit; the seam below moves E's guard
+        // within the bound: E only aged, and the figure is the learner's probe against what a fresh learner scores
+        try (Learner l = Hope.open(bundle, withE)) {
+            l.restore(start);
+            SleepReport r = sleep(l, c, LONG, null);
+            assertInstanceOf(SleepReport.Committed.class, r, r.reason());
+            assertTrue(r.reason().contains("; E aged (the learner's probe "), r.reason());
+            double now = l.score(probe).bitsPerByte();
+            assertEquals(100 * (now / pretrained - 1), percents(r.reason())[0], 0.011, r.reason());
+            assertTrue(l.updateCounts().get(org.hope4j.Level.E) > 0);
+        }
+        // the pretrained learner's figure made small: every step stays above the bound, so E is emptied
+        double reference = 0.5;
+        double aged;
+        double further;
+        try (Learner l = Hope.open(bundle, withE)) {
+            l.restore(start);
+            SleepSession.REFERENCE_ON_THREAD.set(x -> reference);
+            SleepReport r = sleep(l, c, LONG, null);
+            assertInstanceOf(SleepReport.Committed.class, r, r.reason());
+            assertTrue(r.reason().contains("; E emptied ("), r.reason());
+            assertEquals(0, l.updateCounts().get(org.hope4j.Level.E), "E read nothing since it was emptied");
+            double[] p = percents(r.reason());
+            aged = reference * (1 + p[1] / 100);
+            further = reference * (1 + p[2] / 100);
+            assertEquals(100 * (l.score(probe).bitsPerByte() / reference - 1), p[0], 0.011, r.reason());
+            assertTrue(further < aged, "aging further and forgetting the matches lowers the probe: " + r.reason());
+        } finally {
+            SleepSession.REFERENCE_ON_THREAD.remove();
+        }
+        // a figure between the two steps: the second step is enough
+        double between = (aged + further) / 2 / (1 + c.probeBound());
+        try (Learner l = Hope.open(bundle, withE)) {
+            l.restore(start);
+            SleepSession.REFERENCE_ON_THREAD.set(x -> between);
+            SleepReport r = sleep(l, c, LONG, null);
+            assertTrue(r.reason().contains("; E aged further and its matches forgotten ("), r.reason());
+            assertTrue(l.updateCounts().get(org.hope4j.Level.E) > 0, "E keeps its tables");
+        } finally {
+            SleepSession.REFERENCE_ON_THREAD.remove();
+        }
+    }
+
     @Test
     void aCommitWhoseSaveFailsIsUndone() throws Exception {
         java.nio.file.Path notADir = tmp.resolve("a-file");

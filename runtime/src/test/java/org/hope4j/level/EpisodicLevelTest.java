@@ -277,6 +277,29 @@ class EpisodicLevelTest {
     }
 
     @Test
+    void recalibratingResetsTheMapsOnly() {
+        EpisodicLevel fresh = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
+        String empty = fresh.digest();
+        fresh.recalibrate();
+        assertEquals(empty, fresh.digest(), "a level that read nothing has identity maps already");
+        EpisodicLevel a = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
+        code(a, prose(17, 6000));
+        String read = a.digest();
+        a.recalibrate();
+        String recalibrated = a.digest();
+        assertNotEquals(read, recalibrated, "reading moved the maps");
+        a.recalibrate();
+        assertEquals(recalibrated, a.digest(), "twice is once");
+        a.reset();
+        assertEquals(empty, a.digest());
+        a.begin();
+        assertThrows(IllegalStateException.class, a::recalibrate);
+        a.rollback();
+        // which parts it touches (maps only, the tables, history, match model and mixers kept) is fixed by the
+        // Python reference: EpisodicParityTest's aged run recalibrates and compares the whole state's digest
+    }
+
+    @Test
     void agingWithAConfidenceMovesEverySlotHalfwayToOneHalf() {
         EpisodicLevel a = new EpisodicLevel(SMALL, EpisodicLevel.Prior.neutral());
         code(a, prose(16, 8000));

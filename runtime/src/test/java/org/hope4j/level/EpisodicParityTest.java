@@ -52,16 +52,23 @@ class EpisodicParityTest {
 
     /** Codes the stream; checks digests at the fixture's checkpoints; returns the bits per byte. */
     static double[] run(EpisodicConfig cfg, JsonObject digests) {
-        return run(cfg, digests, -1, 31, 1);
+        return run(cfg, digests, -1, 31, 1, false);
     }
 
-    /** As {@link #run(EpisodicConfig, JsonObject)}, the level aged to {@code (ageMax, confidence)} after {@code ageAt} bytes. */
-    static double[] run(EpisodicConfig cfg, JsonObject digests, int ageAt, int ageMax, double confidence) {
+    /**
+     * As {@link #run(EpisodicConfig, JsonObject)}, the level aged to {@code (ageMax, confidence)} and recalibrated after
+     * {@code ageAt} bytes (a sleep's commit), its matches forgotten too if {@code forgetMatches} (the commit's second step).
+     */
+    static double[] run(EpisodicConfig cfg, JsonObject digests, int ageAt, int ageMax, double confidence, boolean forgetMatches) {
         EpisodicLevel e = new EpisodicLevel(cfg, EpisodicLevel.Prior.neutral());
         double[] bits = new double[stream.length];
         for (int i = 0; i <= stream.length; i++) {
             if (i == ageAt) {
                 e.age(ageMax, confidence);
+                e.recalibrate();
+                if (forgetMatches) {
+                    e.forgetMatches();
+                }
             }
             if (digests.has(Integer.toString(i))) {
                 assertEquals(digests.get(Integer.toString(i)).getAsString(), e.digest(), "state digest after " + i + " bytes");
@@ -99,8 +106,18 @@ class EpisodicParityTest {
     @Test
     void agingEqualsTheReference() {
         JsonObject aged = golden.getAsJsonObject("aged");
+        assertTrue(aged.has("recalibrated") && aged.get("recalibrated").getAsBoolean(), "the fixture's aged run recalibrates, as a sleep does");
+        agedRun(aged, false);
+    }
+
+    @Test
+    void forgettingMatchesEqualsTheReference() {
+        agedRun(golden.getAsJsonObject("forgot_matches"), true);
+    }
+
+    private static void agedRun(JsonObject aged, boolean forgetMatches) {
         double[] bits = run(config(golden.getAsJsonObject("config")), aged.getAsJsonObject("digests"), aged.get("at").getAsInt(),
-                aged.get("max_count").getAsInt(), aged.get("confidence").getAsDouble());
+                aged.get("max_count").getAsInt(), aged.get("confidence").getAsDouble(), forgetMatches);
         double sum = 0;
         for (double b : bits) {
             sum += b;
