@@ -533,7 +533,7 @@ class EpisodicLevel:
 
     def recalibrate(self) -> None:
         """Every adaptive probability map back to identity (Java's recalibrate); the tables, the history, the match
-        model and the mixers stay. A sleep that ages the tables does this too."""
+        model and the mixers stay. A sleep's commit does this when aging the tables leaves general text above its bound."""
         if self._txn is not None:
             raise RuntimeError("episodic level: recalibrate inside a transaction")
         apm = [squash((j - 16) * 128) * 16 for j in range(APM_KNOTS)]
@@ -1156,8 +1156,8 @@ def run_golden(data: bytes, cfg: EpisodicConfig = GOLDEN_CONFIG, checkpoints: Se
                age_confidence: float = 1.0, forget_matches: bool = False) -> tuple[list[float], dict[str, str], EpisodicLevel]:
     """Codes data from a neutral prior: the bits of every byte and the digests at the checkpoints
     (and at the end); with age_at, the level is aged to (age_max, age_confidence) and recalibrated after that many
-    bytes, as a sleep does, and with forget_matches its matches are forgotten too (a sleep's second step; the digest
-    at that checkpoint is taken after all of them)."""
+    bytes (steps a sleep's commit may take), and with forget_matches its matches are forgotten too (the digest at that
+    checkpoint is taken after all of them)."""
     lvl = EpisodicLevel(cfg, Prior.neutral())
     marks = set(checkpoints) | {len(data)}
     digests: dict[str, str] = {}
@@ -1184,7 +1184,7 @@ def recall_figures(bits: Sequence[float], recall: dict[str, list[int]]) -> dict[
     return out
 
 
-# a run aged and recalibrated after 3,000 bytes (what a sleep with SleepConfig.episodicAge and episodicConfidence does)
+# a run aged and recalibrated after 3,000 bytes (steps of a sleep's commit with SleepConfig.episodicAge and episodicConfidence)
 GOLDEN_AGE_AT = 3000
 GOLDEN_AGE_MAX = 2
 GOLDEN_AGE_CONFIDENCE = 0.5

@@ -44,7 +44,8 @@ final class Sleep implements Callable<Integer> {
     int bytes;
     @Option(names = "--probe-bound", defaultValue = "0.01", description = "largest relative rise of the probe's bits/byte against the"
             + " larger of the pretrained model's and L1 reset's without the sleep; a commit that ages E then also holds the learner's"
-            + " probe (anchor and E) within it of the pretrained learner's, aging E further or emptying it (default: ${DEFAULT-VALUE})")
+            + " probe (anchor and E) within it of the pretrained learner's: E's maps recalibrated, then E aged further, then emptied,"
+            + " as far as needed (default: ${DEFAULT-VALUE})")
     double probeBound;
     @Option(names = "--no-dream", description = "skip dreaming")
     boolean noDream;
@@ -52,8 +53,8 @@ final class Sleep implements Callable<Integer> {
             + " of the text is then what L2's new expert holds")
     boolean clearEpisodic;
     @Option(names = "--age-episodic", paramLabel = "N", description = "a commit caps the count of every context slot of the"
-            + " episodic level (E) at N (0..31; 31 keeps the counts) and recalibrates E's maps: E keeps what it read but new"
-            + " text overrides it fast (default: " + SleepConfig.DEFAULT_EPISODIC_AGE + ")")
+            + " episodic level (E) at N (0..31; 31 keeps the counts): E keeps what it read but new text overrides it fast"
+            + " (default: " + SleepConfig.DEFAULT_EPISODIC_AGE + ")")
     Integer ageEpisodic;
     @Option(names = "--episodic-confidence", paramLabel = "F", description = "a commit keeps the share F (0..1; 1 keeps the"
             + " probabilities) of every context slot's confidence, its probability's distance from 1/2: E still leans the way it"

@@ -435,8 +435,9 @@ public final class EpisodicLevel {
     /**
      * Forgets how sure the level learned to be: every adaptive probability map goes back to the identity it starts
      * from, so the next text recalibrates them; the tables, the history, the match model and the mixers stay. A
-     * sleep that ages the tables does this too: maps fitted to a domain where E was almost always right make it
-     * overconfident on the text that follows (after 48 KB of a log, general prose paid 0.2 % more with them).
+     * sleep whose aging of the tables leaves general text above its bound does this next: maps fitted to a domain
+     * where E was almost always right make it overconfident on the text that follows (after 48 KB of a log, general
+     * prose paid 0.2 % more with them).
      */
     public void recalibrate() {
         if (inTxn) {

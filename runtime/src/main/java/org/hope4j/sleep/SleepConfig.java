@@ -45,11 +45,11 @@ package org.hope4j.sleep;
  * @param episodicConfidence on a committed sleep that keeps E, the share of each context slot's
  *     confidence (its probability's distance from 1/2) that stays ({@link
  *     org.hope4j.level.EpisodicLevel#age(int, double)}); 1 leaves the probabilities; default
- *     {@value #DEFAULT_EPISODIC_CONFIDENCE}. A sleep that ages E (either value below its "keep") also
- *     recalibrates E's maps, and guards general text with the learner as it will run: while the learner
- *     (anchor and E) scores the bundle's retention probe more than {@code probeBound} above the pretrained
- *     learner, E is aged further (counts 0, half the confidence left, matches forgotten), then emptied;
- *     the report's reason says which and the probe figures
+ *     {@value #DEFAULT_EPISODIC_CONFIDENCE}. A sleep that ages E (either value below its "keep") guards
+ *     general text with the learner as it will run: while the learner (anchor and E) scores the bundle's
+ *     retention probe more than {@code probeBound} above the pretrained learner, E's maps are recalibrated,
+ *     then E is aged further (counts 0, half the confidence left, matches forgotten), then emptied; the
+ *     report's reason says which step held and the probe figures
  * @param seed seed of the windows, samples and expert initialisation
  */
 public record SleepConfig(int poolSize, int rank, int windowBytes, double learningRate, double sampledFraction,
