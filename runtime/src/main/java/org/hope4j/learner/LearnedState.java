@@ -327,8 +327,7 @@ public final class LearnedState implements SleepSession.Host {
             if (step == 1) {
                 episodic.recalibrate();
             } else if (step == 2) {
-                episodic.age(0, 0.5);
-                episodic.recalibrate();
+                episodic.age(0, 0.5); // the maps are still those step 1 recalibrated (scoring the probe changes nothing)
                 episodic.forgetMatches();
             } else if (step == 3) {
                 episodic.reset();
