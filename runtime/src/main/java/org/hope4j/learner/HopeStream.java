@@ -77,6 +77,15 @@ public final class HopeStream {
     /** The adapted model's weight in the mixture, kept in float so that a saved state continues exactly. */
     private float adaptedWeight = 0.5f;
     private final double[] pa = new double[EngineSpec.VOCAB], pb = new double[EngineSpec.VOCAB];
+    /**
+     * True while the anchor's computation would repeat ours bit for bit: our CMS levels still hold the
+     * bundle's weights (the anchor's) and the anchor's context would be ours. The anchor is then not
+     * run (a pretrained learner scores and generates at the cost of one forward pass, not two) and
+     * takes a copy of our context when our CMS levels are about to change ({@link #wakeAnchor}).
+     */
+    private boolean anchorIdle;
+    /** Whether an anchor that would repeat our computation is skipped (tests switch it off to compare). */
+    static boolean skipIdleAnchor = !Boolean.getBoolean("hope4j.anchor.always");
 
     /**
      * A stream at position 0 with an empty context, no episodic level and no anchor.
@@ -130,10 +139,54 @@ public final class HopeStream {
         this.anchor = anchor;
         this.anchorShare = share;
         adaptedWeight = 0.5f;
+        anchorIdle = false;
         if (anchor != null) {
             anchor.resetContext();
             anchor.pos = pos;
+            anchorIdle = pos == 0 && !haveLast && repeatsAnchor();
         }
+    }
+
+    /**
+     * Whether the anchor's computation would be ours: skipping is on and every engine tensor but the
+     * L0 memories (the context) holds the same values in both engines.
+     */
+    private boolean repeatsAnchor() {
+        if (!skipIdleAnchor) {
+            return false;
+        }
+        Map<String, Tensor> mine = engine.exportState();
+        Map<String, Tensor> theirs = anchor.engine.exportState();
+        if (!mine.keySet().equals(theirs.keySet())) {
+            return false;
+        }
+        for (Map.Entry<String, Tensor> e : mine.entrySet()) {
+            if (!isContext(e.getKey()) && !java.util.Arrays.equals(e.getValue().data(), theirs.get(e.getKey()).data())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The engine tensors that hold the context (the L0 memories), not learned weights. */
+    private static boolean isContext(String name) {
+        return name.endsWith(".l0.w0") || name.endsWith(".l0.wt");
+    }
+
+    /**
+     * Ends the anchor's idle time before our CMS levels change: the anchor takes our context (L0
+     * memories, conv states, last logits, position), which is exactly what it would have computed.
+     */
+    private void wakeAnchor() {
+        Map<String, Tensor> full = new LinkedHashMap<>(anchor.snapshotOwn().tensors());
+        for (Map.Entry<String, Tensor> e : snapshotOwn().tensors().entrySet()) {
+            String k = e.getKey();
+            if (isContext(k) || k.endsWith(".conv") || k.equals("last_logits")) {
+                full.put(k, e.getValue());
+            }
+        }
+        anchor.restoreOwn(new Snapshot(full, pos, new long[3]));
+        anchorIdle = false;
     }
 
     /**
@@ -143,6 +196,24 @@ public final class HopeStream {
      */
     public double adaptedWeight() {
         return anchor == null ? 1 : adaptedWeight;
+    }
+
+    /**
+     * Whether the anchor is idle: it would repeat this stream's computation, which is then not run twice.
+     *
+     * @return true while the CMS levels hold the bundle's weights since the anchor last matched our context
+     */
+    boolean anchorIdle() {
+        return anchorIdle;
+    }
+
+    /**
+     * The anchor's position (for tests: it does not move while the anchor is idle).
+     *
+     * @return the positions the anchor has read, or -1 without an anchor
+     */
+    long anchorPosition() {
+        return anchor == null ? -1 : anchor.pos;
     }
 
     /**
@@ -210,7 +281,11 @@ public final class HopeStream {
         } else {
             int b = next & 0xff;
             softmax(lg, off, pa);
-            softmax(alg, aoff, pb);
+            if (alg == lg && aoff == off) {
+                System.arraycopy(pa, 0, pb, 0, EngineSpec.VOCAB); // the idle anchor: its logits would be these
+            } else {
+                softmax(alg, aoff, pb);
+            }
             double w = adaptedWeight;
             double[] p = pa;
             double pNext = w * pa[b] + (1 - w) * pb[b];
@@ -298,7 +373,7 @@ public final class HopeStream {
             return lastLogits.clone();
         }
         softmax(lastLogits, 0, pa);
-        softmax(anchor.lastLogits, 0, pb);
+        softmax(anchorIdle ? lastLogits : anchor.lastLogits, 0, pb);
         float[] out = new float[EngineSpec.VOCAB];
         double w = adaptedWeight;
         for (int j = 0; j < EngineSpec.VOCAB; j++) {
@@ -336,7 +411,7 @@ public final class HopeStream {
                 }
             }
             if (haveLast) {
-                bits += code(lastLogits, 0, anchor == null ? null : anchor.lastLogits, 0, data[off + i], pos);
+                bits += code(lastLogits, 0, anchor == null ? null : anchorIdle ? lastLogits : anchor.lastLogits, 0, data[off + i], pos);
                 scored++;
             } else {
                 if (neuralSink != null) {
@@ -348,6 +423,9 @@ public final class HopeStream {
             }
             if (learning.cms() && pos > 0 && pos % c1 == 0) {
                 boolean do2 = pos % c2 == 0;
+                if (anchorIdle && (learning.l1() || do2 && learning.l2())) {
+                    wakeAnchor();
+                }
                 engine.step(learning.l1(), do2 && learning.l2());
                 if (learning.l1()) {
                     counts[1]++;
@@ -361,8 +439,10 @@ public final class HopeStream {
             span(data, off + i, m, learning.l0());
             float[] al = null;
             if (anchor != null) {
-                anchor.follow(m, learning.l0());
-                al = anchor.logits;
+                if (!anchorIdle) {
+                    anchor.follow(m, learning.l0());
+                }
+                al = anchorIdle ? logits : anchor.logits;
             }
             for (int t = 0; t < m - 1; t++) {
                 bits += code(logits, t * vocab, al, t * vocab, data[off + i + t + 1], pos + t + 1);
@@ -419,7 +499,7 @@ public final class HopeStream {
         graphs.embed(data, off, m, x);
         for (int b = 0; b < nb; b++) {
             front(b, m, l0);
-            if (b == 0 && anchor != null) {
+            if (b == 0 && anchor != null && !anchorIdle) {
                 // block 0's front does not depend on any CMS level: the anchor's would be this one
                 System.arraycopy(x2, 0, anchor.x2, 0, m * d);
             }
@@ -464,7 +544,7 @@ public final class HopeStream {
         while (i < len) {
             int m = Math.min(len - i, maxSpan);
             span(data, off + i, m, l0);
-            if (anchor != null) {
+            if (anchor != null && !anchorIdle) {
                 anchor.follow(m, l0); // stays aligned; the sink sees the adapted model alone
             }
             sink.span(i, m, logits);
@@ -493,6 +573,7 @@ public final class HopeStream {
         java.util.Arrays.fill(counts, 0);
         if (anchor != null) {
             anchor.resetContext();
+            anchorIdle = anchorIdle || repeatsAnchor();
         }
     }
 
@@ -520,7 +601,8 @@ public final class HopeStream {
     public Snapshot snapshot() {
         Map<String, Tensor> t = new LinkedHashMap<>(snapshotOwn().tensors());
         if (anchor != null) {
-            for (Map.Entry<String, Tensor> e : anchor.snapshotOwn().tensors().entrySet()) {
+            // an idle anchor's context is ours
+            for (Map.Entry<String, Tensor> e : (anchorIdle ? new LinkedHashMap<>(t) : anchor.snapshotOwn().tensors()).entrySet()) {
                 String k = e.getKey();
                 boolean context = k.endsWith(".l0.w0") || k.endsWith(".l0.wt") || k.endsWith(".conv") || k.equals("last_logits");
                 if (context && !k.startsWith("blocks.0.")) { // block 0's front is the adapted stream's
@@ -529,7 +611,7 @@ public final class HopeStream {
             }
             t.put(ANCHOR + "weight", new Tensor(ANCHOR + "weight", new int[] {1}, new float[] {adaptedWeight}));
         }
-        return new Snapshot(t, pos, counts.clone());
+        return new Snapshot(t, pos, counts.clone(), anchorIdle);
     }
 
     /** This stream's own state, without the anchor's. */
@@ -570,7 +652,14 @@ public final class HopeStream {
         }
         Snapshot before = anchor == null ? null : snapshotOwn();
         restoreOwn(new Snapshot(mine, s.position(), s.counts()));
+        anchorIdle = false;
         if (anchor == null) {
+            return;
+        }
+        if (s.anchorIdle() && skipIdleAnchor) {
+            // taken while the anchor was idle: our CMS levels are the bundle's again and its context ours
+            adaptedWeight = w == null ? 0.5f : w.data()[0];
+            anchorIdle = true;
             return;
         }
         try {
@@ -625,18 +714,32 @@ public final class HopeStream {
      * @param tensors engine state plus conv states and last logits
      * @param position positions read
      * @param counts L0/L1/L2 update counts
+     * @param anchorIdle taken by {@link #snapshot()} while the anchor was idle (the CMS levels the bundle's, the anchor's
+     *     context this stream's): restoring it keeps the anchor idle. Not saved: a state read from a file has false
      */
-    public record Snapshot(Map<String, Tensor> tensors, long position, long[] counts) {
+    public record Snapshot(Map<String, Tensor> tensors, long position, long[] counts, boolean anchorIdle) {
         /**
          * Copies the map (unmodifiable; the tensors themselves are shared) and the counts.
          *
          * @param tensors engine state plus conv states and last logits, by name
          * @param position positions read
          * @param counts L0/L1/L2 update counts (3 entries)
+         * @param anchorIdle whether {@link #snapshot()} took it while the anchor was idle
          */
         public Snapshot {
             tensors = Map.copyOf(tensors);
             counts = counts.clone();
+        }
+
+        /**
+         * A snapshot not taken while an anchor was idle (a state read from a file, or built by hand).
+         *
+         * @param tensors engine state plus conv states and last logits, by name
+         * @param position positions read
+         * @param counts L0/L1/L2 update counts (3 entries)
+         */
+        public Snapshot(Map<String, Tensor> tensors, long position, long[] counts) {
+            this(tensors, position, counts, false);
         }
 
         /**
