@@ -34,19 +34,24 @@ mvn -B -q -o verify -pl tests -Dit.test=MutationIT -Dtest=NONE -Dsurefire.failIf
 echo "   tests/results/mutation-campaign.json"
 echo "== concurrency campaign (issue 17, R4): 8 threads on one learner and repeated sleeps, 700 rounds per thread (about 10 minutes)"
 mvn -B -q -o verify -pl tests -Dit.test=ConcurrencyIT -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false -Dhope4j.concurrency.rounds=700
-echo "== real text against PPMd, zpaq -m5 and xz (issues 11 and 12): the eight files E was tuned on, and five formats it never was"
+echo "== real text against PPMd, zpaq -m5 and xz (issues 11 and 12): the eight files E was tuned on, five formats it never was, three more"
 (cd model-export
  [ -f build/corpus/train.txt ] || /usr/bin/python3 -m hope_export.corpus --out build/corpus > /dev/null
  /usr/bin/python3 -m hope_export.realtext --out build/realtext
  /usr/bin/python3 -m hope_export.realtext --set untuned --out build/realtext-untuned
+ /usr/bin/python3 -m hope_export.realtext --set extra --out build/realtext-extra
  /usr/bin/python3 -m hope_export.peers --realtext build/realtext --primer build/corpus/train.txt --primer-slices 64:131072 \
    --json ../tests/results/peers-realtext-slices.json > /dev/null
  /usr/bin/python3 -m hope_export.peers --realtext build/realtext-untuned --primer build/corpus/train.txt --primer-slices 64:131072 \
-   --json ../tests/results/peers-realtext-untuned.json > /dev/null)
+   --json ../tests/results/peers-realtext-untuned.json > /dev/null
+ /usr/bin/python3 -m hope_export.peers --realtext build/realtext-extra --primer build/corpus/train.txt --primer-slices 64:131072 \
+   --json ../tests/results/peers-realtext-extra.json > /dev/null)
 java -jar "$JAR" realtext --dir model-export/build/realtext --peers tests/results/peers-realtext-slices.json --json tests/results/realtext.json > /dev/null
 java -jar "$JAR" realtext --dir model-export/build/realtext-untuned --peers tests/results/peers-realtext-untuned.json \
   --json tests/results/realtext-untuned.json > /dev/null
-echo "   tests/results/realtext.json, tests/results/realtext-untuned.json"
+java -jar "$JAR" realtext --dir model-export/build/realtext-extra --peers tests/results/peers-realtext-extra.json \
+  --json tests/results/realtext-extra.json > /dev/null
+echo "   tests/results/realtext.json, tests/results/realtext-untuned.json, tests/results/realtext-extra.json"
 echo "== forgetting after one new domain (issue 11; the learner with and without the pretrained anchor)"
 bash tests/results/forgetting.sh > /dev/null
 echo "   tests/results/forgetting.json"

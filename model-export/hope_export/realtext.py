@@ -33,6 +33,17 @@ xml        gdal-data 3.6.2+dfsg-1           usr/share/gdal/nitf_spec.xml
 csv        gdal-data 3.6.2+dfsg-1           usr/share/gdal/s57objectclasses.csv
 =========  ===============================  ===============================================
 
+A third set, ``--set extra`` (``EXTRA_FILES``), was chosen after the model and E were fixed, from
+packages that are neither pre-training sources nor in the two sets above:
+
+=========  ===============================  ===============================================
+format     package                          file (in the package)
+=========  ===============================  ===============================================
+changelog  binutils 2.40-2                  usr/share/doc/binutils/changelog.Debian.gz
+yaml       python3-torch 1.13.1+dfsg-4      usr/lib/python3/dist-packages/torchgen/packaged/ATen/native/native_functions.yaml
+sql        postgresql-15 15.18-0+deb12u1    usr/share/postgresql/15/information_schema.sql
+=========  ===============================  ===============================================
+
 A ``.gz`` member is decompressed; the zim manual's pages (one paragraph per line) are joined in
 the order of their relative paths. A text longer than MAX_BYTES is cut at the last line boundary
 at or before MAX_BYTES bytes. Two SHA-256 are pinned per file: of the extracted text before the
@@ -46,6 +57,7 @@ if the extracted text has the pinned SHA-256, and the manifest records the versi
 
     /usr/bin/python3 -m hope_export.realtext --out build/realtext [--cache ~/.cache/hope4j/realtext]
     /usr/bin/python3 -m hope_export.realtext --set untuned --out build/realtext-untuned
+    /usr/bin/python3 -m hope_export.realtext --set extra --out build/realtext-extra
 
 writes one file per format and ``manifest.json`` (format, package, version, path, sha256, bytes,
 ...), and prints the manifest's table on stderr.
@@ -156,7 +168,26 @@ UNTUNED_FILES: tuple[RealFile, ...] = (
              "e9f5ae4e6da0935d28462f37decb26b668ede1c0bf8c0d0f138136d89d1fd63f",
              "GDAL's S-57 object classes: quoted CSV, numeric codes, names and attribute lists"),
 )
-SETS = {"eval": FILES, "untuned": UNTUNED_FILES}
+# A third set, measured once the model and E were fixed (this session's release): three more formats
+EXTRA_FILES: tuple[RealFile, ...] = (
+    RealFile("changelog", "binutils", "2.40-2", ("usr/share/doc/binutils/changelog.Debian.gz",), "changelog.txt",
+             "88647cf1009875d69513c69edf2aa4f960ccc42fc3a17c1d516db836a9e34b46",
+             "899b1c639028aa470267733088ad07b87b556031614115a09fd7526428ab15ad",
+             "binutils' Debian changelog: release entries, indented bullet lists, bug numbers, maintainer lines with"
+             " dates, first 100 KB"),
+    RealFile("yaml", "python3-torch", "1.13.1+dfsg-4",
+             ("usr/lib/python3/dist-packages/torchgen/packaged/ATen/native/native_functions.yaml",), "yaml.yaml",
+             "0088dfc825d306c3aa1c39f55b9fbe165a3cd195f69c83f664e7e42ebabaf205",
+             "c6c990b6471456fc89b928b342863043d732b89a6731b9d6af659d951d4be138",
+             "PyTorch's native function declarations: YAML with function signatures, dispatch tables, comments,"
+             " first 100 KB"),
+    RealFile("sql", "postgresql-15", "15.18-0+deb12u1", ("usr/share/postgresql/15/information_schema.sql",), "sql.sql",
+             "c7bec39c63e2877344d23b5807728c8668d4dd61b136c39d51bdd50802548280",
+             "c9896246de3407ac32ba7799921af8f55a727f427fbe3238344b82250fe598e3",
+             "PostgreSQL's information schema: SQL DDL, views with joins and CASE expressions, GRANTs, comments,"
+             " first 100 KB"),
+)
+SETS = {"eval": FILES, "untuned": UNTUNED_FILES, "extra": EXTRA_FILES}
 
 
 def log(msg: str) -> None:
@@ -315,7 +346,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, required=True, help="output directory for the files and manifest.json")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f".deb cache directory (default {DEFAULT_CACHE})")
     p.add_argument("--set", choices=sorted(SETS), default="eval",
-                   help="eval: the eight files E was tuned on (default); untuned: five formats nothing was tuned on")
+                   help="eval: the eight files E was tuned on (default); untuned: five formats nothing was tuned on;"
+                        " extra: three more formats, measured once the model and E were fixed")
     a = p.parse_args(argv)
     if a.out.exists() and not a.out.is_dir():
         p.error(f"--out: {a.out} is not a directory")

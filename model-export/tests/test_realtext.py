@@ -75,7 +75,21 @@ def test_the_untuned_set_is_new_formats_from_allowed_packages() -> None:
         assert re.fullmatch(r"[0-9a-f]{64}", f.sha256) and re.fullmatch(r"[0-9a-f]{64}", f.source_sha256)
         assert f.version and f.members and "/" not in f.name
     assert len({f.name for f in files}) == len(files)
-    assert realtext.SETS == {"eval": realtext.FILES, "untuned": files}
+    assert realtext.SETS == {"eval": realtext.FILES, "untuned": files, "extra": realtext.EXTRA_FILES}
+
+
+def test_the_extra_set_is_three_more_formats_from_allowed_packages() -> None:
+    files = realtext.EXTRA_FILES
+    formats = [f.format for f in files]
+    assert len(set(formats)) == len(formats) == 3
+    earlier = realtext.FILES + realtext.UNTUNED_FILES
+    assert not set(formats) & {f.format for f in earlier}
+    assert not {f.package for f in files} & {f.package for f in earlier}
+    for f in files:
+        assert f.package not in realtext.FORBIDDEN_PACKAGES
+        assert re.fullmatch(r"[0-9a-f]{64}", f.sha256) and re.fullmatch(r"[0-9a-f]{64}", f.source_sha256)
+        assert f.version and f.members and "/" not in f.name
+    assert len({f.name for f in files}) == len(files)
 
 
 def test_extract_members_decompresses_and_orders(tmp_path) -> None:
@@ -162,6 +176,16 @@ def test_the_pinned_set_builds(tmp_path) -> None:
         assert realtext.MIN_BYTES <= e["bytes"] <= realtext.MAX_BYTES
     loaded = realtext.load(tmp_path / "set")
     assert [sha(d) for _, d in loaded] == [f.sha256 for f in realtext.FILES]
+
+
+@pytest.mark.skipif(os.environ.get("HOPE4J_NO_APT") == "1", reason="HOPE4J_NO_APT=1: no apt-get download")
+def test_the_extra_set_builds_from_the_command_line(tmp_path) -> None:
+    assert realtext.main(["--set", "extra", "--out", str(tmp_path / "x")]) == 0
+    loaded = realtext.load(tmp_path / "x")
+    assert [e["format"] for e, _ in loaded] == [f.format for f in realtext.EXTRA_FILES]
+    assert [sha(d) for _, d in loaded] == [f.sha256 for f in realtext.EXTRA_FILES]
+    for e, d in loaded:
+        assert realtext.MIN_BYTES <= len(d) <= realtext.MAX_BYTES
 
 
 @pytest.mark.skipif(os.environ.get("HOPE4J_NO_APT") == "1", reason="HOPE4J_NO_APT=1: no apt-get download")
