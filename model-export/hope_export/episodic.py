@@ -35,8 +35,10 @@ Inputs of decision k (x_0..x_13):
           bytes >= 128), (the byte above in the previous line, the byte to the left), the last 5
           bytes with every digit read as '0', the current word alone, and the current token (up to 32 bytes
           since the last space or newline) with its field number (spaces since the line start, at
-          most 256 bytes back, capped at 31). The slot's top 6 bits are a check (h & 63): when
-          they differ the slot reads as unseen, e_i = p 32768, no bits, n 0.
+          most 256 bytes back, capped at 31). The slot's top 6 bits are a check (h & 63). A
+          context has two slots, s = (i << tableBits) + (h >>> (64 - tableBits)) and s ^ 1: it
+          reads the first whose check matches (s first); when neither does it reads as unseen,
+          e_i = p 32768, no bits, n 0, and writes the one of lower count n (s on a tie).
     x_11 = stretch(M[2 bucket(len) + e] >> 14) while a match is alive (e: the bit the match
           predicts), else 0;  x_13 = +-(min(len, 32) * 64 - 1) (the sign of e), else 0
     x_12 = 256 (bias)
@@ -664,11 +666,21 @@ class EpisodicLevel:
             h = (h * MIX_MUL) & M64
             h ^= h >> 32
             s = (i << tb) + (h >> sh)
-            slot[i] = s
-            # a slot that another context wrote (its check bits differ) reads as unseen
+            # two slots per context (s and s ^ 1): the one whose check bits match, else the context is
+            # unseen and takes the one of lower count (an unwritten slot has count 0)
             check = h & 63
             raw = big[s] & M32
-            e = raw & 0x3FFFFFF if (raw >> 26) == check else COUNTER_INIT
+            other = big[s ^ 1] & M32
+            if (raw >> 26) == check:
+                e = raw & 0x3FFFFFF
+            elif (other >> 26) == check:
+                e = other & 0x3FFFFFF
+                s ^= 1
+            else:
+                e = COUNTER_INIT
+                if (other & 31) < (raw & 31):
+                    s ^= 1
+            slot[i] = s
             cur[i] = e
             chk[i] = check << 26
             # the slot's probability, calibrated by an adaptive map per context, count bucket and last bits

@@ -97,7 +97,7 @@ def test_ctx_counter_keeps_the_last_bits() -> None:
     assert e & 31 == 30 and (e >> 5) & 31 == 0b11111 and e >> 26 == 0
 
 
-def test_slot_check_reads_a_foreign_slot_as_unseen() -> None:
+def test_slot_check_reads_a_foreign_pair_as_unseen_and_keeps_the_often_seen_slot() -> None:
     lvl = E.EpisodicLevel(SMALL, E.Prior.neutral())
     for b in text_bytes(200):
         lvl.code(None, b)
@@ -107,11 +107,19 @@ def test_slot_check_reads_a_foreign_slot_as_unseen() -> None:
     lvl.big[s] = E.to_int32(check << 26 | value)  # written under this context's check: read as it is
     lvl.predict_bit()
     assert lvl._slot[3] == s and lvl._cur[3] == value
-    lvl.big[s] = E.to_int32(((check + 1) & 63) << 26 | value)  # under another context's: a fresh counter
+    # the pair's other slot holds this context: read from there
+    lvl.big[s] = E.to_int32(((check + 1) & 63) << 26 | value)
+    lvl.big[s ^ 1] = E.to_int32(check << 26 | (value ^ 0b1000))
     lvl.predict_bit()
-    assert lvl._cur[3] == E.COUNTER_INIT
+    assert lvl._slot[3] == s ^ 1 and lvl._cur[3] == value ^ 0b1000
+    # both slots under other contexts' checks: a fresh counter, written over the one of lower count
+    lvl.big[s ^ 1] = E.to_int32(((check + 2) & 63) << 26 | (value & ~31) | 3)
+    lvl.predict_bit()
+    assert lvl._cur[3] == E.COUNTER_INIT and lvl._slot[3] == s ^ 1
     lvl.update_bit(1)
-    assert (lvl.big[s] & E.M32) >> 26 == check and lvl.big[s] & 0x3FFFFFF == E.ctx_counter(E.COUNTER_INIT, 1, SMALL.counter_limit)
+    assert (lvl.big[s ^ 1] & E.M32) >> 26 == check
+    assert lvl.big[s ^ 1] & 0x3FFFFFF == E.ctx_counter(E.COUNTER_INIT, 1, SMALL.counter_limit)
+    assert lvl.big[s] & E.M32 == ((check + 1) & 63) << 26 | value  # the often-seen context stays
 
 
 def test_int_emulation() -> None:

@@ -130,6 +130,7 @@ public final class EpisodicLevel {
     private final int[] cur = new int[EpisodicConfig.CONTEXTS];
     private final int[] chk = new int[EpisodicConfig.CONTEXTS];
     private final int[] raws = new int[EpisodicConfig.CONTEXTS];
+    private final int[] raws2 = new int[EpisodicConfig.CONTEXTS];
     private int setA, setB, matchCtx, pA, pB, pF, pMix, apm1Idx, apm2Idx, apm3Idx;
     private final double[] cum = new double[257];
 
@@ -647,12 +648,27 @@ public final class EpisodicLevel {
             slot[i] = (i << tableBits) + (int) (h >>> (64 - tableBits));
             chk[i] = (int) h & 63;
             raws[i] = big[slot[i]];
+            raws2[i] = big[slot[i] ^ 1]; // the pair's other slot: the same cache line
         }
         for (int i = 0; i < EpisodicConfig.CONTEXTS; i++) {
             int check = chk[i];
             int raw = raws[i];
-            // a slot that another context wrote (its check bits differ) reads as unseen
-            int e = (raw >>> 26) == check ? raw & 0x3FFFFFF : 32768 << 10;
+            int other = raws2[i];
+            // two slots per context (s and s ^ 1): the one whose check bits match, else the context is unseen
+            // and takes the one of lower count (an unwritten slot has count 0), so that a long text keeps the
+            // contexts it has seen often where one slot per context let every newcomer overwrite them
+            int e;
+            if ((raw >>> 26) == check) {
+                e = raw & 0x3FFFFFF;
+            } else if ((other >>> 26) == check) {
+                e = other & 0x3FFFFFF;
+                slot[i] ^= 1;
+            } else {
+                e = 32768 << 10;
+                if ((other & 31) < (raw & 31)) {
+                    slot[i] ^= 1;
+                }
+            }
             cur[i] = e;
             chk[i] = check << 26;
             int st = Logistic.stretch(e >>> 14) + 2048;
