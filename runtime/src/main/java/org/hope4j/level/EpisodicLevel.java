@@ -15,8 +15,9 @@ import org.hope4j.EpisodicConfig;
  *       byte above in the previous line with the byte to the left, the last 5 bytes with digits
  *       read as '0', the current word alone, the current token with its field number in the line), each slot an adaptive probability with a count: {@code p += (bit - p) ·
  *       2/(2n + 3)}, n capped at {@code counterLimit} (the write rule of this memory: exact counts
- *       of what followed), the last (up to 4) bits seen in it, and a 6-bit check of its context, so
- *       that a slot another context wrote reads as unseen; the slot's probability enters the mixer
+ *       of what followed), the last (up to 4) bits seen in it, and a 6-bit check of its context; a
+ *       context has a pair of slots and reads the one its check matches, else it is unseen and takes
+ *       the one of lower count (so a long text keeps its frequent contexts); the slot's probability enters the mixer
  *       through an adaptive map per context, count bucket and last bits (so "seen once, always
  *       followed by 1" in an order-6 context can mean 0.99, and a context whose last bits broke
  *       its habit is trusted less);</li>
