@@ -161,7 +161,7 @@ public final class HopeStream {
             return false;
         }
         for (Map.Entry<String, Tensor> e : mine.entrySet()) {
-            if (!isContext(e.getKey()) && !java.util.Arrays.equals(e.getValue().data(), theirs.get(e.getKey()).data())) {
+            if (!isMemory(e.getKey()) && !java.util.Arrays.equals(e.getValue().data(), theirs.get(e.getKey()).data())) {
                 return false;
             }
         }
@@ -169,8 +169,18 @@ public final class HopeStream {
     }
 
     /** The engine tensors that hold the context (the L0 memories), not learned weights. */
-    private static boolean isContext(String name) {
+    private static boolean isMemory(String name) {
         return name.endsWith(".l0.w0") || name.endsWith(".l0.wt");
+    }
+
+    /** A stream's context among its snapshot's tensors: the L0 memories, the conv states and the last logits. */
+    private static boolean isContext(String name) {
+        return isMemory(name) || name.endsWith(".conv") || name.equals("last_logits");
+    }
+
+    /** The anchor's logits of the last position read: ours while it is idle. */
+    private float[] anchorLastLogits() {
+        return anchorIdle ? lastLogits : anchor.lastLogits;
     }
 
     /**
@@ -181,7 +191,7 @@ public final class HopeStream {
         Map<String, Tensor> full = new LinkedHashMap<>(anchor.snapshotOwn().tensors());
         for (Map.Entry<String, Tensor> e : snapshotOwn().tensors().entrySet()) {
             String k = e.getKey();
-            if (isContext(k) || k.endsWith(".conv") || k.equals("last_logits")) {
+            if (isContext(k)) {
                 full.put(k, e.getValue());
             }
         }
@@ -373,7 +383,7 @@ public final class HopeStream {
             return lastLogits.clone();
         }
         softmax(lastLogits, 0, pa);
-        softmax(anchorIdle ? lastLogits : anchor.lastLogits, 0, pb);
+        softmax(anchorLastLogits(), 0, pb);
         float[] out = new float[EngineSpec.VOCAB];
         double w = adaptedWeight;
         for (int j = 0; j < EngineSpec.VOCAB; j++) {
@@ -411,7 +421,7 @@ public final class HopeStream {
                 }
             }
             if (haveLast) {
-                bits += code(lastLogits, 0, anchor == null ? null : anchorIdle ? lastLogits : anchor.lastLogits, 0, data[off + i], pos);
+                bits += code(lastLogits, 0, anchor == null ? null : anchorLastLogits(), 0, data[off + i], pos);
                 scored++;
             } else {
                 if (neuralSink != null) {
@@ -604,8 +614,7 @@ public final class HopeStream {
             // an idle anchor's context is ours
             for (Map.Entry<String, Tensor> e : (anchorIdle ? new LinkedHashMap<>(t) : anchor.snapshotOwn().tensors()).entrySet()) {
                 String k = e.getKey();
-                boolean context = k.endsWith(".l0.w0") || k.endsWith(".l0.wt") || k.endsWith(".conv") || k.equals("last_logits");
-                if (context && !k.startsWith("blocks.0.")) { // block 0's front is the adapted stream's
+                if (isContext(k) && !k.startsWith("blocks.0.")) { // block 0's front is the adapted stream's
                     t.put(ANCHOR + k, new Tensor(ANCHOR + k, e.getValue().shape(), e.getValue().data()));
                 }
             }
