@@ -65,14 +65,18 @@ final class Serve implements Callable<Integer> {
     @Option(names = "--request-threads", defaultValue = "16", description = "request threads at most (default: ${DEFAULT-VALUE})")
     int threads;
 
+    @Option(names = "--idle-timeout-seconds", defaultValue = "300", description = "close a connection silent this long, a request"
+            + " whose body stopped arriving included (default: ${DEFAULT-VALUE}); a waiting request holds no request thread")
+    int idleTimeoutSeconds;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        if (maxOpen < 1 || saveEvery < 1 || tickSeconds < 1 || evictAfterTicks < 1 || maxBody < 1 || threads < 4 || tcpPort < 0 || tcpPort > 65535) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--max-open, --save-every, --tick-seconds, --evict-after-ticks and"
-                    + " --max-body must be >= 1, --request-threads >= 4, --tcp-port in 0..65535");
+        if (maxOpen < 1 || saveEvery < 1 || tickSeconds < 1 || evictAfterTicks < 1 || maxBody < 1 || threads < 4 || idleTimeoutSeconds < 1 || tcpPort < 0 || tcpPort > 65535) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--max-open, --save-every, --tick-seconds, --evict-after-ticks,"
+                    + " --max-body and --idle-timeout-seconds must be >= 1, --request-threads >= 4, --tcp-port in 0..65535");
         }
         Path sock = socket;
         if (sock == null) {
@@ -85,7 +89,7 @@ final class Serve implements Callable<Integer> {
                 common::open);
         Path token = tcpPort == 0 ? null : tokenFile != null ? tokenFile : root.resolve("token");
         Service service = new Service(po, sock.toAbsolutePath(), tcpPort, token, maxBody, threads, Duration.ofSeconds(tickSeconds));
-        service.start();
+        service.idleTimeout(Duration.ofSeconds(idleTimeoutSeconds)).start();
         Runtime.getRuntime().addShutdownHook(new Thread(service::stop, "hope4j-serve-shutdown"));
         System.err.println("hope4j serve: listening on " + sock.toAbsolutePath() + (tcpPort == 0 ? "" : " and 127.0.0.1:" + service.tcpPort())
                 + ", state under " + root.toAbsolutePath());

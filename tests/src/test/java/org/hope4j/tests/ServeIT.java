@@ -261,6 +261,62 @@ class ServeIT {
     }
 
     @Test
+    void moreStalledClientsThanRequestThreadsDoNotStarveTheOthers() throws Exception {
+        Path root = tmp.resolve("root");
+        // 16 request threads (the default) and 40 clients whose bodies stop after 100 of their 300 bytes; the long
+        // idle timeout keeps them from being closed while the test runs
+        serve(root, "--request-threads", "16", "--idle-timeout-seconds", "3600");
+        ServiceClient c = new ServiceClient(root.resolve("s.sock"));
+        c.createProfile("p1");
+        c.createProfile("p2");
+        String[] kinds = {"observe", "score", "generate?bytes=4"};
+        byte[] body = java.util.Arrays.copyOf(prose, 300);
+        List<SocketChannel> stalled = new ArrayList<>();
+        ExecutorService ex = Executors.newSingleThreadExecutor();
+        try {
+            for (int i = 0; i < 40; i++) {
+                SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+                stalled.add(ch);
+                ch.connect(UnixDomainSocketAddress.of(root.resolve("s.sock")));
+                ch.write(ByteBuffer.wrap(("POST /v1/profiles/p1/" + kinds[i % 3] + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                        + "Content-Length: 300\r\n\r\n").getBytes(StandardCharsets.US_ASCII)));
+                ch.write(ByteBuffer.wrap(body, 0, 100));
+            }
+            // while all 40 wait for their bodies, another client is answered (each used to hold a request thread, and
+            // 16 of them starved every other request); the bound on get is a hang guard only
+            Future<Long> fast = ex.submit(() -> {
+                assertEquals(200, c.request("POST", "/v1/profiles/p2/observe", java.util.Arrays.copyOf(other, 500)).status());
+                assertEquals(200, c.request("POST", "/v1/profiles/p2/score", java.util.Arrays.copyOf(other, 200)).status());
+                assertEquals(200, c.request("GET", "/v1/status", null).status());
+                return json(c.request("GET", "/v1/profiles/p2", null)).get("position").getAsLong();
+            });
+            assertEquals(500L, fast.get(10, TimeUnit.MINUTES));
+            // then each stalled client sends the rest and gets its whole answer
+            for (SocketChannel ch : stalled) {
+                ch.write(ByteBuffer.wrap(body, 100, 200));
+            }
+            for (int i = 0; i < stalled.size(); i++) {
+                ByteBuffer answer = ByteBuffer.allocate(8192);
+                while (stalled.get(i).read(answer) >= 0 && answer.hasRemaining()) {
+                    // Connection: close: the answer ends where the stream does
+                }
+                String text = new String(answer.array(), 0, answer.position(), StandardCharsets.ISO_8859_1);
+                assertTrue(text.startsWith("HTTP/1.1 200"), kinds[i % 3] + ": " + text);
+                if (i % 3 == 0) {
+                    assertTrue(text.contains("\"bytes\":300"), text);
+                }
+            }
+        } finally {
+            ex.shutdownNow();
+            for (SocketChannel ch : stalled) {
+                ch.close();
+            }
+        }
+        // the 14 observes were learned whole, nothing of the scores and generations
+        assertEquals(14 * 300L, json(c.request("GET", "/v1/profiles/p1", null)).get("position").getAsLong());
+    }
+
+    @Test
     void clientsInParallelOnSeveralProfilesEachLearnEverythingTheySent() throws Exception {
         Path root = tmp.resolve("root");
         serve(root, "--max-open", "2");

@@ -63,40 +63,118 @@ final class ApiHandler extends Handler.Abstract {
         String path = Request.getPathInContext(request);
         String method = request.getMethod();
         String endpoint = "unknown";
-        int status = 200;
         try {
             if (request.getConnectionMetaData().getConnector() instanceof ServerConnector) {
                 checkToken(request);
             }
             String[] p = path.split("/", -1);
             endpoint = endpoint(method, p);
-            status = route(method, p, request, response, callback);
-        } catch (ApiException e) {
-            status = e.status();
-            error(response, callback, e.status(), e.code(), e.getMessage());
-        } catch (HopeException | IllegalArgumentException e) {
-            status = 400;
-            error(response, callback, 400, "refused", e.getMessage());
-        } catch (IllegalStateException e) {
-            status = 409;
-            error(response, callback, 409, "conflict", e.getMessage());
-        } catch (UncheckedIOException e) {
-            if (e.getCause() instanceof org.eclipse.jetty.io.EofException) {
-                status = 400; // the client went away mid-body: what it sent is not learned
-                error(response, callback, 400, "truncated_body", "the request body ended before its announced length (of observe, only whole 64 KiB blocks read before that were learned)");
-            } else {
-                status = 500;
-                LOG.log(Logger.Level.ERROR, method + " " + path + " failed", e);
-                error(response, callback, 500, "internal", e.getMessage());
+            if (readsBody(method, p)) {
+                // the body is read without holding a thread while the client is slow (BodyReader); the request
+                // goes on, and its metrics are recorded, on the thread that reads the body's end
+                String ep = endpoint;
+                if (request.getLength() > maxBody) {
+                    throw tooLarge(request.getLength());
+                }
+                if (p[4].equals("observe")) {
+                    observe(Profiles.checkName("profile", p[3]), request, response, callback, ep, t0);
+                } else {
+                    BodyReader.readAll(request, maxBody, new BodyReader.Whole() {
+                        @Override
+                        public void body(byte[] body) {
+                            int status;
+                            try {
+                                status = route(method, p, BodyReader.buffered(request, body), response, callback);
+                            } catch (Throwable e) {
+                                status = answerFailure(e, response, callback, method, path);
+                            }
+                            metrics.request(ep, status, System.nanoTime() - t0);
+                        }
+
+                        @Override
+                        public void failed(Throwable failure) {
+                            metrics.request(ep, answerFailure(failure, response, callback, method, path), System.nanoTime() - t0);
+                        }
+                    });
+                }
+                return true;
             }
-        } catch (RuntimeException | IOException e) {
-            status = 500;
-            LOG.log(Logger.Level.ERROR, method + " " + path + " failed", e);
-            error(response, callback, 500, "internal", e.getClass().getSimpleName() + ": " + e.getMessage());
-        } finally {
-            metrics.request(endpoint, status, System.nanoTime() - t0);
+            metrics.request(endpoint, route(method, p, request, response, callback), System.nanoTime() - t0);
+        } catch (Throwable e) {
+            metrics.request(endpoint, answerFailure(e, response, callback, method, path), System.nanoTime() - t0);
         }
         return true;
+    }
+
+    /** The requests whose body is read asynchronously: observe, score, generate (POST) and import (PUT) of a profile. */
+    private static boolean readsBody(String method, String[] p) {
+        if (p.length != 5 || !p[0].isEmpty() || !p[1].equals("v1") || !p[2].equals("profiles")) {
+            return false;
+        }
+        return switch (p[4]) {
+            case "observe", "score", "generate" -> method.equals("POST");
+            case "import" -> method.equals("PUT");
+            default -> false;
+        };
+    }
+
+    /**
+     * Learns the body of an observe in 64 KiB blocks as they arrive: each block is read holding neither the
+     * profile nor a processor's permit nor a thread (a client that trickles its body keeps only its own request
+     * waiting), then learned holding both.
+     */
+    private void observe(String name, Request req, Response res, Callback cb, String endpoint, long t0) {
+        profiles.with(name, e -> null); // 404 for an unknown profile before a byte is read
+        Score[] total = {Score.empty()};
+        BodyReader.read(req, 1 << 16, maxBody, new BodyReader.Sink() {
+            @Override
+            public void block(byte[] block, int n) {
+                byte[] bytes = n == block.length ? block : java.util.Arrays.copyOf(block, n);
+                total[0] = total[0].plus(profiles.with(name, e -> {
+                    Score learned = profiles.compute(() -> e.learner.observe(bytes));
+                    profiles.learned(e, learned);
+                    return learned;
+                }));
+            }
+
+            @Override
+            public void end() {
+                metrics.request(endpoint, json(res, cb, 200, score(total[0])), System.nanoTime() - t0);
+            }
+
+            @Override
+            public void failed(Throwable failure) {
+                metrics.request(endpoint, answerFailure(failure, res, cb, req.getMethod(), Request.getPathInContext(req)),
+                        System.nanoTime() - t0);
+            }
+        });
+    }
+
+    /** Answers a failed request with its JSON error; returns the status. */
+    private int answerFailure(Throwable e, Response response, Callback callback, String method, String path) {
+        if (e instanceof UncheckedIOException u && u.getCause() != null) {
+            e = u.getCause();
+        }
+        if (e instanceof ApiException a) {
+            error(response, callback, a.status(), a.code(), a.getMessage());
+            return a.status();
+        }
+        if (e instanceof HopeException || e instanceof IllegalArgumentException) {
+            error(response, callback, 400, "refused", e.getMessage());
+            return 400;
+        }
+        if (e instanceof IllegalStateException) {
+            error(response, callback, 409, "conflict", e.getMessage());
+            return 409;
+        }
+        if (e instanceof org.eclipse.jetty.io.EofException) {
+            // the client went away mid-body: what it sent is not learned
+            error(response, callback, 400, "truncated_body", "the request body ended before its announced length (of observe, only whole 64 KiB blocks read before that were learned)");
+            return 400;
+        }
+        LOG.log(Logger.Level.ERROR, method + " " + path + " failed", e);
+        error(response, callback, 500, "internal", e.getClass().getSimpleName() + ": " + e.getMessage());
+        return 500;
     }
 
     private void checkToken(Request request) {
@@ -177,29 +255,7 @@ final class ApiHandler extends Handler.Abstract {
             throw ApiException.notFound("no such endpoint: " + method + " " + String.join("/", p));
         }
         switch (action) {
-            case "observe" -> {
-                requirePost(method, p);
-                InputStream in = body(req);
-                profiles.with(name, e -> null); // 404 for an unknown profile before a byte is read
-                // 64 KiB blocks: each block is read holding neither the profile nor a processor's permit (a client
-                // that trickles its body keeps its own request waiting, not the profile's other clients), then
-                // learned holding both
-                Score total = Score.empty();
-                byte[] buf = new byte[1 << 16];
-                try {
-                    for (int n; (n = in.readNBytes(buf, 0, buf.length)) > 0;) {
-                        byte[] block = n == buf.length ? buf : java.util.Arrays.copyOf(buf, n);
-                        total = total.plus(profiles.with(name, e -> {
-                            Score learned = profiles.compute(() -> e.learner.observe(block));
-                            profiles.learned(e, learned);
-                            return learned;
-                        }));
-                    }
-                } catch (IOException ex) {
-                    throw new UncheckedIOException(ex);
-                }
-                return json(res, cb, 200, score(total));
-            }
+            case "observe" -> throw methodNotAllowed(method, p); // a POST is read asynchronously (handle)
             case "score" -> {
                 requirePost(method, p);
                 byte[] data = body(req).readAllBytes();

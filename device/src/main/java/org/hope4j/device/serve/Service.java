@@ -43,6 +43,7 @@ public final class Service {
     private final long maxBody;
     private final int threads;
     private final Duration tick;
+    private Duration idleTimeout = Duration.ofMinutes(5);
     private Server server;
     private ServerConnector tcp;
     private ScheduledExecutorService housekeeping;
@@ -67,6 +68,18 @@ public final class Service {
         }
     }
 
+    /**
+     * How long a connection may stay silent (no request, or a request whose client sends nothing more) before it
+     * is closed; 5 minutes unless set before {@link #start}. A silent request holds no thread meanwhile.
+     */
+    public Service idleTimeout(Duration timeout) {
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("idle timeout must be positive, found " + timeout);
+        }
+        this.idleTimeout = timeout;
+        return this;
+    }
+
     public void start() throws Exception {
         prepareSocketDirectory(socket.getParent());
         if (Files.exists(socket)) {
@@ -83,12 +96,13 @@ public final class Service {
         http.setSendServerVersion(false);
         UnixDomainServerConnector uds = new UnixDomainServerConnector(server, new HttpConnectionFactory(http));
         uds.setUnixDomainPath(socket);
-        uds.setIdleTimeout(Duration.ofMinutes(5).toMillis());
+        uds.setIdleTimeout(idleTimeout.toMillis());
         server.addConnector(uds);
         if (tcpPort > 0) {
             tcp = new ServerConnector(server, new HttpConnectionFactory(http));
             tcp.setHost("127.0.0.1"); // loopback only, never another address
             tcp.setPort(tcpPort);
+            tcp.setIdleTimeout(idleTimeout.toMillis());
             server.addConnector(tcp);
         }
         server.setHandler(new GracefulHandler(new ApiHandler(profiles, metrics, maxBody, token, () -> stopping)));
