@@ -6,17 +6,23 @@
 # Needs a running Docker daemon (apt-get install docker.io) and network access to Debian. Where the registry's
 # debian:bookworm-slim cannot be pulled, the base is built with debootstrap (minbase) and imported.
 # Writes tests/results/container-check.json. Usage: device/container/check.sh [WORKDIR]   (about 5 minutes)
+# Another platform: BASE=IMAGE (a base image already here, e.g. an arm64 Debian run through qemu-user-static's
+# binfmt handler), JAR=FILE (that platform's hope4j.jar), OUT=FILE (the JSON to write).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 W=${1:-/tmp/hope4j-container}
 IMAGE=hope4j-check
 NAME=hope4j-check
-JAR=$REPO/device/target/hope4j.jar
+JAR=${JAR:-$REPO/device/target/hope4j.jar}
+OUT=${OUT:-$REPO/tests/results/container-check.json}
 [ -f "$JAR" ] || { echo "check.sh: $JAR not found: build it first (mvn -B -q -DskipTests package)" >&2; exit 2; }
 docker info > /dev/null 2>&1 || { echo "check.sh: no Docker daemon (apt-get install docker.io; dockerd)" >&2; exit 2; }
 docker rm -f "$NAME" > /dev/null 2>&1 || true
 rm -rf "$W" && mkdir -p "$W"
-BASE=debian:bookworm-slim
+if [ -n "${BASE:-}" ]; then
+    docker image inspect "$BASE" > /dev/null || { echo "check.sh: no image $BASE here" >&2; exit 2; }
+fi
+BASE=${BASE:-debian:bookworm-slim}
 if ! docker image inspect "$BASE" > /dev/null 2>&1 && ! docker pull -q "$BASE" > /dev/null 2>&1; then
     BASE=hope4j-base:bookworm
     if ! docker image inspect "$BASE" > /dev/null 2>&1; then
@@ -28,7 +34,13 @@ if ! docker image inspect "$BASE" > /dev/null 2>&1 && ! docker pull -q "$BASE" >
     fi
 fi
 echo "== docker build (base $BASE)"
-docker build -q -f "$REPO/device/container/Dockerfile" --build-arg BASE="$BASE" -t "$IMAGE" "$REPO" > "$W/build.log"
+# the build context: the recipe, the launcher and the jar at their places in the repository, nothing else
+mkdir -p "$W/ctx/device/container" "$W/ctx/device/target"
+cp "$REPO/device/container/Dockerfile" "$W/ctx/device/container/"
+cp "$REPO/device/hope4j" "$W/ctx/device/"
+cp "$JAR" "$W/ctx/device/target/hope4j.jar"
+docker build -q -f "$W/ctx/device/container/Dockerfile" --build-arg BASE="$BASE" -t "$IMAGE" "$W/ctx" > "$W/build.log"
+ARCH=$(docker run --rm --entrypoint uname "$IMAGE" -m)
 STATE=$W/state SOCK=$W/run
 install -d -m 0700 -o 10001 -g 10001 "$STATE" "$SOCK"
 run() {
@@ -36,7 +48,7 @@ run() {
         --security-opt no-new-privileges --memory 1500m \
         -v "$STATE:/var/lib/hope4j" -v "$SOCK:/run/hope4j" "$IMAGE" serve --state-root /var/lib/hope4j \
         --socket /run/hope4j/hope4j.sock --no-idle-sleep > /dev/null
-    for _ in $(seq 1 300); do
+    for _ in $(seq 1 ${WAIT_TRIES:-300}); do
         [ -S "$SOCK/hope4j.sock" ] && curl -s --unix-socket "$SOCK/hope4j.sock" http://x/v1/status > /dev/null && return 0
         [ "$(docker inspect -f '{{.State.Running}}' "$NAME")" = true ] || break
         sleep 1
@@ -88,14 +100,14 @@ PY
 [ "$USER_IN" = 10001 ] || FAIL+=(uid)
 [ "$STOP_CODE" = 143 ] || [ "$STOP_CODE" = 0 ] || FAIL+=(stop-exit-code)
 RESULT=$([ ${#FAIL[@]} = 0 ] && echo passed || echo "failed: ${FAIL[*]}")
-cat > "$REPO/tests/results/container-check.json" <<JSON
+cat > "$OUT" <<JSON
 {"what": "device/container/Dockerfile built on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') from base $BASE and run hardened (network none, read-only root, cap-drop ALL, no-new-privileges, 1500 MB, uid 10001); the service driven over its socket on the host, stopped with SIGTERM and read back by a second container",
- "command": "device/container/check.sh", "date": "$(date -u +%F)", "docker": "$(docker version -f '{{.Server.Version}}')",
+ "command": "${CHECK_COMMAND:-device/container/check.sh}", "architecture_in_container": "$ARCH", "date": "$(date -u +%F)", "docker": "$(docker version -f '{{.Server.Version}}')",
  "image_mb": $(( $(docker image inspect -f '{{.Size}}' "$IMAGE") / 1048576 )),
  "result": "$RESULT", "network_mode": "$NETWORK", "uid_in_container": $USER_IN, "interfaces": "$IFACES", "inet_sockets_open": $LISTEN,
  "observe": ${OBS:-null}, "score_before_stop": ${SC1:-null}, "score_in_second_container": ${SC2:-null},
  "undo": ${UNDO:-null}, "status_before_stop": ${STATUS1:-null}, "status_in_second_container": ${STATUS2:-null},
  "stop_exit_code": $STOP_CODE, "state_files": "$MODES"}
 JSON
-cat "$REPO/tests/results/container-check.json"
+cat "$OUT"
 [ ${#FAIL[@]} = 0 ]
