@@ -42,7 +42,7 @@ final class Demo implements Callable<Integer> {
     @Option(names = "--window", defaultValue = "1024", description = "bytes per point of the learning curve (default: ${DEFAULT-VALUE})")
     int window;
 
-    @Option(names = "--sleep-seconds", defaultValue = "20", description = "time budget of the demo's sleep; 0 skips it (default: ${DEFAULT-VALUE})")
+    @Option(names = "--sleep-seconds", defaultValue = "20", description = "time budget of the demo's consolidation steps (the sleep's measurements come on top); 0 skips the sleep (default: ${DEFAULT-VALUE})")
     int sleepSeconds;
 
     @Override
@@ -122,7 +122,7 @@ final class Demo implements Callable<Integer> {
 
     /** The offline phase: consolidate what L1 learned into L2 (a new expert), then free L1. */
     private void sleep(Path state, byte[] tail) {
-        System.out.printf(Locale.ROOT, "sleeping (at most %d s): distilling the learned state into a new low-rank expert of L2 with L1 reset,"
+        System.out.printf(Locale.ROOT, "sleeping (consolidation steps for at most %d s, its measurements besides): distilling the learned state into a new low-rank expert of L2 with L1 reset,"
                 + " guarded by a retention probe of general prose%n", sleepSeconds);
         try (Learner l = common.open(state)) {
             SleepReport r = l.sleep(SleepRequest.builder().budget(new SleepBudget(64 * 1024, Duration.ofSeconds(sleepSeconds))).config(SleepConfig.defaults()).listener(e -> {
