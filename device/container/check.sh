@@ -47,7 +47,7 @@ run() {
     docker run -d --name "$NAME" --init --network none --read-only --tmpfs /tmp --cap-drop ALL \
         --security-opt no-new-privileges --memory 1500m \
         -v "$STATE:/var/lib/hope4j" -v "$SOCK:/run/hope4j" "$IMAGE" serve --state-root /var/lib/hope4j \
-        --socket /run/hope4j/hope4j.sock --no-idle-sleep > /dev/null
+        --socket /run/hope4j/hope4j.sock --no-idle-sleep --tick-seconds 3600 > /dev/null
     for _ in $(seq 1 ${WAIT_TRIES:-300}); do
         [ -S "$SOCK/hope4j.sock" ] && curl -s --unix-socket "$SOCK/hope4j.sock" http://x/v1/status > /dev/null && return 0
         [ "$(docker inspect -f '{{.State.Running}}' "$NAME")" = true ] || break
@@ -69,7 +69,7 @@ $C --data-binary 'The ' 'http://x/v1/profiles/alice/generate?bytes=32&seed=7' > 
 [ "$(stat -c %s "$W/gen.bin")" = 32 ] || FAIL+=(generate-length)
 $C --data-binary 'text to take back' http://x/v1/profiles/alice/observe > /dev/null || FAIL+=(observe2)
 UNDO=$($C -X POST http://x/v1/profiles/alice/snapshots/s1/restore) || FAIL+=(undo)
-# learned after the last save: only the SIGTERM save can keep it
+# learned after the last save: only the SIGTERM save can keep it (no housekeeping tick saves during the check)
 $C --data-binary 'Notes kept after the undo, saved only when the container stops.' http://x/v1/profiles/alice/observe > /dev/null || FAIL+=(observe3)
 SC1=$($C --data-binary 'The quick brown fox jumps over the lazy dog.' http://x/v1/profiles/alice/score) || FAIL+=(score)
 STATUS1=$($C http://x/v1/profiles/alice) || FAIL+=(status)
