@@ -56,5 +56,6 @@ echo "== forgetting after one new domain (issue 11; the learner with and without
 bash tests/results/forgetting.sh > /dev/null
 echo "   tests/results/forgetting.json"
 echo "== the local service (issue 15): 1/4/16 clients and a soak"
-ROUNDS=4 SOAK=150 bash tests/bench-serve.sh tests/results/serve-bench.json > /dev/null
-echo "   tests/results/serve-bench.json"
+ROUNDS=12 bash tests/bench-serve.sh tests/results/serve-bench.json > /dev/null
+SOAK=150 bash tests/bench-serve.sh tests/results/serve-soak.json > /dev/null
+echo "   tests/results/serve-bench.json, tests/results/serve-soak.json"
