@@ -2,9 +2,7 @@ package org.hope4j.device.serve;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;
-import java.io.FilterInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger;
@@ -74,7 +72,7 @@ final class ApiHandler extends Handler.Abstract {
                 // goes on, and its metrics are recorded, on the thread that reads the body's end
                 String ep = endpoint;
                 if (request.getLength() > maxBody) {
-                    throw tooLarge(request.getLength());
+                    throw tooLarge(maxBody, request.getLength());
                 }
                 if (p[4].equals("observe")) {
                     observe(Profiles.checkName("profile", p[3]), request, response, callback, ep, t0);
@@ -84,7 +82,7 @@ final class ApiHandler extends Handler.Abstract {
                         public void body(byte[] body) {
                             int status;
                             try {
-                                status = route(method, p, BodyReader.buffered(request, body), response, callback);
+                                status = route(method, p, request, body, response, callback);
                             } catch (Throwable e) {
                                 status = answerFailure(e, response, callback, method, path);
                             }
@@ -99,7 +97,7 @@ final class ApiHandler extends Handler.Abstract {
                 }
                 return true;
             }
-            metrics.request(endpoint, route(method, p, request, response, callback), System.nanoTime() - t0);
+            metrics.request(endpoint, route(method, p, request, null, response, callback), System.nanoTime() - t0);
         } catch (Throwable e) {
             metrics.request(endpoint, answerFailure(e, response, callback, method, path), System.nanoTime() - t0);
         }
@@ -208,7 +206,8 @@ final class ApiHandler extends Handler.Abstract {
         return p[4];
     }
 
-    private int route(String method, String[] p, Request req, Response res, Callback cb) throws IOException {
+    /** Answers a request; {@code body} is its whole body where {@link #readsBody} read it first, else null. */
+    private int route(String method, String[] p, Request req, byte[] body, Response res, Callback cb) throws IOException {
         if (p.length == 2 && p[1].equals("metrics") && method.equals("GET")) {
             return text(res, cb, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape());
         }
@@ -258,8 +257,7 @@ final class ApiHandler extends Handler.Abstract {
             case "observe" -> throw methodNotAllowed(method, p); // a POST is read asynchronously (handle)
             case "score" -> {
                 requirePost(method, p);
-                byte[] data = body(req).readAllBytes();
-                return json(res, cb, 200, score(profiles.with(name, e -> profiles.compute(() -> e.learner.score(data)))));
+                                return json(res, cb, 200, score(profiles.with(name, e -> profiles.compute(() -> e.learner.score(body)))));
             }
             case "generate" -> {
                 requirePost(method, p);
@@ -267,11 +265,10 @@ final class ApiHandler extends Handler.Abstract {
                 int n = intParam(q, "bytes", 64, 0, 1 << 20);
                 Sampling s = Sampling.defaults().withTemperature(doubleParam(q, "temperature", Sampling.defaults().temperature()))
                         .withTopK(intParam(q, "top_k", Sampling.defaults().topK(), 0, 256)).withSeed(intParam(q, "seed", 0, 0, Integer.MAX_VALUE));
-                byte[] prompt = body(req).readAllBytes();
-                res.setStatus(200);
+                                res.setStatus(200);
                 res.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/octet-stream");
                 OutputStream out = Content.Sink.asOutputStream(res);
-                profiles.with(name, e -> profiles.compute(() -> e.learner.generate(prompt, n, s, b -> {
+                profiles.with(name, e -> profiles.compute(() -> e.learner.generate(body, n, s, b -> {
                     try {
                         out.write(b);
                         out.flush(); // streamed: each byte as it is chosen
@@ -311,8 +308,7 @@ final class ApiHandler extends Handler.Abstract {
                 if (!method.equals("PUT")) {
                     throw methodNotAllowed(method, p);
                 }
-                byte[] zip = body(req).readAllBytes();
-                StateArchive.importInto(profiles, name, zip);
+                                StateArchive.importInto(profiles, name, body);
                 return json(res, cb, 200, Map.of("profile", name, "imported", true));
             }
             default -> throw ApiException.notFound("no such endpoint: " + method + " " + String.join("/", p));
@@ -441,36 +437,8 @@ final class ApiHandler extends Handler.Abstract {
         }
     }
 
-    /** The request body, refused past {@code maxBody} bytes (413). */
-    private InputStream body(Request req) {
-        long declared = req.getLength();
-        if (declared > maxBody) {
-            throw tooLarge(declared);
-        }
-        return new FilterInputStream(Content.Source.asInputStream(req)) {
-            long seen;
-
-            @Override
-            public int read() throws IOException {
-                int b = super.read();
-                if (b >= 0 && ++seen > maxBody) {
-                    throw tooLarge(seen);
-                }
-                return b;
-            }
-
-            @Override
-            public int read(byte[] buf, int off, int len) throws IOException {
-                int n = super.read(buf, off, len);
-                if (n > 0 && (seen += n) > maxBody) {
-                    throw tooLarge(seen);
-                }
-                return n;
-            }
-        };
-    }
-
-    private ApiException tooLarge(long n) {
+    /** The 413 of a body over {@code maxBody}: {@code n} is its declared length, or what was read of it so far. */
+    static ApiException tooLarge(long maxBody, long n) {
         return new ApiException(413, "body_too_large", "request bodies are limited to " + maxBody + " bytes (--max-body); this one has " + n
                 + (n > maxBody ? "" : "+"));
     }

@@ -3,7 +3,6 @@ package org.hope4j.device.serve;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import org.eclipse.jetty.io.Content;
-import org.eclipse.jetty.server.Request;
 
 /**
  * Reads a request body without holding a thread while the client is slow: it takes what has arrived, asks
@@ -72,27 +71,6 @@ final class BodyReader implements Runnable {
         void failed(Throwable failure);
     }
 
-    /** A request whose body is {@code body}, already read (the rest of the request is {@code req}'s). */
-    static Request buffered(Request req, byte[] body) {
-        return new Request.Wrapper(req) {
-            private boolean done;
-
-            @Override
-            public Content.Chunk read() {
-                if (done) {
-                    return Content.Chunk.EOF;
-                }
-                done = true;
-                return Content.Chunk.from(ByteBuffer.wrap(body), true);
-            }
-
-            @Override
-            public void demand(Runnable demandCallback) {
-                demandCallback.run();
-            }
-        };
-    }
-
     @Override
     public void run() {
         while (true) {
@@ -111,8 +89,7 @@ final class BodyReader implements Runnable {
                 while (b.hasRemaining()) {
                     int k = Math.min(b.remaining(), buf.length - fill);
                     if ((seen += k) > maxBody) {
-                        throw new ApiException(413, "body_too_large", "request bodies are limited to " + maxBody
-                                + " bytes (--max-body); this one has " + seen + "+");
+                        throw ApiHandler.tooLarge(maxBody, seen);
                     }
                     b.get(buf, fill, k);
                     fill += k;
