@@ -155,7 +155,7 @@ public final class Hope {
             graphs.close();
             throw e;
         }
-        var sleeps = new org.hope4j.consolidation.SleepSession(bundle, sel.backend(), go, spec, options.deviceId());
+        var sleeps = new org.hope4j.consolidation.SleepSession(bundle, sel.backend(), graphs, spec, options.deviceId());
         return new org.hope4j.learner.HopeLearner(bundle, graphs, engine, anchor, options.anchorShare(), sel.info(), options.experienceBytes(), sleeps, episodic,
                 options.stateKey());
     }

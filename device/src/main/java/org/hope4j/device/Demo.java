@@ -67,6 +67,31 @@ final class Demo implements Callable<Integer> {
         List<Double> xs = new ArrayList<>();
         List<Double> frozenCurve = new ArrayList<>();
         List<Double> learnCurve = new ArrayList<>();
+        learnAndSave(learn, state, xs, frozenCurve, learnCurve);
+        // one learner at a time: the demo runs in the launcher's bounded heap
+        double before = scoreWith(null, tail);
+        double after = scoreWith(state, tail);
+        System.out.printf(Locale.ROOT, "held-out tail (%d bytes), scored without learning: pretrained %.3f bits/byte, reloaded learned state %.3f bits/byte%n",
+                tail.length, before, after);
+        if (sleepSeconds > 0) {
+            sleep(state, tail);
+        }
+        Path png = out.resolve("learning-curve.png");
+        XYChart chart = new XYChartBuilder().width(1000).height(500).title("Hope4J learning the GPL v3 on this device")
+                .xAxisTitle("bytes read").yAxisTitle("bits/byte (per " + window + "-byte window)").build();
+        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
+        chart.addSeries("frozen levels (pretrained weights; L0 and E read in context)", xs, frozenCurve);
+        chart.addSeries("learning (L1 and L2 take their steps too)", xs, learnCurve);
+        BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+        System.out.println("learning curve written to " + png);
+        return 0;
+    }
+
+    /**
+     * Reads {@code learn} with a frozen and a learning learner side by side, window by window (the curves), prints the
+     * figures and saves the learning one into {@code state}; both are closed and unreachable when this returns.
+     */
+    private void learnAndSave(byte[] learn, Path state, List<Double> xs, List<Double> frozenCurve, List<Double> learnCurve) {
         Score frozen = Score.empty();
         Score learned = Score.empty();
         long t0 = System.nanoTime();
@@ -95,29 +120,17 @@ final class Demo implements Callable<Integer> {
             l.save(state);
             System.out.println("state saved to " + state);
         }
-        double before;
-        double after;
-        // one learner at a time: the demo runs in the launcher's bounded heap
-        try (Learner fresh = common.open()) {
-            before = fresh.score(tail).bitsPerByte();
+    }
+
+    /**
+     * {@code text}'s bits/byte under the pretrained model ({@code state} null) or a saved state, with a learner of its own
+     * that is closed and unreachable when this returns: a learner left in a local variable of {@link #call} would stay
+     * reachable (an interpreted frame keeps its slots) and hold its 60 MB through the sleep.
+     */
+    private double scoreWith(Path state, byte[] text) {
+        try (Learner l = state == null ? common.open() : common.open(state)) {
+            return l.score(text).bitsPerByte();
         }
-        try (Learner restored = common.open(state)) {
-            after = restored.score(tail).bitsPerByte();
-        }
-        System.out.printf(Locale.ROOT, "held-out tail (%d bytes), scored without learning: pretrained %.3f bits/byte, reloaded learned state %.3f bits/byte%n",
-                tail.length, before, after);
-        if (sleepSeconds > 0) {
-            sleep(state, tail);
-        }
-        Path png = out.resolve("learning-curve.png");
-        XYChart chart = new XYChartBuilder().width(1000).height(500).title("Hope4J learning the GPL v3 on this device")
-                .xAxisTitle("bytes read").yAxisTitle("bits/byte (per " + window + "-byte window)").build();
-        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
-        chart.addSeries("frozen levels (pretrained weights; L0 and E read in context)", xs, frozenCurve);
-        chart.addSeries("learning (L1 and L2 take their steps too)", xs, learnCurve);
-        BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
-        System.out.println("learning curve written to " + png);
-        return 0;
     }
 
     /** The offline phase: consolidate what L1 learned into L2 (a new expert), then free L1. */

@@ -103,13 +103,15 @@ public final class SleepSession implements AutoCloseable {
      * @param pool a copy of the learner's expert pool, which the sleep reads and never changes
      * @param experience the recent experience, oldest byte first
      * @param version the version of the learner's state the copy was taken at
+     * @param episodic the learner's episodic level, whose configuration and prior shape the pretrained learner the
+     *     commit's guard compares with (nothing else of it is read outside the learner's lock); {@code null} without E
      */
-    public record Start(Map<String, Tensor> live, ExpertPool pool, byte[] experience, long version) {
+    public record Start(Map<String, Tensor> live, ExpertPool pool, byte[] experience, long version, EpisodicLevel episodic) {
     }
 
     private final Bundle bundle;
     private final Backend backend;
-    private final FrozenGraphs.Options graphOptions;
+    private final FrozenGraphs graphs;
     private final EngineSpec spec;
     private final int deviceId;
     private final ReentrantLock lock = new ReentrantLock();
@@ -126,15 +128,15 @@ public final class SleepSession implements AutoCloseable {
      *
      * @param bundle the learner's model bundle: frozen graphs, plastic tensors, retention probe and rehearsal text
      * @param backend the compute backend the teacher and student engines are opened on
-     * @param graphOptions options of the session's own frozen graphs
+     * @param graphs the learner's frozen graphs: a sleep runs on a {@link FrozenGraphs#view view} of their sessions
      * @param spec the shape of the engines (blocks, widths, spans)
      * @param deviceId the accelerator the engines run on ({@code LearnerOptions.deviceId}); a backend without
      *     devices ignores it
      */
-    public SleepSession(Bundle bundle, Backend backend, FrozenGraphs.Options graphOptions, EngineSpec spec, int deviceId) {
+    public SleepSession(Bundle bundle, Backend backend, FrozenGraphs graphs, EngineSpec spec, int deviceId) {
         this.bundle = bundle;
         this.backend = backend;
-        this.graphOptions = graphOptions;
+        this.graphs = graphs;
         this.spec = spec;
         this.deviceId = deviceId;
     }
@@ -204,6 +206,12 @@ public final class SleepSession implements AutoCloseable {
                         r.probeBefore(), r.probeAfter(), r.reason(), figures(r, host.experts()));
             }
             java.util.function.DoubleUnaryOperator seam = REFERENCE_ON_THREAD.get();
+            if (s.episodic() != null && !config.clearEpisodic()
+                    && (config.episodicAge() < SleepConfig.EPISODIC_KEEP || config.episodicConfidence() < 1)) {
+                // the commit's guard of E will ask for it: computed here, outside the learner's lock (user calls wait
+                // for the commit, not for this), and so that its empty E is garbage before the commit copies the live one
+                pretrainedLearnerProbe(s.episodic(), probe);
+            }
             Commit c = host.commit(s.version(), s.live(), r, config, stateDir,
                     like -> seam == null ? pretrainedLearnerProbe(like, probe) : seam.applyAsDouble(pretrainedLearnerProbe(like, probe)));
             if (c.refused() != null) {
@@ -258,7 +266,7 @@ public final class SleepSession implements AutoCloseable {
         return workspace;
     }
 
-    /** The sleep's own copy of the model: frozen graphs and two engines (teacher and student). */
+    /** The sleep's own copy of the model: two engines (teacher and student) and a view of the learner's frozen graphs. */
     private final class Workspace {
         final FrozenGraphs g;
         final Engine teacher;
@@ -266,7 +274,7 @@ public final class SleepSession implements AutoCloseable {
         final Consolidation consolidation;
 
         Workspace() {
-            g = new FrozenGraphs(bundle, graphOptions, spec.maxSpan());
+            g = graphs.view(spec.maxSpan());
             Engine t = null;
             try {
                 t = backend.open(spec, bundle.plastic(), deviceId);

@@ -24,7 +24,7 @@ import org.hope4j.bundle.Manifest;
  * CPU with one log line naming the reason (the provider's own error). Inputs are copied into
  * direct buffers reused across calls, which ONNX Runtime reads without another copy.
  *
- * <p>Not thread-safe: one caller at a time.
+ * <p>Not thread-safe: one caller at a time. A second caller takes a {@link #view} (the same sessions, its own buffers).
  */
 public final class FrozenGraphs implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(FrozenGraphs.class.getName());
@@ -36,7 +36,22 @@ public final class FrozenGraphs implements AutoCloseable {
     private final String provider;
     private final FloatBuffer bufX, bufO, bufConv, outA, outB, outConv;
     private final LongBuffer bufTok;
+    /** How many open instances use these sessions: the owner and its {@link #view views}; the last to close closes them. */
+    private final Share share;
     private boolean closed;
+
+    private static final class Share {
+        private int users = 1;
+
+        synchronized void acquire() {
+            users++;
+        }
+
+        /** True for the last user. */
+        synchronized boolean release() {
+            return --users == 0;
+        }
+    }
 
     /**
      * Options for the frozen graphs.
@@ -96,6 +111,7 @@ public final class FrozenGraphs implements AutoCloseable {
             throw new IllegalArgumentException("maxRows must be in 1.." + Integer.MAX_VALUE / Float.BYTES / mc.dModel() + ", found " + maxRows);
         }
         org.hope4j.engine.NativeCache.prepare(); // ONNX Runtime's libraries from the owner-only cache
+        share = new Share();
         d = mc.dModel();
         convRows = mc.convWidth() - 1;
         convCols = 2 * d;
@@ -128,6 +144,55 @@ public final class FrozenGraphs implements AutoCloseable {
         outB = direct(maxRows * d);
         outConv = direct(convRows * convCols);
         bufTok = ByteBuffer.allocateDirect(maxRows * 8).order(ByteOrder.nativeOrder()).asLongBuffer();
+    }
+
+    /** A view: the owner's sessions, buffers of its own. */
+    private FrozenGraphs(FrozenGraphs owner, int maxRows) {
+        if (maxRows < 1 || (long) maxRows * owner.d * Float.BYTES > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("maxRows must be in 1.." + Integer.MAX_VALUE / Float.BYTES / owner.d + ", found " + maxRows);
+        }
+        share = owner.share;
+        env = owner.env;
+        embed = owner.embed;
+        mixerIn = owner.mixerIn;
+        mixerOut = owner.mixerOut;
+        provider = owner.provider;
+        d = owner.d;
+        convRows = owner.convRows;
+        convCols = owner.convCols;
+        bufX = direct(maxRows * d);
+        bufO = direct(maxRows * d);
+        bufConv = direct(convRows * convCols);
+        outA = direct(maxRows * d);
+        outB = direct(maxRows * d);
+        outConv = direct(convRows * convCols);
+        bufTok = ByteBuffer.allocateDirect(maxRows * 8).order(ByteOrder.nativeOrder()).asLongBuffer();
+    }
+
+    /**
+     * Another caller's access to the same ONNX Runtime sessions, with input and output buffers of its own, so that two
+     * threads can run the segments at once (ONNX Runtime's {@code Run} is thread-safe; these buffers are not): a
+     * learner's sleep runs on its learner's sessions instead of opening nine more (about 15 MB of native memory). The
+     * sessions stay open until this and every other view and the original are closed, in any order.
+     *
+     * @param maxRows the most positions one call of the view may pass, at least 1
+     * @return a new view; the caller closes it
+     * @throws IllegalStateException if this is closed
+     * @throws IllegalArgumentException if {@code maxRows} is below 1 or its buffers would exceed 2 GB
+     */
+    public FrozenGraphs view(int maxRows) {
+        synchronized (share) {
+            open();
+            share.acquire();
+        }
+        try {
+            return new FrozenGraphs(this, maxRows);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            if (share.release()) {
+                closeSessions(); // the original and its other views closed meanwhile
+            }
+            throw e;
+        }
     }
 
     /**
@@ -389,10 +454,19 @@ public final class FrozenGraphs implements AutoCloseable {
 
     @Override
     public void close() {
-        if (closed) {
-            return;
+        synchronized (share) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (!share.release()) {
+                return; // a view or the original still runs on the sessions
+            }
         }
-        closed = true;
+        closeSessions();
+    }
+
+    private void closeSessions() {
         List<OrtSession> all = new ArrayList<>();
         all.add(embed);
         all.addAll(java.util.Arrays.asList(mixerIn));

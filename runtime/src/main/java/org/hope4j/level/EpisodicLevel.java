@@ -926,6 +926,16 @@ public final class EpisodicLevel {
     // persistence
 
     /**
+     * How many bytes {@link #writeTo} writes.
+     *
+     * @return the size of the whole state as written (about 33 MB with the default configuration)
+     */
+    public long stateBytes() {
+        long ints = (long) wA.length + wB.length + apm1.length + apm3.length + ctxApm.length + matchMap.length + big.length + wF.length;
+        return 3 * 4 + 10 * 8 + 4 * ints + hist.length;
+    }
+
+    /**
      * Writes the whole state (not the configuration's rates or the prior) to {@code out}.
      *
      * @param out receives the table sizes, the scalars, the tables, the history and the mixers' weights (big-endian);

@@ -22,6 +22,63 @@ class FrozenGraphsTest {
     @TempDir
     Path tmp;
 
+    /** One block's embed, mixer_in and mixer_out over {@code n} positions of a fixed input: every output, concatenated. */
+    private static float[] run(FrozenGraphs g, int n, int seed) {
+        int d = 128;
+        byte[] bytes = new byte[n];
+        java.util.Random r = new java.util.Random(seed);
+        r.nextBytes(bytes);
+        float[] x = new float[n * d], q = new float[n * d], u = new float[n * d], x2 = new float[n * d];
+        float[] conv = new float[3 * 2 * d], convOut = new float[conv.length];
+        g.embed(bytes, 0, n, x);
+        g.mixerIn(1, x, n, conv, q, u, convOut);
+        g.mixerOut(1, x, q, n, x2);
+        float[] all = new float[4 * n * d + convOut.length];
+        System.arraycopy(x, 0, all, 0, n * d);
+        System.arraycopy(q, 0, all, n * d, n * d);
+        System.arraycopy(u, 0, all, 2 * n * d, n * d);
+        System.arraycopy(x2, 0, all, 3 * n * d, n * d);
+        System.arraycopy(convOut, 0, all, 4 * n * d, convOut.length);
+        return all;
+    }
+
+    @Test
+    void aViewRunsOnTheSameSessionsWithItsOwnBuffersAndTheLastToCloseClosesThem() throws Exception {
+        Bundle b = Bundle.load(BundleSource.directory(DEFAULT));
+        int before = FrozenGraphs.OPEN_SESSIONS.get();
+        FrozenGraphs owner = new FrozenGraphs(b, FrozenGraphs.Options.defaults(), 64);
+        int opened = FrozenGraphs.OPEN_SESSIONS.get() - before;
+        assertTrue(opened >= 3, "sessions opened: " + opened);
+        FrozenGraphs view = owner.view(32);
+        assertEquals(before + opened, FrozenGraphs.OPEN_SESSIONS.get(), "a view opens no session");
+        float[] want = run(owner, 32, 7);
+        assertTrue(java.util.Arrays.equals(want, run(view, 32, 7)), "the view computes what the original does");
+        // two threads at once, each on its own instance, give what each gives alone
+        float[] other = run(owner, 64, 8);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            for (int round = 0; round < 20; round++) {
+                var a = pool.submit(() -> run(owner, 64, 8));
+                var c = pool.submit(() -> run(view, 32, 7));
+                assertTrue(java.util.Arrays.equals(other, a.get()), "round " + round + ", the original");
+                assertTrue(java.util.Arrays.equals(want, c.get()), "round " + round + ", the view");
+            }
+        } finally {
+            pool.shutdown();
+        }
+        owner.close(); // the original first: the view still runs
+        assertThrows(IllegalStateException.class, () -> owner.view(8));
+        assertEquals(before + opened, FrozenGraphs.OPEN_SESSIONS.get());
+        assertTrue(java.util.Arrays.equals(want, run(view, 32, 7)), "the view after the original closed");
+        FrozenGraphs second = view.view(16);
+        view.close();
+        view.close(); // twice: counted once
+        assertEquals(before + opened, FrozenGraphs.OPEN_SESSIONS.get(), "a view of the view is still open");
+        second.close();
+        assertEquals(before, FrozenGraphs.OPEN_SESSIONS.get(), "the last to close closed every session");
+        assertThrows(IllegalStateException.class, () -> run(second, 8, 7));
+    }
+
     @Test
     void aFailingLaterSegmentClosesTheSessionsAlreadyOpened() throws Exception {
         try (Stream<Path> files = Files.walk(DEFAULT)) {

@@ -182,6 +182,19 @@ class EpisodicLevelTest {
         assertEquals(before, b.digest());
     }
 
+    @Test
+    void stateBytesIsTheSizeWriteToWritesForEveryConfiguration() throws IOException {
+        for (EpisodicConfig c : new EpisodicConfig[] {SMALL, EpisodicConfig.defaults()}) {
+            EpisodicLevel e = new EpisodicLevel(c, EpisodicLevel.Prior.neutral());
+            assertEquals(state(e).length, e.stateBytes(), "fresh, " + c);
+            byte[] text = prose(5, 3000);
+            for (byte b : text) {
+                e.code(null, 0, b & 0xff);
+            }
+            assertEquals(state(e).length, e.stateBytes(), "after " + text.length + " bytes, " + c);
+        }
+    }
+
     static byte[] state(EpisodicLevel e) throws IOException {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(buf)) {
