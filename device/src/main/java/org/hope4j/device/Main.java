@@ -98,13 +98,27 @@ public final class Main implements Runnable {
             if (key != null) {
                 o = o.withStateKey(key);
             }
-            if (model != null) {
-                if (!Files.isDirectory(model)) {
-                    throw new IllegalArgumentException("--model: " + model + " is not a directory");
+            return Hope.open(bundle(), o);
+        }
+
+        private org.hope4j.bundle.Bundle bundle;
+
+        /**
+         * The model bundle, loaded and verified once per process: every learner a command opens (the demo's, the service's
+         * profiles) shares it, and with it the ONNX Runtime sessions of those open at the same time.
+         */
+        synchronized org.hope4j.bundle.Bundle bundle() {
+            if (bundle == null) {
+                if (model != null) {
+                    if (!Files.isDirectory(model)) {
+                        throw new IllegalArgumentException("--model: " + model + " is not a directory");
+                    }
+                    bundle = org.hope4j.bundle.Bundle.load(org.hope4j.bundle.BundleSource.directory(model));
+                } else {
+                    bundle = org.hope4j.bundle.Bundle.loadDefault();
                 }
-                return Hope.load(model, o);
             }
-            return Hope.loadDefault(o);
+            return bundle;
         }
 
         /** Opens a learner and restores {@code state} if it holds a saved state. */
