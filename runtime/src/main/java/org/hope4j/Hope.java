@@ -179,7 +179,10 @@ public final class Hope {
         org.hope4j.level.EpisodicLevel episodic;
         try {
             if (options.anchorShare() > 0) {
-                anchor = sel.backend().open(spec, bundle.plastic(), options.deviceId()); // never steps: the pretrained model
+                // never steps: the pretrained model, opened only when the learner's CMS levels first leave the bundle's
+                // weights (before that it is idle), in the state the learner's engine has now
+                org.hope4j.engine.Backend backend = sel.backend();
+                anchor = new org.hope4j.engine.LazyEngine(spec, engine.exportState(), () -> backend.open(spec, bundle.plastic(), options.deviceId()));
             }
             episodic = options.episodic() == null ? null : new org.hope4j.level.EpisodicLevel(options.episodic(), org.hope4j.level.EpisodicLevel.Prior.of(bundle));
         } catch (RuntimeException | OutOfMemoryError e) {

@@ -218,6 +218,15 @@ public final class HopeStream {
     }
 
     /**
+     * Whether the anchor's engine has been opened (for tests: an anchor that was only ever idle never opens one).
+     *
+     * @return false without an anchor, or while its engine is a {@link org.hope4j.engine.LazyEngine} not yet opened
+     */
+    boolean anchorOpened() {
+        return anchor != null && !(anchor.engine instanceof org.hope4j.engine.LazyEngine lazy && !lazy.opened());
+    }
+
+    /**
      * The anchor's position (for tests: it does not move while the anchor is idle).
      *
      * @return the positions the anchor has read, or -1 without an anchor

@@ -96,7 +96,13 @@ class IdleAnchorTest {
             l.generate("The ".getBytes(StandardCharsets.US_ASCII), 8, new Sampling(1, 0, 1), null);
             assertTrue(s.anchorIdle());
             assertEquals(0, s.anchorPosition(), "the anchor read nothing");
+            assertFalse(s.anchorOpened(), "an anchor that was only ever idle has no engine yet");
+            l.observe(java.util.Arrays.copyOf(prose, 40));
+            assertFalse(s.anchorOpened(), "40 bytes: no CMS step yet");
+            l.save(tmp.resolve("idle"));
+            assertFalse(s.anchorOpened(), "saving an idle anchor needs no engine");
             l.observe(DOMAIN);
+            assertTrue(s.anchorOpened(), "the first CMS step woke the anchor: its engine opened");
             assertFalse(s.anchorIdle());
             assertEquals(s.position(), s.anchorPosition(), "woken, the anchor follows");
             s.resetContext();
