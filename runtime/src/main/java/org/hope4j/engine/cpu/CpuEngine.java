@@ -28,7 +28,10 @@ final class CpuEngine implements Engine {
     private final CmsLevel[] l1, l2;
     private final float[] normF, head;
 
-    private final SpanCache learnSpan, longSpan, pending;
+    private final SpanCache learnSpan, pending;
+    /** Spans longer than an L1 chunk (reading with the CMS levels frozen): made at the first such span (5 MB), so an engine
+     *  that only learns, such as a learner's anchor in observe, never holds it. */
+    private SpanCache longSpan;
     private SpanCache span;
     private int spanRows;
     private boolean hasPending;
@@ -66,7 +69,6 @@ final class CpuEngine implements Engine {
         head = take(init, "head.weight", v * d);
         int k1 = spec.c1(); // gradients are taken over at most one L1 chunk
         learnSpan = new SpanCache(k1, nb, d, f1, f2);
-        longSpan = new SpanCache(spec.maxSpan(), nb, d, f1, f2);
         span = learnSpan;
         pending = new SpanCache(1, nb, d, f1, f2);
         dl = new float[k1 * v];
@@ -118,10 +120,17 @@ final class CpuEngine implements Engine {
 
     /** Spans that fit an L1 chunk use exactly-sized buffers (JavaCPP copies whole arrays per native call). */
     private void useSpan(int m) {
-        if (m > longSpan.rows) {
-            throw new IllegalArgumentException("span of " + m + " positions exceeds the engine's maximum span " + longSpan.rows);
+        if (m > spec.maxSpan()) {
+            throw new IllegalArgumentException("span of " + m + " positions exceeds the engine's maximum span " + spec.maxSpan());
         }
-        span = m <= learnSpan.rows ? learnSpan : longSpan;
+        if (m <= learnSpan.rows) {
+            span = learnSpan;
+            return;
+        }
+        if (longSpan == null) {
+            longSpan = new SpanCache(spec.maxSpan(), nb, d, spec.fastHidden(), spec.midHidden());
+        }
+        span = longSpan;
     }
 
     @Override
