@@ -206,8 +206,7 @@ public final class SleepSession implements AutoCloseable {
                         r.probeBefore(), r.probeAfter(), r.reason(), figures(r, host.experts()));
             }
             java.util.function.DoubleUnaryOperator seam = REFERENCE_ON_THREAD.get();
-            if (s.episodic() != null && !config.clearEpisodic()
-                    && (config.episodicAge() < SleepConfig.EPISODIC_KEEP || config.episodicConfidence() < 1)) {
+            if (s.episodic() != null && config.agesEpisodic()) {
                 // the commit's guard of E will ask for it: computed here, outside the learner's lock (user calls wait
                 // for the commit, not for this), and so that its empty E is garbage before the commit copies the live one
                 pretrainedLearnerProbe(s.episodic(), probe);

@@ -34,8 +34,8 @@ public final class FrozenGraphs implements AutoCloseable {
     private final OrtSession[] mixerIn, mixerOut;
     private final int d, convRows, convCols;
     private final String provider;
-    private final FloatBuffer bufX, bufO, bufConv, outA, outB, outConv;
-    private final LongBuffer bufTok;
+    /** This instance's input and output buffers, reused across calls (a view has its own). */
+    private final Io io;
     /** How many open instances use these sessions: the owner and its {@link #view views}; the last to close closes them. */
     private final Share share;
     private boolean closed;
@@ -106,10 +106,7 @@ public final class FrozenGraphs implements AutoCloseable {
      */
     public FrozenGraphs(Bundle bundle, Options options, int maxRows) {
         Manifest.ModelConfig mc = bundle.manifest().model();
-        if (maxRows < 1 || (long) maxRows * mc.dModel() * Float.BYTES > Integer.MAX_VALUE) {
-            // checked before any session opens: nothing to close
-            throw new IllegalArgumentException("maxRows must be in 1.." + Integer.MAX_VALUE / Float.BYTES / mc.dModel() + ", found " + maxRows);
-        }
+        checkRows(maxRows, mc.dModel()); // before any session opens: nothing to close
         org.hope4j.engine.NativeCache.prepare(); // ONNX Runtime's libraries from the owner-only cache
         share = new Share();
         d = mc.dModel();
@@ -137,20 +134,26 @@ public final class FrozenGraphs implements AutoCloseable {
             throw e;
         }
         provider = chosen;
-        bufX = direct(maxRows * d);
-        bufO = direct(maxRows * d);
-        bufConv = direct(convRows * convCols);
-        outA = direct(maxRows * d);
-        outB = direct(maxRows * d);
-        outConv = direct(convRows * convCols);
-        bufTok = ByteBuffer.allocateDirect(maxRows * 8).order(ByteOrder.nativeOrder()).asLongBuffer();
+        io = Io.of(maxRows, d, convRows * convCols);
+    }
+
+    private static void checkRows(int maxRows, int d) {
+        if (maxRows < 1 || (long) maxRows * d * Float.BYTES > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("maxRows must be in 1.." + Integer.MAX_VALUE / Float.BYTES / d + ", found " + maxRows);
+        }
+    }
+
+    /** Direct buffers ONNX Runtime reads the inputs from and writes the outputs into, sized for {@code maxRows} positions. */
+    private record Io(FloatBuffer x, FloatBuffer o, FloatBuffer conv, FloatBuffer a, FloatBuffer b, FloatBuffer convOut, LongBuffer tok) {
+        static Io of(int maxRows, int d, int convSize) {
+            return new Io(direct(maxRows * d), direct(maxRows * d), direct(convSize), direct(maxRows * d), direct(maxRows * d), direct(convSize),
+                    ByteBuffer.allocateDirect(maxRows * 8).order(ByteOrder.nativeOrder()).asLongBuffer());
+        }
     }
 
     /** A view: the owner's sessions, buffers of its own. */
     private FrozenGraphs(FrozenGraphs owner, int maxRows) {
-        if (maxRows < 1 || (long) maxRows * owner.d * Float.BYTES > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("maxRows must be in 1.." + Integer.MAX_VALUE / Float.BYTES / owner.d + ", found " + maxRows);
-        }
+        checkRows(maxRows, owner.d);
         share = owner.share;
         env = owner.env;
         embed = owner.embed;
@@ -160,13 +163,7 @@ public final class FrozenGraphs implements AutoCloseable {
         d = owner.d;
         convRows = owner.convRows;
         convCols = owner.convCols;
-        bufX = direct(maxRows * d);
-        bufO = direct(maxRows * d);
-        bufConv = direct(convRows * convCols);
-        outA = direct(maxRows * d);
-        outB = direct(maxRows * d);
-        outConv = direct(convRows * convCols);
-        bufTok = ByteBuffer.allocateDirect(maxRows * 8).order(ByteOrder.nativeOrder()).asLongBuffer();
+        io = Io.of(maxRows, d, convRows * convCols);
     }
 
     /**
@@ -372,15 +369,15 @@ public final class FrozenGraphs implements AutoCloseable {
      */
     public void embed(byte[] bytes, int off, int n, float[] x) {
         open();
-        bufTok.clear();
+        io.tok().clear();
         for (int i = 0; i < n; i++) {
-            bufTok.put(bytes[off + i] & 0xffL);
+            io.tok().put(bytes[off + i] & 0xffL);
         }
-        bufTok.flip();
-        try (OnnxTensor t = OnnxTensor.createTensor(env, bufTok, new long[] {n});
-             OnnxTensor ox = pinned(outA, n * d, new long[] {n, d});
+        io.tok().flip();
+        try (OnnxTensor t = OnnxTensor.createTensor(env, io.tok(), new long[] {n});
+             OnnxTensor ox = pinned(io.a(), n * d, new long[] {n, d});
              OrtSession.Result r = embed.run(Map.of("tokens", t), Map.of("x", ox))) {
-            drain(outA, x, n * d);
+            drain(io.a(), x, n * d);
         } catch (OrtException e) {
             throw new BackendException("embed failed for " + n + " positions: " + e.getMessage(), e);
         }
@@ -402,15 +399,15 @@ public final class FrozenGraphs implements AutoCloseable {
      */
     public void mixerIn(int block, float[] x, int n, float[] conv, float[] q, float[] u, float[] convOut) {
         open();
-        try (OnnxTensor tx = tensor(bufX, x, n * d, new long[] {n, d});
-             OnnxTensor tc = tensor(bufConv, conv, convRows * convCols, new long[] {convRows, convCols});
-             OnnxTensor oq = pinned(outA, n * d, new long[] {n, d});
-             OnnxTensor ou = pinned(outB, n * d, new long[] {n, d});
-             OnnxTensor oc = pinned(outConv, convRows * convCols, new long[] {convRows, convCols});
+        try (OnnxTensor tx = tensor(io.x(), x, n * d, new long[] {n, d});
+             OnnxTensor tc = tensor(io.conv(), conv, convRows * convCols, new long[] {convRows, convCols});
+             OnnxTensor oq = pinned(io.a(), n * d, new long[] {n, d});
+             OnnxTensor ou = pinned(io.b(), n * d, new long[] {n, d});
+             OnnxTensor oc = pinned(io.convOut(), convRows * convCols, new long[] {convRows, convCols});
              OrtSession.Result r = mixerIn[block].run(Map.of("x", tx, "conv_state", tc), Map.of("q", oq, "u", ou, "conv_state_out", oc))) {
-            drain(outA, q, n * d);
-            drain(outB, u, n * d);
-            drain(outConv, convOut, convRows * convCols);
+            drain(io.a(), q, n * d);
+            drain(io.b(), u, n * d);
+            drain(io.convOut(), convOut, convRows * convCols);
         } catch (OrtException e) {
             throw new BackendException("mixer_in_" + block + " failed for " + n + " positions: " + e.getMessage(), e);
         }
@@ -429,11 +426,11 @@ public final class FrozenGraphs implements AutoCloseable {
      */
     public void mixerOut(int block, float[] x, float[] o, int n, float[] x2) {
         open();
-        try (OnnxTensor tx = tensor(bufX, x, n * d, new long[] {n, d});
-             OnnxTensor to = tensor(bufO, o, n * d, new long[] {n, d});
-             OnnxTensor ox = pinned(outA, n * d, new long[] {n, d});
+        try (OnnxTensor tx = tensor(io.x(), x, n * d, new long[] {n, d});
+             OnnxTensor to = tensor(io.o(), o, n * d, new long[] {n, d});
+             OnnxTensor ox = pinned(io.a(), n * d, new long[] {n, d});
              OrtSession.Result r = mixerOut[block].run(Map.of("x", tx, "o", to), Map.of("x2", ox))) {
-            drain(outA, x2, n * d);
+            drain(io.a(), x2, n * d);
         } catch (OrtException e) {
             throw new BackendException("mixer_out_" + block + " failed for " + n + " positions: " + e.getMessage(), e);
         }

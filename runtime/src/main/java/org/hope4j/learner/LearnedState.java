@@ -275,7 +275,7 @@ public final class LearnedState implements SleepSession.Host {
             if (config.clearEpisodic() && episodic != null) {
                 episodic.reset(); // the episodes are handed over: what stays is what the neural levels learned
                 episodicDone = "E emptied";
-            } else if (episodic != null && (config.episodicAge() < SleepConfig.EPISODIC_KEEP || config.episodicConfidence() < 1)) {
+            } else if (episodic != null && config.agesEpisodic()) {
                 episodicDone = ageGuarded(config, pretrainedProbe);
             } else if (episodic != null) {
                 episodicDone = "E kept";

@@ -154,6 +154,17 @@ public record SleepConfig(int poolSize, int rank, int windowBytes, double learni
     }
 
     /**
+     * Whether a committed sleep ages the episodic level: it keeps E ({@link #clearEpisodic()} false) and caps its counts
+     * below {@value #EPISODIC_KEEP} or keeps less than all of its confidence. Such a commit is guarded by the retention
+     * probe against the pretrained learner.
+     *
+     * @return true when a commit ages E
+     */
+    public boolean agesEpisodic() {
+        return !clearEpisodic && (episodicAge < EPISODIC_KEEP || episodicConfidence < 1);
+    }
+
+    /**
      * A builder starting from {@link #defaults()}.
      *
      * @return a new builder holding the default values
