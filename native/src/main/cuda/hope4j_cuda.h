@@ -42,6 +42,9 @@ std::string cudaKernelImage(int device);
  */
 bool cudaPinHost(int device, void* p, long long bytes);
 
+/** Kernel launches the CPU emulator (cuda-emu) has run in this process; -1 in a real CUDA build. */
+long long cudaEmulatedLaunches();
+
 /** Undoes cudaPinHost (before the memory is freed). */
 void cudaUnpinHost(int device, void* p);
 
@@ -66,8 +69,8 @@ public:
     void set(int tensor, int block, const float* src, long long n);
     void get(int tensor, int block, float* dst, long long n);
 
-    /** L0 memories of {@code block} over m positions from stream position pos; q, u, o are [m, D] on the host. */
-    void memory(int block, const float* q, const float* u, int m, long long pos, bool learn, float* o);
+    /** L0 memories of {@code block} over m positions from stream position pos; qu is q [m, D] then u [m, D], o [m, D], on the host. */
+    void memory(int block, const float* qu, int m, long long pos, bool learn, float* o);
     /** L2 then L1 CMS MLP with residuals over x [m, D]; writes out [m, D]; keeps the span's activations. */
     void cms(int block, const float* x, int m, float* out);
     /** Final norm and head over x [m, D]; writes logits [m, 256] and keeps them. */
@@ -91,6 +94,8 @@ public:
     void step(bool l1, bool l2);
     /** Resets level 0, 1 or 2 of every block to its initial value (and clears its sums). */
     void resetLevel(int level);
+    /** What the engine's calls have cost so far: 0 kernel launches, 1 copies between host and device, 2 host synchronisations. */
+    long long counter(int which) const;
     /** Waits for the engine's stream. */
     void synchronize();
 

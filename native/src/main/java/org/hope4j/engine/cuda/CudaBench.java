@@ -73,6 +73,15 @@ public final class CudaBench {
         report.put("engine", engine);
         report.put("engine_speedup", rate(engine, "cuda") / rate(engine, "cpu"));
         report.put("goal_engine_speedup", 10);
+        try (CudaEngine e = (CudaEngine) Backends.select("cuda").backend().open(spec, plastic)) {
+            SpanInputs in = new SpanInputs(spec);
+            span(e, spec, 0, in); // the first span holds no position and takes no step
+            long[] before = e.costs();
+            span(e, spec, spec.c2(), in); // a span whose step moves both levels
+            long[] after = e.costs();
+            report.put("per_span", Map.of("launches", after[0] - before[0], "host_copies", after[1] - before[1],
+                    "synchronisations", after[2] - before[2], "goal_launches", 15, "goal_host_copies", 2));
+        }
         String json = new GsonBuilder().setPrettyPrinting().create().toJson(report);
         if (out.getParent() != null) {
             Files.createDirectories(out.getParent());
@@ -88,36 +97,52 @@ public final class CudaBench {
 
     /** The level calls of HopeStream.read with every level learning, in spans of one L1 period. */
     static void runEngine(Engine e, EngineSpec spec, int bytes) {
-        int d = spec.dModel();
+        SpanInputs in = new SpanInputs(spec);
+        for (long pos = 0; pos < bytes; pos += spec.c1()) {
+            span(e, spec, pos, in);
+        }
+    }
+
+    /** Synthetic inputs of one span (fixed seed). */
+    static final class SpanInputs {
+        final float[] q, u, x, o, y, logits;
+        final byte[] targets;
+
+        SpanInputs(EngineSpec spec) {
+            int d = spec.dModel();
+            int c1 = spec.c1();
+            Random r = new Random(1);
+            q = new float[c1 * d];
+            u = new float[c1 * d];
+            x = new float[c1 * d];
+            for (int i = 0; i < q.length; i++) {
+                q[i] = (float) r.nextGaussian();
+                u[i] = (float) r.nextGaussian();
+                x[i] = (float) r.nextGaussian();
+            }
+            o = new float[c1 * d];
+            y = new float[c1 * d];
+            logits = new float[c1 * EngineSpec.VOCAB];
+            targets = new byte[c1];
+            r.nextBytes(targets);
+        }
+    }
+
+    /** One span of one L1 period from stream position pos, as HopeStream.read calls the engine when every level learns. */
+    static void span(Engine e, EngineSpec spec, long pos, SpanInputs in) {
         int c1 = spec.c1();
-        Random r = new Random(1);
-        float[] q = new float[c1 * d];
-        float[] u = new float[c1 * d];
-        float[] x = new float[c1 * d];
-        for (int i = 0; i < q.length; i++) {
-            q[i] = (float) r.nextGaussian();
-            u[i] = (float) r.nextGaussian();
-            x[i] = (float) r.nextGaussian();
+        if (e.hasPending()) {
+            e.accumulatePending(in.targets[0], true, true);
         }
-        float[] o = new float[c1 * d];
-        float[] y = new float[c1 * d];
-        float[] logits = new float[c1 * EngineSpec.VOCAB];
-        byte[] targets = new byte[c1];
-        r.nextBytes(targets);
-        for (long pos = 0; pos < bytes; pos += c1) {
-            if (e.hasPending()) {
-                e.accumulatePending(targets[0], true, true);
-            }
-            if (pos > 0) {
-                e.step(true, pos % spec.c2() == 0);
-            }
-            for (int b = 0; b < spec.nBlocks(); b++) {
-                e.memory(b, q, u, c1, pos, true, o);
-                e.cms(b, x, c1, y);
-            }
-            e.head(y, c1, logits);
-            e.accumulate(c1 - 1, targets, 1, true, true);
-            e.holdPending();
+        if (pos > 0) {
+            e.step(true, pos % spec.c2() == 0);
         }
+        for (int b = 0; b < spec.nBlocks(); b++) {
+            e.memory(b, in.q, in.u, c1, pos, true, in.o);
+            e.cms(b, in.x, c1, in.y);
+        }
+        e.head(in.y, c1, in.logits);
+        e.accumulate(c1 - 1, in.targets, 1, true, true);
+        e.holdPending();
     }
 }

@@ -1,7 +1,10 @@
 package org.hope4j.engine.cuda;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.IntToLongFunction;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
@@ -36,7 +39,8 @@ final class CudaEngine implements Engine {
     private final EngineSpec spec;
     private final int device, d, nb, h, r, dh, f1, f2, maxSpan;
     private final CudaNative.Engine gpu;
-    private final FloatPointer bufA, bufB, bufOut;
+    /** Staging: q then u (or x) in, one output back, targets in. */
+    private final FloatPointer bufIn, bufOut;
     private final BytePointer bufTargets;
     private int spanRows;
     private boolean hasPending;
@@ -66,50 +70,37 @@ final class CudaEngine implements Engine {
             throw new BackendException("cuda: the JNI library jnihope4jcuda could not load: " + t, t);
         }
         // the staging buffers first and the GPU engine last, so a failure of either leaks neither
-        FloatPointer stageA = null, stageB = null, stageOut = null;
+        FloatPointer stageIn = null, stageOut = null;
         BytePointer stageTargets = null;
         CudaNative.Engine g = null;
         try {
-            stageA = new FloatPointer((long) maxSpan * d);
-            stageB = new FloatPointer((long) maxSpan * d);
+            stageIn = new FloatPointer(2L * maxSpan * d);
             stageOut = new FloatPointer((long) maxSpan * Math.max(d, V));
             stageTargets = new BytePointer(maxSpan);
             g = new CudaNative.Engine(device, d, nb, h, dh, r, f2, f1, spec.c0(), spec.c1(), maxSpan, spec.etaMax(), spec.eps(),
                     spec.lr1(), spec.lr2(), plasticInts, spec.decay1(), spec.decay2());
         } catch (RuntimeException | OutOfMemoryError e) {
-            for (Pointer p : new Pointer[] {stageA, stageB, stageOut, stageTargets}) {
+            for (Pointer p : new Pointer[] {stageIn, stageOut, stageTargets}) {
                 if (p != null) {
                     p.close();
                 }
             }
             throw new BackendException("cuda: could not open an engine for " + spec + " on device " + device + ": " + e.getMessage(), e);
         }
-        bufA = stageA;
-        bufB = stageB;
+        bufIn = stageIn;
         bufOut = stageOut;
         bufTargets = stageTargets;
         gpu = g;
         // page-locked staging: copies run asynchronously at full bus speed (pageable: a bounce through a driver buffer)
         boolean all = true;
-        for (Pointer p : new Pointer[] {bufA, bufB, bufOut, bufTargets}) {
+        for (Pointer p : new Pointer[] {bufIn, bufOut, bufTargets}) {
             all &= CudaNative.cudaPinHost(device, p, p.capacity() * p.sizeof());
         }
         pinned = all;
         try {
-            for (int b = 0; b < nb; b++) {
-                String p = "blocks." + b + ".";
-                upload(INIT, b, plastic, p + "l0.init");
-                upload(B_ETA, b, plastic, p + "l0.b_eta");
-                upload(B_ALPHA, b, plastic, p + "l0.b_alpha");
-                upload(NORM2, b, plastic, p + "l2.norm");
-                upload(UP2_I, b, plastic, p + "l2.up");
-                upload(DOWN2_I, b, plastic, p + "l2.down");
-                upload(NORM1, b, plastic, p + "l1.norm");
-                upload(UP1_I, b, plastic, p + "l1.up");
-                upload(DOWN1_I, b, plastic, p + "l1.down");
+            for (Upload u : initialUploads(spec, plastic, gpu::tensorSize)) {
+                gpu.set(u.id(), u.block(), u.data(), u.data().length);
             }
-            upload(NORM_F, 0, plastic, "head.norm");
-            upload(HEAD, 0, plastic, "head.weight");
             for (int level = 0; level < 3; level++) {
                 gpu.resetLevel(level);
             }
@@ -122,8 +113,30 @@ final class CudaEngine implements Engine {
         }
     }
 
-    private void upload(int id, int block, Map<String, Tensor> t, String name) {
-        gpu.set(id, block, StateLayout.data(t, name, (int) gpu.tensorSize(id)), gpu.tensorSize(id));
+    /** One tensor set on the native engine: tensor id (hope4j_cuda.h), block, values. */
+    record Upload(int id, int block, float[] data) {
+    }
+
+    /**
+     * What opening an engine sets before resetting every level to its initial value: the fixed tensors and the
+     * levels' initial values, by tensor id, checked against the native sizes ({@code size} of an id).
+     */
+    static List<Upload> initialUploads(EngineSpec spec, Map<String, Tensor> plastic, IntToLongFunction size) {
+        int[] ids = {INIT, B_ETA, B_ALPHA, NORM2, UP2_I, DOWN2_I, NORM1, UP1_I, DOWN1_I};
+        String[] names = {"l0.init", "l0.b_eta", "l0.b_alpha", "l2.norm", "l2.up", "l2.down", "l1.norm", "l1.up", "l1.down"};
+        List<Upload> u = new ArrayList<>();
+        for (int b = 0; b < spec.nBlocks(); b++) {
+            for (int i = 0; i < ids.length; i++) {
+                u.add(upload(ids[i], b, plastic, "blocks." + b + "." + names[i], size));
+            }
+        }
+        u.add(upload(NORM_F, 0, plastic, "head.norm", size));
+        u.add(upload(HEAD, 0, plastic, "head.weight", size));
+        return u;
+    }
+
+    private static Upload upload(int id, int block, Map<String, Tensor> plastic, String name, IntToLongFunction size) {
+        return new Upload(id, block, StateLayout.data(plastic, name, (int) size.applyAsLong(id)));
     }
 
     private void open() {
@@ -153,6 +166,15 @@ final class CudaEngine implements Engine {
         return spec;
     }
 
+    /**
+     * What this engine's calls have cost so far: kernel launches, copies between host and device, host
+     * synchronisations (counted by the native engine at each launch, copy and wait).
+     */
+    long[] costs() {
+        open();
+        return new long[] {gpu.counter(0), gpu.counter(1), gpu.counter(2)};
+    }
+
     /** Whether the host staging buffers are page-locked. */
     boolean pinnedStaging() {
         return pinned;
@@ -168,10 +190,11 @@ final class CudaEngine implements Engine {
         checkLength("q", q, n);
         checkLength("u", u, n);
         checkLength("o", o, n);
-        bufA.position(0).put(q, 0, n);
-        bufB.position(0).put(u, 0, n);
+        bufIn.position(0).put(q, 0, n);
+        bufIn.position(n).put(u, 0, n);
+        bufIn.position(0);
         try {
-            gpu.memory(block, bufA, bufB, m, pos, learn, bufOut);
+            gpu.memory(block, bufIn, m, pos, learn, bufOut);
         } catch (RuntimeException e) {
             throw failed("memory(block " + block + ", " + m + " positions from " + pos + ")", e);
         }
@@ -187,9 +210,9 @@ final class CudaEngine implements Engine {
         int n = m * d;
         checkLength("x", x, n);
         checkLength("out", out, n);
-        bufA.position(0).put(x, 0, n);
+        bufIn.position(0).put(x, 0, n);
         try {
-            gpu.cms(block, bufA, m, bufOut);
+            gpu.cms(block, bufIn, m, bufOut);
         } catch (RuntimeException e) {
             throw failed("cms(block " + block + ", " + m + " positions)", e);
         }
@@ -203,9 +226,9 @@ final class CudaEngine implements Engine {
         checkSpan(m);
         checkLength("x", x, (long) m * d);
         checkLength("logits", logits, (long) m * V);
-        bufA.position(0).put(x, 0, m * d);
+        bufIn.position(0).put(x, 0, m * d);
         try {
-            gpu.head(bufA, m, bufOut);
+            gpu.head(bufIn, m, bufOut);
         } catch (RuntimeException e) {
             throw failed("head(" + m + " positions)", e);
         }
@@ -358,7 +381,7 @@ final class CudaEngine implements Engine {
     }
 
     /** The tensor id (hope4j_cuda.h) of a state entry. */
-    private static int idOf(String key) {
+    static int idOf(String key) {
         return switch (key) {
             case "l0.w0" -> W0;
             case "l0.wt" -> WT;
@@ -390,11 +413,10 @@ final class CudaEngine implements Engine {
         }
         closed = true;
         gpu.close();
-        for (Pointer p : new Pointer[] {bufA, bufB, bufOut, bufTargets}) {
+        for (Pointer p : new Pointer[] {bufIn, bufOut, bufTargets}) {
             CudaNative.cudaUnpinHost(device, p); // a no-op for memory that was not pinned
         }
-        bufA.close();
-        bufB.close();
+        bufIn.close();
         bufOut.close();
         bufTargets.close();
     }

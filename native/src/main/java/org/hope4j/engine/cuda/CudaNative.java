@@ -53,6 +53,9 @@ final class CudaNative {
     /** Page-locks host memory (false: it stays pageable, e.g. under the emulator). */
     static native @Cast("bool") boolean cudaPinHost(int device, Pointer p, long bytes);
 
+    /** Kernel launches the CPU emulator (cuda-emu) has run in this process; -1 in a real CUDA build. */
+    static native long cudaEmulatedLaunches();
+
     /** Undoes {@link #cudaPinHost} before the memory is freed. */
     static native void cudaUnpinHost(int device, Pointer p);
 
@@ -77,8 +80,8 @@ final class CudaNative {
 
         native void get(int tensor, int block, float[] dst, long n);
 
-        native void memory(int block, @Const FloatPointer q, @Const FloatPointer u, int m, long pos, @Cast("bool") boolean learn,
-                           FloatPointer o);
+        /** qu: q [m, D] then u [m, D]. */
+        native void memory(int block, @Const FloatPointer qu, int m, long pos, @Cast("bool") boolean learn, FloatPointer o);
 
         native void cms(int block, @Const FloatPointer x, int m, FloatPointer out);
 
@@ -99,5 +102,8 @@ final class CudaNative {
         native void resetLevel(int level);
 
         native void synchronize();
+
+        /** What the calls have cost so far: 0 kernel launches, 1 copies between host and device, 2 host synchronisations. */
+        native long counter(int which);
     }
 }

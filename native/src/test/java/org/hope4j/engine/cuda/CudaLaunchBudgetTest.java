@@ -1,0 +1,85 @@
+package org.hope4j.engine.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import org.hope4j.Hope;
+import org.hope4j.Learner;
+import org.hope4j.LearnerOptions;
+import org.hope4j.bundle.Tensor;
+import org.hope4j.engine.EngineSpec;
+import org.hope4j.learner.Streams;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+/**
+ * What one 64-byte span costs the CUDA engine, counted (issue 16: at most 15 kernel launches): the engine's own
+ * count of launches, copies between host and device and synchronisations, and under cuda-emu the emulator's
+ * independent count of the kernels it ran. Before the kernels were fused a span took 183 launches and 24 copies.
+ * Runs only with {@code -Dhope4j.test.cuda=1} (fails if CUDA is absent).
+ */
+@EnabledIfSystemProperty(named = "hope4j.test.cuda", matches = "1")
+class CudaLaunchBudgetTest {
+    static EngineSpec spec;
+    static Map<String, Tensor> plastic;
+
+    @BeforeAll
+    static void specOfTheDefaultBundle() {
+        new CudaBackendProvider().probe();
+        try (Learner l = Hope.open(Golden.BUNDLE, LearnerOptions.defaults().withBackend("cpu"))) {
+            spec = Streams.of(l).engine().spec();
+        }
+        plastic = Golden.BUNDLE.plastic();
+    }
+
+    @Test
+    void aLearningSpanTakesFifteenLaunchesOrFewer() {
+        int nb = spec.nBlocks();
+        try (CudaEngine e = new CudaEngine(spec, plastic, 0)) {
+            CudaBench.SpanInputs in = new CudaBench.SpanInputs(spec);
+            CudaBench.span(e, spec, 0, in);
+            for (long pos : new long[] {spec.c1(), spec.c2()}) { // a step of L1 alone, then one of both levels
+                long[] before = e.costs();
+                long emuBefore = CudaNative.cudaEmulatedLaunches();
+                CudaBench.span(e, spec, pos, in);
+                long[] after = e.costs();
+                long launches = after[0] - before[0];
+                // held position 2 (error signal, sums), step 1, per block L0 1 and CMS 1, head 1, span 2, hold 1
+                assertEquals(2 + 1 + 2 * nb + 1 + 2 + 1, launches, "launches of a span at " + pos);
+                assertTrue(launches <= 15, launches + " launches for " + nb + " blocks");
+                long emu = CudaNative.cudaEmulatedLaunches();
+                if (emu >= 0) {
+                    assertEquals(launches, emu - emuBefore, "the emulator's count of the same span");
+                }
+                // per block q+u in and o out, x in and out; head in and out; targets in; the hold's flag out
+                assertEquals(4L * nb + 4, after[1] - before[1], "host copies of a span at " + pos);
+                // per block after L0 and after the CMS levels; head, held position, step, span's error signal, hold
+                assertEquals(2L * nb + 5, after[2] - before[2], "synchronisations of a span at " + pos);
+            }
+        }
+    }
+
+    @Test
+    void decodingOneByteTakesTwoLaunchesPerBlockAndOneForTheHead() {
+        int nb = spec.nBlocks();
+        int d = spec.dModel();
+        try (CudaEngine e = new CudaEngine(spec, plastic, 0)) {
+            float[] q = new float[d];
+            float[] u = new float[d];
+            float[] o = new float[d];
+            float[] y = new float[d];
+            float[] logits = new float[EngineSpec.VOCAB];
+            long[] before = e.costs();
+            for (int b = 0; b < nb; b++) {
+                e.memory(b, q, u, 1, 5, false, o);
+                e.cms(b, q, 1, y);
+            }
+            e.head(y, 1, logits);
+            long[] after = e.costs();
+            assertEquals(2L * nb + 1, after[0] - before[0], "launches of one decoded byte");
+            assertEquals(4L * nb + 2, after[1] - before[1], "host copies of one decoded byte");
+        }
+    }
+}
