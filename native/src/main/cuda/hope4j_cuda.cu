@@ -1374,6 +1374,16 @@ long long cudaEmulatedLaunches() {
 #endif
 }
 
+bool cudaInjectStickyError(bool set) {
+#ifdef __CUDACC__
+    (void)set;
+    return false;  // a real context cannot be made to fail and then recover within one process
+#else
+    emu::sticky = emu::lastError = set ? cudaErrorLaunchFailure : cudaSuccess;
+    return true;
+#endif
+}
+
 int cudaBuiltRuntimeVersion() {
     return CUDART_VERSION;
 }

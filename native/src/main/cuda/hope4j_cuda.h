@@ -45,6 +45,13 @@ bool cudaPinHost(int device, void* p, long long bytes);
 /** Kernel launches the CPU emulator (cuda-emu) has run in this process; -1 in a real CUDA build. */
 long long cudaEmulatedLaunches();
 
+/**
+ * Test hook, under cuda-emu only: set, every later CUDA call fails with cudaErrorLaunchFailure, as after a faulting
+ * kernel (a sticky error: the context is lost); cleared, the emulator works again. Returns false, doing nothing, in
+ * a real CUDA build.
+ */
+bool cudaInjectStickyError(bool set);
+
 /** Undoes cudaPinHost (before the memory is freed). */
 void cudaUnpinHost(int device, void* p);
 

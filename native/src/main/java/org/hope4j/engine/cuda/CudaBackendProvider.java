@@ -4,8 +4,10 @@ import java.util.Map;
 import org.hope4j.BackendUnavailableException;
 import org.hope4j.bundle.Tensor;
 import org.hope4j.engine.Backend;
+import org.hope4j.engine.Backends;
 import org.hope4j.engine.Engine;
 import org.hope4j.engine.EngineSpec;
+import org.hope4j.engine.FailoverEngine;
 
 /**
  * The {@code cuda} backend, found by {@link java.util.ServiceLoader}. Its probe loads the JNI library
@@ -25,6 +27,10 @@ import org.hope4j.engine.EngineSpec;
 public final class CudaBackendProvider implements Backend {
     /** Preferred over the CPU backend (priority 0) by "auto". */
     static final int PRIORITY = 10;
+    /** {@code -Dhope4j.cuda.failover=false}: a failed GPU engine throws on every later call instead of moving to the CPU. */
+    static final String FAILOVER = "hope4j.cuda.failover";
+    /** Eq. 71 steps between the host snapshots a failover restores (default 64: every 4 KB of text on the default model). */
+    static final String SNAPSHOT_EVERY = "hope4j.cuda.snapshotEvery";
 
     private static final Object LOCK = new Object();
     private static boolean probed;
@@ -142,7 +148,14 @@ public final class CudaBackendProvider implements Backend {
         if (deviceId < 0 || deviceId >= count) {
             throw new BackendUnavailableException("deviceId " + deviceId + " asked for, but " + count + " CUDA device(s) are present");
         }
-        return new CudaEngine(spec, plastic, deviceId);
+        CudaEngine engine = new CudaEngine(spec, plastic, deviceId);
+        if (!Boolean.parseBoolean(System.getProperty(FAILOVER, "true"))) {
+            return engine;
+        }
+        // a lost GPU context (a faulting kernel, an Xid, a driver reset) fails every later call: go on on the CPU
+        // engine from the last snapshot of the state instead of leaving the learner unable to read, score or save
+        return new FailoverEngine(engine, () -> Backends.select("cpu").backend().open(spec, plastic),
+                Integer.getInteger(SNAPSHOT_EVERY, 64), "cuda (device " + deviceId + ")");
     }
 
     @Override

@@ -73,7 +73,7 @@ public final class CudaBench {
         report.put("engine", engine);
         report.put("engine_speedup", rate(engine, "cuda") / rate(engine, "cpu"));
         report.put("goal_engine_speedup", 10);
-        try (CudaEngine e = (CudaEngine) Backends.select("cuda").backend().open(spec, plastic)) {
+        try (CudaEngine e = new CudaEngine(spec, plastic, 0)) {
             SpanInputs in = new SpanInputs(spec);
             span(e, spec, 0, in); // the first span holds no position and takes no step
             long[] before = e.costs();

@@ -56,6 +56,9 @@ final class CudaNative {
     /** Kernel launches the CPU emulator (cuda-emu) has run in this process; -1 in a real CUDA build. */
     static native long cudaEmulatedLaunches();
 
+    /** Test hook under cuda-emu: every later CUDA call fails as after a lost context (set), or works again; false on a real GPU. */
+    static native @Cast("bool") boolean cudaInjectStickyError(@Cast("bool") boolean set);
+
     /** Undoes {@link #cudaPinHost} before the memory is freed. */
     static native void cudaUnpinHost(int device, Pointer p);
 

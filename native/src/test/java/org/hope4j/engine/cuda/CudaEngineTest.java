@@ -9,6 +9,7 @@ import org.hope4j.Level;
 import org.hope4j.bundle.Tensor;
 import org.hope4j.engine.Engine;
 import org.hope4j.engine.EngineSpec;
+import org.hope4j.engine.FailoverEngine;
 import org.hope4j.engine.cpu.CpuBackend;
 import org.hope4j.learner.Streams;
 import org.junit.jupiter.api.BeforeAll;
@@ -151,7 +152,7 @@ class CudaEngineTest {
     void theStagingBuffersArePageLockedOnAGpu() {
         CudaBackendProvider p = new CudaBackendProvider();
         p.probe();
-        try (CudaEngine e = (CudaEngine) p.open(spec, plastic)) {
+        try (CudaEngine e = (CudaEngine) ((FailoverEngine) p.open(spec, plastic)).current()) {
             // the emulator has no page-locked memory; a real driver pins the four staging buffers
             assertEquals(!p.describe().contains("cuda-emu"), e.pinnedStaging(), p.describe());
         }
