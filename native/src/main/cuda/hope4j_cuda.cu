@@ -1164,6 +1164,10 @@ struct CudaEngine::Impl {
         }
     }
 
+    // The error signal, the held position's gradient and the step return nothing to the host: they are queued on the
+    // stream without waiting (a failure shows at the next call that waits, whose message says so). The host must
+    // not rewrite a staging buffer an upload may still read: CudaEngine.java waits first where it would.
+
     void accumulate(int k, const signed char* targets, bool l1, bool l2) {
         checkGrad(k, "accumulate");
         if (k == 0 || !(l1 || l2)) {
@@ -1171,7 +1175,6 @@ struct CudaEngine::Impl {
         }
         copyAsync(dTargets, targets, (size_t)k, cudaMemcpyHostToDevice, "accumulate: targets to the device");
         backward(span, k, dTargets, -1, nullptr, l1, l2, "span");
-        sync("accumulate: positions, d", {k, d});
     }
 
     void accumulateLogits(int k, const float* dLogits, bool l1, bool l2) {
@@ -1181,7 +1184,6 @@ struct CudaEngine::Impl {
         }
         copyAsync(dl, dLogits, (size_t)k * VOCAB * sizeof(float), cudaMemcpyHostToDevice, "accumulateLogitGradient: d logits to the device");
         backward(span, k, nullptr, -1, dl, l1, l2, "d logits");
-        sync("accumulateLogitGradient: positions, vocab", {k, VOCAB});
     }
 
     bool holdPending() {
@@ -1219,7 +1221,6 @@ struct CudaEngine::Impl {
             return;
         }
         backward(pending, 1, nullptr, target & 0xff, nullptr, l1, l2, "pending");
-        sync("accumulatePending: target", {target & 0xff});
     }
 
     /**
@@ -1235,7 +1236,6 @@ struct CudaEngine::Impl {
         stepKernel<<<dim3(blocksOf(2LL * fm * d), 2 * nb), 256, 0, stream>>>(cmsTable, d, f1, f2, l1 ? 1 : 0, l2 ? 1 : 0, stepOld,
                                                                           dFlags, dDone, dCount);
         launched("stepKernel", "l1, l2, d, hidden L2, L1", {l1 ? 1 : 0, l2 ? 1 : 0, d, f2, f1});
-        sync("step: l1, l2", {l1 ? 1 : 0, l2 ? 1 : 0});
     }
 
     static int blocksOf(long long n) {

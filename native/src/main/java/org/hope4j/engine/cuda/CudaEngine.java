@@ -44,6 +44,12 @@ final class CudaEngine implements Engine {
     private final BytePointer bufTargets;
     private int spanRows;
     private boolean hasPending;
+    /**
+     * Whether an upload from a staging buffer may still be in flight: the error signal returns without waiting for
+     * the GPU, so before the host rewrites bufTargets or bufOut it waits for the stream (calls that return results
+     * wait anyway, and clear this).
+     */
+    private boolean uploading;
     private boolean closed;
     /** Whether the staging buffers are page-locked (false under the emulator or where the driver refused). */
     private final boolean pinned;
@@ -166,6 +172,14 @@ final class CudaEngine implements Engine {
         return spec;
     }
 
+    /** Waits for an upload from a staging buffer that may still be in flight. */
+    private void settle() {
+        if (uploading) {
+            gpu.synchronize();
+            uploading = false;
+        }
+    }
+
     /**
      * What this engine's calls have cost so far: kernel launches, copies between host and device, host
      * synchronisations (counted by the native engine at each launch, copy and wait).
@@ -195,6 +209,7 @@ final class CudaEngine implements Engine {
         bufIn.position(0);
         try {
             gpu.memory(block, bufIn, m, pos, learn, bufOut);
+            uploading = false;
         } catch (RuntimeException e) {
             throw failed("memory(block " + block + ", " + m + " positions from " + pos + ")", e);
         }
@@ -213,6 +228,7 @@ final class CudaEngine implements Engine {
         bufIn.position(0).put(x, 0, n);
         try {
             gpu.cms(block, bufIn, m, bufOut);
+            uploading = false;
         } catch (RuntimeException e) {
             throw failed("cms(block " + block + ", " + m + " positions)", e);
         }
@@ -229,6 +245,7 @@ final class CudaEngine implements Engine {
         bufIn.position(0).put(x, 0, m * d);
         try {
             gpu.head(bufIn, m, bufOut);
+            uploading = false;
         } catch (RuntimeException e) {
             throw failed("head(" + m + " positions)", e);
         }
@@ -248,9 +265,11 @@ final class CudaEngine implements Engine {
         if (k == 0 || !(l1 || l2)) {
             return;
         }
-        bufTargets.position(0).put(targets, off, k);
         try {
+            settle();
+            bufTargets.position(0).put(targets, off, k);
             gpu.accumulate(k, bufTargets, l1, l2);
+            uploading = true;
         } catch (RuntimeException e) {
             throw failed("accumulate(" + k + " positions)", e);
         }
@@ -269,9 +288,11 @@ final class CudaEngine implements Engine {
         if (k == 0 || !(l1 || l2)) {
             return;
         }
-        bufOut.position(0).put(dLogits, 0, k * V);
         try {
+            settle();
+            bufOut.position(0).put(dLogits, 0, k * V);
             gpu.accumulateLogits(k, bufOut, l1, l2);
+            uploading = true;
         } catch (RuntimeException e) {
             throw failed("accumulateLogitGradient(" + k + " positions)", e);
         }
@@ -282,6 +303,7 @@ final class CudaEngine implements Engine {
         open();
         try {
             hasPending = gpu.holdPending(); // false: its activations overflowed, it will not be learned from
+            uploading = false;
         } catch (RuntimeException e) {
             throw failed("holdPending", e);
         }
