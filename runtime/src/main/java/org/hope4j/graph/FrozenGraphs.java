@@ -29,6 +29,12 @@ import org.hope4j.bundle.Manifest;
 public final class FrozenGraphs implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(FrozenGraphs.class.getName());
 
+    /**
+     * Calls of at most this many rows compute the mixers in Java ({@link RowMixers}: ONNX Runtime's fixed cost per call
+     * is most of a one-row call); {@code -Dhope4j.graph.javaRows=0} sends every call to ONNX Runtime.
+     */
+    static final int JAVA_ROWS = Integer.getInteger("hope4j.graph.javaRows", 1);
+
     private final OrtEnvironment env;
     private final OrtSession embed;
     private final OrtSession[] mixerIn, mixerOut;
@@ -36,6 +42,9 @@ public final class FrozenGraphs implements AutoCloseable {
     private final String provider;
     /** This instance's input and output buffers, reused across calls (a view has its own). */
     private final Io io;
+    /** The mixers in Java for calls of at most {@link #javaRows} rows (null: ONNX Runtime always), and their scratch. */
+    private final RowMixers rows;
+    private final float[] rowScratch;
     /** How many open instances use these sessions: the owner and its {@link #view views}; the last to close closes them. */
     private final Share share;
     private boolean closed;
@@ -135,6 +144,19 @@ public final class FrozenGraphs implements AutoCloseable {
         }
         provider = chosen;
         io = Io.of(maxRows, d, convRows * convCols);
+        rows = JAVA_ROWS > 0 ? rowMixers(bundle) : null;
+        rowScratch = rows != null ? new float[rows.scratch(JAVA_ROWS)] : null;
+    }
+
+    /** The bundle's mixers in Java, or null (logged) where its segments are not the mixers RowMixers knows. */
+    private static RowMixers rowMixers(Bundle bundle) {
+        try {
+            return RowMixers.of(bundle);
+        } catch (RuntimeException e) {
+            System.getLogger(FrozenGraphs.class.getName()).log(System.Logger.Level.WARNING,
+                    "the mixers of " + bundle.describe() + " run on ONNX Runtime for every call: " + e.getMessage());
+            return null;
+        }
     }
 
     private static void checkRows(int maxRows, int d) {
@@ -164,6 +186,8 @@ public final class FrozenGraphs implements AutoCloseable {
         convRows = owner.convRows;
         convCols = owner.convCols;
         io = Io.of(maxRows, d, convRows * convCols);
+        rows = owner.rows;
+        rowScratch = rows != null ? new float[rows.scratch(JAVA_ROWS)] : null;
     }
 
     /**
@@ -258,7 +282,7 @@ public final class FrozenGraphs implements AutoCloseable {
         }
     }
 
-    private static String fileOf(Bundle bundle, String segment) {
+    static String fileOf(Bundle bundle, String segment) {
         for (Manifest.Segment s : bundle.manifest().segments()) {
             if (s.name().equals(segment)) {
                 return s.file();
@@ -399,6 +423,10 @@ public final class FrozenGraphs implements AutoCloseable {
      */
     public void mixerIn(int block, float[] x, int n, float[] conv, float[] q, float[] u, float[] convOut) {
         open();
+        if (n <= JAVA_ROWS && rows != null) {
+            rows.mixerIn(block, x, n, conv, q, u, convOut, rowScratch);
+            return;
+        }
         try (OnnxTensor tx = tensor(io.x(), x, n * d, new long[] {n, d});
              OnnxTensor tc = tensor(io.conv(), conv, convRows * convCols, new long[] {convRows, convCols});
              OnnxTensor oq = pinned(io.a(), n * d, new long[] {n, d});
@@ -426,6 +454,10 @@ public final class FrozenGraphs implements AutoCloseable {
      */
     public void mixerOut(int block, float[] x, float[] o, int n, float[] x2) {
         open();
+        if (n <= JAVA_ROWS && rows != null) {
+            rows.mixerOut(block, x, o, n, x2, rowScratch);
+            return;
+        }
         try (OnnxTensor tx = tensor(io.x(), x, n * d, new long[] {n, d});
              OnnxTensor to = tensor(io.o(), o, n * d, new long[] {n, d});
              OnnxTensor ox = pinned(io.a(), n * d, new long[] {n, d});

@@ -60,6 +60,20 @@ public interface Kernels {
     boolean update(float[] w, float[] w0, float[] g, float lambda, float lr, float[] out, int n);
 
     /**
+     * {@code out[oo, oo + n) = x[xo, xo + k) W}, W row-major {@code [k, n]}: one row through a frozen projection
+     * (sums in the order of k; the Vector API's with fused multiply-adds, so the last bits may differ).
+     *
+     * @param x the input row
+     * @param xo where it starts in {@code x}
+     * @param k its length
+     * @param w the weights, {@code k * n} values
+     * @param n the output's length
+     * @param out receives the output; not overlapping the input
+     * @param oo where it starts in {@code out}
+     */
+    void gemv(float[] x, int xo, int k, float[] w, int n, float[] out, int oo);
+
+    /**
      * What this implementation is, for reports.
      *
      * @return for example {@code "Vector API, 16 float lanes"} or {@code "scalar Java"}
@@ -90,6 +104,18 @@ public interface Kernels {
                 z += a[i] - a[i];
             }
             return z == 0f;
+        }
+
+        @Override
+        public void gemv(float[] x, int xo, int k, float[] w, int n, float[] out, int oo) {
+            java.util.Arrays.fill(out, oo, oo + n, 0f);
+            for (int i = 0; i < k; i++) {
+                float xi = x[xo + i];
+                int r = i * n;
+                for (int j = 0; j < n; j++) {
+                    out[oo + j] += xi * w[r + j];
+                }
+            }
         }
 
         @Override

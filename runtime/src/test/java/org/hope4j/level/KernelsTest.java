@@ -54,6 +54,34 @@ class KernelsTest {
         }
     }
 
+    /** One row through a projection: the Vector API's fused multiply-adds against the scalar sums, at every tail shape. */
+    @Test
+    void gemvMatchesTheScalarPathWithinRounding() {
+        int[] ks = {1, 13, 128, 512};
+        int[] ns = {1, 5, 16, 17, 63, 64, 70, 128, 256};
+        for (int k : ks) {
+            for (int n : ns) {
+                float[] x = values(k + 3, 31L * k + n);
+                float[] w = values(k * n, 7L * k + n);
+                float[] got = new float[n + 2];
+                float[] want = new float[n + 2];
+                got[0] = want[0] = 42f;
+                got[n + 1] = want[n + 1] = -42f;
+                K.gemv(x, 3, k, w, n, got, 1);
+                Kernels.SCALAR.gemv(x, 3, k, w, n, want, 1);
+                assertEquals(42f, got[0], "nothing written before the output");
+                assertEquals(-42f, got[n + 1], "nothing written after the output");
+                double scale = 0;
+                for (int i = 0; i < k; i++) {
+                    scale += Math.abs(x[3 + i]) * 12; // |w| <= 12: a bound of every sum's magnitude
+                }
+                for (int j = 1; j <= n; j++) {
+                    assertEquals(want[j], got[j], 2e-6 * scale, "k " + k + ", n " + n + ", column " + (j - 1));
+                }
+            }
+        }
+    }
+
     /** The float e^x both paths use: within 2 ulp of the double one over the range a sigmoid needs, and its limits. */
     @Test
     void expfIsWithinTwoUlp() {

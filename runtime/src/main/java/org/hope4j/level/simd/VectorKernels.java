@@ -118,6 +118,41 @@ public final class VectorKernels implements Kernels {
         return z.reduceLanes(VectorOperators.ADD) == 0f;
     }
 
+    @Override
+    public void gemv(float[] x, int xo, int k, float[] w, int n, float[] out, int oo) {
+        final int l = S.length();
+        int j = 0;
+        for (; j + 4 * l <= n; j += 4 * l) { // four vectors of the output held in registers through all of k
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            for (int i = 0; i < k; i++) {
+                FloatVector xi = FloatVector.broadcast(S, x[xo + i]);
+                int r = i * n + j;
+                a0 = FloatVector.fromArray(S, w, r).fma(xi, a0);
+                a1 = FloatVector.fromArray(S, w, r + l).fma(xi, a1);
+                a2 = FloatVector.fromArray(S, w, r + 2 * l).fma(xi, a2);
+                a3 = FloatVector.fromArray(S, w, r + 3 * l).fma(xi, a3);
+            }
+            a0.intoArray(out, oo + j);
+            a1.intoArray(out, oo + j + l);
+            a2.intoArray(out, oo + j + 2 * l);
+            a3.intoArray(out, oo + j + 3 * l);
+        }
+        for (; j + l <= n; j += l) {
+            FloatVector a0 = FloatVector.zero(S);
+            for (int i = 0; i < k; i++) {
+                a0 = FloatVector.fromArray(S, w, i * n + j).fma(FloatVector.broadcast(S, x[xo + i]), a0);
+            }
+            a0.intoArray(out, oo + j);
+        }
+        for (; j < n; j++) {
+            float a = 0f;
+            for (int i = 0; i < k; i++) {
+                a += x[xo + i] * w[i * n + j];
+            }
+            out[oo + j] = a;
+        }
+    }
+
     /** {@code w - lambda (w - w0) - lr g}, or {@code w - lr g} when {@code w0} is null (lambda 0). */
     private static FloatVector next(FloatVector w, FloatVector w0, FloatVector g, float lambda, float lr) {
         FloatVector step = g.mul(lr);
