@@ -7,7 +7,8 @@ import org.hope4j.bundle.Manifest;
 import org.hope4j.level.Kernels;
 
 /**
- * The frozen mixers ({@code mixer_in}, {@code mixer_out}) computed in Java for a few rows, where ONNX Runtime's cost
+ * The byte embedding (a table lookup, for any number of rows) and the frozen mixers ({@code mixer_in},
+ * {@code mixer_out}) computed in Java for a few rows, where ONNX Runtime's cost
  * per call (some 20 and 35 µs on one row, most of it fixed) is most of the work: decoding reads one byte at a time.
  * The weights are the bundle's own ONNX initializers ({@link OnnxWeights}), matched by the graph's structure (the
  * MatMul and Mul nodes that take them, in graph order), and the arithmetic follows the exported graph's order of
@@ -22,6 +23,8 @@ final class RowMixers {
     private final int d, convW, heads, headDim, slow;
     private final float[][] inNorm, win, conv;
     private final float[][] normIn, normO, norm3, wGate, wO, up3, down3;
+    /** The byte embedding [256, D]: embed.onnx's one Gather. */
+    private final float[] embed;
 
     private RowMixers(Bundle bundle) {
         Manifest.ModelConfig mc = bundle.manifest().model();
@@ -40,6 +43,10 @@ final class RowMixers {
         wO = new float[nb][];
         up3 = new float[nb][];
         down3 = new float[nb][];
+        OnnxWeights e = OnnxWeights.read(bundle.bytes("embed.onnx"), bundle.describe() + " embed.onnx");
+        List<OnnxWeights.Init> table = e.usedBy("Gather");
+        check(table.size() == 1 && shape(table.get(0), 256, d), "embed.onnx", bundle);
+        embed = table.get(0).data();
         int s = -1;
         for (int b = 0; b < nb; b++) {
             String fin = FrozenGraphs.fileOf(bundle, "mixer_in_" + b);
@@ -128,6 +135,13 @@ final class RowMixers {
 
     private static float sigmoid(float v) {
         return 1f / (1f + (float) Math.exp(-v));
+    }
+
+    /** FrozenGraphs.embed: the rows of the bytes (exactly ONNX Runtime's Gather). */
+    void embed(byte[] bytes, int off, int n, float[] x) {
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(embed, (bytes[off + i] & 0xff) * d, x, i * d, d);
+        }
     }
 
     /** FrozenGraphs.mixerIn for n rows; scratch of {@link #scratch} floats. */

@@ -74,6 +74,20 @@ public interface Kernels {
     void gemv(float[] x, int xo, int k, float[] w, int n, float[] out, int oo);
 
     /**
+     * {@code out[oo + j] = x[xo, xo + k) · W[j]} for j in {@code [0, n)}, W row-major {@code [n, k]}: one row through
+     * the transpose of W (each output a dot product of two contiguous runs).
+     *
+     * @param x the input row
+     * @param xo where it starts in {@code x}
+     * @param k its length
+     * @param w the weights, {@code n * k} values
+     * @param n the output's length
+     * @param out receives the output; not overlapping the input
+     * @param oo where it starts in {@code out}
+     */
+    void gemvT(float[] x, int xo, int k, float[] w, int n, float[] out, int oo);
+
+    /**
      * What this implementation is, for reports.
      *
      * @return for example {@code "Vector API, 16 float lanes"} or {@code "scalar Java"}
@@ -115,6 +129,18 @@ public interface Kernels {
                 for (int j = 0; j < n; j++) {
                     out[oo + j] += xi * w[r + j];
                 }
+            }
+        }
+
+        @Override
+        public void gemvT(float[] x, int xo, int k, float[] w, int n, float[] out, int oo) {
+            for (int j = 0; j < n; j++) {
+                float a = 0f;
+                int r = j * k;
+                for (int i = 0; i < k; i++) {
+                    a += x[xo + i] * w[r + i];
+                }
+                out[oo + j] = a;
             }
         }
 

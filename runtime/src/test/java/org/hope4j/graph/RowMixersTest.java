@@ -81,6 +81,29 @@ class RowMixersTest {
     }
 
     @Test
+    void theEmbeddingIsOnnxRuntimesGatherExactly() throws Exception {
+        RowMixers mixers = RowMixers.of(BUNDLE);
+        int d = BUNDLE.manifest().model().dModel();
+        byte[] bytes = new byte[300];
+        for (int i = 0; i < bytes.length; i++) {
+            bytes[i] = (byte) (i * 7 + 3);
+        }
+        float[] mine = new float[256 * d];
+        mixers.embed(bytes, 5, 256, mine);
+        try (ai.onnxruntime.OrtEnvironment env = ai.onnxruntime.OrtEnvironment.getEnvironment();
+             ai.onnxruntime.OrtSession s = env.createSession(BUNDLE.bytes("embed.onnx"));
+             ai.onnxruntime.OnnxTensor t = ai.onnxruntime.OnnxTensor.createTensor(env,
+                     java.nio.LongBuffer.wrap(java.util.stream.IntStream.range(5, 261).mapToLong(i -> bytes[i] & 0xffL).toArray()),
+                     new long[] {256});
+             ai.onnxruntime.OrtSession.Result r = s.run(java.util.Map.of("tokens", t))) {
+            float[][] ort = (float[][]) r.get(0).getValue();
+            for (int i = 0; i < 256; i++) {
+                org.junit.jupiter.api.Assertions.assertArrayEquals(ort[i], Arrays.copyOfRange(mine, i * d, (i + 1) * d), "row " + i);
+            }
+        }
+    }
+
+    @Test
     void aDamagedSegmentIsRefusedNamingTheFile() {
         byte[] garbage = new byte[64];
         Arrays.fill(garbage, (byte) 0xff);

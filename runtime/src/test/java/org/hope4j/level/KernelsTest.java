@@ -54,7 +54,7 @@ class KernelsTest {
         }
     }
 
-    /** One row through a projection: the Vector API's fused multiply-adds against the scalar sums, at every tail shape. */
+    /** One row through a projection and its transpose: the Vector API's fused multiply-adds against the scalar sums, at every tail shape. */
     @Test
     void gemvMatchesTheScalarPathWithinRounding() {
         int[] ks = {1, 13, 128, 512};
@@ -77,6 +77,21 @@ class KernelsTest {
                 }
                 for (int j = 1; j <= n; j++) {
                     assertEquals(want[j], got[j], 2e-6 * scale, "k " + k + ", n " + n + ", column " + (j - 1));
+                }
+                // the transpose: W read as [n, k]
+                float[] gotT = new float[n + 2];
+                float[] wantT = new float[n + 2];
+                gotT[n + 1] = -42f;
+                K.gemvT(x, 3, k, w, n, gotT, 1);
+                Kernels.SCALAR.gemvT(x, 3, k, w, n, wantT, 1);
+                assertEquals(-42f, gotT[n + 1], "gemvT writes nothing after the output");
+                for (int j = 1; j <= n; j++) {
+                    double dot = 0;
+                    for (int i = 0; i < k; i++) {
+                        dot += (double) x[3 + i] * w[(j - 1) * k + i];
+                    }
+                    assertEquals(dot, gotT[j], 2e-6 * scale, "gemvT against the double sum: k " + k + ", n " + n);
+                    assertEquals(wantT[j], gotT[j], 2e-6 * scale, "gemvT k " + k + ", n " + n + ", column " + (j - 1));
                 }
             }
         }

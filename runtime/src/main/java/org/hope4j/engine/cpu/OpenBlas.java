@@ -3,6 +3,7 @@ package org.hope4j.engine.cpu;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.openblas.global.openblas_nolapack;
 import org.hope4j.level.Blas;
+import org.hope4j.level.Kernels;
 
 /**
  * {@link Blas} through OpenBLAS (JavaCPP presets); float arrays are pinned, not copied. Only the BLAS part is
@@ -26,8 +27,39 @@ final class OpenBlas implements Blas {
 
     @Override
     public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, float[] b, float beta, float[] c) {
+        if (m == 1 && !transA && n <= ROW_MAX) {
+            row(transB, n, k, alpha, a, b, beta, c);
+            return;
+        }
         openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, transA ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans,
                 transB ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans, m, n, k, alpha, a, transA ? m : k, b, transB ? k : n, beta, c, n);
+    }
+
+    /** Outputs of a one-row product done in Java (a row of decoding): past it, the copies are worth OpenBLAS's speed. */
+    private static final int ROW_MAX = 4096;
+    private static final Kernels KERNELS = Kernels.active();
+    /** Scratch of one row's product, per thread (one OpenBlas serves every engine of the process). */
+    private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[256]);
+
+    /**
+     * One row, {@code c = alpha a op(B) + beta c}, in Java: JavaCPP copies every array it passes to native code in and
+     * out, so OpenBLAS's one-row product of a 128 x 128 matrix costs a 64 KB copy for 16 K multiply-adds.
+     */
+    private void row(boolean transB, int n, int k, float alpha, float[] a, float[] b, float beta, float[] c) {
+        float[] acc = ROW.get();
+        if (acc.length < n) {
+            acc = new float[n];
+            ROW.set(acc);
+        }
+        if (transB) {
+            KERNELS.gemvT(a, 0, k, b, n, acc, 0);
+        } else {
+            KERNELS.gemv(a, 0, k, b, n, acc, 0);
+        }
+        for (int j = 0; j < n; j++) {
+            float v = alpha == 1f ? acc[j] : alpha * acc[j];
+            c[j] = beta == 0f ? v : v + beta * c[j];
+        }
     }
 
     @Override

@@ -153,6 +153,25 @@ public final class VectorKernels implements Kernels {
         }
     }
 
+    @Override
+    public void gemvT(float[] x, int xo, int k, float[] w, int n, float[] out, int oo) {
+        final int l = S.length();
+        final int end = S.loopBound(k);
+        for (int j = 0; j < n; j++) {
+            int r = j * k;
+            FloatVector a = FloatVector.zero(S);
+            int i = 0;
+            for (; i < end; i += l) {
+                a = FloatVector.fromArray(S, w, r + i).fma(FloatVector.fromArray(S, x, xo + i), a);
+            }
+            float sum = a.reduceLanes(VectorOperators.ADD);
+            for (; i < k; i++) {
+                sum += x[xo + i] * w[r + i];
+            }
+            out[oo + j] = sum;
+        }
+    }
+
     /** {@code w - lambda (w - w0) - lr g}, or {@code w - lr g} when {@code w0} is null (lambda 0). */
     private static FloatVector next(FloatVector w, FloatVector w0, FloatVector g, float lambda, float lr) {
         FloatVector step = g.mul(lr);
