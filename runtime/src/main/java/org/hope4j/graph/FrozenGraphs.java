@@ -42,7 +42,10 @@ public final class FrozenGraphs implements AutoCloseable {
     private final String provider;
     /** This instance's input and output buffers, reused across calls (a view has its own). */
     private final Io io;
-    /** The mixers in Java for calls of at most {@link #javaRows} rows (null: ONNX Runtime always), and their scratch. */
+    /**
+     * The embedding and, for calls of at most {@link #JAVA_ROWS} rows, the mixers in Java (null: ONNX Runtime always), and
+     * their scratch; the weights (3.2 MB for the default model) are shared with this instance's views.
+     */
     private final RowMixers rows;
     private final float[] rowScratch;
     /** How many open instances use these sessions: the owner and its {@link #view views}; the last to close closes them. */
@@ -153,8 +156,7 @@ public final class FrozenGraphs implements AutoCloseable {
         try {
             return RowMixers.of(bundle);
         } catch (RuntimeException e) {
-            System.getLogger(FrozenGraphs.class.getName()).log(System.Logger.Level.WARNING,
-                    "the mixers of " + bundle.describe() + " run on ONNX Runtime for every call: " + e.getMessage());
+            LOG.log(System.Logger.Level.WARNING, "the mixers of " + bundle.describe() + " run on ONNX Runtime for every call: " + e.getMessage());
             return null;
         }
     }
