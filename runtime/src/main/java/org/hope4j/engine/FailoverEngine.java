@@ -2,6 +2,7 @@ package org.hope4j.engine;
 
 import java.lang.System.Logger;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -233,7 +234,7 @@ public final class FailoverEngine implements Engine {
     public Map<String, Tensor> exportState() {
         Map<String, Tensor> s = call(Engine::exportState);
         if (primary != null) {
-            snapshot = s;
+            snapshot = copy(s); // the caller may change the arrays it was given
             stepsSinceSnapshot = 0;
         }
         return s;
@@ -243,9 +244,18 @@ public final class FailoverEngine implements Engine {
     public void importState(Map<String, Tensor> state) {
         run(e -> e.importState(state));
         if (primary != null) {
-            snapshot = Map.copyOf(state);
+            snapshot = copy(state);
             stepsSinceSnapshot = 0;
         }
+    }
+
+    private static Map<String, Tensor> copy(Map<String, Tensor> state) {
+        Map<String, Tensor> c = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : state.entrySet()) {
+            Tensor t = e.getValue();
+            c.put(e.getKey(), new Tensor(t.name(), t.shape(), t.data().clone()));
+        }
+        return c;
     }
 
     @Override

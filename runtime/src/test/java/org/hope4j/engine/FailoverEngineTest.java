@@ -174,6 +174,8 @@ class FailoverEngineTest {
             span(f, 0, () -> { });
             span(f, 1, () -> { });
             Map<String, Tensor> saved = f.exportState();
+            Map<String, Tensor> kept = f.exportState();
+            kept.values().iterator().next().data()[0] = Float.NaN; // what a caller does with its copy is its own
             span(f, 2, () -> { });
             broken.set(true);
             assertSameState(saved, f.exportState(), "a save after the failure writes the last snapshot");
