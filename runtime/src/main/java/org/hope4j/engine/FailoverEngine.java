@@ -31,6 +31,7 @@ public final class FailoverEngine implements Engine {
     private static final Logger LOG = System.getLogger(FailoverEngine.class.getName());
 
     private final String name;
+    private final String fallbackName;
     private final Supplier<Engine> fallback;
     private final int snapshotEvery;
     private Engine engine;
@@ -49,8 +50,9 @@ public final class FailoverEngine implements Engine {
      * @param fallback opens the engine to move to (same spec and plastic tensors), called at most once
      * @param snapshotEvery Eq. 71 steps between snapshots of the state (0: only at opening, import and export)
      * @param name the primary engine in messages, e.g. "cuda (device 0)"
+     * @param fallbackName the backend the fallback engine belongs to, e.g. "cpu"
      */
-    public FailoverEngine(Engine primary, Supplier<Engine> fallback, int snapshotEvery, String name) {
+    public FailoverEngine(Engine primary, Supplier<Engine> fallback, int snapshotEvery, String name, String fallbackName) {
         this.primary = Objects.requireNonNull(primary, "primary");
         this.engine = primary;
         this.fallback = Objects.requireNonNull(fallback, "fallback");
@@ -59,6 +61,7 @@ public final class FailoverEngine implements Engine {
         }
         this.snapshotEvery = snapshotEvery;
         this.name = Objects.requireNonNull(name, "name");
+        this.fallbackName = Objects.requireNonNull(fallbackName, "fallbackName");
         try {
             this.snapshot = primary.exportState();
         } catch (RuntimeException e) {
@@ -74,6 +77,15 @@ public final class FailoverEngine implements Engine {
      */
     public Engine current() {
         return engine;
+    }
+
+    /**
+     * The backend this engine moves to when the primary fails.
+     *
+     * @return its name, e.g. "cpu"
+     */
+    public String fallbackName() {
+        return fallbackName;
     }
 
     /**

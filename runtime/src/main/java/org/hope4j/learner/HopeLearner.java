@@ -21,6 +21,7 @@ import org.hope4j.consolidation.IdleSleep;
 import org.hope4j.consolidation.SleepSession;
 import org.hope4j.engine.BackendInfo;
 import org.hope4j.engine.Engine;
+import org.hope4j.engine.FailoverEngine;
 import org.hope4j.graph.FrozenGraphs;
 import org.hope4j.level.EpisodicLevel;
 import org.hope4j.sleep.DevicePolicy;
@@ -200,6 +201,14 @@ public final class HopeLearner implements Learner {
 
     @Override
     public BackendInfo backendInfo() {
+        if (stream.engine() instanceof FailoverEngine f && f.failure() != null) {
+            // the selected backend failed for good and the learner went on on the fallback engine: say so
+            Map<String, String> status = new java.util.LinkedHashMap<>(backendInfo.status());
+            status.put(backendInfo.selected(), "failed: " + f.failure());
+            status.put(f.fallbackName(), "selected");
+            return new BackendInfo(f.fallbackName(), f.fallbackName() + " (" + backendInfo.selected() + " failed: " + f.failure() + ")",
+                    status);
+        }
         return backendInfo;
     }
 

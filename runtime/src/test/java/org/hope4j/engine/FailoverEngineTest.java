@@ -105,7 +105,7 @@ class FailoverEngineTest {
         AtomicBoolean broken = new AtomicBoolean();
         AtomicInteger closes = new AtomicInteger();
         Engine primary = breakable(cpu(), broken, closes);
-        try (Engine reference = cpu(); FailoverEngine f = new FailoverEngine(primary, FailoverEngineTest::cpu, 2, "test")) {
+        try (Engine reference = cpu(); FailoverEngine f = new FailoverEngine(primary, FailoverEngineTest::cpu, 2, "test", "cpu")) {
             for (int s = 0; s < 5; s++) {
                 span(reference, s, () -> { });
                 span(f, s, () -> { });
@@ -127,7 +127,7 @@ class FailoverEngineTest {
         try (FailoverEngine f = new FailoverEngine(primary, () -> {
                  fallbacks.incrementAndGet();
                  return cpu();
-             }, 3, "cuda (device 0)")) {
+             }, 3, "cuda (device 0)", "cpu")) {
             for (int s = 0; s < 4; s++) {
                 span(f, s, () -> { });
             }
@@ -146,6 +146,7 @@ class FailoverEngineTest {
             assertEquals(1, fallbacks.get());
             assertEquals(1, closes.get(), "the failed primary was closed");
             assertTrue(f.failure().contains("cudaErrorIllegalAddress"), f.failure());
+            assertEquals("cpu", f.fallbackName());
             // the fallback ran blocks 2 and 3 and the head from the snapshot; the interrupted span taught nothing
             Map<String, Tensor> after = f.exportState();
             assertFalse(f.hasPending(), "no position of the interrupted span is held");
@@ -170,7 +171,7 @@ class FailoverEngineTest {
     void anExportedOrImportedStateIsTheSnapshot() {
         AtomicBoolean broken = new AtomicBoolean();
         AtomicInteger closes = new AtomicInteger();
-        try (FailoverEngine f = new FailoverEngine(breakable(cpu(), broken, closes), FailoverEngineTest::cpu, 0, "test")) {
+        try (FailoverEngine f = new FailoverEngine(breakable(cpu(), broken, closes), FailoverEngineTest::cpu, 0, "test", "cpu")) {
             span(f, 0, () -> { });
             span(f, 1, () -> { });
             Map<String, Tensor> saved = f.exportState();
@@ -182,7 +183,7 @@ class FailoverEngineTest {
             assertNotNull(f.failure());
         }
         broken.set(false);
-        try (Engine other = cpu(); FailoverEngine f = new FailoverEngine(breakable(cpu(), broken, closes), FailoverEngineTest::cpu, 0, "test")) {
+        try (Engine other = cpu(); FailoverEngine f = new FailoverEngine(breakable(cpu(), broken, closes), FailoverEngineTest::cpu, 0, "test", "cpu")) {
             span(other, 0, () -> { });
             Map<String, Tensor> restored = other.exportState();
             f.importState(restored);
@@ -199,12 +200,12 @@ class FailoverEngineTest {
         AtomicBoolean fallbackBroken = new AtomicBoolean(true);
         AtomicInteger closes = new AtomicInteger();
         try (FailoverEngine f = new FailoverEngine(breakable(cpu(), broken, closes),
-                () -> breakable(cpu(), fallbackBroken, new AtomicInteger()), 0, "test")) {
+                () -> breakable(cpu(), fallbackBroken, new AtomicInteger()), 0, "test", "cpu")) {
             broken.set(true);
             BackendException e = assertThrows(BackendException.class, () -> span(f, 0, () -> { }));
             assertTrue(e.getMessage().contains("importState"), e.getMessage());
         }
-        assertThrows(IllegalArgumentException.class, () -> new FailoverEngine(cpu(), FailoverEngineTest::cpu, -1, "test"));
+        assertThrows(IllegalArgumentException.class, () -> new FailoverEngine(cpu(), FailoverEngineTest::cpu, -1, "test", "cpu"));
     }
 
     private static void assertNotNull(Object o) {

@@ -155,7 +155,7 @@ public final class CudaBackendProvider implements Backend {
         // a lost GPU context (a faulting kernel, an Xid, a driver reset) fails every later call: go on on the CPU
         // engine from the last snapshot of the state instead of leaving the learner unable to read, score or save
         return new FailoverEngine(engine, () -> Backends.select("cpu").backend().open(spec, plastic),
-                Integer.getInteger(SNAPSHOT_EVERY, 64), "cuda (device " + deviceId + ")");
+                Integer.getInteger(SNAPSHOT_EVERY, 64), "cuda (device " + deviceId + ")", "cpu");
     }
 
     @Override

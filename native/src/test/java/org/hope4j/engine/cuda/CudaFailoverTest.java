@@ -1,5 +1,6 @@
 package org.hope4j.engine.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -52,6 +53,7 @@ class CudaFailoverTest {
     void aLearnerGoesOnOnTheCpuAfterTheGpuContextIsLost(@TempDir Path dir) {
         try (Learner l = Hope.open(Golden.BUNDLE, LearnerOptions.defaults().withBackend("cuda"))) {
             FailoverEngine engine = assertInstanceOf(FailoverEngine.class, Streams.of(l).engine());
+            assertEquals("cuda", l.backendInfo().selected());
             Engine gpu = engine.current();
             assertInstanceOf(CudaEngine.class, gpu);
             Score first = l.observe(TEXT);
@@ -62,6 +64,8 @@ class CudaFailoverTest {
             assertTrue(Double.isFinite(second.bitsPerByte()), "reading goes on: " + second);
             assertNotSame(gpu, engine.current(), "now on the fallback");
             assertTrue(engine.failure().contains("cudaErrorLaunchFailure"), engine.failure());
+            assertEquals("cpu", l.backendInfo().selected(), "the learner says where it runs now: " + l.backendInfo());
+            assertTrue(l.backendInfo().status().get("cuda").startsWith("failed: "), l.backendInfo().toString());
             Score third = l.observe(TEXT);
             assertTrue(third.bitsPerByte() < second.bitsPerByte() + 0.5, "and learning: " + second + " then " + third);
             assertTrue(Double.isFinite(l.score(TEXT).bitsPerByte()));
