@@ -833,7 +833,6 @@ struct DeviceMemory {
 
 /** Activations of a run of positions: what the error signal needs (CpuEngine.Cache), and their device table. */
 struct Cache {
-    int rows = 0;
     std::vector<CacheBlock> blocks;  // host copy of the table
     CacheBlock* table = nullptr;     // the same, on the device
     float* xf = nullptr;
@@ -1028,7 +1027,6 @@ struct CudaEngine::Impl {
     }
 
     void makeCache(Cache& c, int rows) {
-        c.rows = rows;
         for (int b = 0; b < nb; b++) {
             CacheBlock k{};
             k.x2 = alloc((size_t)rows * d, "cache x2");

@@ -41,13 +41,11 @@ final class OnnxWeights {
         OnnxWeights w = new OnnxWeights();
         try {
             Wire m = new Wire(model, 0, model.length);
-            byte[] graph = null;
-            int gFrom = 0, gTo = 0;
+            int gFrom = -1, gTo = -1;
             while (m.more()) {
                 int tag = m.varint32();
                 if (tag >>> 3 == 7 && (tag & 7) == 2) {
                     int n = m.varint32();
-                    graph = model;
                     gFrom = m.at;
                     gTo = m.at + n;
                     m.at = gTo;
@@ -55,7 +53,7 @@ final class OnnxWeights {
                     m.skip(tag);
                 }
             }
-            if (graph == null) {
+            if (gFrom < 0) {
                 throw new IllegalArgumentException("no graph");
             }
             List<int[]> nodes = new ArrayList<>();

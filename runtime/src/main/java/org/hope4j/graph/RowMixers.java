@@ -5,6 +5,7 @@ import org.hope4j.bundle.Bundle;
 import org.hope4j.BundleException;
 import org.hope4j.bundle.Manifest;
 import org.hope4j.level.Kernels;
+import org.hope4j.level.Ops;
 
 /**
  * The byte embedding (a table lookup, for any number of rows) and the frozen mixers ({@code mixer_in},
@@ -115,26 +116,9 @@ final class RowMixers {
         return (convW - 1 + n) * 2 * d + 6 * d + slow + 2 * d;
     }
 
-    /** out = x / sqrt(mean x^2 + eps) * g (the graph's Pow, ReduceMean, Add, Sqrt, Div, Mul, Mul). */
+    /** out = x / sqrt(mean x^2 + eps) * g: the CPU engine's norm ({@link Ops#rmsnormRow}). */
     private void rmsnorm(float[] x, int xo, float[] g, float[] out, int oo) {
-        float ss = 0f;
-        for (int i = 0; i < d; i++) {
-            float v = x[xo + i];
-            ss += v * v;
-        }
-        float r = 1f / (float) Math.sqrt(ss / d + EPS);
-        for (int i = 0; i < d; i++) {
-            out[oo + i] = x[xo + i] * r * g[i];
-        }
-    }
-
-    /** out[0, n) = x[0, k) W, W row-major [k, n]: the Vector API's kernel where the JVM has it. */
-    private static void gemv(float[] x, int xo, int k, float[] w, int n, float[] out, int oo) {
-        KERNELS.gemv(x, xo, k, w, n, out, oo);
-    }
-
-    private static float sigmoid(float v) {
-        return 1f / (1f + (float) Math.exp(-v));
+        Ops.rmsnormRow(x, xo, d, g, EPS, out, oo);
     }
 
     /** FrozenGraphs.embed: the rows of the bytes (exactly ONNX Runtime's Gather). */
@@ -153,7 +137,7 @@ final class RowMixers {
         float[] cw = conv[b];
         for (int t = 0; t < n; t++) {
             rmsnorm(x, t * d, inNorm[b], s, h);
-            gemv(s, h, d, win[b], c2, s, (hist + t) * c2);
+            KERNELS.gemv(s, h, d, win[b], c2, s, (hist + t) * c2);
         }
         int c = h + d;
         for (int t = 0; t < n; t++) {
@@ -169,7 +153,7 @@ final class RowMixers {
             }
             for (int i = 0; i < d; i++) {
                 float v = s[c + i];
-                u[t * d + i] = v * sigmoid(v);
+                u[t * d + i] = v * Ops.sigmoidf(v);
             }
             for (int hh = 0; hh < heads; hh++) {
                 int o = c + d + hh * headDim;
@@ -192,23 +176,23 @@ final class RowMixers {
         for (int t = 0; t < n; t++) {
             int r = t * d;
             rmsnorm(x, r, normIn[b], s, hO);
-            gemv(s, hO, d, wGate[b], d, s, gO);
+            KERNELS.gemv(s, hO, d, wGate[b], d, s, gO);
             rmsnorm(o, r, normO[b], s, aO);
             for (int i = 0; i < d; i++) {
                 float g = s[gO + i];
-                s[aO + i] = s[aO + i] * (g * sigmoid(g));
+                s[aO + i] = s[aO + i] * (g * Ops.sigmoidf(g));
             }
-            gemv(s, aO, d, wO[b], d, s, yO);
+            KERNELS.gemv(s, aO, d, wO[b], d, s, yO);
             for (int i = 0; i < d; i++) {
                 s[x1O + i] = x[r + i] + s[yO + i];
             }
             rmsnorm(s, x1O, norm3[b], s, zO);
-            gemv(s, zO, d, up3[b], slow, s, sO);
+            KERNELS.gemv(s, zO, d, up3[b], slow, s, sO);
             for (int i = 0; i < slow; i++) {
                 float v = s[sO + i];
-                s[sO + i] = v * sigmoid(v);
+                s[sO + i] = v * Ops.sigmoidf(v);
             }
-            gemv(s, sO, slow, down3[b], d, s, yO);
+            KERNELS.gemv(s, sO, slow, down3[b], d, s, yO);
             for (int i = 0; i < d; i++) {
                 x2[r + i] = s[x1O + i] + s[yO + i];
             }

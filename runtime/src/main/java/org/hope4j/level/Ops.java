@@ -37,15 +37,29 @@ public final class Ops {
      */
     public static void rmsnorm(float[] x, int m, int d, float[] g, float eps, float[] out) {
         for (int t = 0; t < m; t++) {
-            int o = t * d;
-            float ss = 0f;
-            for (int i = 0; i < d; i++) {
-                ss += x[o + i] * x[o + i];
-            }
-            float rr = (float) (1.0 / Math.sqrt(ss / d + eps));
-            for (int i = 0; i < d; i++) {
-                out[o + i] = x[o + i] * rr * g[i];
-            }
+            rmsnormRow(x, t * d, d, g, eps, out, t * d);
+        }
+    }
+
+    /**
+     * {@link #rmsnorm} of one row: {@code out[oo, oo + d) = x[xo, xo + d) / sqrt(mean(x^2) + eps) * g}.
+     *
+     * @param x the input; not changed
+     * @param xo where the row starts in {@code x}
+     * @param d row width
+     * @param g the norm's gain [d]
+     * @param eps added to the mean square before the square root
+     * @param out receives the normalised row; may be {@code x} itself at the same offset
+     * @param oo where it starts in {@code out}
+     */
+    public static void rmsnormRow(float[] x, int xo, int d, float[] g, float eps, float[] out, int oo) {
+        float ss = 0f;
+        for (int i = 0; i < d; i++) {
+            ss += x[xo + i] * x[xo + i];
+        }
+        float rr = (float) (1.0 / Math.sqrt(ss / d + eps));
+        for (int i = 0; i < d; i++) {
+            out[oo + i] = x[xo + i] * rr * g[i];
         }
     }
 
