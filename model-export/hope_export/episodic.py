@@ -144,6 +144,10 @@ GOLDEN = 0x9E3779B97F4A7C15
 MUL = 0x2127599BF4325C37
 MIX_MUL = 0xBF58476D1CE4E5B9
 COUNTER_INIT = 32768 << 10
+SHARE = 1.0 / 1024  # the fixed share of the mixture with the recent copies (Java's EpisodicLevel.SHARE)
+RECENT_TABLE_BITS = 14  # a recent copy's tables (EpisodicConfig.RECENT_TABLE_BITS)
+RECENT_MATCH_BITS = 12
+LN2 = math.log(2)
 
 
 def to_int32(v: int) -> int:
@@ -303,7 +307,8 @@ def length_bucket(n: int) -> int:
 # ----------------------------------------------------------------------------------------------
 # configuration and prior (EpisodicConfig.java, EpisodicLevel.Prior)
 
-JAVA_NAMES = ("tableBits", "historyBits", "matchBits", "matchMin", "counterLimit", "mixerShift", "apmRate")
+JAVA_NAMES = ("tableBits", "historyBits", "matchBits", "matchMin", "counterLimit", "mixerShift", "apmRate", "recentLevels",
+              "recentBytes")
 
 
 @dataclass(frozen=True)
@@ -316,23 +321,38 @@ class EpisodicConfig:
     counter_limit: int
     mixer_shift: int
     apm_rate: int
+    recent_levels: int = 0  # short-lived copies mixed in byte by byte (Java's recentLevels)
+    recent_bytes: int = 2048  # the life of each, in bytes
 
     def __post_init__(self) -> None:
         for name, jname, lo, hi in (("table_bits", "tableBits", 10, 26), ("history_bits", "historyBits", 12, 30),
                                     ("match_bits", "matchBits", 10, 26), ("match_min", "matchMin", 2, 32),
                                     ("counter_limit", "counterLimit", 1, 31), ("mixer_shift", "mixerShift", 8, 24),
-                                    ("apm_rate", "apmRate", 1, 14)):
+                                    ("apm_rate", "apmRate", 1, 14), ("recent_levels", "recentLevels", 0, 4),
+                                    ("recent_bytes", "recentBytes", 256, 65536)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < lo or v > hi:
                 raise ValueError(f"episodic {jname} must be in {lo}..{hi}, found {v}")
+        if self.recent_levels > 0 and self.recent_bytes % self.recent_levels != 0:
+            raise ValueError(f"episodic recentBytes must be a multiple of recentLevels ({self.recent_levels}), "
+                             f"found {self.recent_bytes}")
 
     @staticmethod
     def defaults() -> EpisodicConfig:
-        return EpisodicConfig(19, 20, 18, 4, 30, 11, 6)
+        return EpisodicConfig(19, 20, 18, 4, 30, 11, 6, 2, 2048)
+
+    def recent(self) -> EpisodicConfig:
+        """A recent copy's configuration (Java's recent())."""
+        hb = max(12, (self.recent_bytes - 1).bit_length())
+        return EpisodicConfig(RECENT_TABLE_BITS, hb, RECENT_MATCH_BITS, self.match_min, self.counter_limit, self.mixer_shift,
+                              self.apm_rate, 0, self.recent_bytes)
+
+    def _tables(self) -> int:
+        return 4 * (CONTEXTS << self.table_bits) + (1 << self.history_bits) + 4 * (1 << self.match_bits)
 
     def bytes(self) -> int:
         """Bytes the level's tables take (Java's bytes())."""
-        return 4 * (CONTEXTS << self.table_bits) + (1 << self.history_bits) + 4 * (1 << self.match_bits) + 4 * APM2_SLOTS
+        return self._tables() + 4 * APM2_SLOTS + self.recent_levels * self.recent()._tables()
 
     def to_java(self) -> dict[str, int]:
         return dict(zip(JAVA_NAMES, dataclasses.astuple(self)))
@@ -471,9 +491,15 @@ def aged_slot(v: int, max_count: int, keep: int) -> int:
 class EpisodicLevel:
     """Level E: context tables, match model, two mixers and two maps, learning at every bit."""
 
-    def __init__(self, cfg: EpisodicConfig, prior: Prior) -> None:
+    def __init__(self, cfg: EpisodicConfig, prior: Prior, is_recent: bool = False) -> None:
         self.cfg = cfg
         self.prior = prior
+        self.is_recent = is_recent  # a recent copy: no map on c0 and the previous byte
+        self.recent = [EpisodicLevel(cfg.recent(), prior, True) for _ in range(cfg.recent_levels)]
+        n = cfg.recent_levels + 1
+        self.weight = [1.0 / n] * n  # the mixture's weights over this level and its copies, at the byte's start
+        self.post = [1.0 / n] * n  # the same given the bits of this byte so far
+        self._member_p = [0] * n
         self.table_bits = cfg.table_bits
         self.ctx_slots = CONTEXTS << cfg.table_bits
         self.match_base = self.ctx_slots
@@ -497,12 +523,21 @@ class EpisodicLevel:
     # state -------------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forgets everything read: empty tables and history, mixer and maps back to the prior."""
+        """Forgets everything read: empty tables and history, mixer and maps back to the prior (the recent copies too)."""
         if self._txn is not None:
             raise RuntimeError("episodic level: reset inside a transaction")
+        self._clear()
+        for r in self.recent:
+            r._clear()
+        n = len(self.weight)
+        self.weight = [1.0 / n] * n
+        self.post = [1.0 / n] * n
+
+    def _clear(self) -> None:
+        """This level's own state emptied (Java's clear(); inside a transaction the saved copies stay intact)."""
         apm = [squash((j - 16) * 128) * 16 for j in range(APM_KNOTS)]
-        # big = [context tables (10 << tableBits) | match index (1 << matchBits) | map A2 (65536 x 33)]
-        self.big = [COUNTER_INIT] * self.ctx_slots + [0] * (1 << self.cfg.match_bits) + apm * 65536
+        # big = [context tables (10 << tableBits) | match index (1 << matchBits) | map A2 (65536 x 33; not in a recent copy)]
+        self.big = [COUNTER_INIT] * self.ctx_slots + [0] * (1 << self.cfg.match_bits) + ([] if self.is_recent else apm * 65536)
         self.hist = bytearray(self.hist_size)
         self.apm1 = apm * 256
         self.apm3 = apm * (MATCH_CONTEXTS + 1)
@@ -532,6 +567,8 @@ class EpisodicLevel:
         self.match_ptr = 0
         self.match_len = 0
         self.expected = -1
+        for r in self.recent:
+            r.forget_matches()
 
     def recalibrate(self) -> None:
         """Every adaptive probability map back to identity (Java's recalibrate); the tables, the history, the match
@@ -539,10 +576,13 @@ class EpisodicLevel:
         if self._txn is not None:
             raise RuntimeError("episodic level: recalibrate inside a transaction")
         apm = [squash((j - 16) * 128) * 16 for j in range(APM_KNOTS)]
-        self.big[self.apm2_base:] = apm * 65536
+        if not self.is_recent:
+            self.big[self.apm2_base:] = apm * 65536
         self.apm1 = apm * 256
         self.apm3 = apm * (MATCH_CONTEXTS + 1)
         self.ctx_apm = apm * (CONTEXTS * CTX_APM_SETS)
+        for r in self.recent:
+            r.recalibrate()
 
     def age(self, max_count: int, confidence: float = 1.0) -> None:
         """Softens the context tables (Java's age): every slot's count n becomes min(n, max_count) and
@@ -558,6 +598,8 @@ class EpisodicLevel:
         big = self.big
         for i in range(self.ctx_slots):
             big[i] = aged_slot(big[i], max_count, keep)
+        for r in self.recent:
+            r.age(max_count, confidence)
 
     def learned(self) -> Prior:
         """What the mixer and the match model have learned so far, as a prior."""
@@ -585,6 +627,8 @@ class EpisodicLevel:
         return self.code_bits(b)
 
     def code_bits(self, b: int) -> float:
+        if self.recent:
+            return self._code_mixed(b)
         bits = 0.0
         for k in range(8):
             y = (b >> (7 - k)) & 1
@@ -598,6 +642,8 @@ class EpisodicLevel:
         """Chooses the next byte bit by bit from the mixture, learning each bit as it is chosen.
         Exact for temperature 0; otherwise it relies on math.exp agreeing with Java's Math.exp."""
         self.neural(logits)
+        if self.recent:
+            return self._sample_mixed(temperature, rnd)
         b = 0
         for _ in range(8):
             p = self.predict_bit()
@@ -610,6 +656,75 @@ class EpisodicLevel:
             b = (b << 1) | y
         self.end_byte(b)
         return b
+
+    # the mixture with the recent copies (Java's codeMixed, sampleMixed) ------------------------
+
+    def _code_mixed(self, b: int) -> float:
+        self._start_mixed_byte()
+        bits = 0.0
+        for k in range(8):
+            y = (b >> (7 - k)) & 1
+            p1 = self._mixed_bit()
+            bits -= math.log(p1 if y == 1 else 1 - p1) / LN2
+            self._learn_mixed_bit(y)
+        self._end_mixed_byte(b & 0xFF)
+        return bits
+
+    def _sample_mixed(self, temperature: float, rnd: JavaRandom) -> int:
+        self._start_mixed_byte()
+        b = 0
+        for _ in range(8):
+            p1 = self._mixed_bit()
+            if temperature == 0:
+                y = 1 if p1 >= 0.5 else 0
+            else:
+                s = math.log(p1 / (1 - p1)) / temperature
+                y = 1 if rnd.next_double() < 1 / (1 + math.exp(-s)) else 0
+            self._learn_mixed_bit(y)
+            b = (b << 1) | y
+        self._end_mixed_byte(b)
+        return b
+
+    def _start_mixed_byte(self) -> None:
+        """Empties the recent copies whose life ends at this byte; each gets this byte's neural distribution."""
+        span = self.cfg.recent_bytes
+        step = span // len(self.recent)
+        for j, r in enumerate(self.recent):
+            if self.pos > 0 and (self.pos + j * step) % span == 0:
+                r._clear()
+            r._cum[:] = self._cum
+
+    def _mixed_bit(self) -> float:
+        mp = self._member_p
+        mp[0] = self.predict_bit()
+        for j, r in enumerate(self.recent):
+            mp[j + 1] = r.predict_bit()
+        s = 0.0
+        for i in range(len(mp)):
+            s += self.post[i] * mp[i]
+        return s / 4096
+
+    def _learn_mixed_bit(self, y: int) -> None:
+        post = self.post
+        mp = self._member_p
+        z = 0.0
+        for i in range(len(post)):
+            post[i] *= mp[i] if y == 1 else 4096 - mp[i]
+            z += post[i]
+        for i in range(len(post)):
+            post[i] /= z
+        self.update_bit(y)
+        for r in self.recent:
+            r.update_bit(y)
+
+    def _end_mixed_byte(self, b: int) -> None:
+        self.end_byte(b)
+        for r in self.recent:
+            r.end_byte(b)
+        uniform = SHARE / len(self.weight)
+        for i in range(len(self.weight)):
+            self.weight[i] = (1 - SHARE) * self.post[i] + uniform
+            self.post[i] = self.weight[i]
 
     def neural(self, logits: Sequence[float] | None) -> None:
         """cum[j] = sum_{i<j} exp(logit_i - max) in double (logits rounded to float32 first)."""
@@ -755,17 +870,19 @@ class EpisodicLevel:
         pos = self.pos
         prev = self.hist[(pos - 1) & self.hist_mask] if pos > 0 else 0
         a1 = c0 * APM_KNOTS + lo
-        a2 = self.apm2_base + (c0 | prev << 8) * APM_KNOTS + lo
         apm1 = self.apm1
         # map entries stay in 0..65536 (moves toward 0 or 65536 by at most half): no int overflow
         p1 = (apm1[a1] * (128 - w) + apm1[a1 + 1] * w) >> 11
-        p2 = (big[a2] * (128 - w) + big[a2 + 1] * w) >> 11
         a3 = (mc if mc >= 0 else MATCH_CONTEXTS) * APM_KNOTS + lo
         apm3 = self.apm3
         p3 = (apm3[a3] * (128 - w) + apm3[a3 + 1] * w) >> 11
         self._apm1_idx = a1 if w < 64 else a1 + 1
-        self._apm2_idx = a2 if w < 64 else a2 + 1
         self._apm3_idx = a3 if w < 64 else a3 + 1
+        if self.is_recent:
+            return clamp((p_mix + p1 + p3 + 1) // 3, 1, 4095)
+        a2 = self.apm2_base + (c0 | prev << 8) * APM_KNOTS + lo
+        p2 = (big[a2] * (128 - w) + big[a2 + 1] * w) >> 11
+        self._apm2_idx = a2 if w < 64 else a2 + 1
         return clamp((p_mix + p1 + p2 + p3 + 2) >> 2, 1, 4095)
 
     def _train(self, x: list[int], w: list[int], base: int, err: int) -> None:
@@ -789,8 +906,9 @@ class EpisodicLevel:
         i = self._apm3_idx
         apm3[i] += (target - apm3[i]) >> rate
         big = self.big
-        i = self._apm2_idx
-        big[i] = big[i] + ((target - big[i]) >> rate)
+        if not self.is_recent:
+            i = self._apm2_idx
+            big[i] = big[i] + ((target - big[i]) >> rate)
         limit = self.cfg.counter_limit
         for s, e, c in zip(self._slot, self._cur, self._chk):
             big[s] = to_int32(c | ctx_counter(e, y, limit))
@@ -902,9 +1020,13 @@ class EpisodicLevel:
     def _int_arrays(self) -> tuple[list[int], ...]:
         return self.wA, self.wB, self.apm1, self.apm3, self.ctx_apm, self.match_map, self.big
 
+    def _own_size(self) -> int:
+        return 12 + 8 * len(_SCALARS) + 4 * sum(len(a) for a in self._int_arrays()) + self.hist_size + 4 * FINAL_INPUTS
+
     def state_size(self) -> int:
         """The length of write_state()."""
-        return 12 + 8 * len(_SCALARS) + 4 * sum(len(a) for a in self._int_arrays()) + self.hist_size + 4 * FINAL_INPUTS
+        n = self._own_size() + sum(r.state_size() for r in self.recent)
+        return n + 8 * len(self.weight) if self.recent else n
 
     def write_state(self) -> bytes:
         """The whole state, exactly as Java's writeTo(DataOutputStream) writes it (big-endian)."""
@@ -917,7 +1039,12 @@ class EpisodicLevel:
                 arr.byteswap()
             parts.append(arr.tobytes())
         parts.append(bytes(self.hist))
-        parts.append(struct.pack(">4i", *self.wF))  # last: a state written before the final mixer still reads
+        parts.append(struct.pack(">4i", *self.wF))  # after the tables: a state written before the final mixer still reads
+        # then the recent copies and the mixture's weights: a state written before them still reads
+        for r in self.recent:
+            parts.append(r.write_state())
+        if self.recent:
+            parts.append(struct.pack(f">{len(self.weight)}d", *self.weight))
         return b"".join(parts)
 
     def digest(self) -> str:
@@ -927,6 +1054,50 @@ class EpisodicLevel:
     def read_state(self, data: bytes) -> None:
         """Replaces the whole state with one written by write_state for the same table sizes
         (Java's readFrom); on any error (ValueError) this level is unchanged."""
+        own = self._own_size()
+        old = own - 4 * FINAL_INPUTS  # written before the final mixer existed
+        if len(data) == old:
+            parsed = self._parse(data, True)
+            copies, w = None, None
+        else:
+            parsed = self._parse(data[:own], False)
+            rest = data[own:]
+            copies, w = None, None
+            if rest and self.recent:
+                copies = []
+                off = 0
+                for r in self.recent:
+                    size = r._own_size()
+                    if len(rest) < off + size:
+                        raise ValueError("episodic state is short")
+                    copies.append(r._parse(rest[off:off + size], False))
+                    off += size
+                n = len(self.weight)
+                if len(rest) < off + 8 * n:
+                    raise ValueError("episodic state is short")
+                w = list(struct.unpack_from(f">{n}d", rest, off))
+                for i, v in enumerate(w):
+                    if not 0 < v <= 1:
+                        raise ValueError(f"episodic recent-copy weight {i} is not in (0, 1]: {v}")
+                if abs(sum(w) - 1) > 1e-9:
+                    raise ValueError(f"episodic recent-copy weights sum to {sum(w)}, not 1")
+                rest = rest[off + 8 * n:]
+            if rest:
+                raise ValueError("episodic state has trailing data")
+        if self._txn is not None:
+            raise RuntimeError("episodic level: restore inside a transaction")
+        self._apply(parsed)
+        for j, r in enumerate(self.recent):
+            if copies is None:
+                r._clear()  # written before the recent copies: they start empty
+            else:
+                r._apply(copies[j])
+        n = len(self.weight)
+        self.weight = list(w) if w is not None else [1.0 / n] * n
+        self.post = list(self.weight)
+
+    def _parse(self, data: bytes, without_final: bool) -> tuple:
+        """One level's own state (without its recent copies), checked, not applied."""
         cfg = self.cfg
         if len(data) < 12:
             raise ValueError("episodic state is short")
@@ -934,14 +1105,12 @@ class EpisodicLevel:
         if (tb, hb, mb) != (cfg.table_bits, cfg.history_bits, cfg.match_bits):
             raise ValueError(f"episodic tables are 2^{tb}/2^{hb}/2^{mb} (table/history/match), this learner's are "
                              f"2^{cfg.table_bits}/2^{cfg.history_bits}/2^{cfg.match_bits}")
-        old = self.state_size() - 4 * FINAL_INPUTS  # written before the final mixer existed
-        if len(data) < old or old < len(data) < self.state_size():
+        own = self._own_size()
+        if len(data) < (own - 4 * FINAL_INPUTS if without_final else own):
             raise ValueError("episodic state is short")
-        if len(data) > self.state_size():
-            raise ValueError("episodic state has trailing data")
         wF = list(FINAL_INIT)
-        if len(data) == self.state_size():
-            wF = list(struct.unpack_from(">4i", data, old))
+        if not without_final:
+            wF = list(struct.unpack_from(">4i", data, own - 4 * FINAL_INPUTS))
             for i, w in enumerate(wF):
                 if not -MAX_WEIGHT <= w <= MAX_WEIGHT:
                     raise ValueError(f"episodic final mixer weight {i} is out of -2^23..2^23: {w}")
@@ -959,10 +1128,12 @@ class EpisodicLevel:
                 arr.byteswap()
             arrays.append(arr.tolist())
             off += 4 * len(a)
-        if self._txn is not None:
-            raise RuntimeError("episodic level: restore inside a transaction")
+        return v, arrays, bytearray(data[off:off + self.hist_size]), wF
+
+    def _apply(self, parsed: tuple) -> None:
+        v, arrays, hist, wF = parsed
         self.wA, self.wB, self.apm1, self.apm3, self.ctx_apm, self.match_map, self.big = arrays
-        self.hist = bytearray(data[off:off + self.hist_size])
+        self.hist = hist
         self.wF = wF
         for k, val in zip(_SCALARS, v):
             setattr(self, k, val & M64 if k in ("word_hash", "prev_word_hash") else val)
@@ -973,8 +1144,11 @@ class EpisodicLevel:
     def begin(self) -> None:
         if self._txn is not None:
             raise RuntimeError("episodic level: a transaction is already open")
-        self._txn = {k: copy.copy(getattr(self, k)) for k in ("wA", "wB", "wF", "apm1", "apm3", "ctx_apm", "match_map", "big", "hist", *_SCALARS)}
+        self._txn = {k: copy.copy(getattr(self, k)) for k in ("wA", "wB", "wF", "apm1", "apm3", "ctx_apm", "match_map", "big", "hist",
+                                                              "weight", "post", *_SCALARS)}
         self._txn["_ctx_hash"] = list(self._ctx_hash)
+        for r in self.recent:
+            r.begin()
 
     def rollback(self) -> None:
         if self._txn is None:
@@ -982,11 +1156,15 @@ class EpisodicLevel:
         for k, v in self._txn.items():
             setattr(self, k, v)
         self._txn = None
+        for r in self.recent:
+            r.rollback()
 
     def commit(self) -> None:
         if self._txn is None:
             raise RuntimeError("episodic level: no transaction to commit")
         self._txn = None
+        for r in self.recent:
+            r.commit()
 
 
 class JavaRandom:
@@ -1007,7 +1185,7 @@ class JavaRandom:
 # the golden fixture of the Java parity test
 
 GOLDEN_CONFIG = EpisodicConfig(table_bits=12, history_bits=13, match_bits=12, match_min=4, counter_limit=30,
-                               mixer_shift=10, apm_rate=6)
+                               mixer_shift=10, apm_rate=6, recent_levels=2, recent_bytes=1024)
 GOLDEN_SEED = 20240611
 GOLDEN_CHECKPOINTS = (0, 1000, 3000)
 NEURAL_FORMULA = ("byte 0: code(null, 0, b) (uniform); byte i >= 1: codeProbabilities(P, b) with, for j = 0..255, "

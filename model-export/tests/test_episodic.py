@@ -156,8 +156,14 @@ def test_config_validation_and_size() -> None:
         E.EpisodicConfig(9, 12, 10, 4, 30, 10, 6)
     with pytest.raises(ValueError, match="apmRate"):
         E.EpisodicConfig(10, 12, 10, 4, 30, 10, 15)
+    with pytest.raises(ValueError, match="recentLevels"):
+        E.EpisodicConfig(10, 12, 10, 4, 30, 10, 6, 5, 2048)
+    with pytest.raises(ValueError, match="multiple of recentLevels"):
+        E.EpisodicConfig(10, 12, 10, 4, 30, 10, 6, 3, 2048)
     d = E.EpisodicConfig.defaults()
-    assert d.bytes() == 4 * (7 << 19) + (1 << 22) + 4 * (1 << 20) + 4 * 65536 * 33
+    recent = 4 * (10 << 14) + (1 << 12) + 4 * (1 << 12)  # each recent copy: small tables, no map on the previous byte
+    assert d.bytes() == 4 * (10 << 19) + (1 << 20) + 4 * (1 << 18) + 4 * 65536 * 33 + 2 * recent
+    assert d.recent() == E.EpisodicConfig(14, 12, 12, 4, 30, 11, 6, 0, 2048)
     assert E.EpisodicConfig.from_java(E.GOLDEN_CONFIG.to_java()) == E.GOLDEN_CONFIG
 
 

@@ -37,6 +37,16 @@ import org.hope4j.EpisodicConfig;
  * the conversion of the neural distribution to a 12-bit probability, so the Python reference
  * ({@code model-export/hope_export/episodic.py}) reproduces the state exactly.
  *
+ * <p>With {@link EpisodicConfig#recentLevels()} &gt; 0, short-lived copies of the level (small tables, no map on the
+ * previous byte) read the same text beside it, each emptied every {@link EpisodicConfig#recentBytes()} bytes at
+ * staggered positions, and the level codes each byte with the mixture {@code Σ_i w_i P_i(byte)} of itself and its
+ * copies: a Bayesian mixture taken bit by bit ({@code P(bit = 1) = Σ_i v_i p_i}, then {@code v_i ∝ v_i P_i(bit)}, v
+ * starting at w), whose weights move toward uniform by {@link #SHARE} at the end of each byte (fixed share, so a
+ * copy that was poor can win again). Within one domain the level's long memory wins; when the text turns to
+ * another, the copy that was emptied after the turn knows none of the old domain's statistics and the weights
+ * follow it within a few hundred bytes (model-export/README.md "The sixth round"). The weights are doubles
+ * updated by multiplication, division and addition only, so the Python reference reproduces them exactly.
+ *
  * <p>{@link #begin()} / {@link #rollback()} make a call leave the level exactly as it was
  * (score, generate) in bounded memory: the first write to a 4 KB page saves that page.
  * Not thread-safe.
@@ -70,9 +80,12 @@ public final class EpisodicLevel {
     /** Mixer weights stay within ±128 (fixed point 2^16 = 1). */
     static final int MAX_WEIGHT = 1 << 23;
     private static final long GOLDEN = 0x9E3779B97F4A7C15L;
+    private static final double LN2 = Math.log(2);
     private static final long MUL = 0x2127599BF4325C37L;
     private static final int PAGE_BITS = 10;
     private static final int[] RATE = new int[1024];
+    /** The fixed share: at the end of each byte the mixture's weights move this far toward uniform. */
+    static final double SHARE = 1.0 / 1024;
     /** The class of the previous byte for mixer A: a-z, A-Z, digit, space, newline, >= 128, . , ; : ! ?, other. */
     private static final int[] CLASS8 = new int[256];
     /** The class of the byte before it: letter (or >= 128), digit, space, other. */
@@ -124,6 +137,18 @@ public final class EpisodicLevel {
     private final long[] ctxHash = new long[EpisodicConfig.CONTEXTS];
 
     private final Prior prior;
+
+    // the recent copies and the mixture over this level (index 0) and them
+    private final EpisodicLevel[] recent;
+    /** A recent copy: no adaptive map on c0 and the previous byte (its few KB could not fill 65,536 contexts). */
+    private final boolean isRecent;
+    /** The mixture's weights at the start of the byte (sum 1). */
+    private final double[] weight;
+    /** The weights given the bits of this byte so far (the posterior; equal to {@link #weight} between bytes). */
+    private final double[] post;
+    /** Each member's 12-bit P(bit = 1) of the current decision. */
+    private final int[] memberP;
+    private double[] savedWeight;
 
     // per-decision scratch
     private final int[] x = new int[INPUTS];
@@ -341,13 +366,25 @@ public final class EpisodicLevel {
      * @param prior what the mixers and the match model start from and reset to; not null (see {@link Prior#neutral()})
      */
     public EpisodicLevel(EpisodicConfig cfg, Prior prior) {
+        this(cfg, prior, false);
+    }
+
+    private EpisodicLevel(EpisodicConfig cfg, Prior prior, boolean isRecent) {
         this.cfg = cfg;
         this.prior = prior;
+        this.isRecent = isRecent;
         tableBits = cfg.tableBits();
         ctxSlots = EpisodicConfig.CONTEXTS << tableBits;
         matchBase = ctxSlots;
         apm2Base = matchBase + (1 << cfg.matchBits());
-        big = new int[apm2Base + APM2_SLOTS];
+        big = new int[isRecent ? apm2Base : apm2Base + APM2_SLOTS];
+        recent = new EpisodicLevel[cfg.recentLevels()];
+        for (int j = 0; j < recent.length; j++) {
+            recent[j] = new EpisodicLevel(cfg.recent(), prior, true);
+        }
+        weight = new double[recent.length + 1];
+        post = new double[recent.length + 1];
+        memberP = new int[recent.length + 1];
         histSize = 1L << cfg.historyBits();
         histMask = (int) (histSize - 1);
         hist = new byte[(int) histSize];
@@ -386,6 +423,16 @@ public final class EpisodicLevel {
     }
 
     /**
+     * The mixture's weights over this level and its recent copies.
+     *
+     * @return a copy: index 0 this level, 1.. the recent copies in the order of their staggered lives; {@code [1.0]} without
+     *     recent copies
+     */
+    public double[] mixtureWeights() {
+        return weight.clone();
+    }
+
+    /**
      * Bytes read since the last reset.
      *
      * @return the number of bytes coded or sampled (0 after {@link #reset()})
@@ -394,10 +441,26 @@ public final class EpisodicLevel {
         return pos;
     }
 
-    /** Forgets everything read: empty tables and history, mixer and maps back to the prior. */
+    /** Forgets everything read: empty tables and history, mixer and maps back to the prior (the recent copies too). */
     public void reset() {
         if (inTxn) {
             throw new IllegalStateException("episodic level: reset inside a transaction");
+        }
+        clear();
+        for (EpisodicLevel r : recent) {
+            r.clear();
+        }
+        Arrays.fill(weight, 1.0 / weight.length);
+        Arrays.fill(post, 1.0 / post.length);
+    }
+
+    /**
+     * Empties this level's own tables, history, mixers and maps. Inside a transaction (a recent copy's scheduled
+     * emptying during a score) every page is saved first, so a rollback restores them.
+     */
+    private void clear() {
+        if (inTxn) {
+            saveAllPages();
         }
         Arrays.fill(big, 0, ctxSlots, 32768 << 10);
         Arrays.fill(big, matchBase, apm2Base, 0);
@@ -420,7 +483,7 @@ public final class EpisodicLevel {
 
     /** Every adaptive probability map (on c0, on c0 and the previous byte, on the match, on each context) back to identity. */
     private void initMaps() {
-        for (int c = 0; c < 65536; c++) {
+        for (int c = 0; !isRecent && c < 65536; c++) {
             initApm(big, apm2Base + c * APM_KNOTS);
         }
         for (int c = 0; c < 256; c++) {
@@ -446,6 +509,9 @@ public final class EpisodicLevel {
             throw new IllegalStateException("episodic level: recalibrate inside a transaction");
         }
         initMaps();
+        for (EpisodicLevel r : recent) {
+            r.recalibrate();
+        }
     }
 
     /**
@@ -464,6 +530,9 @@ public final class EpisodicLevel {
         matchPtr = 0;
         matchLen = 0;
         expected = -1;
+        for (EpisodicLevel r : recent) {
+            r.forgetMatches();
+        }
     }
 
     /**
@@ -501,6 +570,9 @@ public final class EpisodicLevel {
         int keep = confidenceSteps(confidence);
         for (int i = 0; i < ctxSlots; i++) {
             big[i] = agedSlot(big[i], maxCount, keep);
+        }
+        for (EpisodicLevel r : recent) {
+            r.age(maxCount, confidence);
         }
     }
 
@@ -568,6 +640,9 @@ public final class EpisodicLevel {
     }
 
     private double codeBits(int b) {
+        if (recent.length > 0) {
+            return codeMixed(b);
+        }
         double bits = 0;
         for (int k = 0; k < 8; k++) {
             int y = (b >> (7 - k)) & 1;
@@ -592,6 +667,9 @@ public final class EpisodicLevel {
      */
     public int sample(float[] logits, int off, double temperature, java.util.Random rnd) {
         neural(logits, off);
+        if (recent.length > 0) {
+            return sampleMixed(temperature, rnd);
+        }
         int b = 0;
         for (int k = 0; k < 8; k++) {
             int p = predictBit();
@@ -607,6 +685,95 @@ public final class EpisodicLevel {
         }
         endByte(b);
         return b;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // the mixture with the recent copies
+
+    private double codeMixed(int b) {
+        startMixedByte();
+        double bits = 0;
+        for (int k = 0; k < 8; k++) {
+            int y = (b >> (7 - k)) & 1;
+            double p1 = mixedBit();
+            bits -= Math.log(y == 1 ? p1 : 1 - p1) / LN2;
+            learnMixedBit(y);
+        }
+        endMixedByte(b & 0xff);
+        return bits;
+    }
+
+    private int sampleMixed(double temperature, java.util.Random rnd) {
+        startMixedByte();
+        int b = 0;
+        for (int k = 0; k < 8; k++) {
+            double p1 = mixedBit();
+            int y;
+            if (temperature == 0) {
+                y = p1 >= 0.5 ? 1 : 0;
+            } else {
+                double s = Math.log(p1 / (1 - p1)) / temperature;
+                y = rnd.nextDouble() < 1 / (1 + Math.exp(-s)) ? 1 : 0;
+            }
+            learnMixedBit(y);
+            b = (b << 1) | y;
+        }
+        endMixedByte(b);
+        return b;
+    }
+
+    /** Empties the recent copies whose life ends at this byte and gives them this byte's neural distribution. */
+    private void startMixedByte() {
+        int span = cfg.recentBytes();
+        int step = span / recent.length;
+        for (int j = 0; j < recent.length; j++) {
+            if (pos > 0 && (pos + (long) j * step) % span == 0) {
+                recent[j].clear();
+            }
+            System.arraycopy(cum, 0, recent[j].cum, 0, cum.length);
+        }
+    }
+
+    /** P(bit = 1) of the mixture: {@code Σ_i post_i p_i / 4096}. */
+    private double mixedBit() {
+        memberP[0] = predictBit();
+        for (int j = 0; j < recent.length; j++) {
+            memberP[j + 1] = recent[j].predictBit();
+        }
+        double s = 0;
+        for (int i = 0; i < post.length; i++) {
+            s += post[i] * memberP[i];
+        }
+        return s / 4096;
+    }
+
+    /** Bayes' rule on the weights for bit {@code y}, then every member learns it. */
+    private void learnMixedBit(int y) {
+        double z = 0;
+        for (int i = 0; i < post.length; i++) {
+            post[i] *= y == 1 ? memberP[i] : 4096 - memberP[i];
+            z += post[i];
+        }
+        for (int i = 0; i < post.length; i++) {
+            post[i] /= z;
+        }
+        updateBit(y);
+        for (EpisodicLevel r : recent) {
+            r.updateBit(y);
+        }
+    }
+
+    /** Every member ends the byte; the weights are the posterior moved {@link #SHARE} toward uniform. */
+    private void endMixedByte(int b) {
+        endByte(b);
+        for (EpisodicLevel r : recent) {
+            r.endByte(b);
+        }
+        double uniform = SHARE / weight.length;
+        for (int i = 0; i < weight.length; i++) {
+            weight[i] = (1 - SHARE) * post[i] + uniform;
+            post[i] = weight[i];
+        }
     }
 
     private void neural(float[] logits, int off) {
@@ -727,14 +894,17 @@ public final class EpisodicLevel {
         int w = s & 127;
         int prev = pos > 0 ? hist[(int) ((pos - 1) & histMask)] & 0xff : 0;
         int a1 = c0 * APM_KNOTS + lo;
-        int a2 = apm2Base + (c0 | prev << 8) * APM_KNOTS + lo;
         int p1 = (apm1[a1] * (128 - w) + apm1[a1 + 1] * w) >> 11;
-        int p2 = (big[a2] * (128 - w) + big[a2 + 1] * w) >> 11;
         int a3 = (matchCtx >= 0 ? matchCtx : MATCH_CONTEXTS) * APM_KNOTS + lo;
         int p3 = (apm3[a3] * (128 - w) + apm3[a3 + 1] * w) >> 11;
         apm1Idx = w < 64 ? a1 : a1 + 1;
-        apm2Idx = w < 64 ? a2 : a2 + 1;
         apm3Idx = w < 64 ? a3 : a3 + 1;
+        if (isRecent) {
+            return Logistic.clamp((pMix + p1 + p3 + 1) / 3, 1, 4095);
+        }
+        int a2 = apm2Base + (c0 | prev << 8) * APM_KNOTS + lo;
+        int p2 = (big[a2] * (128 - w) + big[a2 + 1] * w) >> 11;
+        apm2Idx = w < 64 ? a2 : a2 + 1;
         return Logistic.clamp((pMix + p1 + p2 + p3 + 2) >> 2, 1, 4095);
     }
 
@@ -754,7 +924,9 @@ public final class EpisodicLevel {
         int target = y << 16;
         apm1[apm1Idx] += (target - apm1[apm1Idx]) >> cfg.apmRate();
         apm3[apm3Idx] += (target - apm3[apm3Idx]) >> cfg.apmRate();
-        put(apm2Idx, big[apm2Idx] + ((target - big[apm2Idx]) >> cfg.apmRate()));
+        if (!isRecent) {
+            put(apm2Idx, big[apm2Idx] + ((target - big[apm2Idx]) >> cfg.apmRate()));
+        }
         for (int i = 0; i < EpisodicConfig.CONTEXTS; i++) {
             put(slot[i], chk[i] | ctxCounter(cur[i], y, cfg.counterLimit()));
             ctxApm[ctxApmIdx[i]] += (target - ctxApm[ctxApmIdx[i]]) >> cfg.apmRate();
@@ -932,7 +1104,11 @@ public final class EpisodicLevel {
      */
     public long stateBytes() {
         long ints = (long) wA.length + wB.length + apm1.length + apm3.length + ctxApm.length + matchMap.length + big.length + wF.length;
-        return 3 * 4 + 10 * 8 + 4 * ints + hist.length;
+        long n = 3 * 4 + 10 * 8 + 4 * ints + hist.length;
+        for (EpisodicLevel r : recent) {
+            n += r.stateBytes();
+        }
+        return recent.length == 0 ? n : n + 8L * weight.length;
     }
 
     /**
@@ -953,7 +1129,14 @@ public final class EpisodicLevel {
             writeInts(out, a);
         }
         out.write(hist);
-        writeInts(out, wF); // last, so that a state written before the final mixer existed still reads
+        writeInts(out, wF); // after the tables, so that a state written before the final mixer existed still reads
+        // then the recent copies and the mixture's weights, so that a state written before them still reads
+        for (EpisodicLevel r : recent) {
+            r.writeTo(out);
+        }
+        for (int i = 0; recent.length > 0 && i < weight.length; i++) {
+            out.writeDouble(weight[i]);
+        }
     }
 
     private static void writeInts(java.io.DataOutputStream out, int[] a) throws java.io.IOException {
@@ -992,6 +1175,66 @@ public final class EpisodicLevel {
      * @throws IllegalStateException if a transaction is open (the data has been read, the level is unchanged)
      */
     public void readFromVerified(java.io.DataInputStream in, java.security.MessageDigest md, byte[] want) throws java.io.IOException {
+        java.io.PushbackInputStream pushback = new java.io.PushbackInputStream(in, 1);
+        java.io.DataInputStream data = new java.io.DataInputStream(pushback);
+        Parsed own = parse(data, true);
+        Parsed[] copies = new Parsed[recent.length];
+        double[] w = null;
+        int next = pushback.read();
+        if (next != -1 && recent.length > 0) {
+            pushback.unread(next);
+            for (int j = 0; j < recent.length; j++) {
+                copies[j] = recent[j].parse(data, false);
+            }
+            w = new double[weight.length];
+            double sum = 0;
+            for (int i = 0; i < w.length; i++) {
+                w[i] = data.readDouble();
+                if (!(w[i] > 0 && w[i] <= 1)) {
+                    throw new java.io.IOException("episodic recent-copy weight " + i + " is not in (0, 1]: " + w[i]);
+                }
+                sum += w[i];
+            }
+            if (Math.abs(sum - 1) > 1e-9) {
+                throw new java.io.IOException("episodic recent-copy weights sum to " + sum + ", not 1");
+            }
+            next = pushback.read();
+        }
+        if (next != -1) {
+            throw new java.io.IOException("episodic state has trailing data");
+        }
+        if (md != null && !java.security.MessageDigest.isEqual(md.digest(), want)) {
+            throw new java.io.IOException("episodic state does not match its SHA-256");
+        }
+        if (inTxn) {
+            throw new IllegalStateException("episodic level: restore inside a transaction");
+        }
+        apply(own);
+        for (int j = 0; j < recent.length; j++) {
+            if (copies[j] == null) {
+                recent[j].clear(); // written before the recent copies: they start empty
+            } else {
+                recent[j].apply(copies[j]);
+            }
+        }
+        if (w == null) {
+            Arrays.fill(weight, 1.0 / weight.length);
+        } else {
+            System.arraycopy(w, 0, weight, 0, w.length);
+        }
+        System.arraycopy(weight, 0, post, 0, weight.length);
+    }
+
+    /** One level's state as read, checked, not yet applied. */
+    private record Parsed(long[] scalars, int[][] arrays, byte[] hist, int[] finalWeights) {
+    }
+
+    /**
+     * Reads and checks one level's own state (without its recent copies).
+     *
+     * @param finalOptional whether the state may end before the final mixer's weights (a state written before it existed)
+     */
+    private Parsed parse(java.io.DataInputStream in, boolean finalOptional) throws java.io.IOException {
         int tb = in.readInt(), hb = in.readInt(), mb = in.readInt();
         if (tb != cfg.tableBits() || hb != cfg.historyBits() || mb != cfg.matchBits()) {
             throw new java.io.IOException("episodic tables are 2^" + tb + "/2^" + hb + "/2^" + mb + " (table/history/match), this learner's are 2^"
@@ -1022,7 +1265,7 @@ public final class EpisodicLevel {
         in.readFully(h);
         int[] f = new int[FINAL_INPUTS];
         byte[] tail = in.readNBytes(4 * FINAL_INPUTS);
-        if (tail.length == 0) {
+        if (tail.length == 0 && finalOptional) {
             initFinal(f); // written before the final mixer existed: it starts as the average it replaced
         } else if (tail.length < 4 * FINAL_INPUTS) {
             throw new java.io.EOFException("episodic state ends inside the final mixer's weights");
@@ -1039,15 +1282,11 @@ public final class EpisodicLevel {
         checkRange(arrays[3], 0, arrays[3].length, "APM");
         checkRange(arrays[4], 0, arrays[4].length, "APM");
         checkRange(arrays[6], apm2Base, arrays[6].length, "APM");
-        if (in.read() != -1) {
-            throw new java.io.IOException("episodic state has trailing data");
-        }
-        if (md != null && !java.security.MessageDigest.isEqual(md.digest(), want)) {
-            throw new java.io.IOException("episodic state does not match its SHA-256");
-        }
-        if (inTxn) {
-            throw new IllegalStateException("episodic level: restore inside a transaction");
-        }
+        return new Parsed(v, arrays, h, f);
+    }
+
+    private void apply(Parsed p) {
+        int[][] arrays = p.arrays();
         System.arraycopy(arrays[0], 0, wA, 0, wA.length);
         System.arraycopy(arrays[1], 0, wB, 0, wB.length);
         System.arraycopy(arrays[2], 0, apm1, 0, apm1.length);
@@ -1055,8 +1294,9 @@ public final class EpisodicLevel {
         System.arraycopy(arrays[4], 0, ctxApm, 0, ctxApm.length);
         System.arraycopy(arrays[5], 0, matchMap, 0, matchMap.length);
         System.arraycopy(arrays[6], 0, big, 0, big.length);
-        System.arraycopy(h, 0, hist, 0, hist.length);
-        System.arraycopy(f, 0, wF, 0, wF.length);
+        System.arraycopy(p.hist(), 0, hist, 0, hist.length);
+        System.arraycopy(p.finalWeights(), 0, wF, 0, wF.length);
+        long[] v = p.scalars();
         pos = v[0];
         c0 = (int) v[1];
         bitIndex = (int) v[2];
@@ -1138,6 +1378,16 @@ public final class EpisodicLevel {
         v[9] = expected;
         System.arraycopy(ctxHash, 0, s.ctxHash, 0, ctxHash.length);
         savedSmall = s;
+        for (EpisodicLevel r : recent) {
+            r.begin();
+        }
+        if (recent.length > 0) {
+            if (savedWeight == null) {
+                savedWeight = new double[2 * weight.length];
+            }
+            System.arraycopy(weight, 0, savedWeight, 0, weight.length);
+            System.arraycopy(post, 0, savedWeight, weight.length, post.length);
+        }
     }
 
     /** Undoes every change since {@link #begin()}. */
@@ -1179,6 +1429,13 @@ public final class EpisodicLevel {
         expected = (int) v[9];
         System.arraycopy(s.ctxHash, 0, ctxHash, 0, ctxHash.length);
         endTxn();
+        for (EpisodicLevel r : recent) {
+            r.rollback();
+        }
+        if (recent.length > 0) {
+            System.arraycopy(savedWeight, 0, weight, 0, weight.length);
+            System.arraycopy(savedWeight, weight.length, post, 0, post.length);
+        }
     }
 
     /** Keeps every change since {@link #begin()}. */
@@ -1187,6 +1444,9 @@ public final class EpisodicLevel {
             throw new IllegalStateException("episodic level: no transaction to commit");
         }
         endTxn();
+        for (EpisodicLevel r : recent) {
+            r.commit();
+        }
     }
 
     private void endTxn() {
@@ -1230,6 +1490,33 @@ public final class EpisodicLevel {
             }
         }
         big[i] = v;
+    }
+
+    /** Saves every page not saved yet (before a bulk write inside a transaction). */
+    private void saveAllPages() {
+        if (!pageMode) {
+            logToPages();
+        }
+        for (int page = 0; page << PAGE_BITS < big.length; page++) {
+            if (savedBig[page] == null) {
+                int from = page << PAGE_BITS;
+                savedBig[page] = Arrays.copyOfRange(big, from, Math.min(from + (1 << PAGE_BITS), big.length));
+                if (nDirtyBig == dirtyBig.length) {
+                    dirtyBig = Arrays.copyOf(dirtyBig, 2 * nDirtyBig);
+                }
+                dirtyBig[nDirtyBig++] = page;
+            }
+        }
+        for (int page = 0; page << PAGE_BITS < hist.length; page++) {
+            if (savedHist[page] == null) {
+                int from = page << PAGE_BITS;
+                savedHist[page] = Arrays.copyOfRange(hist, from, Math.min(from + (1 << PAGE_BITS), hist.length));
+                if (nDirtyHist == dirtyHist.length) {
+                    dirtyHist = Arrays.copyOf(dirtyHist, 2 * nDirtyHist);
+                }
+                dirtyHist[nDirtyHist++] = page;
+            }
+        }
     }
 
     /** Turns the undo log into saved pages: each touched page as it was before the transaction. */

@@ -37,7 +37,8 @@ class EpisodicParityTest {
 
     static EpisodicConfig config(JsonObject c) {
         return new EpisodicConfig(c.get("tableBits").getAsInt(), c.get("historyBits").getAsInt(), c.get("matchBits").getAsInt(),
-                c.get("matchMin").getAsInt(), c.get("counterLimit").getAsInt(), c.get("mixerShift").getAsInt(), c.get("apmRate").getAsInt());
+                c.get("matchMin").getAsInt(), c.get("counterLimit").getAsInt(), c.get("mixerShift").getAsInt(), c.get("apmRate").getAsInt(),
+                c.get("recentLevels").getAsInt(), c.get("recentBytes").getAsInt());
     }
 
     /** The fixture's synthetic neural distribution (exact in double): see golden.json "neural". */

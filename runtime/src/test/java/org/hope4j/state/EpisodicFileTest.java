@@ -16,7 +16,7 @@ class EpisodicFileTest {
 
     @Test
     void aRecordedNameThatIsNoFileNameIsAStateExceptionNamingTheField() {
-        EpisodicLevel level = new EpisodicLevel(new EpisodicConfig(14, 16, 14, 4, 30, 10, 6), EpisodicLevel.Prior.neutral());
+        EpisodicLevel level = new EpisodicLevel(new EpisodicConfig(14, 16, 14, 4, 30, 10, 6, 2, 512), EpisodicLevel.Prior.neutral());
         String digest = "0".repeat(64);
         StateException e = assertThrows(StateException.class, () -> EpisodicFile.load(level, dir, "episodic-a\0b.state", digest, null));
         assertTrue(e.getMessage().contains("episodic_file"), e.getMessage());
