@@ -1,6 +1,7 @@
 """The episodic level E's reference (hope_export/episodic.py) and its golden fixture."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -439,3 +440,80 @@ def test_aging_with_a_confidence_moves_every_slot_toward_one_half() -> None:
     assert lvl.big[:lvl.ctx_slots] == [E.aged_slot(v, 2, 128) for v in before]
     with pytest.raises(ValueError, match="confidence"):
         lvl.age(2, 1.5)
+
+
+# ----------------------------------------------------------------------------------------------
+# the recent copies (Java's EpisodicConfig.recentLevels; model-export/README "The sixth round")
+
+RECENT = dataclasses.replace(SMALL, recent_levels=2, recent_bytes=256)
+
+
+def test_recent_copies_are_emptied_on_schedule_and_the_weights_stay_a_distribution() -> None:
+    lvl = E.EpisodicLevel(RECENT, E.Prior.neutral())
+    data = text_bytes(700, seed=9)
+    for i, x in enumerate(data):
+        lvl.code(None, x)
+        # copy 0 is emptied at 256, 512, ...; copy 1 at 128, 384, 640 (positions before the byte is coded)
+        assert lvl.recent[0].position() == (i + 1) - ((i // 256) * 256 if i >= 256 else 0)
+        assert lvl.recent[1].position() == (i + 1) - (((i - 128) // 256) * 256 + 128 if i >= 128 else 0)
+        assert abs(sum(lvl.weight) - 1) < 1e-12 and all(w >= E.SHARE / 3 for w in lvl.weight)
+        assert lvl.post == lvl.weight
+    # every member learns every byte: the level's own state is that of a level without copies
+    alone = E.EpisodicLevel(SMALL, E.Prior.neutral())
+    for x in data:
+        alone.code(None, x)
+    assert lvl.write_state()[:alone.state_size()] == alone.write_state()
+
+
+def test_the_mixture_codes_each_byte_as_the_weighted_sum_of_its_members() -> None:
+    lvl = E.EpisodicLevel(RECENT, E.Prior.neutral())
+    for x in text_bytes(300, seed=10):
+        lvl.code(None, x)
+    b = ord("e")
+    # each member's probability of the byte, from copies of the members coding it alone
+    members = [copy.deepcopy(m) for m in (lvl, *lvl.recent)]
+    members[0].recent = []
+    probs = [2.0 ** -m.code(None, b) for m in members]
+    w = list(lvl.weight)
+    bits = lvl.code(None, b)
+    assert bits == pytest.approx(-math.log2(sum(wi * pi for wi, pi in zip(w, probs))), abs=1e-9)
+    # Bayes then the fixed share
+    post = [wi * pi for wi, pi in zip(w, probs)]
+    z = sum(post)
+    assert lvl.weight == pytest.approx([(1 - E.SHARE) * p / z + E.SHARE / 3 for p in post], abs=1e-12)
+
+
+def test_recent_copies_round_trip_roll_back_and_old_states_read_with_them_empty() -> None:
+    data = text_bytes(900, seed=11)
+    a = E.EpisodicLevel(RECENT, E.Prior.neutral())
+    for x in data[:500]:
+        a.code(None, x)
+    state = a.write_state()
+    assert len(state) == a.state_size()
+    b = E.EpisodicLevel(RECENT, E.Prior.neutral())
+    b.read_state(state)
+    assert b.digest() == a.digest()
+    # a transaction across a copy's emptying (at 512 and 640) rolls back exactly
+    a.begin()
+    inside = [a.code(None, x) for x in data[500:]]
+    a.rollback()
+    assert a.digest() == b.digest()
+    assert [a.code(None, x) for x in data[500:]] == inside
+    # a state written without copies: the level's own part read, the copies empty, the weights uniform
+    alone = E.EpisodicLevel(SMALL, E.Prior.neutral())
+    for x in data[:300]:
+        alone.code(None, x)
+    c = E.EpisodicLevel(RECENT, E.Prior.neutral())
+    c.read_state(alone.write_state())
+    fresh = E.EpisodicLevel(RECENT, E.Prior.neutral()).write_state()
+    assert c.write_state() == alone.write_state() + fresh[alone.state_size():]
+    bad = bytearray(state)
+    struct.pack_into(">d", bad, len(bad) - 8, 0.9)
+    before = c.digest()
+    with pytest.raises(ValueError, match="recent-copy weights sum"):
+        c.read_state(bytes(bad))
+    with pytest.raises(ValueError, match="trailing"):
+        c.read_state(state + b"\0")
+    with pytest.raises(ValueError, match="short"):
+        c.read_state(state[:-3])
+    assert c.digest() == before
