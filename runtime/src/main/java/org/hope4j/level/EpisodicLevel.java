@@ -85,7 +85,7 @@ public final class EpisodicLevel {
     private static final int PAGE_BITS = 10;
     private static final int[] RATE = new int[1024];
     /** The fixed share: at the end of each byte the mixture's weights move this far toward uniform. */
-    static final double SHARE = 1.0 / 1024;
+    static final double SHARE = 1.0 / 2048;
     /** The class of the previous byte for mixer A: a-z, A-Z, digit, space, newline, >= 128, . , ; : ! ?, other. */
     private static final int[] CLASS8 = new int[256];
     /** The class of the byte before it: letter (or >= 128), digit, space, other. */
