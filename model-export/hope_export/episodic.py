@@ -496,6 +496,9 @@ class EpisodicLevel:
         self.prior = prior
         self.is_recent = is_recent  # a recent copy: no map on c0 and the previous byte
         self.recent = [EpisodicLevel(cfg.recent(), prior, True) for _ in range(cfg.recent_levels)]
+        self._cum = [0.0] * 257  # the neural distribution's cumulative sums, shared with the recent copies
+        for r in self.recent:
+            r._cum = self._cum
         n = cfg.recent_levels + 1
         self.weight = [1.0 / n] * n  # the mixture's weights over this level and its copies, at the byte's start
         self.post = [1.0 / n] * n  # the same given the bits of this byte so far
@@ -513,7 +516,6 @@ class EpisodicLevel:
         self._chk = [0] * CONTEXTS
         self._ctx_apm_idx = [0] * CONTEXTS
         self._ctx_hash = [0] * CONTEXTS
-        self._cum = [0.0] * 257
         self._set_a = self._set_b = self._match_ctx = self._pA = self._pB = self._pF = self._p_mix = 0
         self._xF = [0] * FINAL_INPUTS
         self._apm1_idx = self._apm2_idx = self._apm3_idx = 0
@@ -686,13 +688,12 @@ class EpisodicLevel:
         return b
 
     def _start_mixed_byte(self) -> None:
-        """Empties the recent copies whose life ends at this byte; each gets this byte's neural distribution."""
+        """Empties the recent copies whose life ends at this byte (they share this level's _cum)."""
         span = self.cfg.recent_bytes
         step = span // len(self.recent)
         for j, r in enumerate(self.recent):
             if self.pos > 0 and (self.pos + j * step) % span == 0:
                 r._clear()
-            r._cum[:] = self._cum
 
     def _mixed_bit(self) -> float:
         mp = self._member_p
@@ -1056,13 +1057,12 @@ class EpisodicLevel:
         (Java's readFrom); on any error (ValueError) this level is unchanged."""
         own = self._own_size()
         old = own - 4 * FINAL_INPUTS  # written before the final mixer existed
+        copies, w = None, None
         if len(data) == old:
             parsed = self._parse(data, True)
-            copies, w = None, None
         else:
             parsed = self._parse(data[:own], False)
             rest = data[own:]
-            copies, w = None, None
             if rest and self.recent:
                 copies = []
                 off = 0

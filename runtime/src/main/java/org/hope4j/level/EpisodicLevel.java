@@ -158,7 +158,8 @@ public final class EpisodicLevel {
     private final int[] raws = new int[EpisodicConfig.CONTEXTS];
     private final int[] raws2 = new int[EpisodicConfig.CONTEXTS];
     private int setA, setB, matchCtx, pA, pB, pF, pMix, apm1Idx, apm2Idx, apm3Idx;
-    private final double[] cum = new double[257];
+    /** The neural distribution's cumulative sums; a recent copy shares its level's (the same byte, the same input). */
+    private final double[] cum;
 
     // transaction
     private boolean inTxn;
@@ -366,13 +367,14 @@ public final class EpisodicLevel {
      * @param prior what the mixers and the match model start from and reset to; not null (see {@link Prior#neutral()})
      */
     public EpisodicLevel(EpisodicConfig cfg, Prior prior) {
-        this(cfg, prior, false);
+        this(cfg, prior, false, new double[257]);
     }
 
-    private EpisodicLevel(EpisodicConfig cfg, Prior prior, boolean isRecent) {
+    private EpisodicLevel(EpisodicConfig cfg, Prior prior, boolean isRecent, double[] cum) {
         this.cfg = cfg;
         this.prior = prior;
         this.isRecent = isRecent;
+        this.cum = cum;
         tableBits = cfg.tableBits();
         ctxSlots = EpisodicConfig.CONTEXTS << tableBits;
         matchBase = ctxSlots;
@@ -380,7 +382,7 @@ public final class EpisodicLevel {
         big = new int[isRecent ? apm2Base : apm2Base + APM2_SLOTS];
         recent = new EpisodicLevel[cfg.recentLevels()];
         for (int j = 0; j < recent.length; j++) {
-            recent[j] = new EpisodicLevel(cfg.recent(), prior, true);
+            recent[j] = new EpisodicLevel(cfg.recent(), prior, true, cum);
         }
         weight = new double[recent.length + 1];
         post = new double[recent.length + 1];
@@ -722,7 +724,7 @@ public final class EpisodicLevel {
         return b;
     }
 
-    /** Empties the recent copies whose life ends at this byte and gives them this byte's neural distribution. */
+    /** Empties the recent copies whose life ends at this byte (they read the neural distribution from {@link #cum}). */
     private void startMixedByte() {
         int span = cfg.recentBytes();
         int step = span / recent.length;
@@ -730,7 +732,6 @@ public final class EpisodicLevel {
             if (pos > 0 && (pos + (long) j * step) % span == 0) {
                 recent[j].clear();
             }
-            System.arraycopy(cum, 0, recent[j].cum, 0, cum.length);
         }
     }
 
@@ -986,7 +987,7 @@ public final class EpisodicLevel {
     }
 
     private void endByte(int b) {
-        put(hist, pos, (byte) b);
+        putHist(pos, (byte) b);
         pos++;
         c0 = 1;
         bitIndex = 0;
@@ -1479,17 +1480,33 @@ public final class EpisodicLevel {
             logToPages();
         }
         if (inTxn) {
-            int page = i >>> PAGE_BITS;
-            if (savedBig[page] == null) {
-                int from = page << PAGE_BITS;
-                savedBig[page] = Arrays.copyOfRange(big, from, Math.min(from + (1 << PAGE_BITS), big.length));
-                if (nDirtyBig == dirtyBig.length) {
-                    dirtyBig = Arrays.copyOf(dirtyBig, 2 * nDirtyBig);
-                }
-                dirtyBig[nDirtyBig++] = page;
-            }
+            saveBigPage(i >>> PAGE_BITS);
         }
         big[i] = v;
+    }
+
+    /** Keeps page {@code page} of the tables as it is now, unless this transaction already kept it. */
+    private void saveBigPage(int page) {
+        if (savedBig[page] == null) {
+            int from = page << PAGE_BITS;
+            savedBig[page] = Arrays.copyOfRange(big, from, Math.min(from + (1 << PAGE_BITS), big.length));
+            if (nDirtyBig == dirtyBig.length) {
+                dirtyBig = Arrays.copyOf(dirtyBig, 2 * nDirtyBig);
+            }
+            dirtyBig[nDirtyBig++] = page;
+        }
+    }
+
+    /** Keeps page {@code page} of the history as it is now, unless this transaction already kept it. */
+    private void saveHistPage(int page) {
+        if (savedHist[page] == null) {
+            int from = page << PAGE_BITS;
+            savedHist[page] = Arrays.copyOfRange(hist, from, Math.min(from + (1 << PAGE_BITS), hist.length));
+            if (nDirtyHist == dirtyHist.length) {
+                dirtyHist = Arrays.copyOf(dirtyHist, 2 * nDirtyHist);
+            }
+            dirtyHist[nDirtyHist++] = page;
+        }
     }
 
     /** Saves every page not saved yet (before a bulk write inside a transaction). */
@@ -1498,24 +1515,10 @@ public final class EpisodicLevel {
             logToPages();
         }
         for (int page = 0; page << PAGE_BITS < big.length; page++) {
-            if (savedBig[page] == null) {
-                int from = page << PAGE_BITS;
-                savedBig[page] = Arrays.copyOfRange(big, from, Math.min(from + (1 << PAGE_BITS), big.length));
-                if (nDirtyBig == dirtyBig.length) {
-                    dirtyBig = Arrays.copyOf(dirtyBig, 2 * nDirtyBig);
-                }
-                dirtyBig[nDirtyBig++] = page;
-            }
+            saveBigPage(page);
         }
         for (int page = 0; page << PAGE_BITS < hist.length; page++) {
-            if (savedHist[page] == null) {
-                int from = page << PAGE_BITS;
-                savedHist[page] = Arrays.copyOfRange(hist, from, Math.min(from + (1 << PAGE_BITS), hist.length));
-                if (nDirtyHist == dirtyHist.length) {
-                    dirtyHist = Arrays.copyOf(dirtyHist, 2 * nDirtyHist);
-                }
-                dirtyHist[nDirtyHist++] = page;
-            }
+            saveHistPage(page);
         }
     }
 
@@ -1525,13 +1528,7 @@ public final class EpisodicLevel {
             int i = (int) (undoLog[k] >>> 32);
             int page = i >>> PAGE_BITS;
             int from = page << PAGE_BITS;
-            if (savedBig[page] == null) {
-                savedBig[page] = Arrays.copyOfRange(big, from, Math.min(from + (1 << PAGE_BITS), big.length));
-                if (nDirtyBig == dirtyBig.length) {
-                    dirtyBig = Arrays.copyOf(dirtyBig, 2 * nDirtyBig);
-                }
-                dirtyBig[nDirtyBig++] = page;
-            }
+            saveBigPage(page);
             // newest to oldest: the last value written back is the one from before the transaction
             savedBig[page][i - from] = (int) undoLog[k];
         }
@@ -1539,19 +1536,11 @@ public final class EpisodicLevel {
         pageMode = true;
     }
 
-    private void put(byte[] h, long p, byte v) {
+    private void putHist(long p, byte v) {
         int i = (int) (p & histMask);
         if (inTxn) {
-            int page = i >>> PAGE_BITS;
-            if (savedHist[page] == null) {
-                int from = page << PAGE_BITS;
-                savedHist[page] = Arrays.copyOfRange(h, from, Math.min(from + (1 << PAGE_BITS), h.length));
-                if (nDirtyHist == dirtyHist.length) {
-                    dirtyHist = Arrays.copyOf(dirtyHist, 2 * nDirtyHist);
-                }
-                dirtyHist[nDirtyHist++] = page;
-            }
+            saveHistPage(i >>> PAGE_BITS);
         }
-        h[i] = v;
+        hist[i] = v;
     }
 }
