@@ -7,11 +7,12 @@
 #   native/gpu-check.sh run       there (or here, with NVCC=../shared/tools/cuda-emu/nvcc): builds the kernels and the
 #                                 replay (gpu-check/gpu_check.cpp) with that machine's nvcc, then runs, each under a
 #                                 timeout so the whole fits in 10 minutes: parity against the trace, the benchmark,
-#                                 compute-sanitizer (memcheck, racecheck, synccheck, initcheck) and ncu where present.
+#                                 many learners sharing the GPU (LEARNERS, default "8 32"), compute-sanitizer (memcheck,
+#                                 racecheck, synccheck, initcheck) and ncu where present.
 #                                 Results in $OUT (default native/target/gpu-check-out): gpu-check.json (the summary),
-#                                 parity.json, bench.json, sanitizer.log, ncu.txt, build.log.
+#                                 parity.json, bench.json, learners.json, sanitizer.log, ncu.txt, build.log.
 # Environment: NVCC (default $CUDA_HOME/bin/nvcc), CUDA_HOME (/usr/local/cuda), ARCHS (default: the GPU's own compute
-# capability from nvidia-smi, else 90), REPEATS (timed passes over the trace's learning spans, default 20).
+# capability from nvidia-smi, else 90), REPEATS (timed passes over the trace's learning spans, default 20), LEARNERS.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -38,6 +39,10 @@ run() {
   [[ -f "$dir/trace.bin" ]] || { echo "gpu-check run: no $dir/trace.bin; run 'native/gpu-check.sh prepare' first (where Java builds) and carry $dir" >&2; exit 2; }
   local cuda="${CUDA_HOME:-/usr/local/cuda}"
   local nvcc="${NVCC:-$cuda/bin/nvcc}"
+  if [[ -z "${NVCC:-}" && ! -x "$nvcc" ]] && command -v nvcc >/dev/null; then
+    nvcc="$(command -v nvcc)"  # a toolkit elsewhere on PATH: its runtime library lies beside it
+    cuda="$(cd "$(dirname "$(readlink -f "$nvcc")")/.." && pwd)"
+  fi
   local out="${OUT:-$here/target/gpu-check-out}" build="$here/target/gpu-check-build"
   local repeats="${REPEATS:-20}"
   mkdir -p "$out" "$build"
@@ -63,53 +68,61 @@ run() {
   local bin="$build/gpu_check" trace="$dir/trace.bin"
   local parity_rc=0 bench_rc=0
   echo "== parity"
-  timeout 300 "$bin" "$trace" parity > "$out/parity.json" || parity_rc=$?
+  local ptime=120
+  [[ $emu -eq 0 ]] || ptime=600  # the emulator runs the kernels on the CPU: 2.5-4 minutes on 2 cores
+  timeout "$ptime" "$bin" "$trace" parity > "$out/parity.json" || parity_rc=$?
   cat "$out/parity.json"
   echo "== bench"
   if [[ $emu -eq 1 ]]; then
     repeats=1  # the emulator's times mean nothing; this only proves the mode runs
   fi
-  timeout 120 "$bin" "$trace" bench "$repeats" > "$out/bench.json" || bench_rc=$?
+  timeout $((ptime * 2)) "$bin" "$trace" bench "$repeats" > "$out/bench.json" || bench_rc=$?
   cat "$out/bench.json"
+  # many learners at once, each on its own host thread: on a GPU only (the emulator is one host thread; LEARNERS=1
+  # runs the mode there)
+  local learners="${LEARNERS:-8 32}" lrep=5 ltime=60
+  if [[ $emu -eq 1 ]]; then
+    learners="${LEARNERS:-1}" lrep=1 ltime=600
+  fi
+  echo "[" > "$out/learners.json"
+  local sep=""
+  for n in $learners; do
+    echo "== $n learners at once"
+    local lrc=0 one
+    one="$(timeout "$ltime" "$bin" "$trace" learners "$n" "$lrep")" || lrc=$?
+    echo "$one"
+    [[ $lrc -eq 0 ]] || { bench_rc=$lrc; one="{\"learners\": $n, \"exit\": $lrc}"; }
+    printf '%s%s\n' "$sep" "$one" >> "$out/learners.json"
+    sep=","
+  done
+  echo "]" >> "$out/learners.json"
   : > "$out/sanitizer.log"
   local sanitizer="absent"
   if command -v compute-sanitizer >/dev/null 2>&1 && [[ $emu -eq 0 ]]; then
-    sanitizer="clean"
+    sanitizer=""
     for tool in memcheck racecheck synccheck initcheck; do
       echo "== compute-sanitizer --tool $tool" | tee -a "$out/sanitizer.log"
       local rc=0
-      timeout 100 compute-sanitizer --tool "$tool" --error-exitcode 3 "$bin" "$trace" short >> "$out/sanitizer.log" 2>&1 || rc=$?
+      timeout 45 compute-sanitizer --tool "$tool" --error-exitcode 3 "$bin" "$trace" short >> "$out/sanitizer.log" 2>&1 || rc=$?
       echo "exit $rc" >> "$out/sanitizer.log"
       tail -3 "$out/sanitizer.log"
-      [[ $rc -eq 0 ]] || sanitizer="$tool: exit $rc"
-      [[ $rc -eq 0 ]] || break
+      case $rc in
+        0) sanitizer+="$tool clean; " ;;
+        124) sanitizer+="$tool stopped after 45 s; " ;;
+        *) sanitizer+="$tool exit $rc; " ;;
+      esac
     done
   fi
   local ncu="absent"
   if command -v ncu >/dev/null 2>&1 && [[ $emu -eq 0 ]]; then
     echo "== ncu (the first 16 launches of the short replay)"
     local rc=0
-    timeout 150 ncu --launch-count 16 --section SpeedOfLight --section LaunchStats --section Occupancy "$bin" "$trace" short \
+    timeout 45 ncu --clock-control none --launch-count 16 --section SpeedOfLight --section LaunchStats --section Occupancy "$bin" "$trace" short \
       > "$out/ncu.txt" 2>&1 || rc=$?
     ncu="exit $rc"
     grep -E "^  [a-zA-Z]+Kernel|Duration|Compute \(SM\) Throughput|Memory Throughput|Achieved Occupancy" "$out/ncu.txt" | head -60 || true
   fi
-  python3 - "$out" "$dir/cpu-engine.json" "$parity_rc" "$bench_rc" "$sanitizer" "$ncu" "$emu" <<'PY'
-import json, sys
-out, cpu_json, parity_rc, bench_rc, sanitizer, ncu, emu = sys.argv[1:]
-def load(p):
-    try:
-        return json.load(open(p))
-    except Exception as e:
-        return {"error": "%s: %s" % (p, e)}
-parity, bench, cpu = load(out + "/parity.json"), load(out + "/bench.json"), load(cpu_json)
-s = {"emulated": emu == "1", "parity_passed": parity.get("passed") is True and parity_rc == "0", "parity": parity,
-     "bench": bench, "cpu_engine": cpu, "compute_sanitizer": sanitizer, "ncu": ncu}
-if "us_per_span" in bench and "cpu_engine_us_per_span" in cpu and emu != "1":
-    s["engine_speedup_vs_cpu_engine"] = cpu["cpu_engine_us_per_span"] / bench["us_per_span"]
-json.dump(s, open(out + "/gpu-check.json", "w"), indent=2)
-print(json.dumps({k: s[k] for k in s if k not in ("parity", "bench", "cpu_engine")}, indent=2))
-PY
+  python3 "$here/gpu-check/summary.py" "$out" "$dir/cpu-engine.json" "$parity_rc" "$bench_rc" "$sanitizer" "$ncu" "$emu"
   [[ $parity_rc -eq 0 && $bench_rc -eq 0 ]]
 }
 

@@ -5,6 +5,12 @@
 //   gpu_check TRACE bench REPEATS   the whole trace once, then its timed learning spans REPEATS times: microseconds,
 //                                   launches, host copies and synchronisations per span
 //   gpu_check TRACE short           parity of the first part only (for compute-sanitizer and ncu, which are slow)
+//   gpu_check TRACE learners N REPEATS
+//                                   N learners at once on one GPU (N engines, each on its own stream, driven by its own
+//                                   host thread, as the device host serves them): each uploads the trace's state and
+//                                   replays its learning spans once, then, all together, REPEATS times more, timed; the
+//                                   bytes per second
+//                                   of all of them and of the slowest one
 // Prints one JSON object on stdout. Built by native/gpu-check.sh with the real nvcc or with cuda-emu.
 #include "hope4j_cuda.h"
 
@@ -13,11 +19,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -26,14 +34,17 @@ constexpr int VOCAB = 256;
 constexpr double TOL = 1e-4;
 
 struct Reader {
-    std::vector<char> buf;
+    std::shared_ptr<const std::vector<char>> data;  // shared read-only by the copies one thread each reads
+    const std::vector<char>& buf;
     size_t at = 0;
-    explicit Reader(const char* path) {
+    explicit Reader(const char* path) : data(load(path)), buf(*data) {}
+    Reader(const Reader& o) : data(o.data), buf(*data), at(o.at) {}
+    static std::shared_ptr<const std::vector<char>> load(const char* path) {
         std::ifstream in(path, std::ios::binary);
         if (!in) {
             throw std::runtime_error(std::string("cannot read the trace ") + path);
         }
-        buf.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        return std::make_shared<const std::vector<char>>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     void need(size_t n) {
         if (at + n > buf.size()) {
@@ -97,9 +108,41 @@ struct Result {
     }
 };
 
-/** Replays ops from the reader's position until 'Z' (or 'B' when stopAtSpans); returns the op that stopped it. */
-char replay(Reader& rd, hope4j::CudaEngine& e, const Spec& s, Result& res, bool compare, bool stopAtSpans, long* timedSpans) {
-    std::vector<float> out;
+/** A float buffer page-locked for its lifetime (where the driver allows; else plain). */
+struct PinnedFloats {
+    std::vector<float> v;
+    bool pinned;
+    explicit PinnedFloats(size_t n) : v(n), pinned(hope4j::cudaPinHost(0, v.data(), (long long)(n * sizeof(float)))) {}
+    ~PinnedFloats() {
+        if (pinned) {
+            hope4j::cudaUnpinHost(0, v.data());
+        }
+    }
+    PinnedFloats(const PinnedFloats&) = delete;
+    PinnedFloats& operator=(const PinnedFloats&) = delete;
+};
+
+/** Zeroes the first n floats of the pinned buffer (never reallocating it: the engine's copies would go pageable). */
+void fill(std::vector<float>& out, size_t n) {
+    if (n > out.size()) {
+        throw std::runtime_error("an output of " + std::to_string(n) + " floats exceeds the span's " + std::to_string(out.size()));
+    }
+    std::fill(out.begin(), out.begin() + (long)n, 0.0f);
+}
+
+/**
+ * Replays ops from the reader's position until 'Z' (or 'B' when stopAtSpans); returns the op that stopped it. With
+ * setOnly, only the state uploads and resets run (the engine then holds the trace's weights at no compute cost).
+ */
+char replay(Reader& rd, hope4j::CudaEngine& e, const Spec& s, Result& res, bool compare, bool stopAtSpans, long* timedSpans,
+            bool setOnly = false) {
+    const bool run = !setOnly;
+    compare = compare && run;
+    // the engine's outputs land in page-locked memory, as the Java engine's do (CudaEngine pins its staging buffers);
+    // one buffer per thread, pinned once, large enough for every output row set of a span
+    thread_local PinnedFloats pinnedOut((size_t)s.maxSpan * std::max(s.d, VOCAB));
+    std::vector<float>& out = pinnedOut.v;
+    std::vector<float> state;
     long op_index = 0;
     for (;;) {
         char op = rd.get<char>();
@@ -111,7 +154,7 @@ char replay(Reader& rd, hope4j::CudaEngine& e, const Spec& s, Result& res, bool 
                 break;
             }
             case 'R':
-                e.resetLevel(rd.get<int>());
+                e.resetLevel(rd.get<int>());  // state, as 'S': runs with setOnly too
                 break;
             case 'M': {
                 int b = rd.get<int>(), m = rd.get<int>();
@@ -119,10 +162,12 @@ char replay(Reader& rd, hope4j::CudaEngine& e, const Spec& s, Result& res, bool 
                 int learn = rd.get<int>();
                 const float* qu = rd.floats((size_t)2 * m * s.d);
                 const float* want = rd.floats((size_t)m * s.d);
-                out.assign((size_t)m * s.d, 0.0f);
-                e.memory(b, qu, m, pos, learn != 0, out.data());
+                fill(out, (size_t)m * s.d);
+                if (run) {
+                    e.memory(b, qu, m, pos, learn != 0, out.data());
+                }
                 if (compare) {
-                    res.note("memory", relErr(out.data(), want, out.size()), at + " memory block " + std::to_string(b));
+                    res.note("memory", relErr(out.data(), want, (size_t)m * s.d), at + " memory block " + std::to_string(b));
                 }
                 break;
             }
@@ -130,10 +175,12 @@ char replay(Reader& rd, hope4j::CudaEngine& e, const Spec& s, Result& res, bool 
                 int b = rd.get<int>(), m = rd.get<int>();
                 const float* x = rd.floats((size_t)m * s.d);
                 const float* want = rd.floats((size_t)m * s.d);
-                out.assign((size_t)m * s.d, 0.0f);
-                e.cms(b, x, m, out.data());
+                fill(out, (size_t)m * s.d);
+                if (run) {
+                    e.cms(b, x, m, out.data());
+                }
                 if (compare) {
-                    res.note("cms", relErr(out.data(), want, out.size()), at + " cms block " + std::to_string(b));
+                    res.note("cms", relErr(out.data(), want, (size_t)m * s.d), at + " cms block " + std::to_string(b));
                 }
                 break;
             }
@@ -141,26 +188,34 @@ char replay(Reader& rd, hope4j::CudaEngine& e, const Spec& s, Result& res, bool 
                 int m = rd.get<int>();
                 const float* x = rd.floats((size_t)m * s.d);
                 const float* want = rd.floats((size_t)m * VOCAB);
-                out.assign((size_t)m * VOCAB, 0.0f);
-                e.head(x, m, out.data());
+                fill(out, (size_t)m * VOCAB);
+                if (run) {
+                    e.head(x, m, out.data());
+                }
                 if (compare) {
-                    res.note("head", relErr(out.data(), want, out.size()), at + " head");
+                    res.note("head", relErr(out.data(), want, (size_t)m * VOCAB), at + " head");
                 }
                 break;
             }
             case 'A': {
                 int k = rd.get<int>(), l1 = rd.get<int>(), l2 = rd.get<int>();
-                e.accumulate(k, reinterpret_cast<const signed char*>(rd.bytes(k)), l1 != 0, l2 != 0);
+                const char* targets = rd.bytes(k);
+                if (run) {
+                    e.accumulate(k, reinterpret_cast<const signed char*>(targets), l1 != 0, l2 != 0);
+                }
                 break;
             }
             case 'G': {
                 int k = rd.get<int>(), l1 = rd.get<int>(), l2 = rd.get<int>();
-                e.accumulateLogits(k, rd.floats((size_t)k * VOCAB), l1 != 0, l2 != 0);
+                const float* dLogits = rd.floats((size_t)k * VOCAB);
+                if (run) {
+                    e.accumulateLogits(k, dLogits, l1 != 0, l2 != 0);
+                }
                 break;
             }
             case 'P': {
                 int want = rd.get<int>();
-                bool kept = e.holdPending();
+                bool kept = run && e.holdPending();
                 if (compare) {
                     res.note("hold", kept == (want != 0) ? 0.0 : INFINITY, at + " held position kept");
                 }
@@ -168,17 +223,21 @@ char replay(Reader& rd, hope4j::CudaEngine& e, const Spec& s, Result& res, bool 
             }
             case 'Q': {
                 int t = rd.get<int>(), l1 = rd.get<int>(), l2 = rd.get<int>();
-                e.accumulatePending(t, l1 != 0, l2 != 0);
+                if (run) {
+                    e.accumulatePending(t, l1 != 0, l2 != 0);
+                }
                 break;
             }
             case 'T': {
                 int l1 = rd.get<int>(), l2 = rd.get<int>();
-                e.step(l1 != 0, l2 != 0);
+                if (run) {
+                    e.step(l1 != 0, l2 != 0);
+                }
                 break;
             }
             case 'K': {
                 long long want = rd.get<long long>();
-                long long got = e.rollbacks();
+                long long got = run ? e.rollbacks() : want;
                 if (compare) {
                     res.note("rollbacks", got == want ? 0.0 : INFINITY, at + " rollbacks " + std::to_string(got) + " vs " + std::to_string(want));
                 }
@@ -188,9 +247,9 @@ char replay(Reader& rd, hope4j::CudaEngine& e, const Spec& s, Result& res, bool 
                 int id = rd.get<int>(), b = rd.get<int>(), n = rd.get<int>();
                 const float* want = rd.floats(n);
                 if (compare) {
-                    out.assign(n, 0.0f);
-                    e.get(id, b, out.data(), n);
-                    res.note("state", relErr(out.data(), want, n), at + " tensor " + std::to_string(id) + " block " + std::to_string(b));
+                    state.assign(n, 0.0f);
+                    e.get(id, b, state.data(), n);
+                    res.note("state", relErr(state.data(), want, n), at + " tensor " + std::to_string(id) + " block " + std::to_string(b));
                 }
                 break;
             }
@@ -223,7 +282,7 @@ std::string json(const std::string& s) {
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: gpu_check TRACE parity|short|bench [REPEATS]\n");
+        std::fprintf(stderr, "usage: gpu_check TRACE parity|short|bench [REPEATS]|learners [N [REPEATS]]\n");
         return 2;
     }
     std::string mode = argv[2];
@@ -246,6 +305,8 @@ int main(int argc, char** argv) {
             s.decay1.push_back(rd.get<float>());
             s.decay2.push_back(rd.get<float>());
         }
+        // the trace's inputs are copied to the device straight from its buffer: page-locked, as the Java engine's are
+        const bool pinned = hope4j::cudaPinHost(0, const_cast<char*>(rd.buf.data()), (long long)rd.buf.size());
         std::string device = hope4j::cudaDescribe(0);
         std::string image = hope4j::cudaKernelImage(0);
         auto open = [&]() {
@@ -253,7 +314,8 @@ int main(int argc, char** argv) {
                                                         s.eps, s.lr1.data(), s.lr2.data(), s.plastic.data(), s.decay1.data(),
                                                         s.decay2.data());
         };
-        std::printf("{\n  \"device\": %s,\n  \"kernels\": %s,\n  \"mode\": %s", json(device).c_str(), json(image).c_str(), json(mode).c_str());
+        std::printf("{\n  \"device\": %s,\n  \"kernels\": %s,\n  \"host_buffers_pinned\": %s,\n  \"mode\": %s", json(device).c_str(),
+                    json(image).c_str(), pinned ? "true" : "false", json(mode).c_str());
         Result res;
         long spans = 0;
         if (mode == "parity" || mode == "short") {
@@ -305,7 +367,86 @@ int main(int argc, char** argv) {
                         (e->counter(2) - y0) / n);
             return 0;
         }
-        throw std::runtime_error("mode must be parity, short or bench, not " + mode);
+        if (mode == "learners") {
+            const int n = argc > 3 ? std::atoi(argv[3]) : 32, repeats = argc > 4 ? std::atoi(argv[4]) : 5;
+            if (n < 1 || repeats < 1) {
+                throw std::runtime_error("learners N REPEATS: both must be at least 1");
+            }
+            if (n > 1 && hope4j::cudaEmulatedLaunches() >= 0) {
+                throw std::runtime_error("learners: cuda-emu runs one thread block at a time in one host thread; use N = 1 there");
+            }
+            std::vector<std::unique_ptr<hope4j::CudaEngine>> engines;
+            std::vector<Reader> readers;
+            for (int i = 0; i < n; i++) {
+                engines.push_back(open());
+                readers.push_back(rd);
+            }
+            const size_t start = rd.at;
+            std::vector<long> spanCount(n, 0), perPass(n, 0);
+            std::vector<double> seconds(n, 0.0);
+            std::vector<std::string> errors(n);
+            // every learner warms up on its own thread; then all run their timed spans at once
+            auto each = [&](auto&& body) {
+                std::vector<std::thread> ts;
+                for (int i = 0; i < n; i++) {
+                    ts.emplace_back([&, i]() {
+                        try {
+                            body(i);
+                        } catch (const std::exception& ex) {
+                            errors[i] = ex.what();
+                        }
+                    });
+                }
+                for (auto& t : ts) {
+                    t.join();
+                }
+                for (auto& m : errors) {
+                    if (!m.empty()) {
+                        throw std::runtime_error("a learner failed: " + m);
+                    }
+                }
+            };
+            // the trace's weights uploaded (its first part's computing skipped: what the emulator cannot afford for
+            // many learners), then one untimed pass over the learning spans warms every kernel
+            size_t spansAt = 0;
+            each([&](int i) {
+                Result r;
+                long sp = 0;
+                readers[i].at = start;
+                replay(readers[i], *engines[i], s, r, false, true, &sp, true);  // stops at 'B', which says how many spans
+                const size_t at = readers[i].at;
+                perPass[i] = sp;
+                replay(readers[i], *engines[i], s, r, false, false, &sp);
+                engines[i]->synchronize();
+                if (i == 0) {
+                    spansAt = at;
+                }
+            });
+            auto t0 = std::chrono::steady_clock::now();
+            each([&](int i) {
+                Result r;
+                auto a = std::chrono::steady_clock::now();
+                for (int k = 0; k < repeats; k++) {
+                    readers[i].at = spansAt;
+                    long sp = 0;
+                    replay(readers[i], *engines[i], s, r, false, false, &sp);
+                    spanCount[i] += perPass[i];
+                }
+                engines[i]->synchronize();
+                seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
+            });
+            double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            double total = 0, slowest = INFINITY;
+            for (int i = 0; i < n; i++) {
+                total += (double)spanCount[i] * s.c1;
+                slowest = std::min(slowest, spanCount[i] * s.c1 / seconds[i]);
+            }
+            std::printf(",\n  \"learners\": %d,\n  \"repeats\": %d,\n  \"bytes_per_span\": %d,\n  \"seconds\": %.3f,\n"
+                        "  \"bytes_per_s_all\": %.0f,\n  \"bytes_per_s_slowest_learner\": %.0f\n}\n",
+                        n, repeats, s.c1, wall, total / wall, slowest);
+            return 0;
+        }
+        throw std::runtime_error("mode must be parity, short, bench or learners, not " + mode);
     } catch (const std::exception& ex) {
         std::fflush(stdout);
         std::fprintf(stderr, "gpu_check: %s\n", ex.what());

@@ -29,7 +29,12 @@ constexpr int MEM_MEM = 2;  // index of the main memory among them
 constexpr int VOCAB = 256;  // bytes
 constexpr int TILE = 16;    // gemm tile
 constexpr int ROW_THREADS = 128;
-constexpr int MEM_THREADS = 256;
+#ifndef HOPE4J_MEM_THREADS
+#define HOPE4J_MEM_THREADS 1024
+#endif
+// threads of the memory kernel (one thread block per head): its products read shared memory in dependent chains, so
+// it is bound by latency, and more warps hide more of it (H200, one learner: 256 -> 1024 measured by gpu-check)
+constexpr int MEM_THREADS = HOPE4J_MEM_THREADS;
 
 std::string cudaText(cudaError_t e) {
     std::ostringstream s;
@@ -163,14 +168,72 @@ __device__ bool lastOfGroup(int* done, int group, int expected, int* isLast) {
     return last;
 }
 
+constexpr int KT = 32;  // columns of a weight tile staged in shared memory (timesRows)
+
+/**
+ * acc[t] = sum_k xs[t * ldx + k] W[j, k] for every row j of W [rows, cols] (row-major, global) and the NX rows of xs
+ * (shared), then epi(j, acc) for each j: one output row per thread, blockDim.x at a time. W is read KT columns at a
+ * time into tile [blockDim.x, KT + 1] (shared): coalesced from global memory, and with the padded pitch a warp
+ * reading one column of 32 rows touches 32 banks. (Read straight from global memory, each thread walking its own row,
+ * every warp-wide load touched 32 cache lines: the kernels were bound by L1 transactions, not arithmetic.) The sum
+ * runs over k in ascending order, as before the tiling.
+ */
+template <int NX, class Epi>
+__device__ void timesRows(const float* __restrict__ W, int rows, int cols, const float* xs, int ldx, float* tile, Epi epi) {
+    const int tid = threadIdx.x, nt = blockDim.x;
+    for (int j0 = 0; j0 < rows; j0 += nt) {
+        const int j = j0 + tid;
+        float acc[NX];
+#pragma unroll
+        for (int t = 0; t < NX; t++) {
+            acc[t] = 0.0f;
+        }
+        for (int k0 = 0; k0 < cols; k0 += KT) {
+            // KT loads per thread, all issued before the first store (a loop the compiler did not unroll waited out one
+            // L2 latency per load: measured on an H200, the tiled kernels were then slower than the untiled ones)
+            float v[KT];
+#pragma unroll
+            for (int q = 0; q < KT; q++) {
+                const int idx = q * nt + tid, jj = idx / KT, kk = idx % KT;
+                v[q] = (j0 + jj < rows && k0 + kk < cols) ? W[(size_t)(j0 + jj) * cols + k0 + kk] : 0.0f;
+            }
+#pragma unroll
+            for (int q = 0; q < KT; q++) {
+                const int idx = q * nt + tid;
+                tile[(idx / KT) * (KT + 1) + idx % KT] = v[q];
+            }
+            __syncthreads();
+            const int kn = min(KT, cols - k0);
+            const float* wr = tile + tid * (KT + 1);
+            for (int kk = 0; kk < kn; kk++) {
+                const float wv = wr[kk];
+#pragma unroll
+                for (int t = 0; t < NX; t++) {
+                    acc[t] += xs[t * ldx + k0 + kk] * wv;
+                }
+            }
+            __syncthreads();
+        }
+        if (j < rows) {
+            epi(j, acc);
+        }
+    }
+}
+
+/** Floats of timesRows's tile for blockDim.x threads. */
+constexpr size_t tileFloats(int threads) {
+    return (size_t)threads * (KT + 1);
+}
+
 /**
  * y = x + down SiLU(up RMSNorm(x)) (Eq. 70) for n <= CMS_ROWS rows held in shared memory (xs; rows n.. are zero);
  * z, a and s go to the level's cache rows from r0. zs [CMS_ROWS, d], ss [CMS_ROWS, f], ys [CMS_ROWS, d] are shared.
  */
 __device__ void mlpRows(const float* xs, int n, int d, int f, const float* __restrict__ g, const float* __restrict__ up,
-                        const float* __restrict__ down, float eps, float* zs, float* ss, float* ys, float* red, float* zG,
-                        float* aG, float* sG, int r0) {
+                        const float* __restrict__ down, float eps, float* zs, float* ss, float* ys, float* red, float* tile,
+                        float* zG, float* aG, float* sG, int r0) {
     const int tid = threadIdx.x, nt = blockDim.x;
+    (void)nt;
     for (int t = 0; t < CMS_ROWS; t++) {
         const float* x = xs + t * d;
         float q = 0.0f;
@@ -188,19 +251,7 @@ __device__ void mlpRows(const float* xs, int n, int d, int f, const float* __res
         }
     }
     __syncthreads();
-    for (int j = tid; j < f; j += nt) {
-        float acc[CMS_ROWS];
-        for (int t = 0; t < CMS_ROWS; t++) {
-            acc[t] = 0.0f;
-        }
-        const float* w = up + (size_t)j * d;
-        for (int k = 0; k < d; k++) {
-            float wv = w[k];
-#pragma unroll
-            for (int t = 0; t < CMS_ROWS; t++) {
-                acc[t] += zs[t * d + k] * wv;
-            }
-        }
+    timesRows<CMS_ROWS>(up, f, d, zs, d, tile, [&](int j, const float* acc) {
         for (int t = 0; t < CMS_ROWS; t++) {
             float a = acc[t];
             float s = a * sigmoidf(a);
@@ -210,30 +261,18 @@ __device__ void mlpRows(const float* xs, int n, int d, int f, const float* __res
                 sG[(size_t)(r0 + t) * f + j] = s;
             }
         }
-    }
+    });
     __syncthreads();
-    for (int i = tid; i < d; i += nt) {
-        float acc[CMS_ROWS];
-        for (int t = 0; t < CMS_ROWS; t++) {
-            acc[t] = 0.0f;
-        }
-        const float* w = down + (size_t)i * f;
-        for (int j = 0; j < f; j++) {
-            float wv = w[j];
-#pragma unroll
-            for (int t = 0; t < CMS_ROWS; t++) {
-                acc[t] += ss[t * f + j] * wv;
-            }
-        }
+    timesRows<CMS_ROWS>(down, d, f, ss, f, tile, [&](int i, const float* acc) {
         for (int t = 0; t < CMS_ROWS; t++) {
             ys[t * d + i] = t < n ? xs[t * d + i] + acc[t] : 0.0f;
         }
-    }
+    });
     __syncthreads();
 }
 
 size_t cmsSharedBytes(int d, int f1, int f2) {
-    return sizeof(float) * (size_t)CMS_ROWS * (3 * (size_t)d + (size_t)max(f1, f2));
+    return sizeof(float) * ((size_t)CMS_ROWS * (3 * (size_t)d + (size_t)max(f1, f2)) + tileFloats(ROW_THREADS));
 }
 
 /**
@@ -251,16 +290,17 @@ __global__ void cmsKernel(const CmsBlock* __restrict__ blocks, const CacheBlock*
     float* zs = xs + CMS_ROWS * d;
     float* ys = zs + CMS_ROWS * d;
     float* ss = ys + CMS_ROWS * d;
+    float* tile = ss + CMS_ROWS * max(f1, f2);
     for (int idx = threadIdx.x; idx < CMS_ROWS * d; idx += blockDim.x) {
         int t = idx / d;
         xs[idx] = t < n ? c.x2[(size_t)r0 * d + idx] : 0.0f;
     }
     __syncthreads();
-    mlpRows(xs, n, d, f2, w.norm2, w.up2, w.down2, eps, zs, ss, ys, red, c.z2, c.a2, c.s2, r0);
+    mlpRows(xs, n, d, f2, w.norm2, w.up2, w.down2, eps, zs, ss, ys, red, tile, c.z2, c.a2, c.s2, r0);
     for (int idx = threadIdx.x; idx < n * d; idx += blockDim.x) {
         c.x3[(size_t)r0 * d + idx] = ys[idx];
     }
-    mlpRows(ys, n, d, f1, w.norm1, w.up1, w.down1, eps, zs, ss, xs, red, c.z3, c.a1, c.s1, r0);
+    mlpRows(ys, n, d, f1, w.norm1, w.up1, w.down1, eps, zs, ss, xs, red, tile, c.z3, c.a1, c.s1, r0);
     for (int idx = threadIdx.x; idx < n * d; idx += blockDim.x) {
         out[(size_t)r0 * d + idx] = xs[idx];
     }
@@ -272,7 +312,7 @@ __global__ void cmsKernel(const CmsBlock* __restrict__ blocks, const CacheBlock*
  */
 __global__ void headKernel(const float* __restrict__ xf, int d, const float* __restrict__ g, const float* __restrict__ w,
                            float eps, float* __restrict__ logits, int* __restrict__ badRows) {
-    extern __shared__ float sm[];  // the normed row [d]
+    extern __shared__ float sm[];  // the normed row [d], then timesRows's tile
     __shared__ float red[ROW_THREADS];
     __shared__ int bad;
     const int tid = threadIdx.x, nt = blockDim.x;
@@ -291,17 +331,12 @@ __global__ void headKernel(const float* __restrict__ xf, int d, const float* __r
         bad = 0;
     }
     __syncthreads();
-    for (int v = tid; v < VOCAB; v += nt) {
-        const float* wv = w + (size_t)v * d;
-        float acc = 0.0f;
-        for (int k = 0; k < d; k++) {
-            acc += sm[k] * wv[k];
-        }
-        out[v] = acc;
-        if (nonFinite(acc)) {
+    timesRows<1>(w, VOCAB, d, sm, d, sm + d, [&](int v, const float* acc) {
+        out[v] = acc[0];
+        if (nonFinite(acc[0])) {
             bad = 1;
         }
-    }
+    });
     __syncthreads();
     if (bad) {
         for (int v = tid; v < VOCAB; v += nt) {
@@ -623,7 +658,22 @@ __global__ void memoryKernel(const float* __restrict__ init, float* w0, float* w
     float* cum = ee + c0 * TYPES;
     float* rk = cum + c0 * TYPES;
     float* rv = rk + c0;
-    const int memOff = 2 * dh * dh;  // rows [2dh, 3dh) of a head's stacked matrix: the main memory
+    // the head's chunk-start state, current state and initial main memory, held in shared memory for the whole call
+    // with a padded pitch: every product below has a warp read one column of up to 32 rows, which from global memory
+    // touched 32 cache lines per load (the kernel was bound by L1 transactions) and here touches 32 banks
+    const int P = dh + 1;
+    float* sWS = rv + c0;            // [r, P]
+    float* sWT = sWS + (size_t)r * P;  // [r, P]
+    float* sWI = sWT + (size_t)r * P;  // [dh, P]: rows [2dh, 3dh) of the initial state
+    for (int idx = tid; idx < r * dh; idx += nt) {
+        const int i = idx / dh, j = idx % dh;
+        sWS[i * P + j] = WS[idx];
+        sWT[i * P + j] = WT[idx];
+        if (i >= 2 * dh && i < 3 * dh) {
+            sWI[(i - 2 * dh) * P + j] = WI[idx];
+        }
+    }
+    __syncthreads();
 
     int start = 0;
     long long p = pos;
@@ -641,7 +691,7 @@ __global__ void memoryKernel(const float* __restrict__ init, float* w0, float* w
             // o = M_memory q for every position (the memory does not change)
             for (int idx = tid; idx < mm * dh; idx += nt) {
                 int s = idx / dh, i = idx % dh;
-                const float* w = WT + memOff + (size_t)i * dh;
+                const float* w = sWT + (size_t)(2 * dh + i) * P;
                 float acc = 0.0f;
                 for (int j = 0; j < dh; j++) {
                     acc += qh[s * dh + j] * w[j];
@@ -653,7 +703,7 @@ __global__ void memoryKernel(const float* __restrict__ init, float* w0, float* w
             // projections at the chunk-start state: P = U W0^T  [mm, R]
             for (int idx = tid; idx < mm * r; idx += nt) {
                 int s = idx / r, i = idx % r;
-                const float* w = WS + (size_t)i * dh;
+                const float* w = sWS + (size_t)i * P;
                 float acc = 0.0f;
                 for (int j = 0; j < dh; j++) {
                     acc += uh[s * dh + j] * w[j];
@@ -695,7 +745,7 @@ __global__ void memoryKernel(const float* __restrict__ init, float* w0, float* w
             // memory's target is v itself
             for (int idx = tid; idx < mm * r; idx += nt) {
                 int s = idx / r, i = idx % r;
-                const float* w = WS + (size_t)i * dh;
+                const float* w = sWS + (size_t)i * P;
                 float pr = 0.0f;
                 for (int j = 0; j < dh; j++) {
                     pr += kk[s * dh + j] * w[j];
@@ -724,8 +774,8 @@ __global__ void memoryKernel(const float* __restrict__ init, float* w0, float* w
             // o_s = I q_s + A_s (W_t - I) q_s - sum_{r<=s} (A_s / A_r) e_r (k_r . q_s) err_r
             for (int idx = tid; idx < mm * dh; idx += nt) {
                 int s = idx / dh, i = idx % dh;
-                const float* wi = WI + memOff + (size_t)i * dh;
-                const float* wc = WT + memOff + (size_t)i * dh;
+                const float* wi = sWI + (size_t)i * P;
+                const float* wc = sWT + (size_t)(2 * dh + i) * P;
                 float a = 0.0f, b = 0.0f;
                 for (int j = 0; j < dh; j++) {
                     float qv = qh[s * dh + j];
@@ -753,11 +803,12 @@ __global__ void memoryKernel(const float* __restrict__ init, float* w0, float* w
                 int i = idx / dh, j = idx % dh;
                 float al = expf(cum[last + rowType(i, dh)]);
                 float wi = WI[idx];
-                float val = wi + al * (WT[idx] - wi);
+                float val = wi + al * (sWT[i * P + j] - wi);
                 for (int s = 0; s < mm; s++) {
                     val -= proj[s * r + i] * kk[s * dh + j];
                 }
                 WT[idx] = val;
+                sWT[i * P + j] = val;
             }
             __syncthreads();
             // a non-finite commit (an overflowing rate) sends the head back to its chunk-start value, counted (CPU: MemoryLevel)
@@ -766,14 +817,16 @@ __global__ void memoryKernel(const float* __restrict__ init, float* w0, float* w
             }
             __syncthreads();
             for (int idx = tid; idx < r * dh; idx += nt) {
-                if (nonFinite(WT[idx])) {
+                if (nonFinite(sWT[(idx / dh) * P + idx % dh])) {
                     bad = 1;
                 }
             }
             __syncthreads();
             if (bad) {
                 for (int idx = tid; idx < r * dh; idx += nt) {
+                    const int i = idx / dh, j = idx % dh;
                     WT[idx] = WS[idx];
+                    sWT[i * P + j] = sWS[i * P + j];
                 }
                 if (tid == 0) {
                     rolledBack[hh]++;
@@ -785,7 +838,9 @@ __global__ void memoryKernel(const float* __restrict__ init, float* w0, float* w
         p += mm;
         if (p % c0 == 0) {  // chunk end: the committed state becomes the next chunk's start state
             for (int idx = tid; idx < r * dh; idx += nt) {
+                const int i = idx / dh, j = idx % dh;
                 WS[idx] = WT[idx];
+                sWS[i * P + j] = sWT[i * P + j];
             }
             __syncthreads();
         }
@@ -793,7 +848,8 @@ __global__ void memoryKernel(const float* __restrict__ init, float* w0, float* w
 }
 
 size_t memorySharedBytes(int c0, int dh, int r) {
-    return sizeof(float) * ((size_t)5 * c0 * dh + (size_t)2 * c0 * r + (size_t)c0 * c0 + (size_t)2 * c0 * TYPES + (size_t)2 * c0);
+    return sizeof(float) * ((size_t)5 * c0 * dh + (size_t)2 * c0 * r + (size_t)c0 * c0 + (size_t)2 * c0 * TYPES + (size_t)2 * c0
+                            + (size_t)(2 * r + dh) * (dh + 1));
 }
 
 std::string shape(std::initializer_list<long long> dims) {
@@ -866,7 +922,7 @@ struct CudaEngine::Impl {
     float *dQU, *dO, *dOut, *dl, *delta, *stepOld;
     SignalBlock* signalTable = nullptr;
     unsigned char* dTargets;
-    size_t memShared, cmsShared, backShared;
+    size_t memShared, cmsShared, backShared, headShared;
     // finite or rolled back: counters [0] refused steps and dropped gradient sums, [1] non-finite predictions,
     // [2 + b * h + head] L0 rollbacks; per level (2 b + level) a flag and an arrival count (gradSumKernel, stepKernel)
     int* dCount = nullptr;
@@ -982,9 +1038,8 @@ struct CudaEngine::Impl {
         optIn(cmsKernel, cmsShared, "cmsKernel");
         backShared = backwardSharedBytes(d, f1, f2);
         optIn(backwardKernel, backShared, "backwardKernel");
-        if ((size_t)d * sizeof(float) > 48 * 1024) {
-            optIn(headKernel, (size_t)d * sizeof(float), "headKernel");
-        }
+        headShared = sizeof(float) * ((size_t)d + tileFloats(ROW_THREADS));
+        optIn(headKernel, headShared, "headKernel");
         check(cudaStreamSynchronize(stream), "CudaEngine: clearing the state");
     }
 
@@ -1134,7 +1189,7 @@ struct CudaEngine::Impl {
         }
         copyAsync(span.xf, x, (size_t)m * d * sizeof(float), cudaMemcpyHostToDevice, "head: x to the device");
         // a non-finite prediction never reaches the caller (bits, the episodic mixer): uniform instead, counted
-        headKernel<<<m, ROW_THREADS, (size_t)d * sizeof(float), stream>>>(span.xf, d, normF, headW, eps, span.logits, dCount + 1);
+        headKernel<<<m, ROW_THREADS, headShared, stream>>>(span.xf, d, normF, headW, eps, span.logits, dCount + 1);
         launched("headKernel", "positions, d", {m, d});
         copyAsync(logits, span.logits, (size_t)m * VOCAB * sizeof(float), cudaMemcpyDeviceToHost, "head: logits to the host");
         sync("head: positions, d", {m, d});
