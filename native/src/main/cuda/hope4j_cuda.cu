@@ -29,6 +29,8 @@ constexpr int MEM_MEM = 2;  // index of the main memory among them
 constexpr int VOCAB = 256;  // bytes
 constexpr int TILE = 16;    // gemm tile
 constexpr int ROW_THREADS = 128;
+constexpr int BACK_SLICES = 4;  // backwardKernel: each product's sum split over this many slices of its terms
+constexpr int BACK_THREADS = BACK_SLICES * ROW_THREADS;
 #ifndef HOPE4J_MEM_THREADS
 #define HOPE4J_MEM_THREADS 1024
 #endif
@@ -74,7 +76,7 @@ __device__ __forceinline__ float siluGradf(float x) {
     return s * (1.0f + x * (1.0f - s));
 }
 
-/** Sum over the block (blockDim.x a power of two, at most ROW_THREADS); every thread gets it. */
+/** Sum over the block (blockDim.x a power of two, at most the length of red); every thread gets it. */
 __device__ float blockSum(float v, float* red) {
     int t = threadIdx.x;
     red[t] = v;
@@ -366,6 +368,47 @@ __device__ void rmsnormBackwardRow(const float* __restrict__ x, int d, const flo
 }
 
 /**
+ * out[o] = sum_t x[t] M[t * N + o] for o < N (M [T, N] row-major, global; x shared), then epi(o, out[o]); every thread
+ * of the block calls it, blockDim.x = BACK_SLICES * lanes. Reads are coalesced already (consecutive o), but one thread
+ * walking all T terms waits out one L2 latency per load: the terms are split over BACK_SLICES slices of threads (four
+ * times as many warps, chains a quarter as long, each with four loads in flight), the partial sums added in slice
+ * order through part [blockDim.x] (shared). Ends with a barrier: out is visible to the whole block.
+ */
+template <class Epi>
+__device__ void termsTimesColumns(const float* __restrict__ M, int T, int N, const float* x, float* part, Epi epi) {
+    const int lanes = blockDim.x / BACK_SLICES, slice = threadIdx.x / lanes, lane = threadIdx.x % lanes;
+    const int per = (T + BACK_SLICES - 1) / BACK_SLICES, t0 = slice * per, t1 = min(T, t0 + per);
+    for (int o0 = 0; o0 < N; o0 += lanes) {
+        const int o = o0 + lane;
+        float acc = 0.0f;
+        if (o < N) {
+            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+            int t = t0;
+            for (; t + 3 < t1; t += 4) {
+                a0 += x[t] * M[(size_t)t * N + o];
+                a1 += x[t + 1] * M[(size_t)(t + 1) * N + o];
+                a2 += x[t + 2] * M[(size_t)(t + 2) * N + o];
+                a3 += x[t + 3] * M[(size_t)(t + 3) * N + o];
+            }
+            for (; t < t1; t++) {
+                a0 += x[t] * M[(size_t)t * N + o];
+            }
+            acc = (a0 + a1) + (a2 + a3);
+        }
+        part[threadIdx.x] = acc;
+        __syncthreads();
+        if (slice == 0 && o < N) {
+            float v = part[lane];
+            for (int q = 1; q < BACK_SLICES; q++) {
+                v += part[q * lanes + lane];
+            }
+            epi(o, v);
+        }
+        __syncthreads();
+    }
+}
+
+/**
  * The error signal of one row per thread block (the residual teach signal): d logits = softmax - onehot(target)
  * (target from targets[row], or fixedTarget where targets is null; or given as dlIn), back through the head and the
  * final norm to delta, then into every plastic block's L1 and, with l2, through the block's own fast MLP into L2.
@@ -377,7 +420,7 @@ __global__ void backwardKernel(const float* __restrict__ logits, const unsigned 
                                const CacheBlock* __restrict__ caches, const SignalBlock* __restrict__ signals, int nb, int d,
                                int f1, int f2, float eps, int l2, float* __restrict__ delta) {
     extern __shared__ float sm[];
-    __shared__ float red[ROW_THREADS];
+    __shared__ float red[BACK_THREADS];
     const int tid = threadIdx.x, nt = blockDim.x, row = blockIdx.x;
     float* dl = sm;              // [VOCAB]
     float* del = dl + VOCAB;     // [d]
@@ -418,14 +461,7 @@ __global__ void backwardKernel(const float* __restrict__ logits, const unsigned 
         }
     }
     __syncthreads();
-    for (int i = tid; i < d; i += nt) {  // back through the head: d logits W
-        float acc = 0.0f;
-        for (int v = 0; v < VOCAB; v++) {
-            acc += dl[v] * headW[(size_t)v * d + i];
-        }
-        vec[i] = acc;
-    }
-    __syncthreads();
+    termsTimesColumns(headW, VOCAB, d, dl, red, [&](int i, float acc) { vec[i] = acc; });  // back through the head
     rmsnormBackwardRow(xf + (size_t)row * d, d, normF, vec, eps, del, red);
     __syncthreads();
     for (int i = tid; i < d; i += nt) {
@@ -439,26 +475,14 @@ __global__ void backwardKernel(const float* __restrict__ logits, const unsigned 
         const CacheBlock& c = caches[b];
         const SignalBlock& s = signals[b];
         // fast level L1: <delta, MLP1(z3)>
-        for (int j = tid; j < f1; j += nt) {
-            float acc = 0.0f;
-            for (int i = 0; i < d; i++) {
-                acc += del[i] * w.down1[(size_t)i * f1 + j];
-            }
+        termsTimesColumns(w.down1, d, f1, del, red, [&](int j, float acc) {
             float g = acc * siluGradf(c.a1[(size_t)row * f1 + j]);
             da[j] = g;
             s.da1[(size_t)row * f1 + j] = g;
-        }
-        __syncthreads();
+        });
         if (l2) {
             // back through the block's own fast MLP (exact), then into the mid level L2
-            for (int i = tid; i < d; i += nt) {
-                float acc = 0.0f;
-                for (int j = 0; j < f1; j++) {
-                    acc += da[j] * w.up1[(size_t)j * d + i];
-                }
-                vec[i] = acc;
-            }
-            __syncthreads();
+            termsTimesColumns(w.up1, f1, d, da, red, [&](int i, float acc) { vec[i] = acc; });
             rmsnormBackwardRow(c.x3 + (size_t)row * d, d, w.norm1, vec, eps, d3s, red);
             __syncthreads();
             for (int i = tid; i < d; i += nt) {
@@ -467,14 +491,9 @@ __global__ void backwardKernel(const float* __restrict__ logits, const unsigned 
                 s.d3[(size_t)row * d + i] = v;
             }
             __syncthreads();
-            for (int j = tid; j < f2; j += nt) {
-                float acc = 0.0f;
-                for (int i = 0; i < d; i++) {
-                    acc += d3s[i] * w.down2[(size_t)i * f2 + j];
-                }
+            termsTimesColumns(w.down2, d, f2, d3s, red, [&](int j, float acc) {
                 s.da2[(size_t)row * f2 + j] = acc * siluGradf(c.a2[(size_t)row * f2 + j]);
-            }
-            __syncthreads();
+            });
         }
     }
 }
@@ -1201,7 +1220,7 @@ struct CudaEngine::Impl {
      */
     void backward(const Cache& c, int k, const unsigned char* targets, int fixedTarget, const float* dlIn, bool l1, bool l2,
                   const char* what) {
-        backwardKernel<<<k, ROW_THREADS, backShared, stream>>>(c.logits, targets, fixedTarget, dlIn, c.xf, normF, headW, cmsTable,
+        backwardKernel<<<k, BACK_THREADS, backShared, stream>>>(c.logits, targets, fixedTarget, dlIn, c.xf, normF, headW, cmsTable,
                                                                c.table, signalTable, nb, d, f1, f2, eps, l2 ? 1 : 0, delta);
         launched("backwardKernel", what, {k, d, f2, f1});
         const int fm = f1 > f2 ? f1 : f2;
