@@ -9,8 +9,7 @@
 //                                   N learners at once on one GPU (N engines, each on its own stream, driven by its own
 //                                   host thread, as the device host serves them): each uploads the trace's state and
 //                                   replays its learning spans once, then, all together, REPEATS times more, timed; the
-//                                   bytes per second
-//                                   of all of them and of the slowest one
+//                                   bytes per second of all of them and of the slowest one
 // Prints one JSON object on stdout. Built by native/gpu-check.sh with the real nvcc or with cuda-emu.
 #include "hope4j_cuda.h"
 
@@ -34,11 +33,9 @@ constexpr int VOCAB = 256;
 constexpr double TOL = 1e-4;
 
 struct Reader {
-    std::shared_ptr<const std::vector<char>> data;  // shared read-only by the copies one thread each reads
-    const std::vector<char>& buf;
+    std::shared_ptr<const std::vector<char>> buf;  // shared read-only by the copies one thread each reads
     size_t at = 0;
-    explicit Reader(const char* path) : data(load(path)), buf(*data) {}
-    Reader(const Reader& o) : data(o.data), buf(*data), at(o.at) {}
+    explicit Reader(const char* path) : buf(load(path)) {}
     static std::shared_ptr<const std::vector<char>> load(const char* path) {
         std::ifstream in(path, std::ios::binary);
         if (!in) {
@@ -47,7 +44,7 @@ struct Reader {
         return std::make_shared<const std::vector<char>>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     void need(size_t n) {
-        if (at + n > buf.size()) {
+        if (at + n > buf->size()) {
             throw std::runtime_error("trace ends early at byte " + std::to_string(at) + " (wanted " + std::to_string(n) + " more)");
         }
     }
@@ -55,19 +52,19 @@ struct Reader {
     T get() {
         need(sizeof(T));
         T v;
-        std::memcpy(&v, buf.data() + at, sizeof(T));
+        std::memcpy(&v, buf->data() + at, sizeof(T));
         at += sizeof(T);
         return v;
     }
     const float* floats(size_t n) {
         need(n * 4);
-        const float* p = reinterpret_cast<const float*>(buf.data() + at);  // the trace is little-endian, as is x86-64
+        const float* p = reinterpret_cast<const float*>(buf->data() + at);  // the trace is little-endian, as is x86-64
         at += n * 4;
         return p;
     }
     const char* bytes(size_t n) {
         need(n);
-        const char* p = buf.data() + at;
+        const char* p = buf->data() + at;
         at += n;
         return p;
     }
@@ -306,7 +303,7 @@ int main(int argc, char** argv) {
             s.decay2.push_back(rd.get<float>());
         }
         // the trace's inputs are copied to the device straight from its buffer: page-locked, as the Java engine's are
-        const bool pinned = hope4j::cudaPinHost(0, const_cast<char*>(rd.buf.data()), (long long)rd.buf.size());
+        const bool pinned = hope4j::cudaPinHost(0, const_cast<char*>(rd.buf->data()), (long long)rd.buf->size());
         std::string device = hope4j::cudaDescribe(0);
         std::string image = hope4j::cudaKernelImage(0);
         auto open = [&]() {
@@ -382,7 +379,7 @@ int main(int argc, char** argv) {
                 readers.push_back(rd);
             }
             const size_t start = rd.at;
-            std::vector<long> spanCount(n, 0), perPass(n, 0);
+            std::vector<long> spanCount(n, 0);
             std::vector<double> seconds(n, 0.0);
             std::vector<std::string> errors(n);
             // every learner warms up on its own thread; then all run their timed spans at once
@@ -409,17 +406,18 @@ int main(int argc, char** argv) {
             // the trace's weights uploaded (its first part's computing skipped: what the emulator cannot afford for
             // many learners), then one untimed pass over the learning spans warms every kernel
             size_t spansAt = 0;
+            long perPass = 0;  // learning spans per pass: the trace's 'B' says
             each([&](int i) {
                 Result r;
                 long sp = 0;
                 readers[i].at = start;
                 replay(readers[i], *engines[i], s, r, false, true, &sp, true);  // stops at 'B', which says how many spans
                 const size_t at = readers[i].at;
-                perPass[i] = sp;
                 replay(readers[i], *engines[i], s, r, false, false, &sp);
                 engines[i]->synchronize();
                 if (i == 0) {
                     spansAt = at;
+                    perPass = sp;
                 }
             });
             auto t0 = std::chrono::steady_clock::now();
@@ -430,7 +428,7 @@ int main(int argc, char** argv) {
                     readers[i].at = spansAt;
                     long sp = 0;
                     replay(readers[i], *engines[i], s, r, false, false, &sp);
-                    spanCount[i] += perPass[i];
+                    spanCount[i] += perPass;
                 }
                 engines[i]->synchronize();
                 seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();

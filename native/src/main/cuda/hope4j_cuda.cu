@@ -249,7 +249,6 @@ __device__ void mlpRows(const float* xs, int n, int d, int f, const float* __res
                         const float* __restrict__ down, float eps, float* zs, float* ss, float* ys, float* red, float* tile,
                         float* zG, float* aG, float* sG, int r0) {
     const int tid = threadIdx.x, nt = blockDim.x;
-    (void)nt;
     for (int t = 0; t < CMS_ROWS; t++) {
         const float* x = xs + t * d;
         float q = 0.0f;
