@@ -22,9 +22,17 @@ import picocli.CommandLine.Parameters;
 
 /** The {@code hope4j} program: score, observe, generate and demo on a Hope4J bundle. */
 @Command(name = "hope4j", mixinStandardHelpOptions = true, version = "hope4j 0.1.0",
-        description = "An on-device continual learner: a small Hope language model that keeps learning from your text.",
-        subcommands = {Main.ScoreCmd.class, Main.ObserveCmd.class, Main.GenerateCmd.class, Main.KeygenCmd.class, Sleep.class, Demo.class, Info.class, Continual.class, Bench.class, FitEpisodic.class, ReplayEpisodic.class, RealText.class, PlotTraining.class, Serve.class})
+        description = "An on-device continual learner: a small Hope language model that keeps learning from your text.")
 public final class Main implements Runnable {
+    /**
+     * The subcommands, in the order the usage lists them. {@link #commandLine(String...)} builds only the one a command line
+     * names: picocli reads each command's options by reflection, which loads the classes of every field (the service's Jetty,
+     * the charts), and building all fourteen took 210-300 ms of CPU time, a fifth of a short command's start.
+     */
+    static final java.util.List<Class<?>> SUBCOMMANDS = java.util.List.of(ScoreCmd.class, ObserveCmd.class, GenerateCmd.class, KeygenCmd.class,
+            Sleep.class, Demo.class, Info.class, Continual.class, Bench.class, FitEpisodic.class, ReplayEpisodic.class, RealText.class,
+            PlotTraining.class, Serve.class);
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -36,7 +44,7 @@ public final class Main implements Runnable {
     public static void main(String[] args) {
         int code;
         try {
-            code = commandLine().execute(args);
+            code = commandLine(args).execute(args);
         } catch (OutOfMemoryError e) {
             // one line, not a stack trace: the heap is the user's to size (a save is atomic, so what was saved before is intact)
             System.err.println("hope4j: out of memory (" + e.getMessage() + ") with a Java heap of at most " + (Runtime.getRuntime().maxMemory() >> 20)
@@ -46,11 +54,42 @@ public final class Main implements Runnable {
         System.exit(code);
     }
 
-    /** The configured command line (errors become one "hope4j: ..." line and exit code 1). */
+    /**
+     * The configured command line with every subcommand (errors become one "hope4j: ..." line and exit code 1).
+     *
+     * @return the command line of {@code hope4j}
+     */
     public static CommandLine commandLine() {
+        return commandLine(SUBCOMMANDS);
+    }
+
+    /**
+     * The command line {@code args} needs: when its first argument names a subcommand, only that one is built (its
+     * usage, options and errors are the same as in {@link #commandLine()}); otherwise (no arguments, {@code --help},
+     * {@code --version}, a misspelt name that picocli answers with suggestions) all of them.
+     *
+     * @param args the program's arguments
+     * @return the command line to execute {@code args} with
+     */
+    public static CommandLine commandLine(String... args) {
+        if (args.length > 0) {
+            for (Class<?> c : SUBCOMMANDS) {
+                if (c.getAnnotation(Command.class).name().equals(args[0])) {
+                    return commandLine(java.util.List.of(c));
+                }
+            }
+        }
+        return commandLine(SUBCOMMANDS);
+    }
+
+    private static CommandLine commandLine(java.util.List<Class<?>> subcommands) {
         System.setProperty("java.awt.headless", "true");
-        return new CommandLine(new Main()).setExecutionExceptionHandler((ex, cl, pr) -> {
-            cl.getErr().println("hope4j: " + ex.getMessage());
+        CommandLine cl = new CommandLine(new Main());
+        for (Class<?> c : subcommands) {
+            cl.addSubcommand(c);
+        }
+        return cl.setExecutionExceptionHandler((ex, line, pr) -> {
+            line.getErr().println("hope4j: " + ex.getMessage());
             return 1;
         });
     }
