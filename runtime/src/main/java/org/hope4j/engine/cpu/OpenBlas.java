@@ -1,12 +1,14 @@
 package org.hope4j.engine.cpu;
 
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.openblas.global.openblas_nolapack;
 import org.hope4j.level.Blas;
 import org.hope4j.level.Kernels;
 
 /**
- * {@link Blas} through OpenBLAS (JavaCPP presets); float arrays are pinned, not copied. Only the BLAS part is
+ * {@link Blas} through OpenBLAS (JavaCPP presets); each product's operands are copied into native buffers kept per thread
+ * (only the part the product uses), and C back out. Only the BLAS part is
  * loaded ({@code openblas_nolapack}): the LAPACK bindings ({@code libjniopenblas}, 24 MB) are never mapped.
  */
 final class OpenBlas implements Blas {
@@ -31,8 +33,50 @@ final class OpenBlas implements Blas {
             row(transB, n, k, alpha, a, b, beta, c);
             return;
         }
+        Operands p = OPERANDS.get();
+        FloatPointer pa = p.a(a, m * k);
+        FloatPointer pb = p.b(b, k * n);
+        FloatPointer pc = p.c(c, m * n, beta != 0f);
         openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, transA ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans,
-                transB ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans, m, n, k, alpha, a, transA ? m : k, b, transB ? k : n, beta, c, n);
+                transB ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans, m, n, k, alpha, pa, transA ? m : k, pb, transB ? k : n, beta, pc, n);
+        pc.get(c, 0, m * n);
+    }
+
+    /**
+     * Native copies of one product's operands, per thread, grown as needed and kept. JavaCPP's {@code float[]} overloads
+     * copy each whole array into a fresh native buffer and back out again (inputs included: {@code ReleaseFloatArrayElements}
+     * with mode 0), and a buffer sized for the longest span is copied whole for a short one; these copy the operands' used
+     * part in, and only C out. A {@code score} with glibc's mmap threshold fixed at 256 KB spent 11 s of system time in the
+     * old copies' allocations for 100 KB of text.
+     */
+    private static final ThreadLocal<Operands> OPERANDS = ThreadLocal.withInitial(Operands::new);
+
+    private static final class Operands {
+        private FloatPointer a = new FloatPointer(4096L), b = new FloatPointer(4096L), c = new FloatPointer(4096L);
+
+        FloatPointer a(float[] from, int n) {
+            a = fit(a, n);
+            return a.put(from, 0, n);
+        }
+
+        FloatPointer b(float[] from, int n) {
+            b = fit(b, n);
+            return b.put(from, 0, n);
+        }
+
+        /** C's buffer, holding {@code from}'s values only where the product reads them ({@code beta} not 0). */
+        FloatPointer c(float[] from, int n, boolean read) {
+            c = fit(c, n);
+            return read ? c.put(from, 0, n) : c;
+        }
+
+        private static FloatPointer fit(FloatPointer p, int n) {
+            if (p.capacity() >= n) {
+                return p.position(0);
+            }
+            p.close();
+            return new FloatPointer(Math.max(n, 2 * p.capacity()));
+        }
     }
 
     /** Outputs of a one-row product done in Java (a row of decoding): past it, the copies are worth OpenBLAS's speed. */
