@@ -27,7 +27,7 @@ public final class MemoryLevel {
     private final float[][] init, w0, wt;
     /** Per head and type: the biases of the rate and the retention gates [H * 5]. */
     private final float[] bEta, bAlpha;
-    // scratch of one piece (at most one chunk): JavaCPP copies whole arrays per native call
+    // scratch of one piece (at most one chunk)
     private final float[] uh, qh, proj, kk, vv, vn, pred, tgt, err, ee, coef, kq, wdiff, p2, cum, memI, memD, decay;
 
     /**

@@ -118,7 +118,7 @@ final class CpuEngine implements Engine {
         l1[block].forward(c.x3[block], m, c.z3[block], c.a1[block], c.g1[block], c.s1[block], out);
     }
 
-    /** Spans that fit an L1 chunk use exactly-sized buffers (JavaCPP copies whole arrays per native call). */
+    /** Spans that fit an L1 chunk use the chunk's buffers; a longer one the buffers for the longest span, made at the first. */
     private void useSpan(int m) {
         if (m > spec.maxSpan()) {
             throw new IllegalArgumentException("span of " + m + " positions exceeds the engine's maximum span " + spec.maxSpan());

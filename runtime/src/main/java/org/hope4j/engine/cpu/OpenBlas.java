@@ -46,8 +46,7 @@ final class OpenBlas implements Blas {
      * Native copies of one product's operands, per thread, grown as needed and kept. JavaCPP's {@code float[]} overloads
      * copy each whole array into a fresh native buffer and back out again (inputs included: {@code ReleaseFloatArrayElements}
      * with mode 0), and a buffer sized for the longest span is copied whole for a short one; these copy the operands' used
-     * part in, and only C out. A {@code score} with glibc's mmap threshold fixed at 256 KB spent 11 s of system time in the
-     * old copies' allocations for 100 KB of text.
+     * part in, and only C out (JMH: a 64 x 128 x 128 product 19.7 -> 16.9 us, README "Performance").
      */
     private static final ThreadLocal<Operands> OPERANDS = ThreadLocal.withInitial(Operands::new);
 

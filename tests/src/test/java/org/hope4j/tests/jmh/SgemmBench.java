@@ -19,8 +19,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * The CPU engine's matrix product, OpenBLAS through JavaCPP (on {@code hope4j.cpu.threads} threads,
  * default 1, as the engine) against the plain-Java fallback, on the engine's shapes. A shape is
  * {@code MxNxK/op}: C [M, N] = op(A) op(B) with K the inner dimension; op NT = A Bᵀ (forward passes),
- * TN = Aᵀ B (weight gradients). Operands are sized exactly: JavaCPP copies whole arrays in and out
- * of every native call, as in the engine.
+ * TN = Aᵀ B (weight gradients). Operands are sized exactly; OpenBLAS gets their used part copied into native
+ * buffers kept per thread, and C copied back, as in the engine.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
