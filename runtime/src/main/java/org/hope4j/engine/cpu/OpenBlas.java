@@ -34,9 +34,9 @@ final class OpenBlas implements Blas {
             return;
         }
         Operands p = OPERANDS.get();
-        FloatPointer pa = p.a(a, m * k);
-        FloatPointer pb = p.b(b, k * n);
-        FloatPointer pc = p.c(c, m * n, beta != 0f);
+        FloatPointer pa = p.load(0, a, m * k, true);
+        FloatPointer pb = p.load(1, b, k * n, true);
+        FloatPointer pc = p.load(2, c, m * n, beta != 0f);
         openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, transA ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans,
                 transB ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans, m, n, k, alpha, pa, transA ? m : k, pb, transB ? k : n, beta, pc, n);
         pc.get(c, 0, m * n);
@@ -51,30 +51,20 @@ final class OpenBlas implements Blas {
     private static final ThreadLocal<Operands> OPERANDS = ThreadLocal.withInitial(Operands::new);
 
     private static final class Operands {
-        private FloatPointer a = new FloatPointer(4096L), b = new FloatPointer(4096L), c = new FloatPointer(4096L);
+        /** A, B and C. */
+        private final FloatPointer[] buf = {new FloatPointer(4096L), new FloatPointer(4096L), new FloatPointer(4096L)};
 
-        FloatPointer a(float[] from, int n) {
-            a = fit(a, n);
-            return a.put(from, 0, n);
-        }
-
-        FloatPointer b(float[] from, int n) {
-            b = fit(b, n);
-            return b.put(from, 0, n);
-        }
-
-        /** C's buffer, holding {@code from}'s values only where the product reads them ({@code beta} not 0). */
-        FloatPointer c(float[] from, int n, boolean read) {
-            c = fit(c, n);
-            return read ? c.put(from, 0, n) : c;
-        }
-
-        private static FloatPointer fit(FloatPointer p, int n) {
-            if (p.capacity() >= n) {
-                return p.position(0);
+        /** Operand {@code i}'s buffer, of at least {@code n} floats, holding the first {@code n} of {@code from} when {@code read}. */
+        FloatPointer load(int i, float[] from, int n, boolean read) {
+            FloatPointer p = buf[i];
+            if (p.capacity() < n) {
+                long grown = Math.max(n, 2 * p.capacity());
+                p.close();
+                p = new FloatPointer(grown);
+                buf[i] = p;
             }
-            p.close();
-            return new FloatPointer(Math.max(n, 2 * p.capacity()));
+            p.position(0);
+            return read ? p.put(from, 0, n) : p;
         }
     }
 
@@ -85,8 +75,8 @@ final class OpenBlas implements Blas {
     private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[256]);
 
     /**
-     * One row, {@code c = alpha a op(B) + beta c}, in Java: JavaCPP copies every array it passes to native code in and
-     * out, so OpenBLAS's one-row product of a 128 x 128 matrix costs a 64 KB copy for 16 K multiply-adds.
+     * One row, {@code c = alpha a op(B) + beta c}, in Java: OpenBLAS's one-row product of a 128 x 128 matrix would copy
+     * B's 64 KB into native memory for 16 K multiply-adds.
      */
     private void row(boolean transB, int n, int k, float alpha, float[] a, float[] b, float beta, float[] c) {
         float[] acc = ROW.get();
