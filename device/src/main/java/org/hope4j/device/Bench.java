@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import org.hope4j.Hope;
 import org.hope4j.Learner;
 import org.hope4j.Sampling;
 import org.hope4j.bundle.Manifest;
@@ -173,8 +174,30 @@ final class Bench implements Callable<Integer> {
             timedRead(stream, fresh, text, Learning.ON, 0.02 * budget, 0);
 
             int refBytes = referenceBytes(budget);
-            say("score throughput (Learning.L0_ONLY)");
-            double[] sc = timedRead(stream, fresh, text, Learning.L0_ONLY, 0.12 * budget, refBytes);
+            // the neural levels alone (no E), the computation the PyTorch reference does: a second learner on the same bundle
+            Learner neural = common.options().episodic() != null ? Hope.open(common.bundle(), common.options().withEpisodic(null)) : null;
+            double[] sc;
+            double[] sn = null;
+            try {
+                HopeStream nStream = neural == null ? null : Streams.of(neural);
+                HopeStream.Snapshot nFresh = neural == null ? null : nStream.snapshot();
+                if (neural != null) {
+                    timedRead(nStream, nFresh, text, Learning.L0_ONLY, 0.02 * budget, 0);
+                }
+                say("score throughput (Learning.L0_ONLY)" + (neural == null ? "" : ", interleaved with the neural levels alone"));
+                sc = timedRead(stream, fresh, text, Learning.L0_ONLY, 0.06 * budget, refBytes);
+                if (neural != null) {
+                    sn = timedRead(nStream, nFresh, text, Learning.L0_ONLY, 0.06 * budget, refBytes);
+                    sc = combined(sc, timedRead(stream, fresh, text, Learning.L0_ONLY, 0.06 * budget, 0));
+                    sn = combined(sn, timedRead(nStream, nFresh, text, Learning.L0_ONLY, 0.06 * budget, 0));
+                } else {
+                    sc = combined(sc, timedRead(stream, fresh, text, Learning.L0_ONLY, 0.06 * budget, 0));
+                }
+            } finally {
+                if (neural != null) {
+                    neural.close();
+                }
+            }
             double score = sc[0];
             result.put("score_bytes_per_s", finite(score, "score_bytes_per_s"));
             say("observe throughput (Learning.ON)");
@@ -187,6 +210,15 @@ final class Bench implements Callable<Integer> {
             result.put("score_bytes_per_cpu_s", finite(sc[3], "score_bytes_per_cpu_s"));
             result.put("observe_bytes_per_cpu_s", finite(ob[3], "observe_bytes_per_cpu_s"));
             result.put("learn_to_infer_cpu", finite(ob[3] / sc[3], "learn_to_infer_cpu"));
+            if (sn != null) {
+                result.put("score_neural_bytes_per_s", finite(sn[0], "score_neural_bytes_per_s"));
+                result.put("score_neural_bytes_per_cpu_s", finite(sn[3], "score_neural_bytes_per_cpu_s"));
+                result.put("episodic_share_of_score_cpu", finite(1 - sc[3] / sn[3], "episodic_share_of_score_cpu"));
+                notes.add("score_neural_*: the same score-style reading by a learner without the episodic level E (LearnerOptions.episodic"
+                        + " null): the neural levels alone, the computation of the PyTorch reference and of the FLOP count; its runs"
+                        + " interleaved with score's (two rounds each); episodic_share_of_score_cpu: 1 - score_bytes_per_cpu_s /"
+                        + " score_neural_bytes_per_cpu_s, the part of a score's CPU time that E takes");
+            }
             notes.add("*_per_cpu_s: bytes per second of this thread's CPU time (ThreadMXBean; ONNX Runtime and OpenBLAS run on it with one"
                     + " thread each), the figures to compare between runs on a busy machine; *_per_s: per second of wall time");
             double[] ceilingAfter = matmulCeiling(Math.min(1.5, 0.015 * budget));
@@ -206,6 +238,11 @@ final class Bench implements Callable<Integer> {
             if (ceilingCpu > 0) {
                 result.put("ort_matmul_gflops_cpu", ceilingCpu / 1e9);
                 result.put("flop_utilisation_cpu", finite(sc[3] * flopsPerByte / ceilingCpu, "flop_utilisation_cpu"));
+                if (sn != null) {
+                    result.put("flop_utilisation_neural_cpu", finite(sn[3] * flopsPerByte / ceilingCpu, "flop_utilisation_neural_cpu"));
+                    notes.add("flop_utilisation_neural_cpu: flop_utilisation_cpu of the neural levels alone (score_neural_bytes_per_cpu_s):"
+                            + " the FLOPs counted are the neural levels' in both");
+                }
                 notes.add("flop_utilisation_cpu: the same in thread CPU time on both sides (the MatMul's median CPU time per run, the mean"
                         + " of its runs before and after the throughput runs)");
             }
@@ -219,7 +256,7 @@ final class Bench implements Callable<Integer> {
                 notes.add("score_vs_pytorch: null, no model-export/ found above the working directory or the jar; pass --reference DIR");
             } else {
                 say("PyTorch reference (" + refBytes + " bytes, 1 torch thread)");
-                runReference(exportDir, learner, Arrays.copyOf(text, refBytes), sc[1], budget);
+                runReference(exportDir, learner, Arrays.copyOf(text, refBytes), sc[1], sn == null ? 0 : sn[1], budget);
             }
 
             // -- sleep: 64 KB of experience, a time-bounded default sleep
@@ -402,6 +439,16 @@ final class Bench implements Callable<Integer> {
         return new double[] {done / s, firstPart > 0 ? minBytes / (firstPart / 1e9) : 0, done, done / cpu};
     }
 
+    /**
+     * Two {@link #timedRead} results as one: wall and CPU rates over both runs' bytes; the first part's rate from {@code a}.
+     */
+    static double[] combined(double[] a, double[] b) {
+        double bytes = a[2] + b[2];
+        double wall = a[2] / a[0] + b[2] / b[0];
+        double cpu = a[2] / a[3] + b[2] / b[3];
+        return new double[] {bytes / wall, a[1], bytes, bytes / cpu};
+    }
+
     private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** The processor's model name from /proc/cpuinfo, or the architecture where it has none. */
@@ -573,7 +620,7 @@ final class Bench implements Callable<Integer> {
         return new GsonBuilder().serializeNulls().create().toJson(cfg);
     }
 
-    private void runReference(Path exportDir, Learner learner, byte[] bytes, double ours, double budget) {
+    private void runReference(Path exportDir, Learner learner, byte[] bytes, double ours, double oursNeural, double budget) {
         Path tmp = null;
         try {
             tmp = Files.createTempDirectory("hope4j-bench");
@@ -618,6 +665,11 @@ final class Bench implements Callable<Integer> {
             result.put("pytorch_bytes", ref.get("bytes").getAsLong());
             result.put("pytorch_torch_threads", ref.get("torch_threads").getAsInt());
             result.put("score_vs_pytorch", finite(ours / refScore, "score_vs_pytorch"));
+            if (oursNeural > 0) {
+                result.put("score_neural_vs_pytorch", finite(oursNeural / refScore, "score_neural_vs_pytorch"));
+                notes.add("score_neural_vs_pytorch: the same with the neural levels alone on our side (no E), like for like: the reference"
+                        + " has no episodic level");
+            }
             notes.add("score_vs_pytorch: Hope4J's score-style reading of the first " + bytes.length + " input bytes (" + CHUNK
                     + "-byte calls) / hope_export.bench_reference on the same bytes and model shape, random weights (seed 0: speed does"
                     + " not depend on the values), torch " + ref.get("torch_version").getAsString() + " on 1 thread, under no_grad");

@@ -125,6 +125,11 @@ public final class Main implements Runnable {
         boolean singleTimescale;
 
         Learner open() {
+            return Hope.open(bundle(), options());
+        }
+
+        /** The options {@link #open()} opens a learner with: these flags, the state key from {@code --key-file} or the environment. */
+        LearnerOptions options() {
             LearnerOptions o = LearnerOptions.defaults().withBackend(backend).withGraphThreads(threads).withGraphProvider(graphProvider)
                     .withSingleTimescale(singleTimescale).withRateScale(rateScale);
             if (noEpisodic) {
@@ -137,7 +142,7 @@ public final class Main implements Runnable {
             if (key != null) {
                 o = o.withStateKey(key);
             }
-            return Hope.open(bundle(), o);
+            return o;
         }
 
         private org.hope4j.bundle.Bundle bundle;

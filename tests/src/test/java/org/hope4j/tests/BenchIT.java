@@ -68,7 +68,15 @@ class BenchIT {
         }
         assertEquals(j.get("observe_bytes_per_cpu_s").getAsDouble() / j.get("score_bytes_per_cpu_s").getAsDouble(),
                 j.get("learn_to_infer_cpu").getAsDouble(), 1e-9);
+        // the neural levels alone (the default learner has E): measured beside score, E's share of score from the two
+        assertTrue(j.has("score_neural_bytes_per_cpu_s") && j.get("score_neural_bytes_per_cpu_s").getAsDouble() > 0, j.toString());
+        assertEquals(1 - j.get("score_bytes_per_cpu_s").getAsDouble() / j.get("score_neural_bytes_per_cpu_s").getAsDouble(),
+                j.get("episodic_share_of_score_cpu").getAsDouble(), 1e-9);
+        assertTrue(j.get("episodic_share_of_score_cpu").getAsDouble() < 1, j.toString());
+        assertEquals(j.get("score_vs_pytorch").isJsonNull(), !j.has("score_neural_vs_pytorch"), "the like-for-like ratio comes with the other: " + j);
         if (j.has("flop_utilisation_cpu")) {
+            assertEquals(j.get("flop_utilisation_cpu").getAsDouble() * j.get("score_neural_bytes_per_cpu_s").getAsDouble()
+                    / j.get("score_bytes_per_cpu_s").getAsDouble(), j.get("flop_utilisation_neural_cpu").getAsDouble(), 1e-9);
             assertTrue(j.get("flop_utilisation_cpu").getAsDouble() > 0 && j.get("ort_matmul_gflops_cpu").getAsDouble() > 0, j.toString());
         }
         assertTrue(!j.get("cpu_model").getAsString().isBlank(), "the processor is named");
