@@ -432,22 +432,28 @@ class LearnerSleepTest {
         java.nio.file.Path notADir = tmp.resolve("a-file");
         java.nio.file.Files.writeString(notADir, "x");
         byte[] probe = java.util.Arrays.copyOfRange(EXPERIENCE, 2048, 6144);
-        try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu"))) {
-            l.observe(EXPERIENCE);
-            double before = l.score(probe).bitsPerByte();
-            Map<org.hope4j.Level, Long> counts = l.updateCounts();
-            byte[] experience = l.recentExperience();
-            // the state directory's parent is a file: the save inside the commit fails after the swap
-            assertThrows(org.hope4j.StateException.class,
-                    () -> sleep(l, QUICK.withProbeBound(1.0).withClearExperience(true), LONG, notADir.resolve("state")));
-            assertEquals(0, l.expertsInUse().inUse(), "no expert was added");
-            assertEquals(before, l.score(probe).bitsPerByte(), 0.0, "L1, L2 and E are as they were before the sleep");
-            assertEquals(counts, l.updateCounts());
-            assertArrayEquals(experience, l.recentExperience(), "the experience is back");
-            // the same sleep with a directory that works commits
-            SleepReport r = sleep(l, QUICK.withProbeBound(1.0), LONG, tmp.resolve("state"));
-            assertInstanceOf(SleepReport.Committed.class, r, r.reason());
-            assertEquals(1, l.expertsInUse().inUse());
+        // the commit ages E (the default) or empties it: either way E comes back from the commit's (deflated) copy
+        for (boolean clearE : new boolean[] {false, true}) {
+            try (Learner l = Hope.open(bundle, LearnerOptions.defaults().withBackend("cpu"))) {
+                l.observe(EXPERIENCE);
+                double before = l.score(probe).bitsPerByte();
+                Map<org.hope4j.Level, Long> counts = l.updateCounts();
+                byte[] experience = l.recentExperience();
+                // the state directory's parent is a file: the save inside the commit fails after the swap
+                assertThrows(org.hope4j.StateException.class, () -> sleep(l,
+                        QUICK.withProbeBound(1.0).withClearExperience(true).withClearEpisodic(clearE), LONG, notADir.resolve("state")));
+                assertEquals(0, l.expertsInUse().inUse(), "no expert was added");
+                assertEquals(before, l.score(probe).bitsPerByte(), 0.0, "L1, L2 and E are as they were before the sleep");
+                assertEquals(counts, l.updateCounts());
+                assertArrayEquals(experience, l.recentExperience(), "the experience is back");
+                // the same sleep with a directory that works commits
+                SleepReport r = sleep(l, QUICK.withProbeBound(1.0).withClearEpisodic(clearE), LONG, tmp.resolve("state-" + clearE));
+                assertInstanceOf(SleepReport.Committed.class, r, r.reason());
+                assertEquals(1, l.expertsInUse().inUse());
+                if (clearE) {
+                    assertEquals(0L, l.updateCounts().get(org.hope4j.Level.E), "this commit empties E");
+                }
+            }
         }
     }
 
