@@ -16,10 +16,17 @@ public final class CmsLevel {
     private final int d, f;
     private final float eps, lr, lambda;
     private final float[] norm;
-    /** The weights [f, d] and [d, f], their pretrained values (the prior), and their gradient sums. */
-    private final float[] up, down, upInit, downInit, gUp, gDown;
-    /** The next values, checked before they replace the weights. */
-    private final float[] nextUp, nextDown;
+    /** The pretrained weights [f, d] and [d, f] (the prior). */
+    private final float[] upInit, downInit;
+    /**
+     * The weights: the prior's own arrays until a step or a load changes them (a level that never learns, such as an
+     * anchor's or a frozen teacher's, holds no copy), then arrays of their own.
+     */
+    private float[] up, down;
+    /** The gradient sums: made at the first {@link #accumulate} or {@link #step} (null: all zero). */
+    private float[] gUp, gDown;
+    /** The next values, checked before they replace the weights: made at the first {@link #step}, then swapped with them. */
+    private float[] nextUp, nextDown;
 
     /**
      * A level at its pretrained value, with empty gradient sums.
@@ -45,12 +52,26 @@ public final class CmsLevel {
         this.norm = norm;
         upInit = up;
         downInit = down;
-        this.up = up.clone();
-        this.down = down.clone();
-        gUp = new float[f * d];
-        gDown = new float[d * f];
-        nextUp = new float[f * d];
-        nextDown = new float[d * f];
+        this.up = up;
+        this.down = down;
+    }
+
+    /** The gradient sums, made (zero) if they are not yet. */
+    private void sums() {
+        if (gUp == null) {
+            gUp = new float[f * d];
+            gDown = new float[d * f];
+        }
+    }
+
+    /** The weights as arrays of their own, ready to be written. */
+    private void own() {
+        if (up == upInit) {
+            up = upInit.clone();
+        }
+        if (down == downInit) {
+            down = downInit.clone();
+        }
     }
 
     /**
@@ -110,6 +131,7 @@ public final class CmsLevel {
      * @return true if both sums are still finite; false if they were not and were cleared
      */
     public boolean accumulate(float[] dy, float[] da, int k, float[] s, float[] z) {
+        sums();
         blas.sgemm(true, false, d, f, k, 1f, dy, s, 1f, gDown);
         blas.sgemm(true, false, f, d, k, 1f, da, z, 1f, gUp);
         if (finite(gDown) && finite(gUp)) {
@@ -147,10 +169,19 @@ public final class CmsLevel {
      * @return true if the update was applied; false if it was dropped (the sums are cleared either way)
      */
     public boolean step() {
+        sums();
+        if (nextUp == null) {
+            nextUp = new float[f * d];
+            nextDown = new float[d * f];
+        }
         boolean finite = next(up, upInit, gUp, nextUp) & next(down, downInit, gDown, nextDown);
-        if (finite) {
-            System.arraycopy(nextUp, 0, up, 0, up.length);
-            System.arraycopy(nextDown, 0, down, 0, down.length);
+        if (finite) { // the next values become the weights; the weights' arrays, unless they are the prior's, the next ones
+            float[] u = up;
+            float[] w = down;
+            up = nextUp;
+            down = nextDown;
+            nextUp = u == upInit ? new float[f * d] : u;
+            nextDown = w == downInit ? new float[d * f] : w;
         }
         Arrays.fill(gUp, 0f);
         Arrays.fill(gDown, 0f);
@@ -165,29 +196,82 @@ public final class CmsLevel {
         return Ops.KERNELS.update(w, w0, g, lambda, lr, out, w.length);
     }
 
-    /** Back to the pretrained weights, sums cleared. */
+    /** Back to the pretrained weights (the prior's arrays again, no copy held), sums cleared. */
     public void reset() {
-        System.arraycopy(upInit, 0, up, 0, up.length);
-        System.arraycopy(downInit, 0, down, 0, down.length);
-        Arrays.fill(gUp, 0f);
-        Arrays.fill(gDown, 0f);
+        up = upInit;
+        down = downInit;
+        if (gUp != null) {
+            Arrays.fill(gUp, 0f);
+            Arrays.fill(gDown, 0f);
+        }
     }
 
     /**
-     * The level's live arrays by state name ({@code up}, {@code down}, {@code g_up}, {@code g_down});
-     * callers copy in and out.
+     * A copy of one of the level's tensors by state name.
      *
      * @param name {@code up} ([F, D]), {@code down} ([D, F]), {@code g_up} ([F, D]) or {@code g_down} ([D, F])
-     * @return the live array itself, not a copy: writing into it changes the level
+     * @return a fresh array (the sums' are zero where none were taken)
      * @throws IllegalArgumentException if {@code name} is none of the four
      */
-    public float[] tensor(String name) {
-        return switch (name) {
+    public float[] copy(String name) {
+        float[] a = switch (name) {
             case "up" -> up;
             case "down" -> down;
             case "g_up" -> gUp;
             case "g_down" -> gDown;
             default -> throw new IllegalArgumentException("a CMS level holds up, down, g_up and g_down, not " + name);
         };
+        return a == null ? new float[f * d] : a.clone();
+    }
+
+    /**
+     * Sets one of the level's tensors by state name. Zero sums into a level that holds none keep it holding none.
+     *
+     * @param name {@code up}, {@code down}, {@code g_up} or {@code g_down}
+     * @param data the values, {@code F * D} of them; copied
+     * @throws IllegalArgumentException if {@code name} is none of the four or {@code data} has another length
+     */
+    public void load(String name, float[] data) {
+        if (data.length != f * d) {
+            throw new IllegalArgumentException("a CMS level's " + name + " holds " + f * d + " values, not " + data.length);
+        }
+        float[] to;
+        switch (name) {
+            case "up", "down" -> {
+                boolean isUp = name.equals("up");
+                if ((isUp ? up == upInit : down == downInit) && Arrays.equals(data, isUp ? upInit : downInit)) {
+                    return; // the prior's values: the level keeps sharing the prior's array
+                }
+                own();
+                to = isUp ? up : down;
+            }
+            case "g_up", "g_down" -> {
+                if (gUp == null && allZero(data)) {
+                    return;
+                }
+                sums();
+                to = name.equals("g_up") ? gUp : gDown;
+            }
+            default -> throw new IllegalArgumentException("a CMS level holds up, down, g_up and g_down, not " + name);
+        }
+        System.arraycopy(data, 0, to, 0, data.length);
+    }
+
+    private static boolean allZero(float[] a) {
+        for (float x : a) {
+            if (x != 0f) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Which arrays the level holds beyond its prior, for memory accounting and tests.
+     *
+     * @return whether it holds weights of its own (it stepped or was loaded since it was made or reset) and gradient sums
+     */
+    public boolean[] holds() {
+        return new boolean[] {up != upInit || down != downInit, gUp != null};
     }
 }

@@ -306,7 +306,7 @@ final class CpuEngine implements Engine {
             float[] data = switch (e.key()) {
                 case "l0.w0" -> l0[e.block()].chunkStart();
                 case "l0.wt" -> l0[e.block()].current();
-                default -> array(e).clone();
+                default -> e.key().startsWith("pending.") ? array(e).clone() : cms(e).copy(e.key().substring(3));
             };
             s.put(e.name(), new Tensor(e.name(), e.shape(), data));
         }
@@ -322,7 +322,13 @@ final class CpuEngine implements Engine {
             switch (e.key()) {
                 case "l0.w0" -> l0[e.block()].set(data, s.get("blocks." + e.block() + ".l0.wt").data());
                 case "l0.wt" -> { }
-                default -> System.arraycopy(data, 0, array(e), 0, data.length);
+                default -> {
+                    if (e.key().startsWith("pending.")) {
+                        System.arraycopy(data, 0, array(e), 0, data.length);
+                    } else {
+                        cms(e).load(e.key().substring(3), data);
+                    }
+                }
             }
         }
         hasPending = StateLayout.hasPending(s);
@@ -331,13 +337,14 @@ final class CpuEngine implements Engine {
         }
     }
 
-    /** The live array behind a state entry other than L0's. */
+    /** The live array behind a pending state entry. */
     private float[] array(StateLayout.Entry e) {
-        String k = e.key();
-        if (k.startsWith("pending.")) {
-            return pending.pending(k, Math.max(e.block(), 0));
-        }
-        return (k.startsWith("l1.") ? l1 : l2)[e.block()].tensor(k.substring(3));
+        return pending.pending(e.key(), Math.max(e.block(), 0));
+    }
+
+    /** The CMS level behind a state entry other than L0's and the pending ones. */
+    private CmsLevel cms(StateLayout.Entry e) {
+        return (e.key().startsWith("l1.") ? l1 : l2)[e.block()];
     }
 
     @Override
