@@ -79,6 +79,15 @@ class PackagedJarIT {
         assertEquals("0", r[0], r[2]);
         assertTrue(r[1].contains("source: shared objects file (top)"), "the second run maps the archive");
         assertTrue(r[1].matches("(?s).*MaxHeapSize\\s+=\\s+201326592\\b.*"), "192 MB of heap for info");
+        assertTrue(r[1].matches("(?s).*InitialHeapSize\\s+=\\s+33554432\\b.*"), "the heap starts at 32 MB");
+        assertTrue(r[1].matches("(?s).*MinHeapFreeRatio\\s+=\\s+10\\b.*") && r[1].matches("(?s).*MaxHeapFreeRatio\\s+=\\s+20\\b.*"),
+                "and grows as its live data needs");
+        // a heap in gigabytes, or one too small to start at 32 MB, keeps the collector's defaults (and the JVM starts)
+        for (String heap : new String[] {"1g", "48m", "64M"}) {
+            r = launch(tmp, cache, java.util.Map.of("HOPE4J_HEAP", heap, "JAVA_OPTS", "-XX:+PrintFlagsFinal"), "--version");
+            assertEquals("0", r[0], heap + ": " + r[2]);
+            assertEquals(heap.equals("64M"), r[1].matches("(?s).*MinHeapFreeRatio\\s+=\\s+10\\b.*"), heap);
+        }
         r = launch(tmp, cache, java.util.Map.of("HOPE4J_VECTOR", "0"), "info", "--json");
         assertEquals("0", r[0], r[2]);
         described = JsonParser.parseString(r[1].strip()).getAsJsonObject().get("backend_description").getAsString();
