@@ -96,7 +96,7 @@ final class Demo implements Callable<Integer> {
         Score learned = Score.empty();
         long t0 = System.nanoTime();
         try (Learner ref = common.open(); Learner l = common.open()) {
-            System.out.println("backend: " + l.backendInfo().description() + "; frozen graphs on ONNX Runtime (" + l.graphProvider() + ")");
+            System.out.println("backend: " + l.backendInfo().description() + "; frozen segments on " + l.graphProvider());
             ref.freeze(Level.L1);
             ref.freeze(Level.L2);
             ref.freeze(Level.E); // the episodic level reads each window in context and keeps nothing

@@ -14,15 +14,18 @@ import java.util.Map;
 import org.hope4j.BackendException;
 import org.hope4j.bundle.Bundle;
 import org.hope4j.bundle.Manifest;
+import org.hope4j.level.Kernels;
 
 /**
- * The frozen (L3) segments of a bundle on ONNX Runtime: {@code embed}, and per block
+ * The frozen (L3) segments of a bundle: {@code embed}, and per block
  * {@code mixer_in_b} (norm, input projection, causal conv with explicit state) and
  * {@code mixer_out_b} (output norm, gate, projection, residual, slow CMS MLP).
  *
- * <p>Execution providers: CPU by default; CUDA or TensorRT when asked for, each falling back to
- * CPU with one log line naming the reason (the provider's own error). Inputs are copied into
- * direct buffers reused across calls, which ONNX Runtime reads without another copy.
+ * <p>On the CPU, with OpenBLAS and the Vector API (the {@code hope4j} launcher's default), every call runs in Java
+ * ({@link RowMixers}, faster than ONNX Runtime at every row count measured) and ONNX Runtime is not loaded.
+ * Otherwise the calls of more than one row run on ONNX Runtime. Execution providers: CPU by default; CUDA or TensorRT
+ * when asked for, each falling back to CPU with one log line naming the reason (the provider's own error). Inputs are
+ * copied into direct buffers reused across calls, which ONNX Runtime reads without another copy.
  *
  * <p>Not thread-safe: one caller at a time. A second caller takes a {@link #view} (the same sessions, its own buffers).
  */
@@ -30,10 +33,22 @@ public final class FrozenGraphs implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(FrozenGraphs.class.getName());
 
     /**
-     * Calls of at most this many rows compute the mixers in Java ({@link RowMixers}: ONNX Runtime's fixed cost per call
-     * is most of a one-row call); {@code -Dhope4j.graph.javaRows=0} sends every call to ONNX Runtime.
+     * Calls of at most this many rows compute the mixers in Java ({@link RowMixers}); {@code -Dhope4j.graph.javaRows=0}
+     * sends every call to ONNX Runtime. Unset (null): every call on the CPU provider when the products run on OpenBLAS and
+     * the element-wise kernels on the Vector API (the Java mixers are then faster at every row count), else calls of one
+     * row (ONNX Runtime's fixed cost per call is most of those).
      */
-    static final int JAVA_ROWS = Integer.getInteger("hope4j.graph.javaRows", 1);
+    static final Integer JAVA_ROWS = Integer.getInteger("hope4j.graph.javaRows");
+
+    /** The most rows of a call that runs in Java: {@link #JAVA_ROWS}, or its default for {@code provider}. */
+    static int javaRows(String provider) {
+        if (JAVA_ROWS != null) {
+            return Math.max(0, JAVA_ROWS);
+        }
+        boolean fast = provider.equals("cpu") && org.hope4j.engine.cpu.CpuBackend.fastProducts()
+                && Kernels.active().describe().startsWith("Vector API");
+        return fast ? Integer.MAX_VALUE : 1;
+    }
 
     private final OrtEnvironment env;
     private final OrtSession embed;
@@ -47,7 +62,11 @@ public final class FrozenGraphs implements AutoCloseable {
      * their scratch; the weights (3.2 MB for the default model) are shared with this instance's views.
      */
     private final RowMixers rows;
-    private final float[] rowScratch;
+    /** The most rows of a call that runs in Java ({@link #javaRows} bounded by this instance's rows), and its scratch. */
+    private final int rowLimit, policy;
+    /** The most rows of one call. */
+    private final int maxRows;
+    private final RowMixers.Scratch rowScratch;
     /** How many open instances use these sessions: the owner and its {@link #view views}; the last to close closes them. */
     private final Share share;
     private boolean closed;
@@ -104,8 +123,10 @@ public final class FrozenGraphs implements AutoCloseable {
     static final java.util.concurrent.atomic.AtomicInteger OPEN_SESSIONS = new java.util.concurrent.atomic.AtomicInteger();
 
     /**
-     * Opens every segment of {@code bundle}; {@code maxRows} bounds the positions of one call. If any segment
-     * fails, the sessions opened so far are closed.
+     * The frozen segments of {@code bundle}; {@code maxRows} bounds the positions of one call. Where every call runs in
+     * Java ({@link #javaRows}: the CPU provider with OpenBLAS and the Vector API), ONNX Runtime is not loaded and the
+     * segments' weights are read by {@link RowMixers}, which refuses a segment that does not hold a mixer's weights;
+     * otherwise every segment is opened in ONNX Runtime, and if any fails, the sessions opened so far are closed.
      *
      * @param bundle the verified bundle whose {@code embed}, {@code mixer_in_b} and {@code mixer_out_b} segments are opened
      * @param options the execution provider and threads; a GPU provider that fails to load falls back (see {@link #provider()})
@@ -117,44 +138,71 @@ public final class FrozenGraphs implements AutoCloseable {
      *     cannot open a segment, or a segment's ports differ from what the manifest declares
      */
     public FrozenGraphs(Bundle bundle, Options options, int maxRows) {
+        this(bundle, options, maxRows, -1);
+    }
+
+    /**
+     * As {@link #FrozenGraphs(Bundle, Options, int)}, with the most rows of a call that runs in Java given (tests compare
+     * the two paths).
+     *
+     * @param javaRows the most rows of a call computed in Java (0: ONNX Runtime always), or -1 for {@link #javaRows}
+     */
+    FrozenGraphs(Bundle bundle, Options options, int maxRows, int javaRows) {
         Manifest.ModelConfig mc = bundle.manifest().model();
         checkRows(maxRows, mc.dModel()); // before any session opens: nothing to close
-        org.hope4j.engine.NativeCache.prepare(); // ONNX Runtime's libraries from the owner-only cache
         share = new Share();
         d = mc.dModel();
         convRows = mc.convWidth() - 1;
         convCols = 2 * d;
-        env = OrtEnvironment.getEnvironment();
+        this.maxRows = maxRows;
+        int java = javaRows < 0 ? javaRows(options.provider()) : javaRows;
+        RowMixers mixers = java > 0 ? rowMixers(bundle) : null;
         int nb = mc.nBlocks();
         mixerIn = new OrtSession[nb];
         mixerOut = new OrtSession[nb];
         String chosen;
-        try (OrtSession.SessionOptions so = sessionOptions(options)) {
-            chosen = addProvider(so, options);
-            embed = session(bundle, "embed.onnx", so);
-            for (int b = 0; b < nb; b++) {
-                mixerIn[b] = session(bundle, fileOf(bundle, "mixer_in_" + b), so);
-                mixerOut[b] = session(bundle, fileOf(bundle, "mixer_out_" + b), so);
+        if (mixers != null && java >= maxRows) {
+            // every call runs in Java: ONNX Runtime is not loaded at all (its library, environment and nine sessions:
+            // about 30 MB of memory and a quarter of a start)
+            env = null;
+            embed = null;
+            chosen = "cpu";
+            io = null;
+        } else {
+            org.hope4j.engine.NativeCache.prepare(); // ONNX Runtime's libraries from the owner-only cache
+            env = OrtEnvironment.getEnvironment();
+            try (OrtSession.SessionOptions so = sessionOptions(options)) {
+                chosen = addProvider(so, options);
+                embed = session(bundle, "embed.onnx", so);
+                for (int b = 0; b < nb; b++) {
+                    mixerIn[b] = session(bundle, fileOf(bundle, "mixer_in_" + b), so);
+                    mixerOut[b] = session(bundle, fileOf(bundle, "mixer_out_" + b), so);
+                }
+            } catch (OrtException e) {
+                closeSessions();
+                throw new BackendException("ONNX Runtime could not open the segments of " + bundle.describe() + ": " + e.getMessage(), e);
+            } catch (RuntimeException e) {
+                // a later segment missing from the manifest (BundleException) or unreadable: the sessions
+                // opened so far are closed, not leaked
+                closeSessions();
+                throw e;
             }
-        } catch (OrtException e) {
-            close();
-            throw new BackendException("ONNX Runtime could not open the segments of " + bundle.describe() + ": " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            // a later segment missing from the manifest (BundleException) or unreadable: the sessions
-            // opened so far are closed, not leaked
-            close();
-            throw e;
+            io = Io.of(maxRows, d, convRows * convCols);
+            if (javaRows < 0) {
+                java = javaRows(chosen); // a GPU provider that fell back to the CPU
+            }
         }
         provider = chosen;
-        io = Io.of(maxRows, d, convRows * convCols);
-        rows = JAVA_ROWS > 0 ? rowMixers(bundle) : null;
-        rowScratch = rows != null ? new float[rows.scratch(JAVA_ROWS)] : null;
+        rows = mixers;
+        policy = mixers == null ? 0 : java;
+        rowLimit = Math.min(policy, maxRows);
+        rowScratch = mixers != null ? mixers.scratch(rowLimit) : null;
     }
 
     /** The bundle's mixers in Java, or null (logged) where its segments are not the mixers RowMixers knows. */
     private static RowMixers rowMixers(Bundle bundle) {
         try {
-            return RowMixers.of(bundle);
+            return RowMixers.of(bundle, org.hope4j.engine.cpu.CpuBackend.products());
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "the mixers of " + bundle.describe() + " run on ONNX Runtime for every call: " + e.getMessage());
             return null;
@@ -178,6 +226,7 @@ public final class FrozenGraphs implements AutoCloseable {
     /** A view: the owner's sessions, buffers of its own. */
     private FrozenGraphs(FrozenGraphs owner, int maxRows) {
         checkRows(maxRows, owner.d);
+        this.maxRows = maxRows;
         share = owner.share;
         env = owner.env;
         embed = owner.embed;
@@ -187,9 +236,11 @@ public final class FrozenGraphs implements AutoCloseable {
         d = owner.d;
         convRows = owner.convRows;
         convCols = owner.convCols;
-        io = Io.of(maxRows, d, convRows * convCols);
+        io = owner.io == null ? null : Io.of(maxRows, d, convRows * convCols);
         rows = owner.rows;
-        rowScratch = rows != null ? new float[rows.scratch(JAVA_ROWS)] : null;
+        policy = owner.policy;
+        rowLimit = Math.min(policy, maxRows);
+        rowScratch = rows != null ? rows.scratch(rowLimit) : null;
     }
 
     /**
@@ -377,6 +428,12 @@ public final class FrozenGraphs implements AutoCloseable {
         return out;
     }
 
+    private void checkN(int n) {
+        if (n < 1 || n > maxRows) {
+            throw new IllegalArgumentException("a call holds 1.." + maxRows + " positions (maxRows), found " + n);
+        }
+    }
+
     private void open() {
         if (closed) {
             throw new IllegalStateException("FrozenGraphs is closed");
@@ -395,6 +452,7 @@ public final class FrozenGraphs implements AutoCloseable {
      */
     public void embed(byte[] bytes, int off, int n, float[] x) {
         open();
+        checkN(n);
         if (rows != null) {
             rows.embed(bytes, off, n, x); // a table lookup: exactly the Gather, without ONNX Runtime's cost per call
             return;
@@ -429,7 +487,8 @@ public final class FrozenGraphs implements AutoCloseable {
      */
     public void mixerIn(int block, float[] x, int n, float[] conv, float[] q, float[] u, float[] convOut) {
         open();
-        if (n <= JAVA_ROWS && rows != null) {
+        checkN(n);
+        if (n <= rowLimit && rows != null) {
             rows.mixerIn(block, x, n, conv, q, u, convOut, rowScratch);
             return;
         }
@@ -460,7 +519,8 @@ public final class FrozenGraphs implements AutoCloseable {
      */
     public void mixerOut(int block, float[] x, float[] o, int n, float[] x2) {
         open();
-        if (n <= JAVA_ROWS && rows != null) {
+        checkN(n);
+        if (n <= rowLimit && rows != null) {
             rows.mixerOut(block, x, o, n, x2, rowScratch);
             return;
         }

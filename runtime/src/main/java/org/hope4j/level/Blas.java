@@ -24,6 +24,43 @@ public interface Blas {
     void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, float[] b, float beta, float[] c);
 
     /**
+     * A matrix B held for many products with it, such as a frozen projection's weights.
+     */
+    interface Held {
+        /**
+         * {@code c[co, co + m n) = A B}, A row-major [m, k] in {@code a} from index 0, B the held [k, n].
+         *
+         * @param a the left operand, {@code m * k} values from index 0; not changed
+         * @param m its rows
+         * @param c receives the product, row-major [m, n]
+         * @param co where the product starts in {@code c}
+         */
+        void times(float[] a, int m, float[] c, int co);
+    }
+
+    /**
+     * Holds {@code b} for {@link Held#times}: an implementation that copies its operands to where its products run
+     * (OpenBLAS: native memory) copies B there once, here, instead of at every product.
+     *
+     * @param b B, row-major [k, n]; copied
+     * @param k its rows
+     * @param n its columns
+     * @return B, held
+     */
+    default Held hold(float[] b, int k, int n) {
+        float[] w = java.util.Arrays.copyOf(b, k * n);
+        return (a, m, c, co) -> {
+            if (co == 0) {
+                sgemm(false, false, m, n, k, 1f, a, w, 0f, c);
+                return;
+            }
+            float[] t = new float[m * n];
+            sgemm(false, false, m, n, k, 1f, a, w, 0f, t);
+            System.arraycopy(t, 0, c, co, m * n);
+        };
+    }
+
+    /**
      * Which implementation and kernel runs.
      *
      * @return a human-readable name of the implementation (e.g. the OpenBLAS kernel, or plain Java loops), for logs

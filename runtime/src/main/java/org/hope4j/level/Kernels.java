@@ -88,6 +88,19 @@ public interface Kernels {
     void gemvT(float[] x, int xo, int k, float[] w, int n, float[] out, int oo);
 
     /**
+     * The sum of squares of {@code x[xo, xo + n)} in one fixed order, the same in every implementation: eight partial
+     * sums (element {@code i} added, squared, to sum {@code i mod 8}, in increasing {@code i}), combined as
+     * {@code ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))}. The frozen mixers' norms use it: a plain running sum
+     * is one long chain of dependent additions.
+     *
+     * @param x the values
+     * @param xo where they start
+     * @param n how many
+     * @return the sum of their squares
+     */
+    float sumSquares(float[] x, int xo, int n);
+
+    /**
      * What this implementation is, for reports.
      *
      * @return for example {@code "Vector API, 16 float lanes"} or {@code "scalar Java"}
@@ -159,6 +172,24 @@ public interface Kernels {
                 }
             }
             return z == 0f;
+        }
+
+        @Override
+        public float sumSquares(float[] x, int xo, int n) {
+            float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
+            int i = 0;
+            for (; i + 8 <= n; i += 8) {
+                int o = xo + i;
+                s0 += x[o] * x[o];
+                s1 += x[o + 1] * x[o + 1];
+                s2 += x[o + 2] * x[o + 2];
+                s3 += x[o + 3] * x[o + 3];
+                s4 += x[o + 4] * x[o + 4];
+                s5 += x[o + 5] * x[o + 5];
+                s6 += x[o + 6] * x[o + 6];
+                s7 += x[o + 7] * x[o + 7];
+            }
+            return Ops.sumSquaresTail(x, xo, i, n, s0, s1, s2, s3, s4, s5, s6, s7);
         }
 
         @Override

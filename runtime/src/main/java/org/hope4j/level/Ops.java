@@ -217,6 +217,42 @@ public final class Ops {
     }
 
     /**
+     * The end of {@link Kernels#sumSquares}: the elements from {@code i} (a multiple of 8) to {@code n} added to their
+     * partial sums, then the sums combined in the fixed order. Shared by every implementation so they agree bit for bit.
+     *
+     * @param x the values
+     * @param xo where they start
+     * @param i the first element not yet added, a multiple of 8
+     * @param n how many in all
+     * @param s0 partial sum 0 (elements 0, 8, 16, ...)
+     * @param s1 partial sum 1
+     * @param s2 partial sum 2
+     * @param s3 partial sum 3
+     * @param s4 partial sum 4
+     * @param s5 partial sum 5
+     * @param s6 partial sum 6
+     * @param s7 partial sum 7
+     * @return the sum of squares
+     */
+    public static float sumSquaresTail(float[] x, int xo, int i, int n, float s0, float s1, float s2, float s3, float s4, float s5,
+            float s6, float s7) {
+        for (; i < n; i++) {
+            float v = x[xo + i] * x[xo + i];
+            switch (i & 7) {
+                case 0 -> s0 += v;
+                case 1 -> s1 += v;
+                case 2 -> s2 += v;
+                case 3 -> s3 += v;
+                case 4 -> s4 += v;
+                case 5 -> s5 += v;
+                case 6 -> s6 += v;
+                default -> s7 += v;
+            }
+        }
+        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+    }
+
+    /**
      * The logistic function {@code 1 / (1 + e^-x)} through {@link #expf}: what the CMS levels' kernels compute.
      *
      * @param x the argument

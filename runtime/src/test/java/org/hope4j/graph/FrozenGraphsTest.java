@@ -46,7 +46,7 @@ class FrozenGraphsTest {
     void aViewRunsOnTheSameSessionsWithItsOwnBuffersAndTheLastToCloseClosesThem() throws Exception {
         Bundle b = Bundle.load(BundleSource.directory(DEFAULT));
         int before = FrozenGraphs.OPEN_SESSIONS.get();
-        FrozenGraphs owner = new FrozenGraphs(b, FrozenGraphs.Options.defaults(), 64);
+        FrozenGraphs owner = new FrozenGraphs(b, FrozenGraphs.Options.defaults(), 64, 1); // ONNX Runtime for calls of 2+ rows
         int opened = FrozenGraphs.OPEN_SESSIONS.get() - before;
         assertTrue(opened >= 3, "sessions opened: " + opened);
         FrozenGraphs view = owner.view(32);
@@ -77,6 +77,39 @@ class FrozenGraphsTest {
         second.close();
         assertEquals(before, FrozenGraphs.OPEN_SESSIONS.get(), "the last to close closed every session");
         assertThrows(IllegalStateException.class, () -> run(second, 8, 7));
+    }
+
+    /**
+     * On the CPU with OpenBLAS and the Vector API (the build's tests, the launcher) every call runs in Java: ONNX Runtime
+     * opens no session, a view computes what its owner does, a call beyond the row bound is refused, and the results
+     * are ONNX Runtime's within rounding.
+     */
+    @Test
+    void everyCallRunsInJavaWithoutOnnxRuntimeWhereTheyAreFaster() throws Exception {
+        Bundle b = Bundle.load(BundleSource.directory(DEFAULT));
+        assertEquals(Integer.MAX_VALUE, FrozenGraphs.javaRows("cpu"));
+        assertEquals(1, FrozenGraphs.javaRows("cuda"), "a GPU provider keeps its calls of many rows");
+        int before = FrozenGraphs.OPEN_SESSIONS.get();
+        try (FrozenGraphs owner = new FrozenGraphs(b, FrozenGraphs.Options.defaults(), 64);
+             FrozenGraphs ort = new FrozenGraphs(b, FrozenGraphs.Options.defaults(), 64, 0)) {
+            assertEquals("cpu", owner.provider());
+            int opened = FrozenGraphs.OPEN_SESSIONS.get() - before;
+            assertTrue(opened >= 3, "only the ONNX Runtime instance opened sessions: " + opened);
+            try (FrozenGraphs view = owner.view(32)) {
+                assertEquals(before + opened, FrozenGraphs.OPEN_SESSIONS.get());
+                float[] want = run(owner, 32, 7);
+                assertTrue(java.util.Arrays.equals(want, run(view, 32, 7)), "the view computes what the original does");
+                float[] viaOrt = run(ort, 32, 7);
+                double md = 0;
+                for (int i = 0; i < want.length; i++) {
+                    md = Math.max(md, Math.abs(want[i] - viaOrt[i]));
+                }
+                assertTrue(md < 1e-4, "Java and ONNX Runtime within rounding: " + md);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> run(view, 33, 7));
+                assertTrue(e.getMessage().contains("1..32 positions"), e.getMessage());
+            }
+        }
+        assertEquals(before, FrozenGraphs.OPEN_SESSIONS.get());
     }
 
     @Test

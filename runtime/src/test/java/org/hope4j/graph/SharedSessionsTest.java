@@ -11,7 +11,10 @@ import org.hope4j.bundle.Bundle;
 import org.hope4j.bundle.BundleSource;
 import org.junit.jupiter.api.Test;
 
-/** Learners opened on one bundle object run on one set of ONNX Runtime sessions, closed with the last of them. */
+/**
+ * Learners opened on one bundle object run on one set of frozen graphs (ONNX Runtime sessions where a call needs them,
+ * closed with the last of them; the mixers' weights in Java) and stay independent.
+ */
 class SharedSessionsTest {
     private static final byte[] TEXT = ("Learners on one bundle share its frozen segments; each keeps its own state, and what one learns "
             + "the other does not see. ").repeat(6).getBytes(StandardCharsets.UTF_8);
@@ -30,7 +33,9 @@ class SharedSessionsTest {
         assertEquals(before, FrozenGraphs.OPEN_SESSIONS.get());
         Learner a = Hope.open(b, o);
         int per = FrozenGraphs.OPEN_SESSIONS.get() - before;
-        assertTrue(per >= 3, "a learner opened " + per + " sessions");
+        // on the CPU with OpenBLAS and the Vector API (the build's tests) every call runs in Java: no session at all
+        boolean inJava = FrozenGraphs.javaRows("cpu") == Integer.MAX_VALUE;
+        assertTrue(inJava ? per == 0 : per >= 3, "a learner opened " + per + " sessions");
         Learner c = Hope.open(b, o);
         assertEquals(before + per, FrozenGraphs.OPEN_SESSIONS.get(), "the second learner on the bundle opened none");
         try (Learner separate = Hope.open(b, o.withGraphThreads(2))) {

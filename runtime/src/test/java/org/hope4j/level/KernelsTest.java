@@ -54,6 +54,30 @@ class KernelsTest {
         }
     }
 
+    /** The norms' sum of squares: the same bits on both paths at every length and offset, and the sum it defines. */
+    @Test
+    void sumSquaresEqualsTheScalarPathBitForBitInItsFixedOrder() {
+        for (int n = 0; n <= 150; n++) {
+            for (int off : new int[] {0, 3, 8}) {
+                float[] x = values(off + n + 5, 31L * n + off);
+                float want = Kernels.SCALAR.sumSquares(x, off, n);
+                assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(K.sumSquares(x, off, n)), "n " + n + " offset " + off);
+                // the order it defines: eight running sums by index mod 8, combined pairwise
+                float[] p = new float[8];
+                for (int i = 0; i < n; i++) {
+                    p[i & 7] += x[off + i] * x[off + i];
+                }
+                float order = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+                assertEquals(Float.floatToRawIntBits(order), Float.floatToRawIntBits(want), "n " + n);
+                double exact = 0;
+                for (int i = 0; i < n; i++) {
+                    exact += (double) x[off + i] * x[off + i];
+                }
+                assertEquals(exact, want, 1e-5 * Math.max(1, exact));
+            }
+        }
+    }
+
     /** One row through a projection and its transpose: the Vector API's fused multiply-adds against the scalar sums, at every tail shape. */
     @Test
     void gemvMatchesTheScalarPathWithinRounding() {

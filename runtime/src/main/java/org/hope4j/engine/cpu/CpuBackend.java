@@ -48,6 +48,24 @@ public final class CpuBackend implements Backend {
         return blas;
     }
 
+    /**
+     * The matrix products the CPU engines run on, shared with the frozen mixers in Java ({@code org.hope4j.graph}).
+     *
+     * @return OpenBLAS, or plain Java loops where it cannot load or {@code -Dhope4j.cpu.blas=java} asks for them
+     */
+    public static Blas products() {
+        return blas();
+    }
+
+    /**
+     * Whether {@link #products()} is OpenBLAS, not the plain-Java fallback (about 4x slower).
+     *
+     * @return true if the products run on OpenBLAS
+     */
+    public static boolean fastProducts() {
+        return !(blas() instanceof JavaBlas);
+    }
+
     @Override
     public Engine open(EngineSpec spec, Map<String, Tensor> plastic) {
         return new CpuEngine(spec, plastic, blas());

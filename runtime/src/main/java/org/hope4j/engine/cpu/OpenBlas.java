@@ -43,6 +43,28 @@ final class OpenBlas implements Blas {
     }
 
     /**
+     * B in native memory, copied once; each product copies A in and C out. A product of one row runs in Java
+     * ({@link Kernels#gemv}, as {@link #sgemm} does): the copies would outweigh OpenBLAS's speed there.
+     */
+    @Override
+    public Held hold(float[] b, int k, int n) {
+        float[] w = java.util.Arrays.copyOf(b, k * n);
+        FloatPointer native_ = new FloatPointer(w);
+        return (a, m, c, co) -> {
+            if (m == 1 && n <= ROW_MAX) {
+                KERNELS.gemv(a, 0, k, w, n, c, co);
+                return;
+            }
+            Operands p = OPERANDS.get();
+            FloatPointer pa = p.load(0, a, m * k, true);
+            FloatPointer pc = p.load(2, c, m * n, false);
+            openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasNoTrans, openblas_nolapack.CblasNoTrans,
+                    m, n, k, 1f, pa, k, native_, n, 0f, pc, n);
+            pc.get(c, co, m * n);
+        };
+    }
+
+    /**
      * Native copies of one product's operands, per thread, grown as needed and kept. JavaCPP's {@code float[]} overloads
      * copy each whole array into a fresh native buffer and back out again (inputs included: {@code ReleaseFloatArrayElements}
      * with mode 0), and a buffer sized for the longest span is copied whole for a short one; these copy the operands' used

@@ -178,6 +178,23 @@ public final class VectorKernels implements Kernels {
         return w0 == null ? w.sub(step) : w.sub(w.sub(w0).mul(lambda)).sub(step);
     }
 
+    /** Four lanes: partial sums 0-3 in one vector, 4-7 in another (on every platform, NEON included). */
+    private static final VectorSpecies<Float> S4 = FloatVector.SPECIES_128;
+
+    @Override
+    public float sumSquares(float[] x, int xo, int n) {
+        FloatVector a = FloatVector.zero(S4);
+        FloatVector b = a;
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            FloatVector u = FloatVector.fromArray(S4, x, xo + i);
+            FloatVector v = FloatVector.fromArray(S4, x, xo + i + 4);
+            a = a.add(u.mul(u)); // a multiply then an add, each rounded, as the scalar s += x * x
+            b = b.add(v.mul(v));
+        }
+        return Ops.sumSquaresTail(x, xo, i, n, a.lane(0), a.lane(1), a.lane(2), a.lane(3), b.lane(0), b.lane(1), b.lane(2), b.lane(3));
+    }
+
     @Override
     public String describe() {
         return "Vector API, " + S.length() + " float lanes";
