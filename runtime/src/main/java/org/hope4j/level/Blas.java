@@ -42,13 +42,13 @@ public interface Blas {
      * Holds {@code b} for {@link Held#times}: an implementation that copies its operands to where its products run
      * (OpenBLAS: native memory) copies B there once, here, instead of at every product.
      *
-     * @param b B, row-major [k, n]; copied
+     * @param b B, row-major [k, n] in its first {@code k * n} values; kept, not copied, so the caller must not change it
      * @param k its rows
      * @param n its columns
      * @return B, held
      */
     default Held hold(float[] b, int k, int n) {
-        float[] w = java.util.Arrays.copyOf(b, k * n);
+        float[] w = b;
         return (a, m, c, co) -> {
             if (co == 0) {
                 sgemm(false, false, m, n, k, 1f, a, w, 0f, c);

@@ -43,13 +43,14 @@ final class OpenBlas implements Blas {
     }
 
     /**
-     * B in native memory, copied once; each product copies A in and C out. A product of one row runs in Java
+     * B copied once into native memory (and kept, not copied, for one-row products); each product copies A in and C out. A product of one row runs in Java
      * ({@link Kernels#gemv}, as {@link #sgemm} does): the copies would outweigh OpenBLAS's speed there.
      */
     @Override
     public Held hold(float[] b, int k, int n) {
-        float[] w = java.util.Arrays.copyOf(b, k * n);
-        FloatPointer native_ = new FloatPointer(w);
+        float[] w = b; // kept for the one-row products in Java
+        FloatPointer native_ = new FloatPointer((long) k * n);
+        native_.put(b, 0, k * n);
         return (a, m, c, co) -> {
             if (m == 1 && n <= ROW_MAX) {
                 KERNELS.gemv(a, 0, k, w, n, c, co);
