@@ -9,8 +9,8 @@ import org.hope4j.level.Kernels;
 
 /**
  * The byte embedding (a table lookup) and the frozen mixers ({@code mixer_in}, {@code mixer_out}) computed in Java for
- * any number of rows. One row (decoding) runs each projection as {@link Kernels#gemv}; more rows run it as one matrix
- * product on weights held by the CPU engine's {@link Blas} (OpenBLAS: copied into native memory once), and the
+ * any number of rows. Each projection is a product on weights held by the CPU engine's {@link Blas} ({@link Blas#hold}:
+ * one row, as decoding reads, as {@link Kernels#gemv}; more rows on OpenBLAS, B copied into native memory once), and the
  * element-wise work (norms, causal conv, SiLU, per-head norms, residuals) on arrays laid out for the Vector API.
  * Measured against ONNX Runtime per block and call (README "Performance"): 3-16 % less CPU time at 16 to 256 rows,
  * and ONNX Runtime's fixed cost per call (some 20 and 35 µs) gone from one-row calls. The weights are the bundle's
@@ -26,9 +26,9 @@ final class RowMixers {
     static final float EPS = 1e-5f;
 
     private final int d, convW, heads, headDim, slow;
-    private final float[][] inNorm, win, conv;
-    private final float[][] normIn, normO, norm3, wGate, wO, up3, down3;
-    /** The projections held for products of many rows. */
+    private final float[][] inNorm, conv;
+    private final float[][] normIn, normO, norm3;
+    /** The projections, held by the CPU engine's products ({@link Blas#hold}: one row as a Java product). */
     private final Blas.Held[] hWin, hGate, hO, hUp3, hDown3;
     /** The byte embedding [256, D]: embed.onnx's one Gather. */
     private final float[] embed;
@@ -41,15 +41,10 @@ final class RowMixers {
         headDim = mc.headDim();
         int nb = mc.nBlocks();
         inNorm = new float[nb][];
-        win = new float[nb][];
         conv = new float[nb][];
         normIn = new float[nb][];
         normO = new float[nb][];
         norm3 = new float[nb][];
-        wGate = new float[nb][];
-        wO = new float[nb][];
-        up3 = new float[nb][];
-        down3 = new float[nb][];
         hWin = new Blas.Held[nb];
         hGate = new Blas.Held[nb];
         hO = new Blas.Held[nb];
@@ -67,7 +62,7 @@ final class RowMixers {
             List<OnnxWeights.Init> mul = in.usedBy("Mul");
             check(mm.size() == 1 && shape(mm.get(0), d, 2 * d) && mul.size() == 1 + convW && shape(mul.get(0), d), fin, bundle);
             inNorm[b] = mul.get(0).data();
-            win[b] = mm.get(0).data();
+            hWin[b] = blas.hold(mm.get(0).data(), d, 2 * d);
             // the exported graph multiplies by column W-1 of the conv first, then adds columns 0 .. W-2
             conv[b] = new float[convW * 2 * d];
             for (int j = 0; j < convW; j++) {
@@ -88,15 +83,10 @@ final class RowMixers {
             normIn[b] = on.get(0).data();
             normO[b] = on.get(1).data();
             norm3[b] = on.get(2).data();
-            wGate[b] = om.get(0).data();
-            wO[b] = om.get(1).data();
-            up3[b] = om.get(2).data();
-            down3[b] = om.get(3).data();
-            hWin[b] = blas.hold(win[b], d, 2 * d);
-            hGate[b] = blas.hold(wGate[b], d, d);
-            hO[b] = blas.hold(wO[b], d, d);
-            hUp3[b] = blas.hold(up3[b], d, hidden);
-            hDown3[b] = blas.hold(down3[b], hidden, d);
+            hGate[b] = blas.hold(om.get(0).data(), d, d);
+            hO[b] = blas.hold(om.get(1).data(), d, d);
+            hUp3[b] = blas.hold(om.get(2).data(), d, hidden);
+            hDown3[b] = blas.hold(om.get(3).data(), hidden, d);
         }
         slow = s;
     }
@@ -164,15 +154,6 @@ final class RowMixers {
         }
     }
 
-    /** {@code c = a W} for {@code n} rows: one row as a Java product, more as one held product. */
-    private static void project(float[] a, int n, int k, float[] w, Blas.Held held, int width, float[] c, int co) {
-        if (n == 1) {
-            KERNELS.gemv(a, 0, k, w, width, c, co);
-        } else {
-            held.times(a, n, c, co);
-        }
-    }
-
     /** FrozenGraphs.embed: the rows of the bytes (exactly ONNX Runtime's Gather). */
     void embed(byte[] bytes, int off, int n, float[] x) {
         for (int i = 0; i < n; i++) {
@@ -188,7 +169,7 @@ final class RowMixers {
         // ext = [conv state; p], p = RMSNorm(x) Win
         System.arraycopy(convIn, 0, ext, 0, hist * c2);
         rmsnorm(x, n, inNorm[b], s.z);
-        project(s.z, n, d, win[b], hWin[b], c2, ext, hist * c2);
+        hWin[b].times(s.z, n, ext, hist * c2);
         float[] cw = conv[b];
         for (int t = 0; t < n; t++) {
             int last = (t + hist) * c2, co = t * c2, wl = hist * c2;
@@ -224,22 +205,22 @@ final class RowMixers {
         float[] x1 = s.x1;
         // a = RMSNorm(o) * silu(RMSNorm(x) Wgate)
         rmsnorm(x, n, normIn[b], s.h);
-        project(s.h, n, d, wGate[b], hGate[b], d, s.z, 0);
+        hGate[b].times(s.h, n, s.z, 0);
         KERNELS.sigmoidSilu(s.z, s.g, s.z, nd);
         rmsnorm(o, n, normO[b], a);
         for (int i = 0; i < nd; i++) {
             a[i] = a[i] * s.z[i];
         }
         // x1 = x + a Wo
-        project(a, n, d, wO[b], hO[b], d, y, 0);
+        hO[b].times(a, n, y, 0);
         for (int i = 0; i < nd; i++) {
             x1[i] = x[i] + y[i];
         }
         // x2 = x1 + silu(RMSNorm(x1) Up) Down
         rmsnorm(x1, n, norm3[b], s.z);
-        project(s.z, n, d, up3[b], hUp3[b], slow, s.hidden, 0);
+        hUp3[b].times(s.z, n, s.hidden, 0);
         KERNELS.sigmoidSilu(s.hidden, s.hiddenG, s.hidden, n * slow);
-        project(s.hidden, n, slow, down3[b], hDown3[b], d, y, 0);
+        hDown3[b].times(s.hidden, n, y, 0);
         for (int i = 0; i < nd; i++) {
             x2[i] = x1[i] + y[i];
         }

@@ -40,7 +40,8 @@ public interface Blas {
 
     /**
      * Holds {@code b} for {@link Held#times}: an implementation that copies its operands to where its products run
-     * (OpenBLAS: native memory) copies B there once, here, instead of at every product.
+     * (OpenBLAS: native memory) copies B there once, here, instead of at every product. A product of one row is
+     * {@link Kernels#gemv} in every implementation (a row of decoding: a copy would outweigh any library's speed).
      *
      * @param b B, row-major [k, n] in its first {@code k * n} values; kept, not copied, so the caller must not change it
      * @param k its rows
@@ -50,6 +51,10 @@ public interface Blas {
     default Held hold(float[] b, int k, int n) {
         float[] w = b;
         return (a, m, c, co) -> {
+            if (m == 1) {
+                Kernels.active().gemv(a, 0, k, w, n, c, co);
+                return;
+            }
             if (co == 0) {
                 sgemm(false, false, m, n, k, 1f, a, w, 0f, c);
                 return;

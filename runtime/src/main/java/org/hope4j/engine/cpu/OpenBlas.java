@@ -52,7 +52,7 @@ final class OpenBlas implements Blas {
         FloatPointer native_ = new FloatPointer((long) k * n);
         native_.put(b, 0, k * n);
         return (a, m, c, co) -> {
-            if (m == 1 && n <= ROW_MAX) {
+            if (m == 1) { // the contract of hold: one row in Java
                 KERNELS.gemv(a, 0, k, w, n, c, co);
                 return;
             }
