@@ -18,12 +18,18 @@ import org.hope4j.BundleException;
  * A loaded, verified model bundle (ARCHITECTURE.md §5): the validated {@link Manifest}, and the bytes
  * of every file it lists, each checked against its SHA-256.
  *
- * <p>{@link #load} reads every file the model runs on eagerly (about 5 MB for the bundled model), so
- * once a bundle is loaded nothing it runs on can go missing or change underneath it. The golden
- * test vectors ({@value #GOLDEN}) are read only when asked for, verified against their SHA-256 then,
- * and not kept: the runtime jar leaves them out (they ship in its test jar). It also parses
- * {@code plastic.safetensors} once and checks that every expected tensor is there with the right
- * shape. A {@code Bundle} is immutable and safe to share between threads and learners.
+ * <p>{@link #load} reads every file the model runs on and verifies it against its SHA-256, so a
+ * bundle with a missing or damaged file never loads. It keeps the bytes of the files a learner may
+ * read at any moment of its life: the plastic weights (an engine opens when a learner's anchor wakes),
+ * the probe and the rehearsal text (read by every sleep), so nothing those need can go missing or
+ * change underneath it. The files read only while a learner opens (the frozen graph segments, whose
+ * weights the learner then holds, and E's prior: 4 MB of the bundled model's 5.4) are not kept: they
+ * are read and verified again when asked for, so a bundle's directory (or jar) must stay in place for
+ * learners to open on it, and a file changed since the load is refused, never used. The golden test
+ * vectors ({@value #GOLDEN}) are read only when asked for, verified then, and not kept: the runtime jar
+ * leaves them out (they ship in its test jar). It also parses {@code plastic.safetensors} once and
+ * checks that every expected tensor is there with the right shape. A {@code Bundle} is immutable and
+ * safe to share between threads and learners.
  */
 public final class Bundle {
     /** The class-path folder of the bundle shipped inside the runtime jar. */
@@ -97,14 +103,31 @@ public final class Bundle {
         }
         Manifest manifest = Manifest.parse(text, manifestOrigin);
         Map<String, byte[]> files = new LinkedHashMap<>();
+        java.util.Set<String> kept = kept(manifest);
         for (Map.Entry<String, String> f : manifest.files().entrySet()) {
             if (!f.getKey().startsWith(GOLDEN)) {
-                files.put(f.getKey(), verified(source, f.getKey(), f.getValue()));
+                byte[] b = verified(source, f.getKey(), f.getValue());
+                if (kept.contains(f.getKey())) {
+                    files.put(f.getKey(), b);
+                }
             }
         }
         Bundle bundle = new Bundle(source, manifest, Collections.unmodifiableMap(files), sha256(manifestBytes));
         bundle.checkPlastic(bundle.plastic());
         return bundle;
+    }
+
+    /** The files whose bytes a loaded bundle keeps: those a learner may read at any moment of its life. */
+    private static java.util.Set<String> kept(Manifest manifest) {
+        java.util.Set<String> kept = new java.util.HashSet<>();
+        kept.add(manifest.plastic());
+        if (manifest.probe() != null) {
+            kept.add(manifest.probe().file());
+        }
+        if (manifest.rehearsal() != null) {
+            kept.add(manifest.rehearsal().file());
+        }
+        return kept;
     }
 
     /**
@@ -149,8 +172,9 @@ public final class Bundle {
      *
      * @param file a path listed in the manifest's {@code files}, for example {@code embed.onnx} or
      *     {@code golden/stream.bin}
-     * @return a fresh copy of the file's bytes
-     * @throws BundleException if the manifest does not list the file
+     * @return a fresh copy of the file's bytes: of the kept copy for the plastic weights, the probe and the rehearsal
+     *     text, else read from the bundle's source again and verified against the manifest's SHA-256
+     * @throws BundleException if the manifest does not list the file, or a file not kept is now missing or changed
      */
     public byte[] bytes(String file) {
         String sha = manifest.files().get(file);
@@ -164,8 +188,11 @@ public final class Bundle {
         try {
             return verified(source, file, sha);
         } catch (BundleException e) {
-            throw new BundleException(e.getMessage() + " (golden test vectors are not part of the runtime jar: they ship in its"
-                    + " test jar, hope4j-runtime-<version>-tests.jar, and in the source tree)", e);
+            throw new BundleException(e.getMessage() + (file.startsWith(GOLDEN)
+                    ? " (golden test vectors are not part of the runtime jar: they ship in its test jar, hope4j-runtime-<version>-tests.jar,"
+                            + " and in the source tree)"
+                    : " (it was whole when the bundle was loaded and is read again as a learner opens: a bundle's files must stay in place,"
+                            + " unchanged, while learners open on it)"), e);
         }
     }
 
@@ -313,6 +340,6 @@ public final class Bundle {
     @Override
     public String toString() {
         Manifest.ModelConfig m = manifest.model();
-        return "Bundle[" + describe() + ", d_model=" + m.dModel() + ", blocks=" + m.nBlocks() + ", files=" + files.size() + "]";
+        return "Bundle[" + describe() + ", d_model=" + m.dModel() + ", blocks=" + m.nBlocks() + ", files=" + manifest.files().size() + "]";
     }
 }

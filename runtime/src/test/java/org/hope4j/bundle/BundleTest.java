@@ -186,6 +186,42 @@ class BundleTest {
     }
 
     @Test
+    void filesReadAtAnyMomentAreKeptTheOthersAreReadAgainAndVerified() throws IOException {
+        copyDefault(dir);
+        Bundle b = Bundle.load(BundleSource.directory(dir));
+        Map<String, Tensor> before = b.plastic();
+        byte[] probe = b.probe();
+        byte[] rehearsal = b.rehearsal();
+        byte[] embed = b.bytes("embed.onnx");
+        // kept: a sleep or a waking anchor reads these at any moment, so changing or deleting them changes nothing
+        Path plastic = dir.resolve(b.manifest().plastic());
+        byte[] goodPlastic = Files.readAllBytes(plastic);
+        byte[] badPlastic = goodPlastic.clone();
+        badPlastic[badPlastic.length - 1] ^= 1;
+        Files.write(plastic, badPlastic);
+        Files.delete(dir.resolve(b.manifest().probe().file()));
+        Files.delete(dir.resolve(b.manifest().rehearsal().file()));
+        assertArrayEquals(before.get("head.weight").data(), b.plastic().get("head.weight").data());
+        assertArrayEquals(probe, b.probe());
+        assertArrayEquals(rehearsal, b.rehearsal());
+        // not kept (read only as a learner opens): read again and verified, so a changed file is refused, never used
+        Path embedFile = dir.resolve("embed.onnx");
+        byte[] bad = embed.clone();
+        bad[bad.length / 2] ^= 1;
+        Files.write(embedFile, bad);
+        var e = assertThrows(BundleException.class, () -> b.bytes("embed.onnx"));
+        assertTrue(e.getMessage().startsWith(dir.toAbsolutePath().normalize() + ": file embed.onnx is corrupt: SHA-256 must be "), e.getMessage());
+        assertTrue(e.getMessage().endsWith("a bundle's files must stay in place, unchanged, while learners open on it)"), e.getMessage());
+        Files.delete(embedFile);
+        e = assertThrows(BundleException.class, () -> b.bytes("embed.onnx"));
+        assertTrue(e.getMessage().contains("embed.onnx is missing") && e.getMessage().contains("must stay in place"), e.getMessage());
+        Files.write(embedFile, embed);
+        assertArrayEquals(embed, b.bytes("embed.onnx"));
+        String prior = b.manifest().episodic().file();
+        assertArrayEquals(Files.readAllBytes(dir.resolve(prior)), b.bytes(prior));
+    }
+
+    @Test
     void aMissingManifestIsNamed() throws IOException {
         assertEquals(dir.toAbsolutePath().normalize() + ": file manifest.json is missing", message(dir));
         var e = assertThrows(BundleException.class, () -> Bundle.load(BundleSource.classpath("org/hope4j/no-bundle")));
