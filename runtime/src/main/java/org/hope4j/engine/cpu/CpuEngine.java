@@ -28,11 +28,24 @@ final class CpuEngine implements Engine {
     private final CmsLevel[] l1, l2;
     private final float[] normF, head;
 
-    private final SpanCache learnSpan, pending;
-    /** Spans longer than an L1 chunk (reading with the CMS levels frozen): made at the first such span (5 MB), so an engine
-     *  that only learns, such as a learner's anchor in observe, never holds it. */
+    /**
+     * The activations of the current span, per block: a span of at most one L1 chunk (learning) runs in these buffers;
+     * of a longer span (reading with the CMS levels frozen) they keep each block's first chunk of rows, which is all the
+     * error signal can use of it ({@link #accumulate} takes at most one chunk from its start).
+     */
+    private final SpanCache learnSpan;
+    private final SpanCache pending;
+    /**
+     * The working buffers of spans longer than an L1 chunk: one block's worth (nb = 1), which every block reuses in
+     * turn, so a long span costs 1.3 MB instead of 5.2 MB; made at the first such span, so an engine that only learns,
+     * such as a learner's anchor in observe, never holds them. Each block's first chunk of rows goes to
+     * {@link #learnSpan} and its last row to {@link #tail} as the block finishes.
+     */
     private SpanCache longSpan;
-    private SpanCache span;
+    /** The last row of every block of the current long span: what {@link #holdPending} keeps of it. */
+    private final SpanCache tail;
+    /** Whether the current span is longer than an L1 chunk (its rows are in longSpan, learnSpan and tail). */
+    private boolean spanIsLong;
     private int spanRows;
     private boolean hasPending;
     private boolean closed;
@@ -69,8 +82,8 @@ final class CpuEngine implements Engine {
         head = take(init, "head.weight", v * d);
         int k1 = spec.c1(); // gradients are taken over at most one L1 chunk
         learnSpan = new SpanCache(k1, nb, d, f1, f2);
-        span = learnSpan;
         pending = new SpanCache(1, nb, d, f1, f2);
+        tail = new SpanCache(1, nb, d, f1, f2);
         dl = new float[k1 * v];
         dh0 = new float[k1 * d];
         delta = new float[k1 * d];
@@ -112,32 +125,34 @@ final class CpuEngine implements Engine {
             useSpan(m);
         }
         spanRows = m;
-        SpanCache c = span;
-        System.arraycopy(x, 0, c.x2[block], 0, m * d);
-        l2[block].forward(c.x2[block], m, c.z2[block], c.a2[block], c.g2[block], c.s2[block], c.x3[block]);
-        l1[block].forward(c.x3[block], m, c.z3[block], c.a1[block], c.g1[block], c.s1[block], out);
+        SpanCache c = spanIsLong ? longSpan : learnSpan;
+        int cb = spanIsLong ? 0 : block;
+        System.arraycopy(x, 0, c.x2[cb], 0, m * d);
+        l2[block].forward(c.x2[cb], m, c.z2[cb], c.a2[cb], c.g2[cb], c.s2[cb], c.x3[cb]);
+        l1[block].forward(c.x3[cb], m, c.z3[cb], c.a1[cb], c.g1[cb], c.s1[cb], out);
+        if (spanIsLong) {
+            learnSpan.copyBlock(longSpan, 0, 0, block, learnSpan.rows);
+            tail.copyBlock(longSpan, 0, m - 1, block, 1);
+        }
     }
 
-    /** Spans that fit an L1 chunk use the chunk's buffers; a longer one the buffers for the longest span, made at the first. */
+    /** Spans that fit an L1 chunk run in the chunk's buffers; a longer one in the long span's, made at the first. */
     private void useSpan(int m) {
         if (m > spec.maxSpan()) {
             throw new IllegalArgumentException("span of " + m + " positions exceeds the engine's maximum span " + spec.maxSpan());
         }
-        if (m <= learnSpan.rows) {
-            span = learnSpan;
-            return;
+        spanIsLong = m > learnSpan.rows;
+        if (spanIsLong && longSpan == null) {
+            longSpan = new SpanCache(spec.maxSpan(), 1, d, spec.fastHidden(), spec.midHidden());
         }
-        if (longSpan == null) {
-            longSpan = new SpanCache(spec.maxSpan(), nb, d, spec.fastHidden(), spec.midHidden());
-        }
-        span = longSpan;
     }
 
     @Override
     public void head(float[] x, int m, float[] logits) {
         open();
         useSpan(m);
-        float[] z = m <= learnSpan.rows ? zfSmall : zf;
+        SpanCache span = spanIsLong ? longSpan : learnSpan;
+        float[] z = spanIsLong ? zf : zfSmall;
         System.arraycopy(x, 0, span.xf, 0, m * d);
         Ops.rmsnorm(x, m, d, normF, spec.eps(), z);
         blas.sgemm(false, true, m, v, d, 1f, z, head, 0f, span.logits);
@@ -153,6 +168,10 @@ final class CpuEngine implements Engine {
             }
         }
         System.arraycopy(span.logits, 0, logits, 0, m * v);
+        if (spanIsLong) {
+            learnSpan.copyHead(longSpan, 0, learnSpan.rows);
+            tail.copyHead(longSpan, m - 1, 1);
+        }
         spanRows = m;
     }
 
@@ -160,7 +179,7 @@ final class CpuEngine implements Engine {
     public void accumulate(int k, byte[] targets, int off, boolean l1, boolean l2) {
         open();
         checkK("accumulate", k);
-        accumulate(span, k, targets, off, l1, l2);
+        accumulate(learnSpan, k, targets, off, l1, l2);
     }
 
     private void checkK(String op, int k) {
@@ -193,7 +212,7 @@ final class CpuEngine implements Engine {
             return;
         }
         System.arraycopy(dLogits, 0, dl, 0, k * v);
-        backward(span, k, l1, l2);
+        backward(learnSpan, k, l1, l2);
     }
 
     /**
@@ -228,7 +247,11 @@ final class CpuEngine implements Engine {
     @Override
     public void holdPending() {
         open();
-        pending.takeRow(span, spanRows - 1);
+        if (spanIsLong) {
+            pending.takeRow(tail, 0);
+        } else {
+            pending.takeRow(learnSpan, spanRows - 1);
+        }
         hasPending = pending.finite();
         if (!hasPending) {
             nonFinitePredictions++; // its activations overflowed: it will not be learned from

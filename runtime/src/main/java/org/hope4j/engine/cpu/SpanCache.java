@@ -35,23 +35,33 @@ final class SpanCache {
     /** Copies row {@code row} of {@code c} into row 0 of this cache. */
     void takeRow(SpanCache c, int row) {
         for (int b = 0; b < x2.length; b++) {
-            copy(c.x2[b], x2[b], row, d);
-            copy(c.z2[b], z2[b], row, d);
-            copy(c.a2[b], a2[b], row, f2);
-            copy(c.s2[b], s2[b], row, f2);
-            copy(c.x3[b], x3[b], row, d);
-            copy(c.z3[b], z3[b], row, d);
-            copy(c.a1[b], a1[b], row, f1);
-            copy(c.s1[b], s1[b], row, f1);
-            copy(c.g2[b], g2[b], row, f2);
-            copy(c.g1[b], g1[b], row, f1);
+            copyBlock(c, b, row, b, 1);
         }
-        copy(c.xf, xf, row, d);
-        copy(c.logits, logits, row, EngineSpec.VOCAB);
+        copyHead(c, row, 1);
     }
 
-    private static void copy(float[] from, float[] to, int row, int width) {
-        System.arraycopy(from, row * width, to, 0, width);
+    /** Copies rows {@code [row, row + n)} of block {@code from} of {@code c} into rows {@code [0, n)} of block {@code to}. */
+    void copyBlock(SpanCache c, int from, int row, int to, int n) {
+        copy(c.x2[from], x2[to], row, d, n);
+        copy(c.z2[from], z2[to], row, d, n);
+        copy(c.a2[from], a2[to], row, f2, n);
+        copy(c.s2[from], s2[to], row, f2, n);
+        copy(c.x3[from], x3[to], row, d, n);
+        copy(c.z3[from], z3[to], row, d, n);
+        copy(c.a1[from], a1[to], row, f1, n);
+        copy(c.s1[from], s1[to], row, f1, n);
+        copy(c.g2[from], g2[to], row, f2, n);
+        copy(c.g1[from], g1[to], row, f1, n);
+    }
+
+    /** Copies rows {@code [row, row + n)} of the head's input and the logits of {@code c} into rows {@code [0, n)}. */
+    void copyHead(SpanCache c, int row, int n) {
+        copy(c.xf, xf, row, d, n);
+        copy(c.logits, logits, row, EngineSpec.VOCAB, n);
+    }
+
+    private static void copy(float[] from, float[] to, int row, int width, int n) {
+        System.arraycopy(from, row * width, to, 0, n * width);
     }
 
     /** The array of a held-position tensor ({@code pending.x2} ... of block {@code b}, or {@code pending.xf/logits}). */
