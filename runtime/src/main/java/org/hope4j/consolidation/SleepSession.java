@@ -244,7 +244,8 @@ public final class SleepSession implements AutoCloseable {
             s.resetContext();
             w.teacher.resetLevel(org.hope4j.Level.L1);
             w.teacher.resetLevel(org.hope4j.Level.L2);
-            double[] r = new Reader(s, new EpisodicLevel(like.config(), like.prior())).score(probe, true);
+            // a fresh E, thrown away after: no undo log of its tables
+            double[] r = new Reader(s, new EpisodicLevel(like.config(), like.prior())).scoreOnce(probe, true);
             learnerProbe = new LearnerProbe(like.config(), r[0] / Math.max(1, r[1]));
             LOG.log(System.Logger.Level.DEBUG, "pretrained learner on the retention probe: {0} bits/byte", learnerProbe.bitsPerByte());
         }

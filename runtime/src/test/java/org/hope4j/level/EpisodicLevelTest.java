@@ -123,6 +123,19 @@ class EpisodicLevelTest {
                 code(e, prose(14, 500)); // a short call: log only (or pages from the first write when the limit is 1)
                 e.rollback();
                 assertEquals(before, e.digest(), "log limit " + l + ", short call");
+                e.begin();
+                code(e, prose(15, 5000)); // a log of several chunks (about 90 writes a byte), or pages
+                e.rollback();
+                assertEquals(before, e.digest(), "log limit " + l + ", a log of several chunks");
+                e.begin();
+                code(e, prose(16, 5000)); // committed: the next call's log starts from its first chunk again
+                e.commit();
+                String committed = e.digest();
+                e.begin();
+                code(e, prose(17, 3000));
+                e.rollback();
+                assertEquals(committed, e.digest(), "log limit " + l + ", after a commit");
+                before = committed;
             }
         } finally {
             EpisodicLevel.logLimit = limit;
