@@ -98,7 +98,7 @@ final class Demo implements Callable<Integer> {
         Score frozen = Score.empty();
         Score learned = Score.empty();
         long t0 = System.nanoTime();
-        try (Learner ref = common.open(); Learner l = common.open()) {
+        try (Learner ref = common.openUnsaved(null); Learner l = common.open()) {
             System.out.println("backend: " + l.backendInfo().description() + "; frozen segments on " + l.graphProvider());
             ref.freeze(Level.L1);
             ref.freeze(Level.L2);
@@ -131,7 +131,7 @@ final class Demo implements Callable<Integer> {
      * reachable (an interpreted frame keeps its slots) and hold its 60 MB through the sleep.
      */
     private double scoreWith(Path state, byte[] text) {
-        try (Learner l = state == null ? common.open() : common.open(state)) {
+        try (Learner l = common.openUnsaved(state)) {
             return l.score(text).bitsPerByte();
         }
     }

@@ -167,7 +167,19 @@ public final class Main implements Runnable {
 
         /** Opens a learner and restores {@code state} if it holds a saved state. */
         Learner open(Path state) {
-            Learner l = open();
+            return open(state, options());
+        }
+
+        /**
+         * {@link #open(Path)} for a command that never saves nor sleeps (score, generate): without the experience buffer
+         * (1 MiB, read only by a sleep), which such a learner would fill for nothing.
+         */
+        Learner openUnsaved(Path state) {
+            return open(state, options().withExperienceBytes(0));
+        }
+
+        private Learner open(Path state, LearnerOptions options) {
+            Learner l = Hope.open(bundle(), options);
             if (state != null && Learner.hasSavedState(state)) {
                 try {
                     l.restore(state);
@@ -230,7 +242,7 @@ public final class Main implements Runnable {
         public Integer call() throws IOException {
             checkFile(spec, file);
             checkSavedState(spec, state);
-            try (Learner l = common.open(state); InputStream in = new BufferedInputStream(Files.newInputStream(file));
+            try (Learner l = common.openUnsaved(state); InputStream in = new BufferedInputStream(Files.newInputStream(file));
                  ReplayEpisodic.Writer dump = dumpNeural.attach(l)) {
                 l.freeze(org.hope4j.Level.L1);
                 l.freeze(org.hope4j.Level.L2);
@@ -374,7 +386,7 @@ public final class Main implements Runnable {
             }
             Sampling s = new Sampling(temperature, topK, seed);
             PrintStream out = System.out;
-            try (Learner l = common.open(state)) {
+            try (Learner l = common.openUnsaved(state)) {
                 out.print(prompt);
                 l.generate(prompt.getBytes(StandardCharsets.UTF_8), bytes, s, b -> {
                     out.write(b, 0, b.length);

@@ -60,4 +60,28 @@ class MainTest {
         assertEquals(1, cl.execute(args));
         assertTrue(err.toString().startsWith("hope4j: ") && err.toString().strip().lines().count() == 1, err.toString());
     }
+
+    @Test
+    void commandsThatNeverSaveOpenWithoutAnExperienceBufferAndScoreTheSame(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
+        Main.Common common = CommandLine.populateCommand(new Main.Common(), "--backend", "cpu");
+        byte[] text = java.util.Arrays.copyOf(org.hope4j.bundle.Bundle.loadDefault().rehearsal(), 2000);
+        java.nio.file.Path state = tmp.resolve("state");
+        try (org.hope4j.Learner l = common.open(null)) {
+            l.observe(text);
+            assertEquals(text.length, l.recentExperience().length, "a learner that may save keeps its experience");
+            l.save(state);
+        }
+        byte[] probe = java.util.Arrays.copyOfRange(org.hope4j.bundle.Bundle.loadDefault().rehearsal(), 4000, 5000);
+        double saving;
+        try (org.hope4j.Learner l = common.open(state)) {
+            assertEquals(text.length, l.recentExperience().length, "restored with its experience");
+            saving = l.score(probe).bits();
+        }
+        try (org.hope4j.Learner l = common.openUnsaved(state)) {
+            assertEquals(0, l.recentExperience().length, "the saved experience is not read back");
+            assertEquals(saving, l.score(probe).bits(), 0.0, "the same bits: only a sleep reads the experience");
+            l.observe(text);
+            assertEquals(0, l.recentExperience().length, "nor kept while reading");
+        }
+    }
 }
