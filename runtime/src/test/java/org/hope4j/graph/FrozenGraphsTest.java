@@ -187,4 +187,34 @@ class FrozenGraphsTest {
         assertTrue(e.getMessage().contains("file mixer_in_1.onnx") && e.getMessage().contains("declares"), e.getMessage());
         assertEquals(before, FrozenGraphs.OPEN_SESSIONS.get(), "no session is left open");
     }
+
+    @Test
+    void aSegmentChangedAfterTheBundleLoadedIsRefusedNamingItWhenALearnerOpens() throws Exception {
+        try (Stream<Path> files = Files.walk(DEFAULT)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Path to = tmp.resolve(DEFAULT.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(to);
+                } else {
+                    Files.copy(f, to);
+                }
+            }
+        }
+        Bundle b = Bundle.load(BundleSource.directory(tmp));
+        // the bundle keeps no copy of its segments: one changed on disk after the load is read again, and refused
+        Path seg = tmp.resolve("mixer_out_2.onnx");
+        byte[] good = Files.readAllBytes(seg);
+        byte[] bad = good.clone();
+        bad[bad.length - 3] ^= 0x10;
+        Files.write(seg, bad);
+        int before = FrozenGraphs.OPEN_SESSIONS.get();
+        org.hope4j.BundleException e = assertThrows(org.hope4j.BundleException.class, () -> new FrozenGraphs(b, FrozenGraphs.Options.defaults(), 64));
+        assertTrue(e.getMessage().contains("file mixer_out_2.onnx is corrupt: SHA-256 must be") && e.getMessage().contains("must stay in place"),
+                e.getMessage());
+        assertEquals(before, FrozenGraphs.OPEN_SESSIONS.get(), "no session is left open");
+        Files.write(seg, good);
+        try (FrozenGraphs g = new FrozenGraphs(b, FrozenGraphs.Options.defaults(), 64)) {
+            assertEquals(4 * 64 * 128 + 3 * 2 * 128, run(g, 64, 5).length, "whole again: it opens and runs");
+        }
+    }
 }
