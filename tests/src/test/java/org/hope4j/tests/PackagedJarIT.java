@@ -117,6 +117,38 @@ class PackagedJarIT {
         assertEquals(1, r[1].strip().lines().count(), r[1]);
     }
 
+    /** Each rebuilt or upgraded jar writes an archive of its own: the launcher keeps the four used last, not every one. */
+    @Test
+    void oldArchivesArePrunedToTheFourUsedLast() throws Exception {
+        Path cache = tmp.resolve("cache");
+        Path dir = Files.createDirectories(cache.resolve("hope4j"));
+        java.nio.file.attribute.FileTime now = java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis());
+        for (int i = 1; i <= 6; i++) {
+            // older jars' archives, cds-1 the least recently used
+            Path old = Files.write(dir.resolve("cds-" + i + ".jsa"), new byte[] {1});
+            Files.setLastModifiedTime(old, java.nio.file.attribute.FileTime.fromMillis(now.toMillis() - (10 - i) * 3_600_000L));
+        }
+        Files.write(dir.resolve("other.txt"), new byte[] {1}); // not an archive: left alone
+        String[] r = launch(tmp, cache, java.util.Map.of(), "info", "--json");
+        assertEquals("0", r[0], r[2]);
+        List<String> left = archives(cache).stream().map(p -> p.getFileName().toString()).toList();
+        assertEquals(4, left.size(), "the new archive and the three used last: " + left);
+        assertTrue(left.containsAll(List.of("cds-4.jsa", "cds-5.jsa", "cds-6.jsa")), left.toString());
+        assertTrue(Files.exists(dir.resolve("other.txt")));
+        // using an archive makes it the most recent: a fifth jar's archive then prunes cds-4, not the one just used
+        Path used = archives(cache).stream().filter(p -> !p.getFileName().toString().matches("cds-[456]\\.jsa")).findFirst().orElseThrow();
+        Files.setLastModifiedTime(used, java.nio.file.attribute.FileTime.fromMillis(now.toMillis() - 20 * 3_600_000L));
+        r = launch(tmp, cache, java.util.Map.of(), "--version");
+        assertEquals("0", r[0], r[2]);
+        assertTrue(Files.getLastModifiedTime(used).toMillis() > now.toMillis() - 3_600_000L, "touched as it was used");
+        Path other = Files.copy(jar(), tmp.resolve("other.jar"));
+        r = launch(tmp, cache, java.util.Map.of("HOPE4J_JAR", other.toString()), "info", "--json");
+        assertEquals("0", r[0], r[2]);
+        left = archives(cache).stream().map(p -> p.getFileName().toString()).toList();
+        assertEquals(4, left.size(), left.toString());
+        assertTrue(!left.contains("cds-4.jsa") && left.contains(used.getFileName().toString()), left.toString());
+    }
+
     private static List<Path> archives(Path cache) throws Exception {
         try (var files = Files.list(cache.resolve("hope4j"))) {
             return files.filter(f -> f.getFileName().toString().endsWith(".jsa")).sorted().toList();
