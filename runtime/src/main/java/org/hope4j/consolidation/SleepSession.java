@@ -206,11 +206,6 @@ public final class SleepSession implements AutoCloseable {
                         r.probeBefore(), r.probeAfter(), r.reason(), figures(r, host.experts()));
             }
             java.util.function.DoubleUnaryOperator seam = REFERENCE_ON_THREAD.get();
-            if (s.episodic() != null && config.agesEpisodic()) {
-                // the commit's guard of E will ask for it: computed here, outside the learner's lock (user calls wait
-                // for the commit, not for this), and so that its empty E is garbage before the commit copies the live one
-                pretrainedLearnerProbe(s.episodic(), probe);
-            }
             Commit c = host.commit(s.version(), s.live(), r, config, stateDir,
                     like -> seam == null ? pretrainedLearnerProbe(like, probe) : seam.applyAsDouble(pretrainedLearnerProbe(like, probe)));
             if (c.refused() != null) {
@@ -233,23 +228,44 @@ public final class SleepSession implements AutoCloseable {
 
     /**
      * The pretrained learner's bits/byte on {@code probe}: the bundle's model (L1 and L2 as shipped; the anchor mixes the same
-     * model, so it changes nothing) with an empty E shaped like {@code like}, from an empty context, as a fresh learner
+     * model, so it changes nothing) with an empty E shaped like {@code live}, from an empty context, as a fresh learner
      * scores it. Run on the workspace's teacher engine (after the consolidation: it reloads the live state at each sleep's
-     * start); computed once per configuration of E.
+     * start); computed once per configuration of E. It empties the learner's own E for that reading and puts it back
+     * ({@link #probeWithEmpty}), so it runs only inside the commit, under the learner's lock.
      */
-    private double pretrainedLearnerProbe(EpisodicLevel like, byte[] probe) {
-        if (learnerProbe == null || !learnerProbe.config().equals(like.config())) {
+    private double pretrainedLearnerProbe(EpisodicLevel live, byte[] probe) {
+        if (learnerProbe == null || !learnerProbe.config().equals(live.config())) {
             Workspace w = workspace();
             HopeStream s = new HopeStream(w.g, w.teacher, bundle.manifest().model().convWidth());
             s.resetContext();
             w.teacher.resetLevel(org.hope4j.Level.L1);
             w.teacher.resetLevel(org.hope4j.Level.L2);
-            // a fresh E, thrown away after: no undo log of its tables
-            double[] r = new Reader(s, new EpisodicLevel(like.config(), like.prior())).scoreOnce(probe, true);
-            learnerProbe = new LearnerProbe(like.config(), r[0] / Math.max(1, r[1]));
+            learnerProbe = new LearnerProbe(live.config(), probeWithEmpty(s, live, probe));
             LOG.log(System.Logger.Level.DEBUG, "pretrained learner on the retention probe: {0} bits/byte", learnerProbe.bitsPerByte());
         }
         return learnerProbe.bitsPerByte();
+    }
+
+    /**
+     * The bits/byte {@code s} gives {@code probe} with {@code e} emptied, as with a new E of its shape; {@code e} ends
+     * exactly as it began. {@code e} is emptied in place and put back from a deflated copy (a few MB), where a new E of
+     * the same shape would take its whole tables again (33 MB by default: the peak of a sleep's commit).
+     *
+     * @param s the stream to read with (its episodic level is set to {@code e} for the reading, then to none)
+     * @param e the episodic level, not in a transaction; no one else may use it meanwhile
+     * @param probe the bytes to score
+     * @return bits per scored byte
+     */
+    static double probeWithEmpty(HopeStream s, EpisodicLevel e, byte[] probe) {
+        byte[] kept = e.deflated();
+        try {
+            e.reset();
+            double[] r = new Reader(s, e).scoreOnce(probe, true);
+            return r[0] / Math.max(1, r[1]);
+        } finally {
+            s.setEpisodic(null);
+            e.restoreDeflated(kept);
+        }
     }
 
     private record LearnerProbe(EpisodicConfig config, double bitsPerByte) {

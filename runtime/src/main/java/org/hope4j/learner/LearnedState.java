@@ -258,7 +258,9 @@ public final class LearnedState implements SleepSession.Host {
             HopeStream.Snapshot streamBefore = stateDir != null ? stream.snapshot() : null;
             ExpertPool poolBefore = pool;
             byte[] experienceBefore = stateDir != null && config.clearExperience() ? experience.contents() : null;
-            byte[] episodicBefore = stateDir != null && episodic != null ? episodicBytes() : null;
+            // E's whole state, deflated (a few MB: its tables are mostly empty slots; a raw copy of them was the peak of a
+            // sleeping learner's heap)
+            byte[] episodicBefore = stateDir != null && episodic != null ? episodic.deflated() : null;
             // the swap: L2 takes the consolidated weights, the pool the expert, L1 its pretrained value
             Map<String, Tensor> next = new LinkedHashMap<>(live);
             next.putAll(r.l2After());
@@ -290,12 +292,7 @@ public final class LearnedState implements SleepSession.Host {
                         experience.append(experienceBefore, 0, experienceBefore.length); // the buffer was emptied above
                     }
                     if (episodicBefore != null) {
-                        try (java.io.DataInputStream in = new java.io.DataInputStream(new java.util.zip.InflaterInputStream(
-                                new java.io.ByteArrayInputStream(episodicBefore)))) {
-                            episodic.readFrom(in);
-                        } catch (java.io.IOException impossible) {
-                            throw new IllegalStateException("episodic level: its own copy does not read back", impossible);
-                        }
+                        episodic.restoreDeflated(episodicBefore);
                     }
                     changed();
                     throw e;
@@ -347,23 +344,5 @@ public final class LearnedState implements SleepSession.Host {
     private double probeBits(byte[] data) {
         double[] r = reader.score(data, learning().l0());
         return r[0] / Math.max(1, r[1]);
-    }
-
-    /**
-     * E's whole state, deflated, for a commit to put back if its save fails. Its tables are mostly empty slots: the
-     * demo's 33 MB of state deflate to about 3 MB, and the raw copy this replaces was the largest array of a sleep's
-     * commit, the peak of a sleeping learner's heap (README "Performance").
-     */
-    private byte[] episodicBytes() {
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(1 << 20);
-        java.util.zip.Deflater deflater = new java.util.zip.Deflater(java.util.zip.Deflater.BEST_SPEED);
-        try (java.io.DataOutputStream out = new java.io.DataOutputStream(new java.util.zip.DeflaterOutputStream(bytes, deflater, 1 << 16))) {
-            episodic.writeTo(out);
-        } catch (java.io.IOException impossible) {
-            throw new IllegalStateException("episodic level: cannot copy into memory", impossible);
-        } finally {
-            deflater.end();
-        }
-        return bytes.toByteArray();
     }
 }

@@ -1180,16 +1180,60 @@ public final class EpisodicLevel {
      * @throws IllegalStateException if a transaction is open (the data has been read, the level is unchanged)
      */
     public void readFromVerified(java.io.DataInputStream in, java.security.MessageDigest md, byte[] want) throws java.io.IOException {
+        read(in, md, want, false);
+    }
+
+    /**
+     * This level's whole state as {@link #writeTo} writes it, deflated at the fastest level: the tables are mostly empty
+     * slots, so the default tables' 33 MB deflate to a few MB. A copy to put back with {@link #restoreDeflated}.
+     *
+     * @return the deflated state
+     */
+    public byte[] deflated() {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(1 << 20);
+        java.util.zip.Deflater deflater = new java.util.zip.Deflater(java.util.zip.Deflater.BEST_SPEED);
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(new java.util.zip.DeflaterOutputStream(bytes, deflater, 1 << 16))) {
+            writeTo(out);
+        } catch (java.io.IOException impossible) {
+            throw new IllegalStateException("episodic level: cannot copy into memory", impossible);
+        } finally {
+            deflater.end();
+        }
+        return bytes.toByteArray();
+    }
+
+    /**
+     * Puts back a state that {@link #deflated} of this level returned, read straight into the live tables: {@link #readFrom}
+     * reads into fresh arrays first, a second copy of the tables (33 MB by default) on the heap. For this level's own
+     * copies only, whose checks cannot fail: data that failed them halfway would leave the level part old, part new.
+     *
+     * @param state what {@link #deflated} returned for this level
+     * @throws IllegalStateException if a transaction is open, or {@code state} is not this level's (nothing is changed
+     *     then unless it failed inside the tables)
+     */
+    public void restoreDeflated(byte[] state) {
+        if (inTxn) {
+            throw new IllegalStateException("episodic level: restore inside a transaction");
+        }
+        try (java.io.DataInputStream in = new java.io.DataInputStream(new java.util.zip.InflaterInputStream(new java.io.ByteArrayInputStream(state)))) {
+            read(in, null, null, true);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("episodic level: its own copy does not read back: " + e.getMessage(), e);
+        }
+    }
+
+    /** {@link #readFromVerified}; {@code inPlace}: the tables and history are read straight into the live arrays. */
+    private void read(java.io.DataInputStream in, java.security.MessageDigest md, byte[] want, boolean inPlace) throws java.io.IOException {
         java.io.PushbackInputStream pushback = new java.io.PushbackInputStream(in, 1);
         java.io.DataInputStream data = new java.io.DataInputStream(pushback);
-        Parsed own = parse(data, true);
+        Parsed own = parse(data, true, inPlace);
         Parsed[] copies = new Parsed[recent.length];
         double[] w = null;
         int next = pushback.read();
         if (next != -1 && recent.length > 0) {
             pushback.unread(next);
             for (int j = 0; j < recent.length; j++) {
-                copies[j] = recent[j].parse(data, false);
+                copies[j] = recent[j].parse(data, false, false);
             }
             w = new double[weight.length];
             double sum = 0;
@@ -1238,8 +1282,9 @@ public final class EpisodicLevel {
      * Reads and checks one level's own state (without its recent copies).
      *
      * @param finalOptional whether the state may end before the final mixer's weights (a state written before it existed)
+     * @param inPlace whether the tables and the history are read into the live arrays instead of fresh ones
      */
-    private Parsed parse(java.io.DataInputStream in, boolean finalOptional) throws java.io.IOException {
+    private Parsed parse(java.io.DataInputStream in, boolean finalOptional, boolean inPlace) throws java.io.IOException {
         int tb = in.readInt(), hb = in.readInt(), mb = in.readInt();
         if (tb != cfg.tableBits() || hb != cfg.historyBits() || mb != cfg.matchBits()) {
             throw new java.io.IOException("episodic tables are 2^" + tb + "/2^" + hb + "/2^" + mb + " (table/history/match), this learner's are 2^"
@@ -1254,7 +1299,7 @@ public final class EpisodicLevel {
                 || v[9] < -1 || v[9] > 255 || v[5] > v[0] || v[6] > v[5] || v[7] < 0 || v[7] > v[0]) {
             throw new java.io.IOException("episodic scalars out of range: " + Arrays.toString(v));
         }
-        int[][] arrays = {new int[wA.length], new int[wB.length], new int[apm1.length], new int[apm3.length], new int[ctxApm.length], new int[matchMap.length], new int[big.length]};
+        int[][] arrays = {new int[wA.length], new int[wB.length], new int[apm1.length], new int[apm3.length], new int[ctxApm.length], new int[matchMap.length], inPlace ? big : new int[big.length]};
         byte[] raw = new byte[1 << 16];
         for (int[] a : arrays) {
             for (int i = 0; i < a.length; ) {
@@ -1266,7 +1311,7 @@ public final class EpisodicLevel {
                 }
             }
         }
-        byte[] h = new byte[hist.length];
+        byte[] h = inPlace ? hist : new byte[hist.length];
         in.readFully(h);
         int[] f = new int[FINAL_INPUTS];
         byte[] tail = in.readNBytes(4 * FINAL_INPUTS);
