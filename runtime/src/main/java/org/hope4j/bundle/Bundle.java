@@ -23,8 +23,9 @@ import org.hope4j.BundleException;
  * read at any moment of its life: the plastic weights (an engine opens when a learner's anchor wakes),
  * the probe and the rehearsal text (read by every sleep), so nothing those need can go missing or
  * change underneath it. The files read only while a learner opens (the frozen graph segments, whose
- * weights the learner then holds, and E's prior: 4 MB of the bundled model's 5.4) are not kept: they
- * are read and verified again when asked for, so a bundle's directory (or jar) must stay in place for
+ * weights the learner then holds, and E's prior: 4 MB of the bundled model's 5.4) are not kept: the
+ * bytes verified at load are handed to the first caller that asks for each (the first learner to open),
+ * and later ones are read and verified again, so a bundle's directory (or jar) must stay in place for
  * learners to open on it, and a file changed since the load is refused, never used. The golden test
  * vectors ({@value #GOLDEN}) are read only when asked for, verified then, and not kept: the runtime jar
  * leaves them out (they ship in its test jar). It also parses {@code plastic.safetensors} once and
@@ -48,6 +49,8 @@ public final class Bundle {
     private final BundleSource source;
     private final Manifest manifest;
     private final Map<String, byte[]> files;
+    /** The verified bytes of the files not kept, until their first caller takes them (so one load reads each once). */
+    private final Map<String, byte[]> handOver;
     private final String sha;
 
     /**
@@ -60,7 +63,8 @@ public final class Bundle {
         return sha;
     }
 
-    private Bundle(BundleSource source, Manifest manifest, Map<String, byte[]> files, String sha) {
+    private Bundle(BundleSource source, Manifest manifest, Map<String, byte[]> files, Map<String, byte[]> handOver, String sha) {
+        this.handOver = handOver;
         this.sha = sha;
         this.source = source;
         this.manifest = manifest;
@@ -103,16 +107,15 @@ public final class Bundle {
         }
         Manifest manifest = Manifest.parse(text, manifestOrigin);
         Map<String, byte[]> files = new LinkedHashMap<>();
+        Map<String, byte[]> handOver = new java.util.concurrent.ConcurrentHashMap<>();
         java.util.Set<String> kept = kept(manifest);
         for (Map.Entry<String, String> f : manifest.files().entrySet()) {
             if (!f.getKey().startsWith(GOLDEN)) {
                 byte[] b = verified(source, f.getKey(), f.getValue());
-                if (kept.contains(f.getKey())) {
-                    files.put(f.getKey(), b);
-                }
+                (kept.contains(f.getKey()) ? files : handOver).put(f.getKey(), b);
             }
         }
-        Bundle bundle = new Bundle(source, manifest, Collections.unmodifiableMap(files), sha256(manifestBytes));
+        Bundle bundle = new Bundle(source, manifest, Collections.unmodifiableMap(files), handOver, sha256(manifestBytes));
         bundle.checkPlastic(bundle.plastic());
         return bundle;
     }
@@ -173,7 +176,8 @@ public final class Bundle {
      * @param file a path listed in the manifest's {@code files}, for example {@code embed.onnx} or
      *     {@code golden/stream.bin}
      * @return a fresh copy of the file's bytes: of the kept copy for the plastic weights, the probe and the rehearsal
-     *     text, else read from the bundle's source again and verified against the manifest's SHA-256
+     *     text; for another file, the bytes verified at load to its first caller, else read from the bundle's source
+     *     again and verified against the manifest's SHA-256
      * @throws BundleException if the manifest does not list the file, or a file not kept is now missing or changed
      */
     public byte[] bytes(String file) {
@@ -184,6 +188,10 @@ public final class Bundle {
         byte[] b = files.get(file);
         if (b != null) {
             return b.clone();
+        }
+        b = handOver.remove(file);
+        if (b != null) {
+            return b; // verified at load and no longer held here: the caller's own
         }
         try {
             return verified(source, file, sha);

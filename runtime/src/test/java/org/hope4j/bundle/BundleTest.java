@@ -192,7 +192,11 @@ class BundleTest {
         Map<String, Tensor> before = b.plastic();
         byte[] probe = b.probe();
         byte[] rehearsal = b.rehearsal();
-        byte[] embed = b.bytes("embed.onnx");
+        // the first caller of a file not kept takes the bytes verified at load: a change on disk since is not read
+        Path embedFile = dir.resolve("embed.onnx");
+        byte[] embed = Files.readAllBytes(embedFile);
+        Files.write(embedFile, new byte[] {1, 2, 3});
+        assertArrayEquals(embed, b.bytes("embed.onnx"));
         // kept: a sleep or a waking anchor reads these at any moment, so changing or deleting them changes nothing
         Path plastic = dir.resolve(b.manifest().plastic());
         byte[] goodPlastic = Files.readAllBytes(plastic);
@@ -204,8 +208,7 @@ class BundleTest {
         assertArrayEquals(before.get("head.weight").data(), b.plastic().get("head.weight").data());
         assertArrayEquals(probe, b.probe());
         assertArrayEquals(rehearsal, b.rehearsal());
-        // not kept (read only as a learner opens): read again and verified, so a changed file is refused, never used
-        Path embedFile = dir.resolve("embed.onnx");
+        // not kept (read only as a learner opens): later callers read it again, verified, so a changed file is refused
         byte[] bad = embed.clone();
         bad[bad.length / 2] ^= 1;
         Files.write(embedFile, bad);
