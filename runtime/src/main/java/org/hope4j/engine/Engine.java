@@ -64,6 +64,62 @@ public interface Engine extends AutoCloseable {
     void head(float[] x, int m, float[] logits);
 
     /**
+     * Offers this engine the frozen mixers and the embedding, so that a whole span runs here ({@link #span}) and the
+     * block inputs never leave it (on a GPU: one copy in and one out per span instead of five per block). An engine
+     * that takes them holds the blocks' conv states from then on ({@link #mixerConv}: zero at first, not part of
+     * {@link #exportState}, which stays every engine's {@link StateLayout}).
+     *
+     * @param mixers the model's frozen half
+     * @return true if this engine runs whole spans from now on; false (the default) if the caller keeps running the
+     *     mixers around {@link #memory} and {@link #cms}
+     * @throws org.hope4j.BackendException where the engine would take them but cannot (its device refused the memory)
+     */
+    default boolean attachMixers(Mixers mixers) {
+        return false;
+    }
+
+    /**
+     * A whole span, once {@link #attachMixers} returned true: the embedding of {@code data[off, off+m)}, per block the
+     * mixer front (with the block's conv state), {@link #memory}, the mixer back and {@link #cms}, then {@link #head}:
+     * the same logits and kept activations as those calls. {@code data[off + m]}, where the array holds it, may be
+     * read too: an engine may keep it with the span's bytes for {@link #accumulate}'s targets.
+     *
+     * @param data the bytes
+     * @param off index of the span's first byte
+     * @param m positions, at most {@code spec().maxSpan()}
+     * @param pos stream position of the first (places the L0 chunk ends)
+     * @param learn whether L0 learns
+     * @param logits receives [m, 256]
+     * @throws UnsupportedOperationException where the engine did not take the mixers
+     */
+    default void span(byte[] data, int off, int m, long pos, boolean learn, float[] logits) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " runs no whole spans (attachMixers returned false)");
+    }
+
+    /**
+     * A block's conv state, once {@link #attachMixers} returned true.
+     *
+     * @param block the block
+     * @return a copy, [W-1, 2D] row-major
+     * @throws UnsupportedOperationException where the engine did not take the mixers
+     */
+    default float[] mixerConv(int block) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " holds no conv state (attachMixers returned false)");
+    }
+
+    /**
+     * Sets a block's conv state, once {@link #attachMixers} returned true.
+     *
+     * @param block the block
+     * @param conv [W-1, 2D] row-major (copied)
+     * @throws UnsupportedOperationException where the engine did not take the mixers
+     * @throws IllegalArgumentException where {@code conv} has another length
+     */
+    default void setMixerConv(int block, float[] conv) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " holds no conv state (attachMixers returned false)");
+    }
+
+    /**
      * Adds the gradients of the first {@code k} positions of the current span (targets = their next
      * bytes, {@code targets[off..off+k)}) to the gradient sums of the levels that learn. Gradients are
      * taken over at most one L1 chunk: {@code k <= min(span, spec().c1())} on every engine, else an

@@ -23,7 +23,10 @@ import org.hope4j.bundle.Tensor;
  * exported (a restore, a save, a sleep), and after every {@code snapshotEvery} Eq. 71 steps; what the primary learnt
  * since the last one is lost. The fallback has not run the span the failure interrupted, so until it has run every
  * block's CMS levels and the head once, the span's error signal is not taken ({@link #accumulate},
- * {@link #accumulateLogitGradient} do nothing) and no position is held ({@link #holdPending} drops it).
+ * {@link #accumulateLogitGradient} do nothing) and no position is held ({@link #holdPending} drops it). A primary
+ * that ran whole spans ({@link #attachMixers}) hands over to the fallback as a {@link MixingEngine} (the mixers on the
+ * host) unless the fallback takes the mixers itself; the snapshots then hold the conv states too, and a whole span
+ * on the fallback makes its error signal valid again.
  *
  * <p>Not thread-safe, as any engine.
  */
@@ -37,6 +40,9 @@ public final class FailoverEngine implements Engine {
     private Engine engine;
     private Engine primary;
     private Map<String, Tensor> snapshot;
+    /** The mixers the primary took ({@link #attachMixers}), or null; then also the conv states of the snapshot. */
+    private Mixers mixers;
+    private float[][] convSnapshot;
     private int stepsSinceSnapshot;
     private String failure;
     /** After a failover: the blocks whose CMS levels the fallback has run since, and whether a head followed them. */
@@ -132,6 +138,14 @@ public final class FailoverEngine implements Engine {
         Engine next = fallback.get();
         try {
             next.importState(snapshot);
+            if (mixers != null) {
+                if (!next.attachMixers(mixers)) {
+                    next = new MixingEngine(next, mixers);
+                }
+                for (int b = 0; b < convSnapshot.length; b++) {
+                    next.setMixerConv(b, convSnapshot[b]);
+                }
+            }
         } catch (RuntimeException importing) {
             next.close();
             importing.addSuppressed(e);
@@ -150,6 +164,7 @@ public final class FailoverEngine implements Engine {
             stepsSinceSnapshot = 0;
             try {
                 snapshot = primary.exportState();
+                snapshotConv();
             } catch (BackendException e) {
                 failOver(e); // the step itself went through on the primary; its state is what cannot be read
             }
@@ -180,6 +195,49 @@ public final class FailoverEngine implements Engine {
         if (!spanValid && blocksRun.size() == engine.spec().nBlocks()) {
             spanValid = true;
         }
+    }
+
+    /** With the mixers on the primary: its conv states, which go with the snapshot of its state (a failure fails over). */
+    private void snapshotConv() {
+        if (mixers != null && primary != null) {
+            try {
+                float[][] c = new float[engine.spec().nBlocks()][];
+                for (int b = 0; b < c.length; b++) {
+                    c[b] = primary.mixerConv(b);
+                }
+                convSnapshot = c;
+            } catch (BackendException e) {
+                failOver(e);
+            }
+        }
+    }
+
+    @Override
+    public boolean attachMixers(Mixers m) {
+        boolean taken = call(e -> e.attachMixers(m));
+        if (taken && primary != null) {
+            EngineSpec spec = engine.spec();
+            convSnapshot = new float[spec.nBlocks()][(m.convWidth() - 1) * 2 * spec.dModel()]; // taken: every conv state zero
+            mixers = m;
+            snapshotConv();
+        }
+        return taken;
+    }
+
+    @Override
+    public void span(byte[] data, int off, int m, long pos, boolean learn, float[] logits) {
+        run(e -> e.span(data, off, m, pos, learn, logits));
+        spanValid = true; // every block and the head ran on the engine that now computes
+    }
+
+    @Override
+    public float[] mixerConv(int block) {
+        return call(e -> e.mixerConv(block));
+    }
+
+    @Override
+    public void setMixerConv(int block, float[] conv) {
+        run(e -> e.setMixerConv(block, conv)); // the snapshot takes it with the next import or export, as the state
     }
 
     @Override
@@ -248,6 +306,7 @@ public final class FailoverEngine implements Engine {
         if (primary != null) {
             snapshot = copy(s); // the caller may change the arrays it was given
             stepsSinceSnapshot = 0;
+            snapshotConv();
         }
         return s;
     }
@@ -258,6 +317,7 @@ public final class FailoverEngine implements Engine {
         if (primary != null) {
             snapshot = copy(state);
             stepsSinceSnapshot = 0;
+            snapshotConv();
         }
     }
 

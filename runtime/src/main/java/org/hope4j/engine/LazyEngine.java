@@ -16,7 +16,8 @@ import org.hope4j.bundle.Tensor;
  *
  * <p>Unopened, {@link #exportState} returns a copy of {@code pristine}, {@link #resetLevel} and {@link #dropPending}
  * change nothing (the pristine state has nothing to reset or drop), {@link #hasPending} is false and
- * {@link #rollbacks} 0; every other call opens the engine first. Not thread-safe, as any engine.
+ * {@link #rollbacks} 0; every other call opens the engine first ({@link #attachMixers} too: whether an engine runs
+ * whole spans is its own answer). Not thread-safe, as any engine.
  */
 public final class LazyEngine implements Engine {
     private final EngineSpec spec;
@@ -77,6 +78,26 @@ public final class LazyEngine implements Engine {
     @Override
     public void head(float[] x, int m, float[] logits) {
         engine().head(x, m, logits);
+    }
+
+    @Override
+    public boolean attachMixers(Mixers mixers) {
+        return engine().attachMixers(mixers);
+    }
+
+    @Override
+    public void span(byte[] data, int off, int m, long pos, boolean learn, float[] logits) {
+        engine().span(data, off, m, pos, learn, logits);
+    }
+
+    @Override
+    public float[] mixerConv(int block) {
+        return engine().mixerConv(block);
+    }
+
+    @Override
+    public void setMixerConv(int block, float[] conv) {
+        engine().setMixerConv(block, conv);
     }
 
     @Override

@@ -29,7 +29,7 @@ import org.hope4j.level.Kernels;
  *
  * <p>Not thread-safe: one caller at a time. A second caller takes a {@link #view} (the same sessions, its own buffers).
  */
-public final class FrozenGraphs implements AutoCloseable {
+public final class FrozenGraphs implements AutoCloseable, org.hope4j.engine.Mixers {
     private static final System.Logger LOG = System.getLogger(FrozenGraphs.class.getName());
 
     /**
@@ -69,6 +69,8 @@ public final class FrozenGraphs implements AutoCloseable {
     private final RowMixers.Scratch rowScratch;
     /** How many open instances use these sessions: the owner and its {@link #view views}; the last to close closes them. */
     private final Share share;
+    /** The bundle the segments came from: {@link #weights} reads them again for an engine that runs the mixers. */
+    private final Bundle bundle;
     private boolean closed;
 
     private static final class Share {
@@ -151,6 +153,7 @@ public final class FrozenGraphs implements AutoCloseable {
         Manifest.ModelConfig mc = bundle.manifest().model();
         checkRows(maxRows, mc.dModel()); // before any session opens: nothing to close
         share = new Share();
+        this.bundle = bundle;
         d = mc.dModel();
         convRows = mc.convWidth() - 1;
         convCols = 2 * d;
@@ -199,6 +202,23 @@ public final class FrozenGraphs implements AutoCloseable {
         rowScratch = mixers != null ? mixers.scratch(rowLimit) : null;
     }
 
+    @Override
+    public int convWidth() {
+        return convRows + 1;
+    }
+
+    /**
+     * The weights of the embedding and the mixers, read from the bundle's segments again (the host keeps them in its own
+     * form), for an engine that computes them itself.
+     *
+     * @return the weights
+     * @throws org.hope4j.BundleException naming the bundle and the file where a segment does not hold a mixer's weights
+     */
+    @Override
+    public org.hope4j.engine.MixerWeights weights() {
+        return RowMixers.weightsOf(bundle);
+    }
+
     /** The bundle's mixers in Java, or null (logged) where its segments are not the mixers RowMixers knows. */
     private static RowMixers rowMixers(Bundle bundle) {
         try {
@@ -228,6 +248,7 @@ public final class FrozenGraphs implements AutoCloseable {
         checkRows(maxRows, owner.d);
         this.maxRows = maxRows;
         share = owner.share;
+        bundle = owner.bundle;
         env = owner.env;
         embed = owner.embed;
         mixerIn = owner.mixerIn;

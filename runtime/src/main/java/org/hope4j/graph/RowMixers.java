@@ -1,9 +1,11 @@
 package org.hope4j.graph;
 
+import java.util.ArrayList;
 import java.util.List;
 import org.hope4j.bundle.Bundle;
 import org.hope4j.BundleException;
 import org.hope4j.bundle.Manifest;
+import org.hope4j.engine.MixerWeights;
 import org.hope4j.level.Blas;
 import org.hope4j.level.Kernels;
 
@@ -34,12 +36,14 @@ final class RowMixers {
     private final float[] embed;
 
     private RowMixers(Bundle bundle, Blas blas) {
+        MixerWeights w = weightsOf(bundle);
+        d = w.dModel();
+        convW = w.convWidth();
         Manifest.ModelConfig mc = bundle.manifest().model();
-        d = mc.dModel();
-        convW = mc.convWidth();
         heads = mc.nHeads();
         headDim = mc.headDim();
-        int nb = mc.nBlocks();
+        slow = w.slowHidden();
+        int nb = w.blocks().size();
         inNorm = new float[nb][];
         conv = new float[nb][];
         normIn = new float[nb][];
@@ -50,10 +54,39 @@ final class RowMixers {
         hO = new Blas.Held[nb];
         hUp3 = new Blas.Held[nb];
         hDown3 = new Blas.Held[nb];
+        embed = w.embed();
+        for (int b = 0; b < nb; b++) {
+            MixerWeights.Block k = w.blocks().get(b);
+            inNorm[b] = k.inNorm();
+            hWin[b] = blas.hold(k.win(), d, 2 * d);
+            conv[b] = k.conv();
+            normIn[b] = k.normIn();
+            normO[b] = k.normO();
+            norm3[b] = k.norm3();
+            hGate[b] = blas.hold(k.gate(), d, d);
+            hO[b] = blas.hold(k.wo(), d, d);
+            hUp3[b] = blas.hold(k.up(), d, slow);
+            hDown3[b] = blas.hold(k.down(), slow, d);
+        }
+    }
+
+    /**
+     * The weights of a bundle's embedding and mixer segments, matched by the graphs' structure (the MatMul and Mul
+     * nodes that take them, in graph order).
+     *
+     * @param bundle the bundle
+     * @return the weights, in {@link MixerWeights}'s layout
+     * @throws BundleException naming the bundle and the file if a segment's weights are not the mixer's
+     */
+    static MixerWeights weightsOf(Bundle bundle) {
+        Manifest.ModelConfig mc = bundle.manifest().model();
+        int d = mc.dModel();
+        int convW = mc.convWidth();
+        int nb = mc.nBlocks();
         OnnxWeights e = OnnxWeights.read(bundle.bytes("embed.onnx"), bundle.describe() + " embed.onnx");
         List<OnnxWeights.Init> table = e.usedBy("Gather");
         check(table.size() == 1 && shape(table.get(0), 256, d), "embed.onnx", bundle);
-        embed = table.get(0).data();
+        List<MixerWeights.Block> blocks = new ArrayList<>();
         int s = -1;
         for (int b = 0; b < nb; b++) {
             String fin = FrozenGraphs.fileOf(bundle, "mixer_in_" + b);
@@ -61,15 +94,13 @@ final class RowMixers {
             List<OnnxWeights.Init> mm = in.usedBy("MatMul");
             List<OnnxWeights.Init> mul = in.usedBy("Mul");
             check(mm.size() == 1 && shape(mm.get(0), d, 2 * d) && mul.size() == 1 + convW && shape(mul.get(0), d), fin, bundle);
-            inNorm[b] = mul.get(0).data();
-            hWin[b] = blas.hold(mm.get(0).data(), d, 2 * d);
             // the exported graph multiplies by column W-1 of the conv first, then adds columns 0 .. W-2
-            conv[b] = new float[convW * 2 * d];
+            float[] cv = new float[convW * 2 * d];
             for (int j = 0; j < convW; j++) {
                 OnnxWeights.Init c = mul.get(1 + j);
                 check(shape(c, 2 * d), fin, bundle);
                 int col = j == 0 ? convW - 1 : j - 1;
-                System.arraycopy(c.data(), 0, conv[b], col * 2 * d, 2 * d);
+                System.arraycopy(c.data(), 0, cv, col * 2 * d, 2 * d);
             }
             String fout = FrozenGraphs.fileOf(bundle, "mixer_out_" + b);
             OnnxWeights out = OnnxWeights.read(bundle.bytes(fout), bundle.describe() + " " + fout);
@@ -80,15 +111,10 @@ final class RowMixers {
             check(shape(om.get(0), d, d) && shape(om.get(1), d, d) && shape(om.get(2), d, hidden) && shape(om.get(3), hidden, d)
                     && shape(on.get(0), d) && shape(on.get(1), d) && shape(on.get(2), d) && (s < 0 || s == hidden), fout, bundle);
             s = hidden;
-            normIn[b] = on.get(0).data();
-            normO[b] = on.get(1).data();
-            norm3[b] = on.get(2).data();
-            hGate[b] = blas.hold(om.get(0).data(), d, d);
-            hO[b] = blas.hold(om.get(1).data(), d, d);
-            hUp3[b] = blas.hold(om.get(2).data(), d, hidden);
-            hDown3[b] = blas.hold(om.get(3).data(), hidden, d);
+            blocks.add(new MixerWeights.Block(mul.get(0).data(), mm.get(0).data(), cv, on.get(0).data(), on.get(1).data(),
+                    on.get(2).data(), om.get(0).data(), om.get(1).data(), om.get(2).data(), om.get(3).data()));
         }
-        slow = s;
+        return new MixerWeights(d, convW, s, table.get(0).data(), blocks);
     }
 
     /**

@@ -8,14 +8,16 @@ import org.hope4j.StateException;
 import org.hope4j.bundle.Tensor;
 import org.hope4j.engine.Engine;
 import org.hope4j.engine.EngineSpec;
+import org.hope4j.engine.HostSpan;
 import org.hope4j.graph.FrozenGraphs;
 import org.hope4j.level.EpisodicLevel;
 import org.hope4j.level.Ops;
 
 /**
  * One Hope model reading one byte stream: the data flow of ARCHITECTURE.md §2, mirroring
- * {@code HopeModel.forward} of the reference. Frozen segments run on ONNX Runtime, plastic levels
- * in the {@link Engine}. Position t reads byte t and predicts byte t+1; a CMS level of period C
+ * {@code HopeModel.forward} of the reference. The frozen segments (embedding, mixers) run on the host
+ * ({@link HostSpan} around the {@link Engine}'s plastic levels), or inside the engine where it takes
+ * them ({@link Engine#attachMixers}: a GPU engine then runs each span whole, with the conv states). Position t reads byte t and predicts byte t+1; a CMS level of period C
  * steps once all losses of its chunk are known, i.e. when byte jC arrives, before position jC runs.
  *
  * <p>Not thread-safe; {@link org.hope4j.Learner} serialises access.
@@ -55,12 +57,24 @@ public final class HopeStream {
     private final Engine engine;
     private final EngineSpec spec;
     private final int d, nb, convSize;
-    private final float[][] conv;
+    /** The mixers on the host around the engine's levels, with the conv states, unless the engine runs whole spans. */
+    private final HostSpan host;
+    /**
+     * Whether the engine runs whole spans ({@link Engine#attachMixers}, asked at the first span; null before): it then
+     * holds the conv states, and the host's are not used.
+     */
+    private Boolean engineSpans;
+    /**
+     * Whether the anchor's block 0 (L0 memories, conv state) may differ from ours. The anchor's block 0 front is ours by
+     * definition: spans on the host hand it over, but where our engine runs whole spans the anchor computes it itself,
+     * from the same state ({@link #alignAnchorFront} first where this is set).
+     */
+    private boolean anchorFrontStale = true;
     private final float[] lastLogits = new float[EngineSpec.VOCAB];
     private boolean haveLast;
     private long pos;
     private final long[] counts = new long[3];
-    private float[] x, x2, q, u, o, convTmp, logits;
+    private final float[] logits;
     /** The episodic level and mixer (ARCHITECTURE.md §1, level E), or null: the neural levels alone. */
     private EpisodicLevel episodic;
     /**
@@ -101,16 +115,12 @@ public final class HopeStream {
         this.spec = engine.spec();
         d = spec.dModel();
         nb = spec.nBlocks();
-        convSize = (convWidth - 1) * 2 * d;
-        conv = new float[nb][convSize];
-        int rows = spec.maxSpan();
-        x = new float[rows * d];
-        x2 = new float[rows * d];
-        q = new float[rows * d];
-        u = new float[rows * d];
-        o = new float[rows * d];
-        convTmp = new float[convSize];
-        logits = new float[rows * EngineSpec.VOCAB];
+        if (convWidth != graphs.convWidth()) {
+            throw new IllegalArgumentException("conv width " + convWidth + " is not the frozen graphs' " + graphs.convWidth());
+        }
+        host = new HostSpan(graphs, spec);
+        convSize = host.convSize();
+        logits = new float[spec.maxSpan() * EngineSpec.VOCAB];
     }
 
     /**
@@ -140,6 +150,7 @@ public final class HopeStream {
         this.anchorShare = share;
         adaptedWeight = 0.5f;
         anchorIdle = false;
+        anchorFrontStale = true;
         if (anchor != null) {
             anchor.resetContext();
             anchor.pos = pos;
@@ -197,6 +208,91 @@ public final class HopeStream {
         }
         anchor.restoreOwn(new Snapshot(full, pos, new long[3]));
         anchorIdle = false;
+        anchorFrontStale = false; // the anchor took all of our context
+    }
+
+    /** Whether this stream's spans run whole on its engine (asking the engine at the first span). */
+    private boolean engineSpans() {
+        if (engineSpans == null) {
+            boolean taken = engine.attachMixers(graphs);
+            if (taken) {
+                for (int b = 0; b < nb; b++) {
+                    engine.setMixerConv(b, host.conv(b)); // the context so far moves with them
+                }
+            }
+            engineSpans = taken;
+        }
+        return engineSpans;
+    }
+
+    /**
+     * Whether this stream's spans run whole on its engine (for tests: false until the first span asks the engine).
+     *
+     * @return true once the engine took the mixers
+     */
+    public boolean spansOnEngine() {
+        return convOnEngine();
+    }
+
+    /** Whether the engine holds the conv states (it took the mixers). */
+    private boolean convOnEngine() {
+        return engineSpans != null && engineSpans;
+    }
+
+    private float[] convOf(int b) {
+        return convOnEngine() ? engine.mixerConv(b) : host.conv(b);
+    }
+
+    private void setConv(int b, float[] c) {
+        if (convOnEngine()) {
+            engine.setMixerConv(b, c);
+        } else {
+            host.setConv(b, c);
+        }
+    }
+
+    /**
+     * Resets a neural level of every block (the engine's {@link Engine#resetLevel}), keeping the anchor's view of our
+     * context right.
+     *
+     * @param level L0, L1 or L2
+     */
+    public void resetLevel(Level level) {
+        engine.resetLevel(level);
+        if (level == Level.L0) {
+            anchorFrontStale = true;
+        }
+    }
+
+    /** The anchor's block 0 takes ours: L0 memories and conv state (where it computes its own block 0 front). */
+    private void alignAnchorFront() {
+        Map<String, Tensor> mine = engine.exportState();
+        Map<String, Tensor> theirs = new LinkedHashMap<>(anchor.engine.exportState());
+        for (Map.Entry<String, Tensor> e : mine.entrySet()) {
+            if (e.getKey().startsWith("blocks.0.") && isMemory(e.getKey())) {
+                theirs.put(e.getKey(), e.getValue());
+            }
+        }
+        anchor.engine.importState(theirs);
+        anchor.setConv(0, convOf(0));
+        anchorFrontStale = false;
+    }
+
+    /** Whether the anchor computes block 0's front itself (this stream's spans, or its own, run on an engine). */
+    private boolean anchorOwnFront() {
+        return engineSpans() || anchor.convOnEngine();
+    }
+
+    /** Before a span that the anchor follows: where it computes block 0 itself, its block 0 state must be ours. */
+    private void alignAnchorIfStale() {
+        if (anchor != null && !anchorIdle && anchorFrontStale && anchorOwnFront()) {
+            alignAnchorFront();
+        }
+    }
+
+    /** The anchor's part of a span of {@code data[off, off+m)} (not idle): block 0's front is ours (see {@link #follow}). */
+    private void followAnchor(byte[] data, int off, int m, boolean l0) {
+        anchor.follow(data, off, m, l0, anchorOwnFront());
     }
 
     /**
@@ -455,11 +551,12 @@ public final class HopeStream {
             }
             // a span shares one value of every CMS level: it ends at the next L1 boundary when they learn
             int m = learning.cms() ? (int) Math.min(len - i, c1 - pos % c1) : Math.min(len - i, spec.maxSpan());
+            alignAnchorIfStale();
             span(data, off + i, m, learning.l0());
             float[] al = null;
             if (anchor != null) {
                 if (!anchorIdle) {
-                    anchor.follow(m, learning.l0());
+                    followAnchor(data, off + i, m, learning.l0());
                 }
                 al = anchorIdle ? logits : anchor.logits;
             }
@@ -492,15 +589,21 @@ public final class HopeStream {
 
     /**
      * The anchor's part of a span: the same positions through its own CMS levels (fixed) and its own
-     * L0 from block 1 on; block 0's front, the same as the adapted stream's, was copied into x2.
+     * L0 from block 1 on. Block 0's front does not depend on any CMS level and is the adapted stream's: with
+     * {@code ownFront} false that stream copied it into our x2; true (the adapted stream ran the span on its engine),
+     * this stream computes it from a block 0 state equal to the adapted stream's.
      */
-    private void follow(int m, boolean l0) {
-        engine.cms(0, x2, m, x);
-        for (int b = 1; b < nb; b++) {
-            front(b, m, l0);
-            engine.cms(b, x2, m, x);
+    private void follow(byte[] data, int off, int m, boolean l0, boolean ownFront) {
+        if (ownFront) {
+            wholeSpan(data, off, m, l0);
+        } else {
+            host.cms(engine, 0, m);
+            for (int b = 1; b < nb; b++) {
+                host.front(engine, b, m, pos, l0);
+                host.cms(engine, b, m);
+            }
+            host.head(engine, m, logits);
         }
-        engine.head(x, m, logits);
         System.arraycopy(logits, (m - 1) * EngineSpec.VOCAB, lastLogits, 0, EngineSpec.VOCAB);
         haveLast = true;
         if (l0) {
@@ -515,26 +618,29 @@ public final class HopeStream {
      * logits [m, 256] in {@code logits} and the span's activations in the engine.
      */
     private void span(byte[] data, int off, int m, boolean l0) {
-        graphs.embed(data, off, m, x);
+        if (engineSpans()) {
+            engine.span(data, off, m, pos, l0, logits);
+            return;
+        }
+        host.embed(data, off, m);
         for (int b = 0; b < nb; b++) {
-            front(b, m, l0);
+            host.front(engine, b, m, pos, l0);
             if (b == 0 && anchor != null && !anchorIdle) {
                 // block 0's front does not depend on any CMS level: the anchor's would be this one
-                System.arraycopy(x2, 0, anchor.x2, 0, m * d);
+                System.arraycopy(host.x2(), 0, anchor.host.x2(), 0, m * d);
             }
-            engine.cms(b, x2, m, x);
+            host.cms(engine, b, m);
         }
-        engine.head(x, m, logits);
+        host.head(engine, m, logits);
     }
 
-    /** Block {@code b} before its CMS levels: the frozen mixer front, L0's memories, the mixer back; leaves x2. */
-    private void front(int b, int m, boolean l0) {
-        graphs.mixerIn(b, x, m, conv[b], q, u, convTmp);
-        float[] t = conv[b];
-        conv[b] = convTmp;
-        convTmp = t;
-        engine.memory(b, q, u, m, pos, l0, o);
-        graphs.mixerOut(b, x, o, m, x2);
+    /** A span of this stream alone (the anchor's own, block 0 included): on the engine where it runs whole spans. */
+    private void wholeSpan(byte[] data, int off, int m, boolean l0) {
+        if (engineSpans()) {
+            engine.span(data, off, m, pos, l0, logits);
+        } else {
+            host.run(engine, data, off, m, pos, l0, logits);
+        }
     }
 
     /**
@@ -562,9 +668,10 @@ public final class HopeStream {
         int vocab = EngineSpec.VOCAB;
         while (i < len) {
             int m = Math.min(len - i, maxSpan);
+            alignAnchorIfStale();
             span(data, off + i, m, l0);
             if (anchor != null && !anchorIdle) {
-                anchor.follow(m, l0); // stays aligned; the sink sees the adapted model alone
+                followAnchor(data, off + i, m, l0); // stays aligned; the sink sees the adapted model alone
             }
             sink.span(i, m, logits);
             System.arraycopy(logits, (m - 1) * vocab, lastLogits, 0, vocab);
@@ -584,9 +691,11 @@ public final class HopeStream {
     public void resetContext() {
         engine.resetLevel(Level.L0);
         engine.dropPending();
-        for (float[] c : conv) {
-            java.util.Arrays.fill(c, 0f);
+        float[] zero = new float[convSize];
+        for (int b = 0; b < nb; b++) {
+            setConv(b, zero);
         }
+        anchorFrontStale = true;
         haveLast = false;
         pos = 0;
         java.util.Arrays.fill(counts, 0);
@@ -637,7 +746,7 @@ public final class HopeStream {
         Map<String, Tensor> t = new LinkedHashMap<>(engine.exportState());
         for (int b = 0; b < nb; b++) {
             String name = "blocks." + b + ".conv";
-            t.put(name, new Tensor(name, new int[] {convSize / (2 * d), 2 * d}, conv[b].clone()));
+            t.put(name, new Tensor(name, new int[] {convSize / (2 * d), 2 * d}, convOf(b)));
         }
         if (haveLast) {
             t.put("last_logits", new Tensor("last_logits", new int[] {EngineSpec.VOCAB}, lastLogits.clone()));
@@ -671,6 +780,7 @@ public final class HopeStream {
         Snapshot before = anchor == null ? null : snapshotOwn();
         restoreOwn(new Snapshot(mine, s.position(), s.counts()));
         anchorIdle = false;
+        anchorFrontStale = true;
         if (anchor == null) {
             return;
         }
@@ -714,9 +824,19 @@ public final class HopeStream {
         if (s.counts().length < 3) {
             throw new StateException("state counts hold " + s.counts().length + " values, expected 3 (L0, L1, L2)");
         }
-        engine.importState(s.tensors());
+        // the conv states first, so that an engine which snapshots its state with them (FailoverEngine) takes these
+        float[][] before = new float[nb][];
         for (int b = 0; b < nb; b++) {
-            System.arraycopy(s.tensors().get("blocks." + b + ".conv").data(), 0, conv[b], 0, convSize);
+            before[b] = convOf(b);
+            setConv(b, s.tensors().get("blocks." + b + ".conv").data());
+        }
+        try {
+            engine.importState(s.tensors());
+        } catch (RuntimeException e) {
+            for (int b = 0; b < nb; b++) {
+                setConv(b, before[b]);
+            }
+            throw e;
         }
         haveLast = last != null;
         if (haveLast) {

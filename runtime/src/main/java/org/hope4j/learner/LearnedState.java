@@ -141,7 +141,7 @@ public final class LearnedState implements SleepSession.Host {
     public void reset(Level level) {
         changed();
         if (level != Level.E) {
-            stream.engine().resetLevel(level);
+            stream.resetLevel(level);
         } else if (episodic != null) {
             episodic.reset();
         }
