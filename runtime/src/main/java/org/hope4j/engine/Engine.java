@@ -70,8 +70,9 @@ public interface Engine extends AutoCloseable {
      * {@link #exportState}, which stays every engine's {@link StateLayout}).
      *
      * @param mixers the model's frozen half
-     * @return true if this engine runs whole spans from now on; false (the default) if the caller keeps running the
-     *     mixers around {@link #memory} and {@link #cms}
+     * @return true if this engine runs whole spans from now on; false (the default, and where {@link Mixers#weights}
+     *     refuses: segments that are not the mixers the engine computes) if the caller keeps running the mixers around
+     *     {@link #memory} and {@link #cms}
      * @throws org.hope4j.BackendException where the engine would take them but cannot (its device refused the memory)
      */
     default boolean attachMixers(Mixers mixers) {

@@ -162,12 +162,14 @@ public final class FailoverEngine implements Engine {
     private void snapshotIfDue() {
         if (primary != null && snapshotEvery > 0 && ++stepsSinceSnapshot >= snapshotEvery) {
             stepsSinceSnapshot = 0;
+            Map<String, Tensor> s;
             try {
-                snapshot = primary.exportState();
-                snapshotConv();
+                s = primary.exportState();
             } catch (BackendException e) {
                 failOver(e); // the step itself went through on the primary; its state is what cannot be read
+                return;
             }
+            snapshot(s);
         }
     }
 
@@ -197,18 +199,27 @@ public final class FailoverEngine implements Engine {
         }
     }
 
-    /** With the mixers on the primary: its conv states, which go with the snapshot of its state (a failure fails over). */
-    private void snapshotConv() {
-        if (mixers != null && primary != null) {
+    /**
+     * Takes {@code state} (the primary's, just read or set) as the snapshot, with the primary's conv states where it
+     * took the mixers; a failure to read those fails over from the previous snapshot, which is then kept.
+     */
+    private void snapshot(Map<String, Tensor> state) {
+        float[][] c = null;
+        if (mixers != null) {
             try {
-                float[][] c = new float[engine.spec().nBlocks()][];
+                c = new float[engine.spec().nBlocks()][];
                 for (int b = 0; b < c.length; b++) {
                     c[b] = primary.mixerConv(b);
                 }
-                convSnapshot = c;
             } catch (BackendException e) {
                 failOver(e);
+                return;
             }
+        }
+        snapshot = copy(state); // the caller may change the arrays it was given
+        stepsSinceSnapshot = 0;
+        if (c != null) {
+            convSnapshot = c;
         }
     }
 
@@ -217,9 +228,9 @@ public final class FailoverEngine implements Engine {
         boolean taken = call(e -> e.attachMixers(m));
         if (taken && primary != null) {
             EngineSpec spec = engine.spec();
-            convSnapshot = new float[spec.nBlocks()][(m.convWidth() - 1) * 2 * spec.dModel()]; // taken: every conv state zero
+            // taken: every conv state zero until set (setMixerConv)
+            convSnapshot = new float[spec.nBlocks()][(m.convWidth() - 1) * 2 * spec.dModel()];
             mixers = m;
-            snapshotConv();
         }
         return taken;
     }
@@ -237,7 +248,12 @@ public final class FailoverEngine implements Engine {
 
     @Override
     public void setMixerConv(int block, float[] conv) {
-        run(e -> e.setMixerConv(block, conv)); // the snapshot takes it with the next import or export, as the state
+        run(e -> e.setMixerConv(block, conv));
+        if (primary != null && mixers != null) {
+            // the context the stream hands over as it starts whole spans, or sets with a restore (whose import then
+            // snapshots the state and these again): the snapshot's from now on
+            convSnapshot[block] = conv.clone();
+        }
     }
 
     @Override
@@ -304,9 +320,7 @@ public final class FailoverEngine implements Engine {
     public Map<String, Tensor> exportState() {
         Map<String, Tensor> s = call(Engine::exportState);
         if (primary != null) {
-            snapshot = copy(s); // the caller may change the arrays it was given
-            stepsSinceSnapshot = 0;
-            snapshotConv();
+            snapshot(s);
         }
         return s;
     }
@@ -315,9 +329,7 @@ public final class FailoverEngine implements Engine {
     public void importState(Map<String, Tensor> state) {
         run(e -> e.importState(state));
         if (primary != null) {
-            snapshot = copy(state);
-            stepsSinceSnapshot = 0;
-            snapshotConv();
+            snapshot(state);
         }
     }
 
