@@ -69,7 +69,7 @@ run() {
   local parity_rc=0 bench_rc=0
   echo "== parity"
   local ptime=120
-  [[ $emu -eq 0 ]] || ptime=600  # the emulator runs the kernels on the CPU: 2.5-4 minutes on 2 cores
+  [[ $emu -eq 0 ]] || ptime=900  # the emulator runs the kernels on the CPU: 4-7 minutes on 2 cores (whole spans included)
   timeout "$ptime" "$bin" "$trace" parity > "$out/parity.json" || parity_rc=$?
   cat "$out/parity.json"
   echo "== bench"

@@ -27,7 +27,7 @@ if [ -x "$EMU" ] && [ -x /usr/local/cuda/bin/nvcc ]; then
   for order in forward reverse random; do
     echo "== CUDA engine under cuda-emu, $order order"
     EMU_ORDER=$order mvn -B -ntp -q verify -pl native -am -Dnvcc="$EMU" -Dhope4j.test.cuda=1 \
-      -Dtest='CudaEngineTest,CudaDecayParityTest,CudaRollbackTest,CudaShapesTest,CudaLaunchBudgetTest,CudaFailoverTest' -Dsurefire.failIfNoSpecifiedTests=false -Dit.test=NONE -Dfailsafe.failIfNoSpecifiedTests=false
+      -Dtest='CudaEngineTest,CudaDecayParityTest,CudaRollbackTest,CudaShapesTest,CudaLaunchBudgetTest,CudaFailoverTest,CudaSpanTest' -Dsurefire.failIfNoSpecifiedTests=false -Dit.test=NONE -Dfailsafe.failIfNoSpecifiedTests=false
   done
   # the GPU check end to end, with the emulator standing in for the GPU machine: the trace recorded from the CPU
   # engine, replayed through the CUDA engine (parity of every call and checkpoint, the bench mode)

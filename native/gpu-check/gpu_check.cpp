@@ -137,10 +137,11 @@ char replay(Reader& rd, hope4j::CudaEngine& e, const Spec& s, Result& res, bool 
     compare = compare && run;
     // the engine's outputs land in page-locked memory, as the Java engine's do (CudaEngine pins its staging buffers);
     // one buffer per thread, pinned once, large enough for every output row set of a span
-    thread_local PinnedFloats pinnedOut((size_t)s.maxSpan * std::max(s.d, VOCAB));
+    thread_local PinnedFloats pinnedOut((size_t)s.maxSpan * std::max(s.d, VOCAB) + 1);  // + a whole span's flag
     std::vector<float>& out = pinnedOut.v;
     std::vector<float> state;
     long op_index = 0;
+    bool spanFinite = true;  // the last whole span's flag (its last row's CMS activations finite)
     for (;;) {
         char op = rd.get<char>();
         std::string at = std::string("op ") + op + " #" + std::to_string(op_index++);
@@ -153,6 +154,44 @@ char replay(Reader& rd, hope4j::CudaEngine& e, const Spec& s, Result& res, bool 
             case 'R':
                 e.resetLevel(rd.get<int>());  // state, as 'S': runs with setOnly too
                 break;
+            case 'X': {
+                int w = rd.get<int>(), slow = rd.get<int>();
+                e.enableMixers(w, slow);  // state, as 'S'
+                break;
+            }
+            case 'W': {
+                int m = rd.get<int>();
+                long long pos = rd.get<long long>();
+                int learn = rd.get<int>(), nBytes = rd.get<int>();
+                const char* bytes = rd.bytes(nBytes);
+                const float* want = rd.floats((size_t)m * VOCAB);
+                fill(out, (size_t)m * VOCAB + 1);
+                if (run) {
+                    e.span(reinterpret_cast<const signed char*>(bytes), nBytes, m, pos, learn != 0, out.data());
+                    spanFinite = out[(size_t)m * VOCAB] == 1.0f;
+                }
+                if (compare) {
+                    res.note("span", relErr(out.data(), want, (size_t)m * VOCAB), at + " whole span of " + std::to_string(m));
+                }
+                break;
+            }
+            case 'Y': {
+                int k = rd.get<int>(), l1 = rd.get<int>(), l2 = rd.get<int>();
+                if (run) {
+                    e.accumulateSpan(k, l1 != 0, l2 != 0);
+                }
+                break;
+            }
+            case 'U': {
+                int want = rd.get<int>();
+                if (run) {
+                    e.holdSpan(spanFinite);
+                }
+                if (compare) {
+                    res.note("hold", spanFinite == (want != 0) ? 0.0 : INFINITY, at + " held row of a whole span kept");
+                }
+                break;
+            }
             case 'M': {
                 int b = rd.get<int>(), m = rd.get<int>();
                 long long pos = rd.get<long long>();

@@ -162,6 +162,29 @@ struct RowCopy {
 constexpr int CMS_ROWS = 4;  // rows per thread block of cmsKernel: each weight read serves them all
 
 /**
+ * The mixer front of one block for memoryKernel (a whole span on the device: CudaEngine::span); winT null: q and u come
+ * from the host. The block input is x [m, D], or for block 0 the embedding rows of bytes (written to xOut as well).
+ * Scratch per head: rr [rows], ext [W-1+rows, 2 dh], cb [rows, dh] (rows = the engine's maximum span).
+ */
+struct MixIn {
+    const float* x;
+    const unsigned char* bytes;
+    const float* embed;
+    float* xOut;
+    const float *inNorm, *winT, *conv;
+    float* convState;
+    float *rr, *ext, *cb;
+    int convW, rows;
+};
+
+/** The mixer back of one block for cmsKernel; gateT null: x2 comes from the host. x is the block input, o L0's reads. */
+struct MixOut {
+    const float *x, *o;
+    const float *normIn, *normO, *norm3, *gateT, *woT, *upT, *downT;
+    int slow;
+};
+
+/**
  * Completion of a group of thread blocks that may have to undo their work together: every block calls this after
  * its writes (and after raising flags[group] where a value went non-finite); the last block of the group to arrive
  * gets true, with every other block's writes visible, and the group's counter is reset for the next launch.
@@ -241,16 +264,11 @@ constexpr size_t tileFloats(int threads) {
     return (size_t)threads * (KT + 1);
 }
 
-/**
- * y = x + down SiLU(up RMSNorm(x)) (Eq. 70) for n <= CMS_ROWS rows held in shared memory (xs; rows n.. are zero);
- * z, a and s go to the level's cache rows from r0. zs [CMS_ROWS, d], ss [CMS_ROWS, f], ys [CMS_ROWS, d] are shared.
- */
-__device__ void mlpRows(const float* xs, int n, int d, int f, const float* __restrict__ g, const float* __restrict__ up,
-                        const float* __restrict__ down, float eps, float* zs, float* ss, float* ys, float* red, float* tile,
-                        float* zG, float* aG, float* sG, int r0) {
+/** out rows = in rows / sqrt(mean in^2 + eps) * g for the CMS_ROWS rows of shared in (rows n.. are written 0). */
+__device__ void normRows(const float* in, int n, int d, const float* __restrict__ g, float eps, float* out, float* red) {
     const int tid = threadIdx.x, nt = blockDim.x;
     for (int t = 0; t < CMS_ROWS; t++) {
-        const float* x = xs + t * d;
+        const float* x = in + t * d;
         float q = 0.0f;
         for (int i = tid; i < d; i += nt) {
             q += x[i] * x[i];
@@ -258,14 +276,23 @@ __device__ void mlpRows(const float* xs, int n, int d, int f, const float* __res
         q = blockSum(q, red);
         float rr = 1.0f / sqrtf(q / d + eps);
         for (int i = tid; i < d; i += nt) {
-            float z = t < n ? x[i] * rr * g[i] : 0.0f;
-            zs[t * d + i] = z;
-            if (t < n) {
-                zG[(size_t)(r0 + t) * d + i] = z;
-            }
+            out[t * d + i] = t < n ? x[i] * rr * g[i] : 0.0f;
         }
     }
     __syncthreads();
+}
+
+/**
+ * y = x + down SiLU(up RMSNorm(x)) (Eq. 70) for n <= CMS_ROWS rows held in shared memory (xs; rows n.. are zero);
+ * z, a and s go to the level's cache rows from r0. zs [CMS_ROWS, d], ss [CMS_ROWS, f], ys [CMS_ROWS, d] are shared.
+ */
+__device__ void mlpRows(const float* xs, int n, int d, int f, const float* __restrict__ g, const float* __restrict__ up,
+                        const float* __restrict__ down, float eps, float* zs, float* ss, float* ys, float* red, float* tile,
+                        float* zG, float* aG, float* sG, int r0) {
+    normRows(xs, n, d, g, eps, zs, red);
+    for (int idx = threadIdx.x; idx < n * d; idx += blockDim.x) {
+        zG[(size_t)r0 * d + idx] = zs[idx];
+    }
     timesRows<CMS_ROWS>(up, f, d, zs, d, tile, [&](int j, const float* acc) {
         for (int t = 0; t < CMS_ROWS; t++) {
             float a = acc[t];
@@ -286,8 +313,59 @@ __device__ void mlpRows(const float* xs, int n, int d, int f, const float* __res
     __syncthreads();
 }
 
-size_t cmsSharedBytes(int d, int f1, int f2) {
-    return sizeof(float) * ((size_t)CMS_ROWS * (3 * (size_t)d + (size_t)max(f1, f2)) + tileFloats(ROW_THREADS));
+/**
+ * The mixer back (RowMixers.mixerOut, model.py's MixerOut) of n <= CMS_ROWS rows from r0, leaving x2 in xs (rows n..
+ * zero): a = RMSNorm(o) * SiLU(RMSNorm(x) Wgate); x1 = x + a Wo; x2 = x1 + SiLU(RMSNorm(x1) Up) Down.
+ * zs, ys [CMS_ROWS, d] and ss [CMS_ROWS, max(d, slow)] are shared scratch.
+ */
+__device__ void mixOutRows(const MixOut& mx, int r0, int n, int d, float eps, float* xs, float* zs, float* ys, float* ss,
+                           float* red, float* tile) {
+    const int tid = threadIdx.x, nt = blockDim.x, S = mx.slow;
+    for (int idx = tid; idx < CMS_ROWS * d; idx += nt) {
+        const int t = idx / d;
+        xs[idx] = t < n ? mx.x[(size_t)r0 * d + idx] : 0.0f;
+        ys[idx] = t < n ? mx.o[(size_t)r0 * d + idx] : 0.0f;
+    }
+    __syncthreads();
+    normRows(xs, n, d, mx.normIn, eps, zs, red);
+    timesRows<CMS_ROWS>(mx.gateT, d, d, zs, d, tile, [&](int j, const float* acc) {
+        for (int t = 0; t < CMS_ROWS; t++) {
+            float a = acc[t];
+            ss[t * d + j] = a * sigmoidf(a);
+        }
+    });
+    __syncthreads();
+    normRows(ys, n, d, mx.normO, eps, zs, red);
+    for (int idx = tid; idx < CMS_ROWS * d; idx += nt) {
+        zs[idx] = zs[idx] * ss[idx];
+    }
+    __syncthreads();
+    timesRows<CMS_ROWS>(mx.woT, d, d, zs, d, tile, [&](int i, const float* acc) {
+        for (int t = 0; t < CMS_ROWS; t++) {
+            ys[t * d + i] = t < n ? xs[t * d + i] + acc[t] : 0.0f;
+        }
+    });
+    __syncthreads();
+    normRows(ys, n, d, mx.norm3, eps, zs, red);
+    timesRows<CMS_ROWS>(mx.upT, S, d, zs, d, tile, [&](int j, const float* acc) {
+        for (int t = 0; t < CMS_ROWS; t++) {
+            float a = acc[t];
+            ss[t * S + j] = t < n ? a * sigmoidf(a) : 0.0f;
+        }
+    });
+    __syncthreads();
+    timesRows<CMS_ROWS>(mx.downT, d, S, ss, S, tile, [&](int i, const float* acc) {
+        for (int t = 0; t < CMS_ROWS; t++) {
+            xs[t * d + i] = t < n ? ys[t * d + i] + acc[t] : 0.0f;
+        }
+    });
+    __syncthreads();
+}
+
+/** Shared bytes of cmsKernel; slow > 0 where it runs the mixer back too (its hidden rows share ss). */
+size_t cmsSharedBytes(int d, int f1, int f2, int slow) {
+    size_t wide = (size_t)max(max(f1, f2), slow > 0 ? max(slow, d) : 0);
+    return sizeof(float) * ((size_t)CMS_ROWS * (3 * (size_t)d + wide) + tileFloats(ROW_THREADS));
 }
 
 /**
@@ -295,7 +373,7 @@ size_t cmsSharedBytes(int d, int f1, int f2) {
  * (copied in by the host) to out, keeping every activation the error signal needs; CMS_ROWS rows per thread block.
  */
 __global__ void cmsKernel(const CmsBlock* __restrict__ blocks, const CacheBlock* __restrict__ caches, int b, int m, int d,
-                          int f1, int f2, float eps, float* __restrict__ out) {
+                          int f1, int f2, float eps, float* __restrict__ out, MixOut mix) {
     extern __shared__ float sm[];
     __shared__ float red[ROW_THREADS];
     const CmsBlock& w = blocks[b];
@@ -305,10 +383,18 @@ __global__ void cmsKernel(const CmsBlock* __restrict__ blocks, const CacheBlock*
     float* zs = xs + CMS_ROWS * d;
     float* ys = zs + CMS_ROWS * d;
     float* ss = ys + CMS_ROWS * d;
-    float* tile = ss + CMS_ROWS * max(f1, f2);
-    for (int idx = threadIdx.x; idx < CMS_ROWS * d; idx += blockDim.x) {
-        int t = idx / d;
-        xs[idx] = t < n ? c.x2[(size_t)r0 * d + idx] : 0.0f;
+    float* tile = ss + CMS_ROWS * (mix.gateT != nullptr ? max(max(f1, f2), max(mix.slow, d)) : max(f1, f2));
+    if (mix.gateT != nullptr) {
+        // the mixer back first: x2 from the block input and L0's reads, kept in the cache as the host's would be
+        mixOutRows(mix, r0, n, d, eps, xs, zs, ys, ss, red, tile);
+        for (int idx = threadIdx.x; idx < n * d; idx += blockDim.x) {
+            c.x2[(size_t)r0 * d + idx] = xs[idx];
+        }
+    } else {
+        for (int idx = threadIdx.x; idx < CMS_ROWS * d; idx += blockDim.x) {
+            int t = idx / d;
+            xs[idx] = t < n ? c.x2[(size_t)r0 * d + idx] : 0.0f;
+        }
     }
     __syncthreads();
     mlpRows(xs, n, d, f2, w.norm2, w.up2, w.down2, eps, zs, ss, ys, red, tile, c.z2, c.a2, c.s2, r0);
@@ -326,7 +412,8 @@ __global__ void cmsKernel(const CmsBlock* __restrict__ blocks, const CacheBlock*
  * uniform (logits 0) and is counted in *badRows, so a non-finite prediction never reaches the caller.
  */
 __global__ void headKernel(const float* __restrict__ xf, int d, const float* __restrict__ g, const float* __restrict__ w,
-                           float eps, float* __restrict__ logits, int* __restrict__ badRows) {
+                           float eps, float* __restrict__ logits, int* __restrict__ badRows, const RowCopy* __restrict__ hold,
+                           int nHold, float* finite) {
     extern __shared__ float sm[];  // the normed row [d], then timesRows's tile
     __shared__ float red[ROW_THREADS];
     __shared__ int bad;
@@ -359,6 +446,30 @@ __global__ void headKernel(const float* __restrict__ xf, int d, const float* __r
         }
         if (tid == 0) {
             atomicAdd(badRows, 1);
+        }
+    }
+    if (finite != nullptr && blockIdx.x == gridDim.x - 1) {
+        // a whole span: whether its last row's CMS activations are finite, which holding that row checks (holdKernel),
+        // goes back with the logits instead of in a copy of its own
+        __syncthreads();
+        if (tid == 0) {
+            bad = 0;
+        }
+        __syncthreads();
+        for (int k = 0; k < nHold; k++) {
+            const RowCopy& c = hold[k];
+            if (c.check) {
+                const float* src = c.src + (size_t)blockIdx.x * c.len;
+                for (int i = tid; i < c.len; i += nt) {
+                    if (nonFinite(src[i])) {
+                        bad = 1;
+                    }
+                }
+            }
+        }
+        __syncthreads();
+        if (tid == 0) {
+            *finite = bad ? 0.0f : 1.0f;
         }
     }
 }
@@ -660,6 +771,81 @@ __global__ void holdKernel(const RowCopy* __restrict__ rows, int last, int epoch
 }
 
 /**
+ * The mixer front (RowMixers.mixerIn, model.py's MixerIn) of one head's columns for m rows: p = RMSNorm(x) Win over
+ * the head's dh value and dh query columns, the causal conv over [conv state; p], u = SiLU(values), q = the queries
+ * normed per head; the head's columns of the conv state move on by m rows. Every head reads the whole rows of x (their
+ * norms), writes only its own columns, and only its own thread block reads them back: no other block waits for them.
+ */
+__device__ void mixInHead(const MixIn& mx, int hh, int m, int D, int dh, float eps, float* q, float* u) {
+    const int tid = threadIdx.x, nt = blockDim.x, hist = mx.convW - 1, C2 = 2 * D, w2 = 2 * dh;
+    float* rr = mx.rr + (size_t)hh * mx.rows;
+    float* ext = mx.ext + (size_t)hh * (hist + mx.rows) * w2;
+    float* cb = mx.cb + (size_t)hh * mx.rows * dh;
+    for (int t = tid; t < m; t += nt) {
+        const float* xr = mx.bytes != nullptr ? mx.embed + (size_t)mx.bytes[t] * D : mx.x + (size_t)t * D;
+        float sq = 0.0f;
+        for (int i = 0; i < D; i++) {
+            sq += xr[i] * xr[i];
+        }
+        rr[t] = 1.0f / sqrtf(sq / D + eps);
+    }
+    if (mx.bytes != nullptr) {  // block 0: the embedding's rows are the block input the mixer back reads too
+        for (int idx = tid; idx < m * dh; idx += nt) {
+            const int t = idx / dh, i = hh * dh + idx % dh;
+            mx.xOut[(size_t)t * D + i] = mx.embed[(size_t)mx.bytes[t] * D + i];
+        }
+    }
+    __syncthreads();
+    for (int idx = tid; idx < (hist + m) * w2; idx += nt) {
+        const int row = idx / w2, jj = idx % w2, col = jj < dh ? hh * dh + jj : D + hh * dh + jj - dh;
+        float v;
+        if (row < hist) {
+            v = mx.convState[(size_t)row * C2 + col];
+        } else {
+            const int t = row - hist;
+            const float* xr = mx.bytes != nullptr ? mx.embed + (size_t)mx.bytes[t] * D : mx.x + (size_t)t * D;
+            const float* wr = mx.winT + (size_t)col * D;
+            const float rt = rr[t];
+            float acc = 0.0f;
+            for (int i = 0; i < D; i++) {
+                acc += xr[i] * rt * mx.inNorm[i] * wr[i];
+            }
+            v = acc;
+        }
+        ext[idx] = v;
+    }
+    __syncthreads();
+    for (int idx = tid; idx < m * w2; idx += nt) {
+        const int t = idx / w2, jj = idx % w2, col = jj < dh ? hh * dh + jj : D + hh * dh + jj - dh;
+        float c = ext[(size_t)(t + hist) * w2 + jj] * mx.conv[(size_t)hist * C2 + col];
+        for (int j = 0; j < hist; j++) {
+            c = c + ext[(size_t)(t + j) * w2 + jj] * mx.conv[(size_t)j * C2 + col];
+        }
+        if (jj < dh) {
+            u[(size_t)t * D + col] = c * sigmoidf(c);
+        } else {
+            cb[(size_t)t * dh + jj - dh] = c;
+        }
+    }
+    __syncthreads();
+    for (int t = tid; t < m; t += nt) {
+        float sq = 0.0f;
+        for (int i = 0; i < dh; i++) {
+            sq += cb[(size_t)t * dh + i] * cb[(size_t)t * dh + i];
+        }
+        const float rn = sqrtf(sq + eps);
+        for (int i = 0; i < dh; i++) {
+            q[(size_t)t * D + hh * dh + i] = cb[(size_t)t * dh + i] / rn;
+        }
+    }
+    for (int idx = tid; idx < hist * w2; idx += nt) {
+        const int row = idx / w2, jj = idx % w2, col = jj < dh ? hh * dh + jj : D + hh * dh + jj - dh;
+        mx.convState[(size_t)row * C2 + col] = ext[(size_t)(m + row) * w2 + jj];
+    }
+    __syncthreads();
+}
+
+/**
  * L0 (HOPE-MODEL.md §2, Eqs. 86-97, chunk-wise semantics Eqs. 90-91): the memories of one block over
  * m positions from stream position pos; one thread block per head, walking the span piece by piece
  * (a piece never crosses an L0 chunk end) and committing the chunk-start state at every chunk end.
@@ -668,12 +854,15 @@ __global__ void holdKernel(const RowCopy* __restrict__ rows, int last, int epoch
  *   M_s = I + a_s (M_{s-1} - I) - e_s err_s k_s^T,   A_s = prod_{r<=s} a_r  (Titans' parallel form).
  */
 __global__ void memoryKernel(const float* __restrict__ init, float* w0, float* wt, const float* __restrict__ bEta,
-                             const float* __restrict__ bAlpha, const float* __restrict__ q, const float* __restrict__ u,
-                             float* __restrict__ o, int m, long long pos, int learn, int D, int dh, int r, int c0,
-                             float etaMax, float eps, int* __restrict__ rolledBack) {
+                             const float* __restrict__ bAlpha, float* q, float* u, float* __restrict__ o, int m, long long pos,
+                             int learn, int D, int dh, int r, int c0, float etaMax, float eps, int* __restrict__ rolledBack,
+                             MixIn mix) {
     extern __shared__ float sm[];
     __shared__ int bad;
     const int hh = blockIdx.x, tid = threadIdx.x, nt = blockDim.x;
+    if (mix.winT != nullptr) {
+        mixInHead(mix, hh, m, D, dh, eps, q, u);  // this head's columns of q and u, read back below by this block only
+    }
     const size_t hs = (size_t)hh * r * dh;
     const float* WI = init + hs;
     float* WS = w0 + hs;
@@ -965,6 +1154,18 @@ struct CudaEngine::Impl {
     int nHold = 0;
     int holdEpoch = 0;
     long long hostRefusedPending = 0;
+    // whole spans (enableMixers): the frozen mixers per block, the embedding, the block inputs (two, in turn), the
+    // span's bytes, the mixer front's scratch per head
+    int convW = 0, slow = 0;
+    struct MixWeights {
+        float *inNorm, *winT, *conv, *normIn, *normO, *norm3, *gateT, *woT, *upT, *downT, *convState;
+    };
+    std::vector<MixWeights> mix;
+    float* embedW = nullptr;
+    float* dX[2] = {nullptr, nullptr};
+    unsigned char* dBytes = nullptr;
+    int spanBytes = 0;
+    float *dRr = nullptr, *dExt = nullptr, *dCb = nullptr;
     // what a call costs: kernel launches, copies between host and device, host synchronisations
     long long launches = 0, copies = 0, syncs = 0;
 
@@ -1066,7 +1267,7 @@ struct CudaEngine::Impl {
         }
         memShared = memorySharedBytes(c0, dh, r);
         optIn(memoryKernel, memShared, "memoryKernel");
-        cmsShared = cmsSharedBytes(d, f1, f2);
+        cmsShared = cmsSharedBytes(d, f1, f2, 0);
         optIn(cmsKernel, cmsShared, "cmsKernel");
         backShared = backwardSharedBytes(d, f1, f2);
         optIn(backwardKernel, backShared, "backwardKernel");
@@ -1128,7 +1329,7 @@ struct CudaEngine::Impl {
         }
         c.table = table(c.blocks, "cache table");
         c.xf = alloc((size_t)rows * d, "cache xf");
-        c.logits = alloc((size_t)rows * VOCAB, "cache logits");
+        c.logits = alloc((size_t)rows * VOCAB + 1, "cache logits");  // + a whole span's flag (headKernel)
     }
 
     // -- launch helpers -----------------------------------------------------------------------
@@ -1191,7 +1392,8 @@ struct CudaEngine::Impl {
         size_t n = (size_t)m * d;
         copyAsync(dQU, qu, 2 * n * sizeof(float), cudaMemcpyHostToDevice, "memory: q and u to the device");
         memoryKernel<<<h, MEM_THREADS, memShared, stream>>>(init[b], w0[b], wt[b], bEta[b], bAlpha[b], dQU, dQU + n, dO, m, pos,
-                                                            learn ? 1 : 0, d, dh, r, c0, etaMax, eps, dCount + 2 + (size_t)b * h);
+                                                            learn ? 1 : 0, d, dh, r, c0, etaMax, eps, dCount + 2 + (size_t)b * h,
+                                                            MixIn{});
         launched("memoryKernel", "block, positions, pos, heads, memRows, headDim, c0, shared bytes",
                  {b, m, pos, h, r, dh, c0, (long long)memShared});
         copyAsync(o, dO, n * sizeof(float), cudaMemcpyDeviceToHost, "memory: o to the host");
@@ -1207,7 +1409,8 @@ struct CudaEngine::Impl {
             return;
         }
         copyAsync(span.blocks[b].x2, x, (size_t)m * d * sizeof(float), cudaMemcpyHostToDevice, "cms: x to the device");
-        cmsKernel<<<(m + CMS_ROWS - 1) / CMS_ROWS, ROW_THREADS, cmsShared, stream>>>(cmsTable, span.table, b, m, d, f1, f2, eps, dOut);
+        cmsKernel<<<(m + CMS_ROWS - 1) / CMS_ROWS, ROW_THREADS, cmsShared, stream>>>(cmsTable, span.table, b, m, d, f1, f2, eps, dOut,
+                                                                                            MixOut{});
         launched("cmsKernel", "block, positions, d, hidden L2, L1", {b, m, d, f2, f1});
         copyAsync(out, dOut, (size_t)m * d * sizeof(float), cudaMemcpyDeviceToHost, "cms: out to the host");
         sync("cms: block, positions, d", {b, m, d});
@@ -1221,10 +1424,122 @@ struct CudaEngine::Impl {
         }
         copyAsync(span.xf, x, (size_t)m * d * sizeof(float), cudaMemcpyHostToDevice, "head: x to the device");
         // a non-finite prediction never reaches the caller (bits, the episodic mixer): uniform instead, counted
-        headKernel<<<m, ROW_THREADS, headShared, stream>>>(span.xf, d, normF, headW, eps, span.logits, dCount + 1);
+        headKernel<<<m, ROW_THREADS, headShared, stream>>>(span.xf, d, normF, headW, eps, span.logits, dCount + 1, holdTable, 0,
+                                                           nullptr);
         launched("headKernel", "positions, d", {m, d});
         copyAsync(logits, span.logits, (size_t)m * VOCAB * sizeof(float), cudaMemcpyDeviceToHost, "head: logits to the host");
         sync("head: positions, d", {m, d});
+    }
+
+    void enableMixers(int convWidth, int slowHidden) {
+        if (convW != 0) {
+            if (convWidth != convW || slowHidden != slow) {
+                throw std::runtime_error("enableMixers: enabled with conv width " + std::to_string(convW) + " and slow hidden "
+                                         + std::to_string(slow) + ", asked " + std::to_string(convWidth) + " and "
+                                         + std::to_string(slowHidden));
+            }
+            return;
+        }
+        if (convWidth < 1 || slowHidden < 1) {
+            throw std::runtime_error("enableMixers: conv width " + std::to_string(convWidth) + " and slow hidden "
+                                     + std::to_string(slowHidden) + " must be at least 1");
+        }
+        const size_t D = d, C2 = 2 * (size_t)d, S = slowHidden, W = convWidth, rows = maxSpan;
+        for (int b = 0; b < nb; b++) {
+            MixWeights w{};
+            w.inNorm = alloc(D, "mixer_in norm");
+            w.winT = alloc(C2 * D, "mixer_in projection");
+            w.conv = alloc(W * C2, "mixer_in conv");
+            w.normIn = alloc(D, "mixer_out norm");
+            w.normO = alloc(D, "mixer_out norm of o");
+            w.norm3 = alloc(D, "mixer_out slow norm");
+            w.gateT = alloc(D * D, "mixer_out gate");
+            w.woT = alloc(D * D, "mixer_out projection");
+            w.upT = alloc(S * D, "slow up");
+            w.downT = alloc(D * S, "slow down");
+            w.convState = alloc((W - 1) * C2 + 1, "conv state");
+            mix.push_back(w);
+        }
+        embedW = alloc((size_t)VOCAB * D, "embed");
+        dX[0] = alloc(rows * D, "block input");
+        dX[1] = alloc(rows * D, "block input");
+        void* t = nullptr;
+        check(cudaMalloc(&t, rows + 1), "cudaMalloc(span bytes " + shape({(long long)rows + 1}) + ")");
+        mem.ptrs.push_back(t);
+        dBytes = static_cast<unsigned char*>(t);
+        dRr = alloc((size_t)h * rows, "mixer_in norms");
+        dExt = alloc((size_t)h * (W - 1 + rows) * 2 * dh, "mixer_in rows");
+        dCb = alloc((size_t)h * rows * dh, "mixer_in queries");
+        convW = convWidth;
+        slow = slowHidden;
+        const size_t shared = cmsSharedBytes(d, f1, f2, slow);
+        optIn(cmsKernel, shared, "cmsKernel");
+        cmsShared = shared;
+        check(cudaStreamSynchronize(stream), "enableMixers: clearing");
+    }
+
+    void wholeSpan(const signed char* bytes, int nBytes, int m, long long pos, bool learn, float* out) {
+        checkRows(m, "span");
+        if (convW == 0) {
+            throw std::runtime_error("span: the mixers are not on the device (enableMixers)");
+        }
+        if (m == 0) {
+            return;
+        }
+        if (nBytes < m || nBytes > m + 1) {
+            throw std::runtime_error("span: " + std::to_string(nBytes) + " bytes for " + std::to_string(m)
+                                     + " positions (the span's, and at most the next one)");
+        }
+        copyAsync(dBytes, bytes, (size_t)nBytes, cudaMemcpyHostToDevice, "span: bytes to the device");
+        spanBytes = nBytes;
+        const size_t n = (size_t)m * d;
+        for (int b = 0; b < nb; b++) {
+            const MixWeights& w = mix[b];
+            float* x = dX[b % 2];
+            MixIn in{b == 0 ? nullptr : x, b == 0 ? dBytes : nullptr, embedW, x, w.inNorm, w.winT, w.conv, w.convState,
+                     dRr, dExt, dCb, convW, maxSpan};
+            memoryKernel<<<h, MEM_THREADS, memShared, stream>>>(init[b], w0[b], wt[b], bEta[b], bAlpha[b], dQU, dQU + n, dO, m,
+                                                                pos, learn ? 1 : 0, d, dh, r, c0, etaMax, eps,
+                                                                dCount + 2 + (size_t)b * h, in);
+            launched("memoryKernel", "span: block, positions, pos, heads, memRows, headDim, c0, shared bytes",
+                     {b, m, pos, h, r, dh, c0, (long long)memShared});
+            MixOut mo{x, dO, w.normIn, w.normO, w.norm3, w.gateT, w.woT, w.upT, w.downT, slow};
+            float* y = b == nb - 1 ? span.xf : dX[(b + 1) % 2];
+            cmsKernel<<<(m + CMS_ROWS - 1) / CMS_ROWS, ROW_THREADS, cmsShared, stream>>>(cmsTable, span.table, b, m, d, f1, f2,
+                                                                                            eps, y, mo);
+            launched("cmsKernel", "span: block, positions, d, hidden L2, L1, slow", {b, m, d, f2, f1, slow});
+        }
+        spanRows = m;
+        headKernel<<<m, ROW_THREADS, headShared, stream>>>(span.xf, d, normF, headW, eps, span.logits, dCount + 1, holdTable,
+                                                           nHold, span.logits + n / d * VOCAB);
+        launched("headKernel", "span: positions, d", {m, d});
+        copyAsync(out, span.logits, ((size_t)m * VOCAB + 1) * sizeof(float), cudaMemcpyDeviceToHost,
+                  "span: logits and the last row's flag to the host");
+        sync("span: positions, bytes, pos", {m, nBytes, pos});
+    }
+
+    void accumulateSpan(int k, bool l1, bool l2) {
+        checkGrad(k, "accumulate");
+        if (k > spanBytes - 1) {
+            throw std::runtime_error("accumulate: " + std::to_string(k) + " targets, the span brought "
+                                     + std::to_string(spanBytes - 1 < 0 ? 0 : spanBytes - 1));
+        }
+        if (k == 0 || !(l1 || l2)) {
+            return;
+        }
+        backward(span, k, dBytes + 1, -1, nullptr, l1, l2, "span");
+    }
+
+    void holdSpan(bool finite) {
+        if (spanRows <= 0) {
+            throw std::runtime_error("holdPending: no span has been run");
+        }
+        const int epoch = ++holdEpoch;
+        holdKernel<<<nHold, ROW_THREADS, 0, stream>>>(holdTable, spanRows - 1, epoch, dHoldFlag);
+        launched("holdKernel", "row, copies", {spanRows - 1, nHold});
+        if (!finite) {
+            hostRefusedPending++;
+        }
     }
 
     /**
@@ -1371,13 +1686,40 @@ struct CudaEngine::Impl {
             case 19: return VOCAB;
             case 21: case 22: return (long long)h * TYPES;
             case 30: return (long long)VOCAB * d;
-            default: throw std::runtime_error("tensor id " + std::to_string(t) + " out of [0, 30]");
+            default: break;
+        }
+        if (t >= 31 && t <= 42) {
+            if (convW == 0) {
+                throw std::runtime_error("tensor id " + std::to_string(t) + ": the mixers are not on the device (enableMixers)");
+            }
+            const long long C2 = 2LL * d;
+            switch (t) {
+                case 31: return (long long)VOCAB * d;
+                case 33: return C2 * d;
+                case 34: return (long long)convW * C2;
+                case 38: case 39: return (long long)d * d;
+                case 40: case 41: return (long long)slow * d;
+                case 42: return (long long)(convW - 1) * C2;
+                default: return d;
+            }
+        }
+        switch (t) {
+            default: throw std::runtime_error("tensor id " + std::to_string(t) + " out of [0, 42]");
         }
     }
 
     float* pointer(int t, int b) {
-        if (t < 18 || (t >= 20 && t <= 28)) {
+        if (t < 18 || (t >= 20 && t <= 28) || (t >= 32 && t <= 42)) {
             checkBlock(b, "tensor");
+        }
+        if (t >= 31 && t <= 42) {
+            sizeOf(t);  // throws before enableMixers
+            if (t == 31) {
+                return embedW;
+            }
+            const MixWeights& w = mix[b];
+            float* ps[] = {w.inNorm, w.winT, w.conv, w.normIn, w.normO, w.norm3, w.gateT, w.woT, w.upT, w.downT, w.convState};
+            return ps[t - 32];
         }
         if (t >= 10 && t <= 17) {
             const CacheBlock& p = pending.blocks[b];
@@ -1408,7 +1750,7 @@ struct CudaEngine::Impl {
             case 28: return cmsHost[b].down2I;
             case 29: return normF;
             case 30: return headW;
-            default: throw std::runtime_error("tensor id " + std::to_string(t) + " out of [0, 30]");
+            default: throw std::runtime_error("tensor id " + std::to_string(t) + " out of [0, 42]");
         }
     }
 
@@ -1628,6 +1970,26 @@ void CudaEngine::step(bool l1, bool l2) {
 void CudaEngine::resetLevel(int level) {
     useDevice(impl->dev);
     impl->resetLevel(level);
+}
+
+void CudaEngine::enableMixers(int convWidth, int slowHidden) {
+    useDevice(impl->dev);
+    impl->enableMixers(convWidth, slowHidden);
+}
+
+void CudaEngine::span(const signed char* bytes, int nBytes, int m, long long pos, bool learn, float* logitsAndFlag) {
+    useDevice(impl->dev);
+    impl->wholeSpan(bytes, nBytes, m, pos, learn, logitsAndFlag);
+}
+
+void CudaEngine::accumulateSpan(int k, bool l1, bool l2) {
+    useDevice(impl->dev);
+    impl->accumulateSpan(k, l1, l2);
+}
+
+void CudaEngine::holdSpan(bool finite) {
+    useDevice(impl->dev);
+    impl->holdSpan(finite);
 }
 
 void CudaEngine::synchronize() {

@@ -63,6 +63,11 @@ void cudaUnpinHost(int device, void* p);
  * 19 pending logits [256] (model)        20 l0.init [H,R,dh]   21 l0.b_eta [H*5]  22 l0.b_alpha [H*5]
  * 23 l1.norm [D]     24 l2.norm [D]      25 l1.up init    26 l1.down init    27 l2.up init
  * 28 l2.down init    29 head.norm [D] (model)              30 head.weight [256,D] (model)
+ * after enableMixers (W the conv width, S the slow level's hidden size), the frozen mixers and the embedding:
+ * 31 embed [256,D] (model)  32 mixer_in norm [D]  33 mixer_in projection [2D,D] (transposed: one output per row)
+ * 34 conv [W,2D] (column j weighs row t-W+1+j)    35 mixer_out norm of x [D]  36 norm of o [D]  37 slow norm [D]
+ * 38 gate [D,D] (transposed)  39 output projection [D,D] (transposed)  40 slow up [S,D]  41 slow down [D,S]
+ * 42 conv state [W-1,2D] (the block's last W-1 projected rows: context, like the L0 memories)
  */
 class CudaEngine {
 public:
@@ -101,6 +106,24 @@ public:
     void step(bool l1, bool l2);
     /** Resets level 0, 1 or 2 of every block to its initial value (and clears its sums). */
     void resetLevel(int level);
+    /**
+     * Makes room for the frozen mixers and the byte embedding (tensor ids 31-42, set before the first span), so that
+     * span() runs a whole span on the device. Once per engine; again with other sizes is an error.
+     */
+    void enableMixers(int convWidth, int slowHidden);
+    /**
+     * One whole span (ARCHITECTURE.md §2) on the device: the embedding of bytes[0, m), per block the mixer front
+     * (norm, projection, causal conv with the block's conv state, SiLU, per-head norm) fused into L0's kernel and the
+     * mixer back (gate, output projection, residual, the slow MLP) fused into the CMS kernel, then the head. One copy
+     * in (nBytes bytes: the span's and, when known, the next one, which accumulateSpan then uses as targets) and one
+     * out: logitsAndFlag [m * 256 + 1], the logits and then 1 where the last row's CMS activations are finite (what
+     * holding it checks), else 0.
+     */
+    void span(const signed char* bytes, int nBytes, int m, long long pos, bool learn, float* logitsAndFlag);
+    /** accumulate() with the last span's bytes 1..k as targets (already on the device: no copy). */
+    void accumulateSpan(int k, bool l1, bool l2);
+    /** holdPending() for a span whose flag the host has (span()'s last value): no copy, no wait; a refused hold is counted. */
+    void holdSpan(bool finite);
     /** What the engine's calls have cost so far: 0 kernel launches, 1 copies between host and device, 2 host synchronisations. */
     long long counter(int which) const;
     /** Waits for the engine's stream. */

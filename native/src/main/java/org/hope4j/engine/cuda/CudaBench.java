@@ -17,6 +17,7 @@ import org.hope4j.engine.Backend;
 import org.hope4j.engine.Backends;
 import org.hope4j.engine.Engine;
 import org.hope4j.engine.EngineSpec;
+import org.hope4j.graph.FrozenGraphs;
 import org.hope4j.learner.Streams;
 
 /**
@@ -80,7 +81,20 @@ public final class CudaBench {
             span(e, spec, spec.c2(), in); // a span whose step moves both levels
             long[] after = e.costs();
             report.put("per_span", Map.of("launches", after[0] - before[0], "host_copies", after[1] - before[1],
-                    "synchronisations", after[2] - before[2], "goal_launches", 15, "goal_host_copies", 2));
+                    "synchronisations", after[2] - before[2], "goal_launches", 15, "goal_host_copies", 2,
+                    "what", "level calls, the mixers on the host"));
+        }
+        try (CudaEngine e = new CudaEngine(spec, plastic, 0);
+             FrozenGraphs graphs = new FrozenGraphs(bundle, FrozenGraphs.Options.defaults(), spec.maxSpan())) {
+            e.attachMixers(graphs);
+            SpanInputs in = new SpanInputs(spec);
+            wholeSpan(e, spec, 0, in);
+            long[] before = e.costs();
+            wholeSpan(e, spec, spec.c2(), in);
+            long[] after = e.costs();
+            report.put("per_whole_span", Map.of("launches", after[0] - before[0], "host_copies", after[1] - before[1],
+                    "synchronisations", after[2] - before[2], "goal_launches", 15, "goal_host_copies", 2,
+                    "what", "a whole span on the GPU: embedding and mixers fused into the level kernels"));
         }
         String json = new GsonBuilder().setPrettyPrinting().create().toJson(report);
         if (out.getParent() != null) {
@@ -107,6 +121,8 @@ public final class CudaBench {
     static final class SpanInputs {
         final float[] q, u, x, o, y, logits;
         final byte[] targets;
+        /** A whole span's bytes and the next one. */
+        final byte[] bytes;
 
         SpanInputs(EngineSpec spec) {
             int d = spec.dModel();
@@ -125,6 +141,8 @@ public final class CudaBench {
             logits = new float[c1 * EngineSpec.VOCAB];
             targets = new byte[c1];
             r.nextBytes(targets);
+            bytes = new byte[c1 + 1];
+            r.nextBytes(bytes);
         }
     }
 
@@ -143,6 +161,23 @@ public final class CudaBench {
         }
         e.head(in.y, c1, in.logits);
         e.accumulate(c1 - 1, in.targets, 1, true, true);
+        e.holdPending();
+    }
+
+    /**
+     * The same span as a whole ({@link Engine#span}: the engine took the mixers), as HopeStream.read runs it then: the
+     * span's bytes and the next one in, logits out, the error signal with the span's own next bytes as targets.
+     */
+    static void wholeSpan(Engine e, EngineSpec spec, long pos, SpanInputs in) {
+        int c1 = spec.c1();
+        if (e.hasPending()) {
+            e.accumulatePending(in.bytes[0], true, true);
+        }
+        if (pos > 0) {
+            e.step(true, pos % spec.c2() == 0);
+        }
+        e.span(in.bytes, 0, c1, pos, true, in.logits);
+        e.accumulate(c1, in.bytes, 1, true, true);
         e.holdPending();
     }
 }

@@ -1,6 +1,7 @@
 package org.hope4j.engine.cuda;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -9,11 +10,14 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.hope4j.BackendException;
+import org.hope4j.BundleException;
 import org.hope4j.Level;
 import org.hope4j.StateException;
 import org.hope4j.bundle.Tensor;
 import org.hope4j.engine.Engine;
 import org.hope4j.engine.EngineSpec;
+import org.hope4j.engine.MixerWeights;
+import org.hope4j.engine.Mixers;
 import org.hope4j.engine.StateLayout;
 
 /**
@@ -21,7 +25,10 @@ import org.hope4j.engine.StateLayout;
  * the kernels of native/src/main/cuda/hope4j_cuda.cu with every piece of plastic state (memories,
  * CMS weights, gradient sums, the held position, the span's activations) resident on the GPU. A call
  * moves only its inputs and outputs across the bus: q and u in, o out for L0; x in, out back for a
- * CMS level; logits back from the head; targets (or d loss / d logits) in for the error signal.
+ * CMS level; logits back from the head; targets (or d loss / d logits) in for the error signal. With the frozen
+ * mixers taken ({@link #attachMixers}) a whole span ({@link #span}) moves only its bytes in and its logits out: the
+ * embedding and every block's mixers run on the GPU too (fused into the L0 and CMS kernels), and the span's error signal
+ * takes its targets from the bytes already there.
  *
  * <p>Host staging buffers are native memory sized to the engine's largest span, so a call copies only
  * the rows it uses (a Java array passed to JNI would be copied whole). Every native failure becomes a
@@ -30,11 +37,14 @@ import org.hope4j.engine.StateLayout;
  * <p>Not thread-safe: one caller at a time (the learner serialises access).
  */
 final class CudaEngine implements Engine {
+    private static final System.Logger LOG = System.getLogger(CudaEngine.class.getName());
     private static final int V = EngineSpec.VOCAB;
     // tensor ids of hope4j_cuda.h
     private static final int W0 = 0, WT = 1, UP1 = 2, DOWN1 = 3, UP2 = 4, DOWN2 = 5, G_UP1 = 6, G_DOWN1 = 7, G_UP2 = 8, G_DOWN2 = 9;
     private static final int P_X2 = 10, P_XF = 18, P_LOGITS = 19, INIT = 20, B_ETA = 21, B_ALPHA = 22, NORM1 = 23, NORM2 = 24;
     private static final int UP1_I = 25, DOWN1_I = 26, UP2_I = 27, DOWN2_I = 28, NORM_F = 29, HEAD = 30;
+    private static final int EMBED = 31, IN_NORM = 32, WIN = 33, CONV = 34, NORM_IN = 35, NORM_O = 36, NORM3 = 37, GATE = 38;
+    private static final int WO = 39, UP3 = 40, DOWN3 = 41, CONV_STATE = 42;
 
     private final EngineSpec spec;
     private final int device, d, nb, h, r, dh, f1, f2, maxSpan;
@@ -51,6 +61,16 @@ final class CudaEngine implements Engine {
      */
     private boolean uploading;
     private boolean closed;
+    /** Whether the mixers are on the GPU ({@link #attachMixers}), and the values of one block's conv state. */
+    private boolean mixers;
+    private int convSize;
+    /**
+     * The bytes the last whole span took to the GPU (its own and, where known, the next one), while it is the current
+     * span: {@link #accumulate} with these as targets copies nothing. And whether its last row's activations are finite.
+     */
+    private final byte[] spanBytes;
+    private int spanByteCount;
+    private boolean spanFinite, lastWasSpan;
     /** Whether the staging buffers are page-locked (false under the emulator or where the driver refused). */
     private final boolean pinned;
 
@@ -81,8 +101,8 @@ final class CudaEngine implements Engine {
         CudaNative.Engine g = null;
         try {
             stageIn = new FloatPointer(2L * maxSpan * d);
-            stageOut = new FloatPointer((long) maxSpan * Math.max(d, V));
-            stageTargets = new BytePointer(maxSpan);
+            stageOut = new FloatPointer((long) maxSpan * Math.max(d, V) + 1); // + a whole span's flag
+            stageTargets = new BytePointer(maxSpan + 1);
             g = new CudaNative.Engine(device, d, nb, h, dh, r, f2, f1, spec.c0(), spec.c1(), maxSpan, spec.etaMax(), spec.eps(),
                     spec.lr1(), spec.lr2(), plasticInts, spec.decay1(), spec.decay2());
         } catch (RuntimeException | OutOfMemoryError e) {
@@ -93,6 +113,7 @@ final class CudaEngine implements Engine {
             }
             throw new BackendException("cuda: could not open an engine for " + spec + " on device " + device + ": " + e.getMessage(), e);
         }
+        spanBytes = new byte[maxSpan + 1];
         bufIn = stageIn;
         bufOut = stageOut;
         bufTargets = stageTargets;
@@ -210,6 +231,7 @@ final class CudaEngine implements Engine {
         try {
             gpu.memory(block, bufIn, m, pos, learn, bufOut);
             uploading = false;
+            lastWasSpan = false;
         } catch (RuntimeException e) {
             throw failed("memory(block " + block + ", " + m + " positions from " + pos + ")", e);
         }
@@ -229,6 +251,7 @@ final class CudaEngine implements Engine {
         try {
             gpu.cms(block, bufIn, m, bufOut);
             uploading = false;
+            lastWasSpan = false;
         } catch (RuntimeException e) {
             throw failed("cms(block " + block + ", " + m + " positions)", e);
         }
@@ -246,11 +269,152 @@ final class CudaEngine implements Engine {
         try {
             gpu.head(bufIn, m, bufOut);
             uploading = false;
+            lastWasSpan = false;
         } catch (RuntimeException e) {
             throw failed("head(" + m + " positions)", e);
         }
         bufOut.position(0).get(logits, 0, m * V);
         spanRows = m;
+    }
+
+    // whole spans: the frozen mixers and the embedding on the GPU
+
+    @Override
+    public boolean attachMixers(Mixers m) {
+        open();
+        if (mixers) {
+            return true;
+        }
+        MixerWeights w;
+        try {
+            w = m.weights();
+        } catch (BundleException e) {
+            // segments that are not the mixers these kernels compute (the host runs them on ONNX Runtime): level by level
+            LOG.log(System.Logger.Level.WARNING, "cuda: the mixers stay on the host (spans run level by level): " + e.getMessage());
+            return false;
+        }
+        if (w.dModel() != d || w.blocks().size() != nb) {
+            throw new IllegalArgumentException("mixers of width " + w.dModel() + " and " + w.blocks().size() + " blocks for an engine of "
+                    + d + " and " + nb);
+        }
+        try {
+            settle();
+            gpu.enableMixers(w.convWidth(), w.slowHidden());
+            for (Upload u : mixerUploads(w)) {
+                gpu.set(u.id(), u.block(), u.data(), u.data().length);
+            }
+        } catch (RuntimeException e) {
+            throw failed("attachMixers", e);
+        }
+        convSize = (w.convWidth() - 1) * 2 * d;
+        mixers = true;
+        return true;
+    }
+
+    /**
+     * What taking the mixers sets after {@code enableMixers}, by tensor id (hope4j_cuda.h): the embedding, every block's
+     * mixer weights (projections transposed: the kernels read one output's weights as a row) and a zero conv state.
+     */
+    static List<Upload> mixerUploads(MixerWeights w) {
+        int d = w.dModel();
+        int s = w.slowHidden();
+        List<Upload> u = new ArrayList<>();
+        u.add(new Upload(EMBED, 0, w.embed()));
+        for (int b = 0; b < w.blocks().size(); b++) {
+            MixerWeights.Block k = w.blocks().get(b);
+            u.add(new Upload(IN_NORM, b, k.inNorm()));
+            u.add(new Upload(WIN, b, transpose(k.win(), d, 2 * d)));
+            u.add(new Upload(CONV, b, k.conv()));
+            u.add(new Upload(NORM_IN, b, k.normIn()));
+            u.add(new Upload(NORM_O, b, k.normO()));
+            u.add(new Upload(NORM3, b, k.norm3()));
+            u.add(new Upload(GATE, b, transpose(k.gate(), d, d)));
+            u.add(new Upload(WO, b, transpose(k.wo(), d, d)));
+            u.add(new Upload(UP3, b, transpose(k.up(), d, s)));
+            u.add(new Upload(DOWN3, b, transpose(k.down(), s, d)));
+            u.add(new Upload(CONV_STATE, b, new float[(w.convWidth() - 1) * 2 * d]));
+        }
+        return u;
+    }
+
+    /** The tensor id of a block's conv state (hope4j_cuda.h). */
+    static int convStateId() {
+        return CONV_STATE;
+    }
+
+    /** a [rows, cols] as [cols, rows]. */
+    static float[] transpose(float[] a, int rows, int cols) {
+        float[] t = new float[a.length];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                t[j * rows + i] = a[i * cols + j];
+            }
+        }
+        return t;
+    }
+
+    private void needMixers(String op) {
+        if (!mixers) {
+            throw new UnsupportedOperationException("cuda " + op + ": the mixers are not on the GPU (attachMixers)");
+        }
+    }
+
+    @Override
+    public void span(byte[] data, int off, int m, long pos, boolean learn, float[] logits) {
+        open();
+        needMixers("span");
+        checkSpan(m);
+        checkLength("logits", logits, (long) m * V);
+        if (off < 0 || m > data.length - off) {
+            throw new IllegalArgumentException("span of " + m + " bytes from " + off + " of " + data.length);
+        }
+        if (m == 0) {
+            return;
+        }
+        int nBytes = Math.min(m + 1, data.length - off);
+        try {
+            settle();
+            bufTargets.position(0).put(data, off, nBytes);
+            bufTargets.position(0);
+            gpu.span(bufTargets, nBytes, m, pos, learn, bufOut);
+            uploading = false;
+        } catch (RuntimeException e) {
+            lastWasSpan = false;
+            throw failed("span(" + m + " positions from " + pos + ")", e);
+        }
+        bufOut.position(0).get(logits, 0, m * V);
+        spanFinite = bufOut.get((long) m * V) == 1f;
+        System.arraycopy(data, off, spanBytes, 0, nBytes);
+        spanByteCount = nBytes;
+        lastWasSpan = true;
+        spanRows = m;
+    }
+
+    @Override
+    public float[] mixerConv(int block) {
+        open();
+        needMixers("mixerConv");
+        float[] c = new float[convSize];
+        try {
+            gpu.get(CONV_STATE, block, c, c.length);
+        } catch (RuntimeException e) {
+            throw failed("mixerConv(block " + block + ")", e);
+        }
+        return c;
+    }
+
+    @Override
+    public void setMixerConv(int block, float[] conv) {
+        open();
+        needMixers("setMixerConv");
+        if (conv.length != convSize) {
+            throw new IllegalArgumentException("conv state of block " + block + " holds " + convSize + " values, given " + conv.length);
+        }
+        try {
+            gpu.set(CONV_STATE, block, conv, conv.length);
+        } catch (RuntimeException e) {
+            throw failed("setMixerConv(block " + block + ")", e);
+        }
     }
 
     // error signal and update steps (HOPE-MODEL.md §1, Eq. 71; the residual teach signal)
@@ -266,6 +430,10 @@ final class CudaEngine implements Engine {
             return;
         }
         try {
+            if (lastWasSpan && k < spanByteCount && Arrays.equals(targets, off, off + k, spanBytes, 1, 1 + k)) {
+                gpu.accumulateSpan(k, l1, l2); // the span's own next bytes: on the GPU already
+                return;
+            }
             settle();
             bufTargets.position(0).put(targets, off, k);
             gpu.accumulate(k, bufTargets, l1, l2);
@@ -302,6 +470,11 @@ final class CudaEngine implements Engine {
     public void holdPending() {
         open();
         try {
+            if (lastWasSpan) {
+                gpu.holdSpan(spanFinite); // the span brought the flag back with its logits
+                hasPending = spanFinite;
+                return;
+            }
             hasPending = gpu.holdPending(); // false: its activations overflowed, it will not be learned from
             uploading = false;
         } catch (RuntimeException e) {

@@ -106,6 +106,19 @@ final class CudaNative {
 
         native void synchronize();
 
+        /** Room for the frozen mixers and the embedding (tensor ids 31-42). */
+        native void enableMixers(int convWidth, int slowHidden);
+
+        /** A whole span: nBytes (m or m + 1) bytes in, logits [m, 256] and the last row's flag out. */
+        native void span(@Cast("const signed char*") BytePointer bytes, int nBytes, int m, long pos, @Cast("bool") boolean learn,
+                         FloatPointer logitsAndFlag);
+
+        /** accumulate() with the last span's bytes 1..k as targets, already on the device. */
+        native void accumulateSpan(int k, @Cast("bool") boolean l1, @Cast("bool") boolean l2);
+
+        /** holdPending() after a span, with the flag the span brought back. */
+        native void holdSpan(@Cast("bool") boolean finite);
+
         /** What the calls have cost so far: 0 kernel launches, 1 copies between host and device, 2 host synchronisations. */
         native long counter(int which);
     }

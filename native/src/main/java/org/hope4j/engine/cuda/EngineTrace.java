@@ -31,8 +31,9 @@ import org.hope4j.learner.Streams;
  * checkpoints, within 1e-4 relative, CudaEngineTest's tolerance), speed and launch counts of learning spans, and a
  * short run under compute-sanitizer and ncu. Part one is CudaEngineTest's call-by-call schedule (pieces crossing L0
  * chunk ends, short spans with learning off, the held position, a logits gradient, steps of both levels, a reset);
- * part two is {@code spans} (default 8) learning spans of CudaBench's schedule, which the replay also times. Also writes the CPU
- * engine's thread CPU time per learning span here, for the speed-up the check reports.
+ * part two is {@code spans} (default 8) learning spans of CudaBench's schedule, run whole (the mixers on the GPU, as a
+ * learner's stream runs them), which the replay also times. Also writes the CPU engine's thread CPU time per learning
+ * span here (whole, the mixers on the host around it; and the level calls alone), for the speed-up the check reports.
  *
  * <pre>java -cp ... org.hope4j.engine.cuda.EngineTrace trace.bin cpu-engine.json [spans]</pre>
  *
@@ -42,7 +43,9 @@ import org.hope4j.learner.Streams;
  * C cms (block, m, x, expected out), H head (m, x, expected logits), A accumulate (k, l1, l2, targets), G logits
  * gradient (k, l1, l2, d logits), P hold (expected kept), Q held position's gradient (target, l1, l2), T step (l1, l2),
  * K rollbacks (expected long), E expected tensor (id, block, n, floats), B start of the timed spans (count),
- * Z end.
+ * Z end; whole spans (the mixers on the GPU, part 1b): X enable the mixers (conv width, slow hidden; the weights follow
+ * as S), W whole span (m, pos long, learn, nBytes, the bytes, expected logits), Y the span's error signal with its own
+ * bytes as targets (k, l1, l2), U hold the span's last row (expected kept).
  */
 public final class EngineTrace {
     private EngineTrace() {
@@ -64,7 +67,9 @@ public final class EngineTrace {
         if (trace.getParent() != null) {
             Files.createDirectories(trace.getParent());
         }
-        try (Engine cpu = CpuBackend.openJava(spec, plastic);
+        try (Engine cpu = new org.hope4j.engine.MixingEngine(CpuBackend.openJava(spec, plastic));
+             org.hope4j.graph.FrozenGraphs graphs = new org.hope4j.graph.FrozenGraphs(bundle, org.hope4j.graph.FrozenGraphs.Options.defaults(),
+                     spec.maxSpan());
              Tracing t = new Tracing(cpu, new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(trace), 1 << 20)))) {
             t.header();
             for (CudaEngine.Upload u : CudaEngine.initialUploads(spec, plastic, id -> size(spec, id))) {
@@ -75,21 +80,25 @@ public final class EngineTrace {
             }
             callByCall(t, spec);
             t.checkpoint();
+            wholeSpans(t, spec, graphs);
+            t.checkpoint();
             t.spans(spans);
             CudaBench.SpanInputs in = new CudaBench.SpanInputs(spec);
             long pos = 0;
             for (int s = 0; s < spans; s++, pos += spec.c1()) {
-                CudaBench.span(t, spec, pos, in);
+                CudaBench.wholeSpan(t, spec, pos, in); // what a learner's stream runs on the GPU
             }
             t.checkpoint();
             t.op('Z');
         }
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("cpu", cpuModel());
-        report.put("cpu_engine_us_per_span", cpuMicrosPerSpan(spec, plastic));
+        report.put("cpu_engine_us_per_span", cpuMicrosPerSpan(spec, plastic, bundle, true));
+        report.put("cpu_levels_us_per_span", cpuMicrosPerSpan(spec, plastic, bundle, false));
         report.put("cpu_engine", Backends.select("cpu").backend().describe());
         report.put("what", "the CPU engine on one thread, thread CPU time of one 64-byte learning span of "
-                + "CudaBench's schedule, median of 5 runs of 8 spans");
+                + "CudaBench's schedule, median of 5 runs of 8 spans: whole (the mixers and the embedding on the host around "
+                + "the levels, as a CPU learner's stream runs it; what the replay times on the GPU) and the level calls alone");
         Files.writeString(cpuJson, new GsonBuilder().setPrettyPrinting().create().toJson(report) + "\n", StandardCharsets.UTF_8);
         System.out.println("trace " + trace + ": " + Files.size(trace) + " bytes; " + cpuJson + ": " + report);
     }
@@ -151,6 +160,45 @@ public final class EngineTrace {
         e.rollbacks();
     }
 
+    /** CudaSpanTest's schedule of whole spans (the mixers on the GPU), on the tracing engine. */
+    private static void wholeSpans(Tracing e, EngineSpec spec, org.hope4j.engine.Mixers graphs) {
+        e.attachMixers(graphs);
+        int c1 = spec.c1();
+        int[][] schedule = {{c1, 1}, {37, 1}, {27, 1}, {1, 1}, {spec.maxSpan(), 0}, {3, 1}};
+        Random r = new Random(11);
+        byte[] text = new byte[8192];
+        for (int i = 0; i < text.length; i++) {
+            text[i] = (byte) (r.nextInt(4) == 0 ? ' ' : 'a' + r.nextInt(26));
+        }
+        long pos = 4L * spec.c2();
+        int at = 0;
+        for (int si = 0; si < schedule.length; si++) {
+            int m = schedule[si][0];
+            boolean cms = schedule[si][1] == 1;
+            if (e.hasPending()) {
+                if (cms) {
+                    e.accumulatePending(text[at], true, true);
+                } else {
+                    e.dropPending();
+                }
+            }
+            if (cms && pos % c1 == 0) {
+                e.step(true, pos % spec.c2() == 0);
+            }
+            e.span(text, at, m, pos, true, new float[m * EngineSpec.VOCAB]);
+            if (cms) {
+                int known = si % 3 == 2 ? m - 1 : m;
+                e.accumulate(known, text, at + 1, true, true);
+                if (known < m) {
+                    e.holdPending();
+                }
+            }
+            pos += m;
+            at += m;
+        }
+        e.dropPending();
+    }
+
     static float[] gaussian(Random r, int n, float scale) {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) {
@@ -159,24 +207,35 @@ public final class EngineTrace {
         return a;
     }
 
-    private static double cpuMicrosPerSpan(EngineSpec spec, Map<String, Tensor> plastic) {
+    private static double cpuMicrosPerSpan(EngineSpec spec, Map<String, Tensor> plastic, Bundle bundle, boolean whole) {
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         double[] runs = new double[5];
-        try (Engine cpu = Backends.select("cpu").backend().open(spec, plastic)) {
+        try (Engine cpu = new org.hope4j.engine.MixingEngine(Backends.select("cpu").backend().open(spec, plastic));
+             org.hope4j.graph.FrozenGraphs graphs = new org.hope4j.graph.FrozenGraphs(bundle,
+                     org.hope4j.graph.FrozenGraphs.Options.defaults(), spec.maxSpan())) {
+            cpu.attachMixers(graphs);
             CudaBench.SpanInputs in = new CudaBench.SpanInputs(spec);
             for (int s = 0; s < 8; s++) {
-                CudaBench.span(cpu, spec, (long) s * spec.c1(), in); // warm-up
+                span(cpu, spec, (long) s * spec.c1(), in, whole); // warm-up
             }
             for (int run = 0; run < runs.length; run++) {
                 long t0 = mx.getCurrentThreadCpuTime();
                 for (int s = 0; s < 8; s++) {
-                    CudaBench.span(cpu, spec, (long) (8 + s) * spec.c1(), in);
+                    span(cpu, spec, (long) (8 + s) * spec.c1(), in, whole);
                 }
                 runs[run] = (mx.getCurrentThreadCpuTime() - t0) / 1e3 / 8;
             }
         }
         java.util.Arrays.sort(runs);
         return runs[runs.length / 2];
+    }
+
+    private static void span(Engine e, EngineSpec spec, long pos, CudaBench.SpanInputs in, boolean whole) {
+        if (whole) {
+            CudaBench.wholeSpan(e, spec, pos, in);
+        } else {
+            CudaBench.span(e, spec, pos, in);
+        }
     }
 
     private static String cpuModel() {
@@ -197,6 +256,11 @@ public final class EngineTrace {
         private final Engine cpu;
         final DataOutputStream out;
         private final int d;
+        /** After attachMixers: the number of blocks whose conv states a checkpoint records. */
+        private boolean mixers;
+        /** The last whole span's bytes (with the next one where the array held it), while it is the current span. */
+        private byte[] spanBytes = new byte[0];
+        private boolean lastWasSpan;
 
         Tracing(Engine cpu, DataOutputStream out) {
             this.cpu = cpu;
@@ -284,9 +348,22 @@ public final class EngineTrace {
             });
         }
 
-        /** Every tensor of the CPU engine's state, as the replay must find it. */
+        /** Every tensor of the CPU engine's state (and the conv states, with the mixers taken), as the replay must find it. */
         void checkpoint() {
             Map<String, Tensor> s = cpu.exportState();
+            if (mixers) {
+                for (int b = 0; b < cpu.spec().nBlocks(); b++) {
+                    float[] c = cpu.mixerConv(b);
+                    int block = b;
+                    record(() -> {
+                        op('E');
+                        writeInt(CudaEngine.convStateId());
+                        writeInt(block);
+                        writeInt(c.length);
+                        floats(c, 0, c.length);
+                    });
+                }
+            }
             record(() -> {
                 for (Tensor t : s.values()) {
                     String key = t.name().startsWith("blocks.") ? t.name().substring(t.name().indexOf('.', 7) + 1) : t.name();
@@ -306,7 +383,46 @@ public final class EngineTrace {
         }
 
         @Override
+        public boolean attachMixers(org.hope4j.engine.Mixers m) {
+            cpu.attachMixers(m);
+            org.hope4j.engine.MixerWeights w = m.weights();
+            record(() -> {
+                op('X');
+                writeInt(w.convWidth());
+                writeInt(w.slowHidden());
+            });
+            for (CudaEngine.Upload u : CudaEngine.mixerUploads(w)) {
+                set(u.id(), u.block(), u.data());
+            }
+            mixers = true;
+            return true;
+        }
+
+        @Override
+        public void span(byte[] data, int off, int m, long pos, boolean learn, float[] logits) {
+            cpu.span(data, off, m, pos, learn, logits);
+            int nBytes = Math.min(m + 1, data.length - off);
+            spanBytes = java.util.Arrays.copyOfRange(data, off, off + nBytes);
+            lastWasSpan = true;
+            record(() -> {
+                op('W');
+                writeInt(m);
+                writeLong(pos);
+                writeInt(learn ? 1 : 0);
+                writeInt(nBytes);
+                out.write(data, off, nBytes);
+                floats(logits, 0, m * EngineSpec.VOCAB);
+            });
+        }
+
+        @Override
+        public float[] mixerConv(int block) {
+            return cpu.mixerConv(block);
+        }
+
+        @Override
         public void memory(int block, float[] q, float[] u, int m, long pos, boolean learn, float[] o) {
+            lastWasSpan = false;
             cpu.memory(block, q, u, m, pos, learn, o);
             record(() -> {
                 op('M');
@@ -322,6 +438,7 @@ public final class EngineTrace {
 
         @Override
         public void cms(int block, float[] x, int m, float[] y) {
+            lastWasSpan = false;
             cpu.cms(block, x, m, y);
             record(() -> {
                 op('C');
@@ -334,6 +451,7 @@ public final class EngineTrace {
 
         @Override
         public void head(float[] x, int m, float[] logits) {
+            lastWasSpan = false;
             cpu.head(x, m, logits);
             record(() -> {
                 op('H');
@@ -347,6 +465,15 @@ public final class EngineTrace {
         public void accumulate(int k, byte[] targets, int off, boolean l1, boolean l2) {
             cpu.accumulate(k, targets, off, l1, l2);
             if (k == 0 || !(l1 || l2)) {
+                return;
+            }
+            if (lastWasSpan && k < spanBytes.length && java.util.Arrays.equals(targets, off, off + k, spanBytes, 1, 1 + k)) {
+                record(() -> {
+                    op('Y');
+                    writeInt(k);
+                    writeInt(l1 ? 1 : 0);
+                    writeInt(l2 ? 1 : 0);
+                });
                 return;
             }
             record(() -> {
@@ -377,7 +504,7 @@ public final class EngineTrace {
         public void holdPending() {
             cpu.holdPending();
             record(() -> {
-                op('P');
+                op(lastWasSpan ? 'U' : 'P');
                 writeInt(cpu.hasPending() ? 1 : 0);
             });
         }
