@@ -2,29 +2,15 @@ package org.hope4j.engine;
 
 import java.util.Map;
 import org.hope4j.bundle.Tensor;
-import org.hope4j.engine.cpu.CpuBackend;
 
 /**
  * A test backend ({@code "mixing"}, never chosen by "auto") whose engines run whole spans ({@link Engine#attachMixers}
  * takes the mixers): CPU engines inside {@link MixingEngine}, so a learner's streams take the path a GPU engine's take,
  * with the CPU engine's arithmetic.
  */
-public final class MixingBackend implements Backend {
-    private final CpuBackend cpu = new CpuBackend();
-
-    @Override
-    public String name() {
-        return "mixing";
-    }
-
-    @Override
-    public int priority() {
-        return -100;
-    }
-
-    @Override
-    public void probe() {
-        cpu.probe();
+public final class MixingBackend extends CpuTestBackend {
+    public MixingBackend() {
+        super("mixing");
     }
 
     @Override

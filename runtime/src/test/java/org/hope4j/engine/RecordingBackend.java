@@ -4,30 +4,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.hope4j.bundle.Tensor;
-import org.hope4j.engine.cpu.CpuBackend;
 
 /**
  * A test backend ({@code "recording"}, never chosen by "auto": lowest priority) that opens CPU engines
  * and records the accelerator id each open was given, so a test can see where LearnerOptions.deviceId goes.
  */
-public final class RecordingBackend implements Backend {
+public final class RecordingBackend extends CpuTestBackend {
     /** Device ids of every engine opened, in order. */
     public static final List<Integer> OPENED = new CopyOnWriteArrayList<>();
-    private final CpuBackend cpu = new CpuBackend();
 
-    @Override
-    public String name() {
-        return "recording";
-    }
-
-    @Override
-    public int priority() {
-        return -100;
-    }
-
-    @Override
-    public void probe() {
-        cpu.probe();
+    public RecordingBackend() {
+        super("recording");
     }
 
     @Override

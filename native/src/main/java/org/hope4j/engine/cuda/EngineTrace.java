@@ -97,7 +97,7 @@ public final class EngineTrace {
         report.put("cpu_levels_us_per_span", cpuMicrosPerSpan(spec, plastic, bundle, false));
         report.put("cpu_engine", Backends.select("cpu").backend().describe());
         report.put("what", "the CPU engine on one thread, thread CPU time of one 64-byte learning span of "
-                + "CudaBench's schedule, median of 5 runs of 8 spans: whole (the mixers and the embedding on the host around "
+                + "CudaBench's schedule after 64 spans of warm-up, median of 5 runs of 8 spans: whole (the mixers and the embedding on the host around "
                 + "the levels, as a CPU learner's stream runs it; what the replay times on the GPU) and the level calls alone");
         Files.writeString(cpuJson, new GsonBuilder().setPrettyPrinting().create().toJson(report) + "\n", StandardCharsets.UTF_8);
         System.out.println("trace " + trace + ": " + Files.size(trace) + " bytes; " + cpuJson + ": " + report);
@@ -215,13 +215,13 @@ public final class EngineTrace {
                      org.hope4j.graph.FrozenGraphs.Options.defaults(), spec.maxSpan())) {
             cpu.attachMixers(graphs);
             CudaBench.SpanInputs in = new CudaBench.SpanInputs(spec);
-            for (int s = 0; s < 8; s++) {
-                span(cpu, spec, (long) s * spec.c1(), in, whole); // warm-up
+            for (int s = 0; s < 64; s++) {
+                span(cpu, spec, (long) s * spec.c1(), in, whole); // warm-up: C2 compiles the hot paths only after some 20 spans
             }
             for (int run = 0; run < runs.length; run++) {
                 long t0 = mx.getCurrentThreadCpuTime();
                 for (int s = 0; s < 8; s++) {
-                    span(cpu, spec, (long) (8 + s) * spec.c1(), in, whole);
+                    span(cpu, spec, (long) (64 + 8 * run + s) * spec.c1(), in, whole);
                 }
                 runs[run] = (mx.getCurrentThreadCpuTime() - t0) / 1e3 / 8;
             }
