@@ -36,14 +36,12 @@ final class RowMixers {
     private final float[] embed;
 
     private RowMixers(Bundle bundle, Blas blas) {
-        MixerWeights w = weightsOf(bundle);
-        d = w.dModel();
-        convW = w.convWidth();
         Manifest.ModelConfig mc = bundle.manifest().model();
+        d = mc.dModel();
+        convW = mc.convWidth();
         heads = mc.nHeads();
         headDim = mc.headDim();
-        slow = w.slowHidden();
-        int nb = w.blocks().size();
+        int nb = mc.nBlocks();
         inNorm = new float[nb][];
         conv = new float[nb][];
         normIn = new float[nb][];
@@ -54,9 +52,12 @@ final class RowMixers {
         hO = new Blas.Held[nb];
         hUp3 = new Blas.Held[nb];
         hDown3 = new Blas.Held[nb];
-        embed = w.embed();
+        embed = embedOf(bundle);
+        int s = -1;
         for (int b = 0; b < nb; b++) {
-            MixerWeights.Block k = w.blocks().get(b);
+            // one block at a time: its segments' arrays go as soon as its products hold their weights
+            MixerWeights.Block k = blockOf(bundle, b, s);
+            s = k.up().length / d;
             inNorm[b] = k.inNorm();
             hWin[b] = blas.hold(k.win(), d, 2 * d);
             conv[b] = k.conv();
@@ -65,9 +66,10 @@ final class RowMixers {
             norm3[b] = k.norm3();
             hGate[b] = blas.hold(k.gate(), d, d);
             hO[b] = blas.hold(k.wo(), d, d);
-            hUp3[b] = blas.hold(k.up(), d, slow);
-            hDown3[b] = blas.hold(k.down(), slow, d);
+            hUp3[b] = blas.hold(k.up(), d, s);
+            hDown3[b] = blas.hold(k.down(), s, d);
         }
+        slow = s;
     }
 
     /**
@@ -80,41 +82,57 @@ final class RowMixers {
      */
     static MixerWeights weightsOf(Bundle bundle) {
         Manifest.ModelConfig mc = bundle.manifest().model();
-        int d = mc.dModel();
-        int convW = mc.convWidth();
-        int nb = mc.nBlocks();
+        List<MixerWeights.Block> blocks = new ArrayList<>();
+        int s = -1;
+        for (int b = 0; b < mc.nBlocks(); b++) {
+            MixerWeights.Block k = blockOf(bundle, b, s);
+            s = k.up().length / mc.dModel();
+            blocks.add(k);
+        }
+        return new MixerWeights(mc.dModel(), mc.convWidth(), s, embedOf(bundle), blocks);
+    }
+
+    /** embed.onnx's one Gather table [256, D]. */
+    private static float[] embedOf(Bundle bundle) {
+        int d = bundle.manifest().model().dModel();
         OnnxWeights e = OnnxWeights.read(bundle.bytes("embed.onnx"), bundle.describe() + " embed.onnx");
         List<OnnxWeights.Init> table = e.usedBy("Gather");
         check(table.size() == 1 && shape(table.get(0), 256, d), "embed.onnx", bundle);
-        List<MixerWeights.Block> blocks = new ArrayList<>();
-        int s = -1;
-        for (int b = 0; b < nb; b++) {
-            String fin = FrozenGraphs.fileOf(bundle, "mixer_in_" + b);
-            OnnxWeights in = OnnxWeights.read(bundle.bytes(fin), bundle.describe() + " " + fin);
-            List<OnnxWeights.Init> mm = in.usedBy("MatMul");
-            List<OnnxWeights.Init> mul = in.usedBy("Mul");
-            check(mm.size() == 1 && shape(mm.get(0), d, 2 * d) && mul.size() == 1 + convW && shape(mul.get(0), d), fin, bundle);
-            // the exported graph multiplies by column W-1 of the conv first, then adds columns 0 .. W-2
-            float[] cv = new float[convW * 2 * d];
-            for (int j = 0; j < convW; j++) {
-                OnnxWeights.Init c = mul.get(1 + j);
-                check(shape(c, 2 * d), fin, bundle);
-                int col = j == 0 ? convW - 1 : j - 1;
-                System.arraycopy(c.data(), 0, cv, col * 2 * d, 2 * d);
-            }
-            String fout = FrozenGraphs.fileOf(bundle, "mixer_out_" + b);
-            OnnxWeights out = OnnxWeights.read(bundle.bytes(fout), bundle.describe() + " " + fout);
-            List<OnnxWeights.Init> om = out.usedBy("MatMul");
-            List<OnnxWeights.Init> on = out.usedBy("Mul");
-            check(om.size() == 4 && on.size() == 3, fout, bundle);
-            int hidden = (int) om.get(2).dims()[om.get(2).dims().length - 1];
-            check(shape(om.get(0), d, d) && shape(om.get(1), d, d) && shape(om.get(2), d, hidden) && shape(om.get(3), hidden, d)
-                    && shape(on.get(0), d) && shape(on.get(1), d) && shape(on.get(2), d) && (s < 0 || s == hidden), fout, bundle);
-            s = hidden;
-            blocks.add(new MixerWeights.Block(mul.get(0).data(), mm.get(0).data(), cv, on.get(0).data(), on.get(1).data(),
-                    on.get(2).data(), om.get(0).data(), om.get(1).data(), om.get(2).data(), om.get(3).data()));
+        return table.get(0).data();
+    }
+
+    /**
+     * Block {@code b}'s mixer weights from its two segments.
+     *
+     * @param slow the slow level's hidden width of the blocks before, or -1 for the first (every block's must match)
+     */
+    private static MixerWeights.Block blockOf(Bundle bundle, int b, int slow) {
+        Manifest.ModelConfig mc = bundle.manifest().model();
+        int d = mc.dModel();
+        int convW = mc.convWidth();
+        String fin = FrozenGraphs.fileOf(bundle, "mixer_in_" + b);
+        OnnxWeights in = OnnxWeights.read(bundle.bytes(fin), bundle.describe() + " " + fin);
+        List<OnnxWeights.Init> mm = in.usedBy("MatMul");
+        List<OnnxWeights.Init> mul = in.usedBy("Mul");
+        check(mm.size() == 1 && shape(mm.get(0), d, 2 * d) && mul.size() == 1 + convW && shape(mul.get(0), d), fin, bundle);
+        // the exported graph multiplies by column W-1 of the conv first, then adds columns 0 .. W-2
+        float[] cv = new float[convW * 2 * d];
+        for (int j = 0; j < convW; j++) {
+            OnnxWeights.Init c = mul.get(1 + j);
+            check(shape(c, 2 * d), fin, bundle);
+            int col = j == 0 ? convW - 1 : j - 1;
+            System.arraycopy(c.data(), 0, cv, col * 2 * d, 2 * d);
         }
-        return new MixerWeights(d, convW, s, table.get(0).data(), blocks);
+        String fout = FrozenGraphs.fileOf(bundle, "mixer_out_" + b);
+        OnnxWeights out = OnnxWeights.read(bundle.bytes(fout), bundle.describe() + " " + fout);
+        List<OnnxWeights.Init> om = out.usedBy("MatMul");
+        List<OnnxWeights.Init> on = out.usedBy("Mul");
+        check(om.size() == 4 && on.size() == 3, fout, bundle);
+        int hidden = (int) om.get(2).dims()[om.get(2).dims().length - 1];
+        check(shape(om.get(0), d, d) && shape(om.get(1), d, d) && shape(om.get(2), d, hidden) && shape(om.get(3), hidden, d)
+                && shape(on.get(0), d) && shape(on.get(1), d) && shape(on.get(2), d) && (slow < 0 || slow == hidden), fout, bundle);
+        return new MixerWeights.Block(mul.get(0).data(), mm.get(0).data(), cv, on.get(0).data(), on.get(1).data(),
+                on.get(2).data(), om.get(0).data(), om.get(1).data(), om.get(2).data(), om.get(3).data());
     }
 
     /**
