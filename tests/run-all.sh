@@ -21,7 +21,8 @@ mvn -B -ntp verify
 # The CUDA engine's kernels run on the CPU under the stand-in nvcc of ../shared/tools/cuda-emu (fibers switched
 # in forward, reverse and random order at each barrier, NaN-filled fresh memory, guard pages): the call-by-call
 # comparison with the CPU engine (default model, and ragged shapes with the shared-memory opt-in), the finite-or-
-# rolled-back guards and the decay-to-prior golden parity, in all three orders.
+# rolled-back guards, the decay-to-prior golden parity and whole spans, in all three orders (the launch and copy
+# counts, the failover and the learner-level checks in the forward order only: fiber order does not change them).
 EMU="$PWD/../shared/tools/cuda-emu/nvcc"
 if [ -x "$EMU" ] && [ -x /usr/local/cuda/bin/nvcc ]; then
   for order in forward reverse random; do
