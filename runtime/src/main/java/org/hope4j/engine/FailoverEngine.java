@@ -200,7 +200,7 @@ public final class FailoverEngine implements Engine {
     }
 
     /**
-     * Takes {@code state} (the primary's, just read or set) as the snapshot, with the primary's conv states where it
+     * Takes {@code state} (the primary's, just read or set; owned from now on) as the snapshot, with the primary's conv states where it
      * took the mixers; a failure to read those fails over from the previous snapshot, which is then kept.
      */
     private void snapshot(Map<String, Tensor> state) {
@@ -216,7 +216,7 @@ public final class FailoverEngine implements Engine {
                 return;
             }
         }
-        snapshot = copy(state); // the caller may change the arrays it was given
+        snapshot = state;
         stepsSinceSnapshot = 0;
         if (c != null) {
             convSnapshot = c;
@@ -320,7 +320,7 @@ public final class FailoverEngine implements Engine {
     public Map<String, Tensor> exportState() {
         Map<String, Tensor> s = call(Engine::exportState);
         if (primary != null) {
-            snapshot(s);
+            snapshot(copy(s)); // the caller may change the arrays it was given
         }
         return s;
     }
@@ -329,7 +329,7 @@ public final class FailoverEngine implements Engine {
     public void importState(Map<String, Tensor> state) {
         run(e -> e.importState(state));
         if (primary != null) {
-            snapshot(state);
+            snapshot(copy(state));
         }
     }
 
